@@ -1,0 +1,73 @@
+// A WebSocket-to-TCP proxy that lets the Neon serverless driver reach a plain Postgres.
+//
+// The driver speaks the Postgres wire protocol inside WebSocket frames to
+// `<proxy>/v1?address=host:port`. Neon runs such a proxy in production; for local
+// development and tests this one pipes frames to a TCP socket. It only connects to the
+// addresses it was started with, so it is never an open relay.
+
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import net from "node:net";
+import type { WebSocketServer as WebSocketServerType } from "ws";
+
+// `ws` is loaded with require so that bundler conditions ("browser") cannot swap in its stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
+
+export interface WsProxy {
+  port: number;
+  /** The value for NEON_WS_PROXY: host:port/v1 (no scheme). */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startWsProxy(options: { allow: string[]; port?: number; host?: string }): Promise<WsProxy> {
+  const host = options.host ?? "127.0.0.1";
+  const allowed = new Set(options.allow);
+  const wss: WebSocketServerType = new WebSocketServer({ port: options.port ?? 0, host });
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve);
+    wss.once("error", reject);
+  });
+  const sockets = new Set<net.Socket>();
+  wss.on("connection", (ws, req) => {
+    const address = new URL(req.url ?? "/", "http://proxy").searchParams.get("address") ?? "";
+    const sep = address.lastIndexOf(":");
+    if (!allowed.has(address) || sep < 0) {
+      ws.close(1008, "address not allowed");
+      return;
+    }
+    const socket = net.connect(Number(address.slice(sep + 1)), address.slice(0, sep));
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    const pending: Buffer[] = [];
+    let connected = false;
+    socket.on("connect", () => {
+      connected = true;
+      for (const chunk of pending) socket.write(chunk);
+      pending.length = 0;
+    });
+    ws.on("message", (data: Buffer) => {
+      if (connected) socket.write(data);
+      else pending.push(data);
+    });
+    socket.on("data", (chunk) => ws.send(chunk));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      ws.close();
+    });
+    socket.on("error", () => ws.close());
+    ws.on("close", () => socket.destroy());
+    ws.on("error", () => socket.destroy());
+  });
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    port,
+    address: `${host}:${port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,107 @@
+// Configuration from environment variables (wrangler vars and secrets, or process.env),
+// validated once so that a bad setting fails loudly with the variable's name.
+
+import { z } from "zod";
+import { isValidTimeZone } from "./core/calendar";
+import { DAILY_POLICY } from "./core/limits";
+import type { RouteRule } from "./core/route-table";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .transform((v) => v === "true" || v === "1")
+  .default(false);
+
+/** Largest rate or burst accepted anywhere, so that bucket arithmetic stays in exact integers. */
+export const MAX_RATE = 1_000_000_000;
+/** Largest daily quota or single cost accepted. */
+export const MAX_UNITS = 1_000_000_000_000;
+
+export const routeKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a route key is 1-64 letters, digits, '.', '_' or '-'")
+  .refine((r) => r !== DAILY_POLICY, `"${DAILY_POLICY}" names the daily quota and cannot be a route key`);
+
+export const routeRuleSchema = z.strictObject({
+  method: z
+    .string()
+    .regex(/^[A-Za-z]+$/)
+    .optional(),
+  path: z.string().regex(/^\/[^\s*]*(\/\*)?$/, "a path is '/exact/path' or '/prefix/*'"),
+  route: routeKeySchema,
+  cost: int(0, MAX_UNITS).optional(),
+  public: z.boolean().optional(),
+}) satisfies z.ZodType<RouteRule>;
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  UPSTREAM_URL: z.url().optional(),
+  DEFAULT_RATE_LIMIT_PER_MIN: int(0, MAX_RATE).default(60),
+  RATE_LIMIT_BURST: int(1, MAX_RATE).optional(),
+  /** Units per day; empty or "none" means no daily limit. */
+  DEFAULT_DAILY_QUOTA_UNITS: z
+    .string()
+    .default("100000")
+    .transform((v, ctx) => {
+      if (v === "" || v === "none") return null;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > MAX_UNITS) {
+        ctx.addIssue({ code: "custom", message: "must be a whole number of units, or 'none'" });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  DEFAULT_TIME_ZONE: z.string().refine(isValidTimeZone, "not an IANA time zone").default("UTC"),
+  /** JSON array of route rules: [{"method":"POST","path":"/v1/chat/*","route":"chat","cost":1}]. */
+  ROUTES: z
+    .string()
+    .default("[]")
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON array of route rules" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(routeRuleSchema)),
+  LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
+  LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
+  LEGACY_RATELIMIT_HEADERS: flag,
+  RESERVATION_TTL_SECONDS: int(1, 86_400).default(900),
+  CONFIG_REFRESH_SECONDS: int(1, 86_400).default(300),
+  /** Local development only: host:port/path of a WebSocket-to-TCP proxy for the Neon driver. */
+  NEON_WS_PROXY: z.string().min(1).optional(),
+});
+
+export type Config = Omit<z.output<typeof envSchema>, "RATE_LIMIT_BURST"> & { RATE_LIMIT_BURST: number };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses and validates the environment; the result is cached per env object. */
+export function loadConfig(env: object): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const source: Record<string, unknown> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = (env as Record<string, unknown>)[key];
+    // Unset and empty mean the same thing for a string setting: use the default.
+    if (typeof value === "string" ? value !== "" : value !== undefined) source[key] = value;
+  }
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  const config = {
+    ...parsed.data,
+    RATE_LIMIT_BURST: parsed.data.RATE_LIMIT_BURST ?? Math.max(1, parsed.data.DEFAULT_RATE_LIMIT_PER_MIN),
+  };
+  cache.set(env, config);
+  return config;
+}

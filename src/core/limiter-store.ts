@@ -1,0 +1,70 @@
+// The limiter store port: what the HTTP layer needs from a per-tenant limiter backend.
+//
+// The Durable Object implements it on Workers; the Redis adapter implements it for
+// self-hosted runs. One conformance suite holds every implementation to the same contract.
+
+import type { Decision, PolicyReport } from "./limiter";
+import type { TenantLimits } from "./limits";
+
+export type TenantStatus = "active" | "suspended";
+
+/** Everything a limiter needs to know about a tenant, as pushed from Postgres. */
+export interface TenantSnapshot {
+  tenantId: string;
+  /** Increases with every change; a limiter ignores a snapshot older than the one it has. */
+  version: number;
+  status: TenantStatus;
+  limits: TenantLimits;
+  /** SHA-256 hex hashes of the tenant's live (unrevoked) keys. */
+  keyHashes: string[];
+}
+
+export interface CheckRequest {
+  /** SHA-256 hex of the presented API key. Absent when the embedding app has identified the tenant. */
+  keyHash?: string;
+  route: string;
+  /** Units to take. Absent: the tenant's route cost, else `defaultCost`, else 1. 0 peeks. */
+  cost?: number;
+  /** The route table's cost for this route, used when `cost` is absent. */
+  defaultCost?: number;
+  /** Hold the units as a reservation, to be settled to the actual units later. */
+  reserve?: boolean;
+}
+
+export type CheckResult =
+  | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number } }
+  | { status: "unauthenticated" }
+  | { status: "suspended" };
+
+export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
+
+export interface LimitsReport {
+  tenantId: string;
+  shadow: boolean;
+  buckets: (PolicyReport & { ratePerMinute: number; burst: number })[];
+  daily: {
+    units: number | null;
+    used: number;
+    remaining: number | null;
+    resetSeconds: number;
+    timeZone: string;
+  };
+}
+
+export type LimitsResult =
+  | { status: "ok"; limits: LimitsReport }
+  | { status: "unauthenticated" }
+  | { status: "suspended" };
+
+export interface LimiterStore {
+  check(tenantId: string, request: CheckRequest): Promise<CheckResult>;
+  settle(tenantId: string, reservationId: string, units: number): Promise<SettleResult>;
+  limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;
+  /** Replaces the limiter's copy of the tenant's config and keys. */
+  apply(snapshot: TenantSnapshot): Promise<void>;
+}
+
+/** The store could not be reached or did not answer in time. Never means "limited". */
+export class LimiterUnavailableError extends Error {
+  override name = "LimiterUnavailableError";
+}

@@ -1,0 +1,44 @@
+// A tenant's limits as the limiter sees them, and how a route's bucket is resolved.
+
+import type { BucketLimits } from "./token-bucket";
+
+/** The name of the daily quota policy in headers and reports. No route may take it. */
+export const DAILY_POLICY = "daily";
+/** The route used when the route table matches nothing. */
+export const DEFAULT_ROUTE = "default";
+
+export interface RouteOverride {
+  ratePerMinute?: number;
+  burst?: number;
+  cost?: number;
+}
+
+export interface TenantLimits {
+  ratePerMinute: number;
+  burst: number;
+  /** Units per day, or null for no daily limit. */
+  dailyUnits: number | null;
+  timeZone: string;
+  /** Evaluate and report, but never block. */
+  shadow: boolean;
+  routes: Record<string, RouteOverride>;
+}
+
+export interface ResolvedRoute extends BucketLimits {
+  route: string;
+}
+
+/** The bucket limits of `route` for this tenant: its override, else the tenant default. */
+export function resolveRoute(limits: TenantLimits, route: string): ResolvedRoute {
+  const o = limits.routes[route];
+  return {
+    route,
+    ratePerMinute: o?.ratePerMinute ?? limits.ratePerMinute,
+    burst: o?.burst ?? limits.burst,
+  };
+}
+
+/** The cost of one call to `route`: the tenant's override, else the route table's, else 1. */
+export function routeCost(limits: TenantLimits, route: string, tableCost?: number): number {
+  return limits.routes[route]?.cost ?? tableCost ?? 1;
+}

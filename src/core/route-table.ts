@@ -1,0 +1,42 @@
+// The route table: which route key (and so which bucket and cost) a proxied call belongs to.
+
+import { DEFAULT_ROUTE } from "./limits";
+
+export interface RouteRule {
+  /** HTTP method to match, or any method when absent. */
+  method?: string;
+  /** An exact path, or a prefix ending in `/*` (which also matches the bare prefix). */
+  path: string;
+  /** The route key: names the bucket and the per-route overrides. */
+  route: string;
+  /** Units one call costs before it is settled; the tenant's override wins. */
+  cost?: number;
+  /** Forward without authentication or limits (health checks, public docs). */
+  public?: boolean;
+}
+
+export interface RouteMatch {
+  route: string;
+  cost?: number;
+  public: boolean;
+}
+
+function pathMatches(pattern: string, path: string): boolean {
+  if (!pattern.endsWith("/*")) return pattern === path;
+  const prefix = pattern.slice(0, -2);
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** The first rule that matches the call, else the `default` route. */
+export function matchRoute(table: readonly RouteRule[], method: string, path: string): RouteMatch {
+  for (const rule of table) {
+    if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
+    if (pathMatches(rule.path, path)) return { route: rule.route, cost: rule.cost, public: rule.public ?? false };
+  }
+  return { route: DEFAULT_ROUTE, public: false };
+}
+
+/** Every route key the table can produce, `default` first. */
+export function routeKeys(table: readonly RouteRule[]): string[] {
+  return [...new Set([DEFAULT_ROUTE, ...table.filter((r) => !r.public).map((r) => r.route)])];
+}

@@ -1,0 +1,77 @@
+// API keys and tokens: their format, their SHA-256 hashes, and constant-time comparison.
+//
+// A key is `ak_<tenantId>_<secret>`. The tenant id travels in clear so the gateway can
+// route to the tenant's limiter without a database round trip; only the hash of the whole
+// key is ever stored.
+
+const KEY_PREFIX = "ak_";
+const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const TENANT_ID_RE = /^tn[a-z2-7]{16}$/;
+const KEY_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32,64})$/;
+/** Characters of the secret kept in the displayable prefix. */
+const PREFIX_SECRET_CHARS = 4;
+
+function randomString(alphabet: string, length: number): string {
+  // Rejection sampling keeps every character uniform, whatever the alphabet's size.
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
+      if (byte < limit && out.length < length) out += alphabet[byte % alphabet.length];
+    }
+  }
+  return out;
+}
+
+/** A new tenant id: `tn` and 16 base32 characters (80 random bits). */
+export const newTenantId = () => `tn${randomString(ID_ALPHABET, 16)}`;
+/** A new API key id: `key` and 16 base32 characters. */
+export const newKeyId = () => `key${randomString(ID_ALPHABET, 16)}`;
+export const isTenantId = (id: string) => TENANT_ID_RE.test(id);
+
+/** A new API key for a tenant, with its displayable prefix. The key has 190 random bits. */
+export function newApiKey(tenantId: string): { key: string; prefix: string } {
+  const key = `${KEY_PREFIX}${tenantId}_${randomString(SECRET_ALPHABET, 32)}`;
+  return { key, prefix: key.slice(0, KEY_PREFIX.length + tenantId.length + 1 + PREFIX_SECRET_CHARS) };
+}
+
+/** The tenant id an API key names, or null if the key is not well formed. */
+export function tenantOfKey(key: string): string | null {
+  return KEY_RE.exec(key)?.[1] ?? null;
+}
+
+/** Lowercase hex SHA-256 of a string. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  let hex = "";
+  for (const b of new Uint8Array(digest)) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
+
+/**
+ * Whether `hash` is one of `hashes`. Every candidate is compared in full, so the time taken
+ * says nothing about which one matched or how much of it did.
+ */
+export function hashIn(hash: string, hashes: readonly string[]): boolean {
+  let found = false;
+  for (const h of hashes) found = constantTimeEqual(hash, h) || found;
+  return found;
+}
+
+/**
+ * Compares a presented secret with the expected one in constant time. Both are hashed
+ * first, so the comparison leaks neither content nor length.
+ */
+export async function secretsEqual(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(expected)]);
+  return constantTimeEqual(a, b);
+}

@@ -1,0 +1,229 @@
+// Tenant, quota and key persistence. Every change bumps the tenant's config version in the
+// same transaction and returns the fresh snapshot, which the caller pushes to the limiter.
+
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
+import type { TenantLimits } from "../core/limits";
+import type { Database } from "./database";
+import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
+
+export type QuotaInput = Omit<TenantLimits, "timeZone" | "shadow" | "routes"> &
+  Partial<Pick<TenantLimits, "timeZone" | "shadow" | "routes">>;
+
+export interface TenantView {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  billingAccountId: string | null;
+  quota: TenantLimits;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface KeyView {
+  id: string;
+  prefix: string;
+  name: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantLimits {
+  if (!q) return defaults;
+  return {
+    ratePerMinute: q.ratePerMinute,
+    burst: q.burst,
+    dailyUnits: q.dailyUnits,
+    timeZone: q.timeZone,
+    shadow: q.shadow,
+    routes: q.routes,
+  };
+}
+
+function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantView {
+  return {
+    id: t.id,
+    name: t.name,
+    status: t.status,
+    billingAccountId: t.billingAccountId,
+    quota: limitsOf(q, defaults),
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+async function readSnapshot(db: Database | Tx, tenantId: string, defaults: TenantLimits) {
+  const [row] = await db
+    .select()
+    .from(tenants)
+    .leftJoin(tenantQuotas, eq(tenantQuotas.tenantId, tenants.id))
+    .where(eq(tenants.id, tenantId));
+  if (!row) return null;
+  const keys = await db
+    .select({ keyHash: apiKeys.keyHash })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
+  const snapshot: TenantSnapshot = {
+    tenantId,
+    version: row.tenants.configVersion,
+    status: row.tenants.status,
+    limits: limitsOf(row.tenant_quotas, defaults),
+    keyHashes: keys.map((k) => k.keyHash),
+  };
+  return { snapshot, view: viewOf(row.tenants, row.tenant_quotas, defaults) };
+}
+
+/** The tenant's limiter snapshot, or null if there is no such tenant. */
+export async function loadTenantSnapshot(db: Database, tenantId: string, defaults: TenantLimits) {
+  return (await readSnapshot(db, tenantId, defaults))?.snapshot ?? null;
+}
+
+/** The snapshot and view after a change, read inside the change's transaction. */
+export type Changed = { snapshot: TenantSnapshot; view: TenantView };
+
+async function bumpVersion(tx: Tx, tenantId: string): Promise<boolean> {
+  const rows = await tx
+    .update(tenants)
+    .set({ configVersion: sql`${tenants.configVersion} + 1`, updatedAt: sql`now()` })
+    .where(eq(tenants.id, tenantId))
+    .returning({ id: tenants.id });
+  return rows.length > 0;
+}
+
+async function changed(tx: Tx, tenantId: string, defaults: TenantLimits): Promise<Changed> {
+  const read = await readSnapshot(tx, tenantId, defaults);
+  if (!read) throw new Error(`tenant ${tenantId} vanished inside its own transaction`);
+  return read;
+}
+
+export async function createTenant(
+  db: Database,
+  input: { id: string; name: string; status: TenantStatus; billingAccountId?: string | null; quota: QuotaInput },
+  defaults: TenantLimits,
+): Promise<Changed> {
+  return db.transaction(async (tx) => {
+    await tx.insert(tenants).values({
+      id: input.id,
+      name: input.name,
+      status: input.status,
+      billingAccountId: input.billingAccountId ?? null,
+    });
+    await tx.insert(tenantQuotas).values({ tenantId: input.id, ...quotaColumns(input.quota, defaults) });
+    return changed(tx, input.id, defaults);
+  });
+}
+
+function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
+  return {
+    ratePerMinute: q.ratePerMinute,
+    burst: q.burst,
+    dailyUnits: q.dailyUnits,
+    timeZone: q.timeZone ?? defaults.timeZone,
+    shadow: q.shadow ?? false,
+    routes: q.routes ?? {},
+  };
+}
+
+export async function getTenant(db: Database, id: string, defaults: TenantLimits): Promise<TenantView | null> {
+  return (await readSnapshot(db, id, defaults))?.view ?? null;
+}
+
+/** A page of tenants in creation order, with the cursor of the next page. */
+export async function listTenants(
+  db: Database,
+  page: { limit: number; after?: { createdAt: Date; id: string } },
+  defaults: TenantLimits,
+): Promise<{ tenants: TenantView[]; next: { createdAt: Date; id: string } | null }> {
+  const a = page.after;
+  const rows = await db
+    .select()
+    .from(tenants)
+    .leftJoin(tenantQuotas, eq(tenantQuotas.tenantId, tenants.id))
+    .where(
+      a
+        ? or(gt(tenants.createdAt, a.createdAt), and(eq(tenants.createdAt, a.createdAt), gt(tenants.id, a.id)))
+        : undefined,
+    )
+    .orderBy(asc(tenants.createdAt), asc(tenants.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const pageRows = rows.slice(0, page.limit);
+  const last = pageRows.at(-1)?.tenants;
+  return {
+    tenants: pageRows.map((r) => viewOf(r.tenants, r.tenant_quotas, defaults)),
+    next: more && last ? { createdAt: last.createdAt, id: last.id } : null,
+  };
+}
+
+/** Applies a change inside a transaction that bumps the version; null if no such tenant. */
+async function change(
+  db: Database,
+  tenantId: string,
+  defaults: TenantLimits,
+  apply: (tx: Tx) => Promise<void>,
+): Promise<Changed | null> {
+  return db.transaction(async (tx) => {
+    if (!(await bumpVersion(tx, tenantId))) return null;
+    await apply(tx);
+    return changed(tx, tenantId, defaults);
+  });
+}
+
+export function updateTenant(
+  db: Database,
+  id: string,
+  patch: { name?: string; status?: TenantStatus; billingAccountId?: string | null },
+  defaults: TenantLimits,
+) {
+  return change(db, id, defaults, async (tx) => {
+    if (Object.keys(patch).length > 0) await tx.update(tenants).set(patch).where(eq(tenants.id, id));
+  });
+}
+
+export function setQuota(db: Database, id: string, quota: QuotaInput, defaults: TenantLimits) {
+  const cols = quotaColumns(quota, defaults);
+  return change(db, id, defaults, async (tx) => {
+    await tx
+      .insert(tenantQuotas)
+      .values({ tenantId: id, ...cols })
+      .onConflictDoUpdate({ target: tenantQuotas.tenantId, set: { ...cols, updatedAt: sql`now()` } });
+  });
+}
+
+export function createKey(
+  db: Database,
+  tenantId: string,
+  key: { id: string; prefix: string; keyHash: string; name: string | null },
+  defaults: TenantLimits,
+) {
+  return change(db, tenantId, defaults, async (tx) => {
+    await tx.insert(apiKeys).values({ ...key, tenantId });
+  });
+}
+
+/** Revokes a key. `found` is false when the tenant has no key with that id. */
+export async function revokeKey(db: Database, tenantId: string, keyId: string, defaults: TenantLimits) {
+  let found = false;
+  const result = await change(db, tenantId, defaults, async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+      .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId)))
+      .returning({ id: apiKeys.id });
+    found = rows.length > 0;
+  });
+  return { result, found };
+}
+
+export async function listKeys(db: Database, tenantId: string): Promise<KeyView[]> {
+  const rows = await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId)).orderBy(asc(apiKeys.createdAt));
+  return rows.map((k) => ({
+    id: k.id,
+    prefix: k.prefix,
+    name: k.name,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  }));
+}

@@ -1,0 +1,173 @@
+// TenantLimiter: one Durable Object per tenant, the single serialization point for its limits.
+//
+// It holds the tenant's key hashes, a token bucket per route and the daily quota, in SQLite
+// storage that survives eviction. Every decision runs synchronously after the snapshot is
+// present, so concurrent calls are admitted one at a time with no locks.
+
+import { DurableObject } from "cloudflare:workers";
+import { type Config, loadConfig } from "../config";
+import { dayOf } from "../core/calendar";
+import { decide, describeLimits, type LimiterState, settle } from "../core/limiter";
+import type { CheckRequest, CheckResult, LimitsResult, SettleResult, TenantSnapshot } from "../core/limiter-store";
+import { routeCost } from "../core/limits";
+import { hashIn } from "../core/secrets";
+import { withTimeout } from "../core/timeout";
+import { openNeonDatabase } from "../db/neon";
+import { loadTenantSnapshot } from "../db/tenants";
+import { defaultLimits } from "../defaults";
+import type { Env } from "../env";
+import { LimiterStorage } from "./limiter-storage";
+
+/** How long an unknown tenant id is remembered, so junk keys cannot hammer Postgres. */
+const MISSING_TENANT_TTL_MS = 30_000;
+/** Bound on loading a snapshot from Postgres. */
+const LOAD_TIMEOUT_MS = 5_000;
+/** How often expired reservations are swept. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
+
+export class TenantLimiter extends DurableObject<Env> {
+  /** The limiter's clock. Tests replace it through `runInDurableObject`. */
+  clock: () => number = () => Date.now();
+
+  private readonly storage: LimiterStorage;
+  private readonly config: Config;
+  private snapshot: TenantSnapshot | null = null;
+  private loadedAt = 0;
+  private state: LimiterState;
+  private missingUntil = 0;
+  private loading: Promise<TenantSnapshot | null> | null = null;
+  private lastSweep = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    this.storage = new LimiterStorage(ctx.storage.sql);
+    const saved = this.storage.readSnapshot();
+    if (saved) ({ snapshot: this.snapshot, loadedAt: this.loadedAt } = saved);
+    this.state = this.storage.readState();
+  }
+
+  /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
+  async check(request: CheckRequest): Promise<CheckResult> {
+    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    if ("denied" in auth) return auth.denied;
+    const { limits } = auth.snapshot;
+    const now = this.clock();
+    const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
+    assertUnits(cost);
+    const { decision, state } = decide(this.state, limits, request.route, cost, now);
+    let reservation: { id: string; expiresAt: number } | undefined;
+    this.ctx.storage.transactionSync(() => {
+      this.storage.writeState(this.state, state);
+      if (request.reserve && decision.allowed && cost > 0) {
+        reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
+        const day = dayOf(now, limits.timeZone);
+        this.storage.insertReservation({ ...reservation, route: request.route, units: cost, day });
+      }
+    });
+    this.state = state;
+    this.sweep(now);
+    return { status: "ok", decision, reservation };
+  }
+
+  /**
+   * Settles a reservation to the units actually used, refunding or charging the difference.
+   * A reservation past its expiry keeps its estimate and can no longer be settled.
+   */
+  async settle(reservationId: string, units: number): Promise<SettleResult> {
+    assertUnits(units);
+    const snapshot = this.snapshot ?? (await this.loadSnapshot());
+    const now = this.clock();
+    const reservation = this.storage.takeReservation(reservationId);
+    if (!reservation) return { status: "unknown" };
+    if (reservation.expiresAt <= now || !snapshot) return { status: "expired" };
+    const state = settle(this.state, snapshot.limits, reservation, units, now);
+    this.storage.writeState(this.state, state);
+    this.state = state;
+    return { status: "settled", units };
+  }
+
+  /** The figures of every policy for the given routes, without consuming anything. */
+  async limits(request: { keyHash?: string; routes: string[] }): Promise<LimitsResult> {
+    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    if ("denied" in auth) return auth.denied;
+    const { limits, tenantId } = auth.snapshot;
+    const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
+    const report = describeLimits(this.state, limits, routes, this.clock());
+    return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
+  }
+
+  /** Replaces the tenant's config and keys, unless this limiter already has a newer version. */
+  async apply(snapshot: TenantSnapshot): Promise<void> {
+    this.adopt(snapshot);
+  }
+
+  private adopt(snapshot: TenantSnapshot): void {
+    if (this.snapshot && this.snapshot.version > snapshot.version) return;
+    this.snapshot = snapshot;
+    this.loadedAt = this.clock();
+    this.missingUntil = 0;
+    this.storage.writeSnapshot(snapshot, this.loadedAt);
+  }
+
+  private authorize(snapshot: TenantSnapshot | null, keyHash: string | undefined): Authorized {
+    if (!snapshot) return { denied: { status: "unauthenticated" } };
+    if (keyHash !== undefined && !hashIn(keyHash, snapshot.keyHashes)) return { denied: { status: "unauthenticated" } };
+    if (snapshot.status !== "active") return { denied: { status: "suspended" } };
+    this.refreshIfStale();
+    return { snapshot };
+  }
+
+  /** Loads the snapshot from Postgres once, however many calls are waiting for it. */
+  private loadSnapshot(): Promise<TenantSnapshot | null> {
+    if (this.clock() < this.missingUntil) return Promise.resolve(null);
+    this.loading ??= this.fetchSnapshot().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async fetchSnapshot(): Promise<TenantSnapshot | null> {
+    const url = this.config.DATABASE_URL;
+    if (!url) throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
+    const tenantId = this.ctx.id.name;
+    if (!tenantId) throw new Error("TenantLimiter must be addressed by name (the tenant id)");
+    const handle = openNeonDatabase(url, this.config.NEON_WS_PROXY);
+    try {
+      const loaded = await withTimeout(
+        loadTenantSnapshot(handle.db, tenantId, defaultLimits(this.config)),
+        LOAD_TIMEOUT_MS,
+        () => new Error(`loading tenant ${tenantId} from Postgres timed out after ${LOAD_TIMEOUT_MS} ms`),
+      );
+      if (loaded) this.adopt(loaded);
+      else if (!this.snapshot) this.missingUntil = this.clock() + MISSING_TENANT_TTL_MS;
+      return this.snapshot;
+    } finally {
+      this.ctx.waitUntil(handle.close().catch(() => {}));
+    }
+  }
+
+  /** A safety net behind the admin API's pushes: reload a snapshot that is getting old. */
+  private refreshIfStale(): void {
+    if (this.loading || this.clock() - this.loadedAt < this.config.CONFIG_REFRESH_SECONDS * 1000) return;
+    if (!this.config.DATABASE_URL) return;
+    this.loadSnapshot().catch((err: unknown) => {
+      console.error(
+        JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: String(err) }),
+      );
+    });
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    this.lastSweep = now;
+    this.storage.deleteExpiredReservations(now);
+  }
+}
+
+function assertUnits(units: number): void {
+  if (!Number.isSafeInteger(units) || units < 0)
+    throw new RangeError(`units must be a non-negative integer, got ${units}`);
+}

@@ -1,0 +1,21 @@
+// The Worker's bindings. Every setting is a string var or secret; src/config.ts validates them.
+
+import type { TenantLimiter } from "./durable/tenant-limiter";
+
+export interface Env {
+  TENANT_LIMITER: DurableObjectNamespace<TenantLimiter>;
+  DATABASE_URL?: string;
+  ADMIN_TOKEN?: string;
+  UPSTREAM_URL?: string;
+  DEFAULT_RATE_LIMIT_PER_MIN?: string;
+  RATE_LIMIT_BURST?: string;
+  DEFAULT_DAILY_QUOTA_UNITS?: string;
+  DEFAULT_TIME_ZONE?: string;
+  ROUTES?: string;
+  LIMITER_FAILURE_MODE?: string;
+  LIMITER_TIMEOUT_MS?: string;
+  LEGACY_RATELIMIT_HEADERS?: string;
+  RESERVATION_TTL_SECONDS?: string;
+  CONFIG_REFRESH_SECONDS?: string;
+  NEON_WS_PROXY?: string;
+}

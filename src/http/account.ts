@@ -1,0 +1,56 @@
+// Tenant self-service routes, authenticated with the tenant's own API key.
+
+import { createRoute } from "@hono/zod-openapi";
+import { dailyPolicy, type PolicyReport } from "../core/limiter";
+import { DEFAULT_ROUTE } from "../core/limits";
+import { routeKeys } from "../core/route-table";
+import { invalidKey, presentedKey, suspended } from "./api-key";
+import { openApiApp } from "./context";
+import { limitHeaders } from "./limit-response";
+import { Problem } from "./problem";
+import { LimitsSchema, problems } from "./schemas";
+
+export const accountRoutes = openApiApp().openapi(
+  createRoute({
+    method: "get",
+    path: "/limits",
+    tags: ["Account"],
+    security: [{ apiKey: [] }],
+    summary: "The caller's buckets and the quota remaining today",
+    description: "Reads the limits without consuming anything.",
+    responses: {
+      200: {
+        description: "Every bucket and the daily quota",
+        content: { "application/json": { schema: LimitsSchema } },
+      },
+      ...problems(401, 403, 503),
+    },
+  }),
+  async (c) => {
+    const { tenantId, keyHash } = await presentedKey(c);
+    const config = c.get("config");
+    const store = c.get("deps").store(c.env);
+    let result: Awaited<ReturnType<typeof store.limits>>;
+    try {
+      result = await store.limits(tenantId, { keyHash, routes: routeKeys(config.ROUTES) });
+    } catch {
+      throw new Problem(
+        503,
+        "limiter-unavailable",
+        "the rate limiter could not be reached; retry shortly",
+        {},
+        { "Retry-After": "1" },
+      );
+    }
+    if (result.status === "unauthenticated") throw invalidKey();
+    if (result.status === "suspended") throw suspended();
+    const { limits } = result;
+    // The headers describe the default route's bucket and the daily quota; the body has them all.
+    const policies: PolicyReport[] = limits.buckets.filter((b) => b.name === DEFAULT_ROUTE);
+    const daily = dailyPolicy(limits.daily);
+    if (daily) policies.push(daily);
+    for (const [k, v] of Object.entries(limitHeaders(policies, config.LEGACY_RATELIMIT_HEADERS))) c.header(k, v);
+    c.header("Cache-Control", "no-store");
+    return c.json(limits, 200);
+  },
+);

@@ -1,0 +1,101 @@
+// The gateway: operator API, tenant API, OpenAPI document, and the metered front door.
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ConfigError, loadConfig } from "../config";
+import { matchRoute } from "../core/route-table";
+import { accountRoutes } from "./account";
+import { adminAuth } from "./admin/auth";
+import { keyRoutes } from "./admin/keys";
+import { tenantRoutes } from "./admin/tenants";
+import { afterResponse, type GatewayDeps, type GatewayEnv } from "./context";
+import { notFound, Problem, problemFromError } from "./problem";
+import { proxyToUpstream } from "./proxy";
+import { rateLimit } from "./rate-limit";
+
+/** Largest operator request body. */
+const ADMIN_BODY_LIMIT = 64 * 1024;
+
+export const API_VERSION = "1.0.0";
+
+export function createGateway(deps: GatewayDeps) {
+  const app = new OpenAPIHono<GatewayEnv>();
+  app.onError(problemFromError);
+  app.notFound(notFound);
+
+  app.use("*", async function gatewayContext(c, next) {
+    try {
+      c.set("config", loadConfig(c.env));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(JSON.stringify({ msg: "invalid configuration", error: err.message }));
+      throw new Problem(500, "misconfigured", `the gateway is misconfigured: ${err.message}`);
+    }
+    c.set("deps", deps);
+    await next();
+  });
+
+  const withDatabase: MiddlewareHandler<GatewayEnv> = async function withDatabase(c, next) {
+    const handle = deps.openDatabase(c.env);
+    c.set("db", handle.db);
+    try {
+      await next();
+    } finally {
+      await afterResponse(c, handle.close());
+    }
+  };
+
+  app.use(
+    "/admin/v1/*",
+    bodyLimit({
+      maxSize: ADMIN_BODY_LIMIT,
+      onError: () => {
+        throw new Problem(413, "body-too-large", `operator request bodies are limited to ${ADMIN_BODY_LIMIT} bytes`);
+      },
+    }),
+    adminAuth(),
+    withDatabase,
+  );
+  app.route("/admin/v1", tenantRoutes);
+  app.route("/admin/v1", keyRoutes);
+  app.route("/account/v1", accountRoutes);
+  // The gateway's own namespaces are never proxied.
+  app.all("/admin/*", notFound);
+  app.all("/account/*", notFound);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator token (ADMIN_TOKEN).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A tenant API key, `ak_<tenantId>_<secret>`.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Aegis Edge",
+      version: API_VERSION,
+      description:
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account and /openapi.json is proxied to the upstream and limited.",
+    },
+  });
+
+  const limiter = rateLimit<GatewayEnv>({ route: (c) => c.get("route"), store: (c) => deps.store(c.env) });
+  app.all(
+    "*",
+    async function resolveRoute(c, next) {
+      c.set("route", matchRoute(c.get("config").ROUTES, c.req.method, c.req.path));
+      await next();
+    },
+    async function limitUnlessPublic(c, next) {
+      if (c.get("route").public) return next();
+      return limiter(c, next);
+    },
+    proxyToUpstream,
+  );
+  return app;
+}

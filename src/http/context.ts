@@ -1,0 +1,53 @@
+// What every gateway handler can reach: its dependencies, the parsed config, and helpers
+// for work that outlives the response.
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Config } from "../config";
+import type { LimiterStore } from "../core/limiter-store";
+import type { RouteMatch } from "../core/route-table";
+import type { Database, DatabaseHandle } from "../db/database";
+import type { Env } from "../env";
+import { Problem } from "./problem";
+import type { AegisVariables } from "./rate-limit";
+
+/** The runtime-specific pieces the gateway is built from. */
+export interface GatewayDeps {
+  /** Opens a database handle for one request; closed when the request ends. */
+  openDatabase(env: Env): DatabaseHandle;
+  /** The limiter store, already bounded by a timeout. */
+  store(env: Env): LimiterStore;
+}
+
+export type GatewayEnv = {
+  Bindings: Env;
+  Variables: AegisVariables & { config: Config; deps: GatewayDeps; db: Database; route: RouteMatch };
+};
+
+/** Runs `work` after the response when the runtime allows it, else before returning. */
+export async function afterResponse(c: Context, work: Promise<unknown>): Promise<void> {
+  const guarded = work.catch((err: unknown) =>
+    console.error(JSON.stringify({ msg: "background work failed", error: String(err) })),
+  );
+  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    ctx = undefined;
+  }
+  if (ctx) ctx.waitUntil(guarded);
+  else await guarded;
+}
+
+/** An OpenAPIHono whose validation failures become 400 problems listing every issue. */
+export function openApiApp() {
+  return new OpenAPIHono<GatewayEnv>({
+    defaultHook: (result) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+      const where = result.target === "json" ? "body" : result.target;
+      const detail = errors.map((e) => `${e.path || where}: ${e.message}`).join("; ");
+      throw new Problem(400, "invalid-request", `invalid ${where}: ${detail}`, { errors });
+    },
+  });
+}

@@ -1,0 +1,99 @@
+// RFC 9457 problem+json errors: one shape for every error the gateway returns.
+
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Problem types are URNs ending in the code, e.g. `urn:aegis-edge:problem:quota-exceeded`. */
+export const PROBLEM_TYPE_BASE = "urn:aegis-edge:problem:";
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  409: "Conflict",
+  413: "Content too large",
+  415: "Unsupported media type",
+  429: "Quota exceeded",
+  500: "Internal error",
+  502: "Bad gateway",
+  503: "Service unavailable",
+  504: "Gateway timeout",
+};
+
+/** An error that becomes a problem+json response wherever it is thrown. */
+export class Problem extends Error {
+  override name = "Problem";
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+
+  body(): ProblemBody {
+    return {
+      type: PROBLEM_TYPE_BASE + this.code,
+      title: TITLES[this.status] ?? "Error",
+      status: this.status,
+      detail: this.detail,
+      code: this.code,
+      ...this.extensions,
+    };
+  }
+
+  response(extraHeaders: Record<string, string> = {}): Response {
+    return new Response(JSON.stringify(this.body()), {
+      status: this.status,
+      headers: { "content-type": PROBLEM_CONTENT_TYPE, ...this.headers, ...extraHeaders },
+    });
+  }
+}
+
+const HTTP_CODES: Record<number, string> = {
+  400: "invalid-request",
+  401: "unauthorized",
+  404: "not-found",
+  405: "method-not-allowed",
+  413: "body-too-large",
+  415: "unsupported-media-type",
+};
+
+/** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
+export function problemFromError(err: unknown, c: Context): Response {
+  if (err instanceof Problem) return err.response();
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = HTTP_CODES[status] ?? (status >= 500 ? "internal" : "invalid-request");
+    const detail = err.message || TITLES[status] || "request failed";
+    return new Problem(status, code, detail).response();
+  }
+  console.error(
+    JSON.stringify({
+      msg: "unhandled error",
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    }),
+  );
+  return new Problem(500, "internal", "the gateway failed to handle this request; it has been logged").response();
+}
+
+export function notFound(c: Context): Response {
+  return new Problem(404, "not-found", `no route for ${c.req.method} ${c.req.path}`).response();
+}

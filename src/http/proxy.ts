@@ -1,0 +1,72 @@
+// Forwarding an admitted call to the inference origin, with the tenant's key stripped.
+
+import type { Context } from "hono";
+import type { GatewayEnv } from "./context";
+import { Problem } from "./problem";
+
+/** Headers that describe one connection and must not be forwarded (RFC 9110 section 7.6.1). */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+];
+
+/** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
+export const TENANT_HEADER = "x-aegis-tenant-id";
+export const ROUTE_HEADER = "x-aegis-route";
+
+/** The upstream URL for a request: the upstream's base path joined with the request's path and query. */
+export function upstreamUrl(upstream: string, requestUrl: string): string {
+  const base = new URL(upstream);
+  const req = new URL(requestUrl);
+  const basePath = base.pathname.endsWith("/") ? base.pathname.slice(0, -1) : base.pathname;
+  return `${base.origin}${basePath}${req.pathname}${req.search}`;
+}
+
+function requestHeaders(incoming: Headers, tenantId: string | undefined, route: string): Headers {
+  const headers = new Headers(incoming);
+  for (const h of HOP_BY_HOP) headers.delete(h);
+  // The tenant's API key is for the gateway only.
+  headers.delete("authorization");
+  for (const name of [...headers.keys()]) if (name.startsWith("x-aegis-")) headers.delete(name);
+  if (tenantId) headers.set(TENANT_HEADER, tenantId);
+  headers.set(ROUTE_HEADER, route);
+  return headers;
+}
+
+function responseHeaders(upstream: Headers): Headers {
+  const headers = new Headers(upstream);
+  for (const h of HOP_BY_HOP) headers.delete(h);
+  return headers;
+}
+
+/** Forwards the request to UPSTREAM_URL and streams the answer back. */
+export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response> {
+  const upstream = c.get("config").UPSTREAM_URL;
+  if (!upstream) throw new Problem(502, "no-upstream", "this gateway has no UPSTREAM_URL configured");
+  const req = c.req.raw;
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  let res: Response;
+  try {
+    res = await fetch(upstreamUrl(upstream, req.url), {
+      method: req.method,
+      headers: requestHeaders(req.headers, c.get("aegis")?.tenantId, c.get("route").route),
+      body: hasBody ? req.body : undefined,
+      redirect: "manual",
+    });
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: String(err) }));
+    throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
+  }
+  return new Response(res.body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: responseHeaders(res.headers),
+  });
+}

@@ -1,0 +1,181 @@
+// The rateLimit() Hono middleware and enforceRateLimit(): the gateway's check, for embedding apps.
+
+import type { Context, MiddlewareHandler } from "hono";
+import { loadConfig } from "../config";
+import { guardedStore } from "../core/guarded-store";
+import type { Decision } from "../core/limiter";
+import type { LimiterStore } from "../core/limiter-store";
+import { DEFAULT_ROUTE } from "../core/limits";
+import type { RouteMatch } from "../core/route-table";
+import { durableObjectStore } from "../durable/durable-object-store";
+import type { Env } from "../env";
+import { invalidKey, presentedKey, suspended } from "./api-key";
+import { type Enforcement, enforce } from "./enforce";
+import { Problem } from "./problem";
+
+/** What the middleware leaves on the context for later handlers (`c.get("aegis")`). */
+export interface AegisContext {
+  tenantId: string;
+  /** Null when the limiter was unreachable and the call went through in fail-open mode. */
+  decision: Decision | null;
+  reservation?: { id: string; expiresAt: number };
+}
+
+export type AegisVariables = { aegis: AegisContext };
+
+/** The least a Hono env must offer for the middleware. */
+export type RateLimitEnv = { Bindings: Env; Variables: AegisVariables };
+
+export interface RateLimitOptions<E extends RateLimitEnv = RateLimitEnv> {
+  /** The route key, or a route match whose cost is the default. Default: `"default"`. */
+  route?: string | ((c: Context<E>) => string | RouteMatch);
+  /** Units to take, overriding the tenant's route cost. 0 peeks. */
+  cost?: number | ((c: Context<E>) => number);
+  /**
+   * How the tenant is identified. Default: the `Authorization: Bearer ak_...` key, verified
+   * by the limiter. A function returns the tenant id of a call the app has already
+   * authenticated, and the limiter then checks only the limits.
+   */
+  tenant?: (c: Context<E>) => string | Promise<string>;
+  /** Hold the units as a reservation to settle later with `store.settle`. */
+  reserve?: boolean;
+  /** The limiter backend. Default: the `TENANT_LIMITER` Durable Object binding. */
+  store?: (c: Context<E>) => LimiterStore;
+  /** What to do when the limiter can't be reached. Default: `LIMITER_FAILURE_MODE`, else closed. */
+  failureMode?: "open" | "closed";
+  /** Bound on each limiter call. Default: `LIMITER_TIMEOUT_MS`, else 1500. */
+  timeoutMs?: number;
+  /** Also send `X-RateLimit-*`. Default: `LEGACY_RATELIMIT_HEADERS`. */
+  legacyHeaders?: boolean;
+}
+
+/** The Durable Object store from `env.TENANT_LIMITER`, bounded by the configured timeout. */
+export function defaultStore(env: Env, timeoutMs?: number): LimiterStore {
+  if (!env.TENANT_LIMITER) throw new Error("the TENANT_LIMITER Durable Object binding is missing");
+  return guardedStore(durableObjectStore(env.TENANT_LIMITER), timeoutMs ?? loadConfig(env).LIMITER_TIMEOUT_MS);
+}
+
+/** Response header set when the limiter was unreachable and the call went through unchecked. */
+export const NOT_ENFORCED_HEADER = "Aegis-Limit-Enforced";
+
+function validate<E extends RateLimitEnv>(options: RateLimitOptions<E>): void {
+  const { cost, failureMode, timeoutMs } = options;
+  if (typeof cost === "number" && !(Number.isSafeInteger(cost) && cost >= 0)) {
+    throw new TypeError(`rateLimit(): cost must be a non-negative integer, got ${cost}`);
+  }
+  if (failureMode !== undefined && failureMode !== "open" && failureMode !== "closed") {
+    throw new TypeError(`rateLimit(): failureMode must be "open" or "closed", got ${String(failureMode)}`);
+  }
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new TypeError("rateLimit(): timeoutMs must be positive");
+}
+
+/**
+ * Checks each call against its tenant's limits. Admitted calls continue with
+ * `c.get("aegis")` set and leave with RateLimit headers; rejected ones get a 429.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { rateLimit } from "aegis-edge/hono";
+ * export { TenantLimiter } from "aegis-edge";
+ *
+ * const app = new Hono();
+ * app.use("/v1/chat/*", rateLimit({ route: "chat" }));
+ * app.post("/v1/chat/completions", (c) => c.json({ tenant: c.get("aegis").tenantId }));
+ * export default app;
+ * ```
+ */
+export function rateLimit<E extends RateLimitEnv = RateLimitEnv>(
+  options: RateLimitOptions<E> = {},
+): MiddlewareHandler<E> {
+  validate(options);
+  return async function rateLimitMiddleware(c, next) {
+    const config = loadConfig(c.env);
+    const legacy = options.legacyHeaders ?? config.LEGACY_RATELIMIT_HEADERS;
+    const failureMode = options.failureMode ?? config.LIMITER_FAILURE_MODE;
+    const store = options.store ? options.store(c) : defaultStore(c.env, options.timeoutMs);
+
+    const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
+    const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
+    const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
+    if (cost !== undefined && !(Number.isSafeInteger(cost) && cost >= 0)) {
+      throw new Problem(400, "invalid-cost", `the cost of this call must be a non-negative integer, got ${cost}`);
+    }
+
+    let tenantId: string;
+    let keyHash: string | undefined;
+    if (options.tenant) tenantId = await options.tenant(c);
+    else ({ tenantId, keyHash } = await presentedKey(c));
+
+    const result = await enforce(
+      store,
+      tenantId,
+      { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
+      legacy,
+    );
+    const headers = respond(result, failureMode);
+    c.set("aegis", {
+      tenantId,
+      decision: result.outcome === "allowed" ? result.decision : null,
+      reservation: result.outcome === "allowed" ? result.reservation : undefined,
+    });
+    await next();
+    setHeaders(c, headers);
+  };
+}
+
+/** The headers for an admitted call; throws the problem for any other outcome. */
+function respond(result: Enforcement, failureMode: "open" | "closed"): Record<string, string> {
+  switch (result.outcome) {
+    case "allowed":
+      return result.headers;
+    case "limited":
+      throw result.problem;
+    case "unauthenticated":
+      throw invalidKey();
+    case "suspended":
+      throw suspended();
+    case "unavailable":
+      console.error(
+        JSON.stringify({
+          msg: "limiter unavailable",
+          tenant: result.tenantId,
+          failureMode,
+          error: result.error.message,
+        }),
+      );
+      if (failureMode === "open") return { [NOT_ENFORCED_HEADER]: "false" };
+      throw new Problem(
+        503,
+        "limiter-unavailable",
+        "the rate limiter could not be reached; retry shortly",
+        {},
+        { "Retry-After": "1" },
+      );
+  }
+}
+
+function setHeaders(c: Context, headers: Record<string, string>): void {
+  try {
+    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+  } catch {
+    // A response passed through from fetch() has immutable headers: copy it once.
+    c.res = new Response(c.res.body, c.res);
+    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+  }
+}
+
+/**
+ * Checks one call for a tenant the app has already identified, and returns the outcome
+ * as data. `cost` 0 peeks.
+ *
+ * @example
+ * ```ts
+ * const result = await enforceRateLimit(env, "tnabcdefghijklmnop", "chat", 1);
+ * if (result.outcome === "limited") return result.problem.response();
+ * ```
+ */
+export function enforceRateLimit(env: Env, tenantId: string, routeKey: string, cost: number): Promise<Enforcement> {
+  const config = loadConfig(env);
+  return enforce(defaultStore(env), tenantId, { route: routeKey, cost }, config.LEGACY_RATELIMIT_HEADERS);
+}

@@ -1,0 +1,7 @@
+import type { Env as AegisEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends AegisEnv {}
+  }
+}

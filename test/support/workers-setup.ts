@@ -1,0 +1,29 @@
+// Global setup for the workerd tests: a fresh Postgres database, the WebSocket proxy the
+// Neon driver reaches it through, and a local upstream.
+
+import type { TestProject } from "vitest/node";
+import { startWsProxy } from "../../scripts/lib/ws-proxy";
+import { startEchoUpstream } from "./echo-upstream";
+import { createTestDatabase } from "./postgres";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    wsProxy: string;
+    upstreamUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const db = await createTestDatabase("aegis_test");
+  const proxy = await startWsProxy({ allow: [db.address] });
+  const upstream = await startEchoUpstream();
+  project.provide("databaseUrl", db.url);
+  project.provide("wsProxy", proxy.address);
+  project.provide("upstreamUrl", upstream.url);
+  return async () => {
+    await upstream.close();
+    await proxy.close();
+    await db.drop();
+  };
+}

@@ -1,0 +1,59 @@
+// Shared helpers for the workerd tests: operator calls and tenant setup through the real Worker.
+
+import { SELF } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const BASE = "http://gateway.test";
+
+export { env, exports };
+
+export function admin(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${ADMIN_TOKEN}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  return SELF.fetch(`${BASE}/admin/v1${path}`, { ...init, headers, body });
+}
+
+export async function adminJson<T = Record<string, unknown>>(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+) {
+  const res = await admin(path, init);
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+export interface Quota {
+  ratePerMinute: number;
+  burst: number;
+  dailyUnits: number | null;
+  timeZone?: string;
+  shadow?: boolean;
+  routes?: Record<string, { ratePerMinute?: number; burst?: number; cost?: number }>;
+}
+
+/** Creates a tenant with the quota and one API key. */
+export async function newTenant(
+  quota: Quota,
+  name = "test tenant",
+): Promise<{ id: string; key: string; keyId: string }> {
+  const tenant = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name, quota } });
+  const key = await adminJson<{ id: string; key: string }>(`/tenants/${tenant.id}/keys`, { method: "POST", json: {} });
+  return { id: tenant.id, key: key.key, keyId: key.id };
+}
+
+export function call(key: string | null, path = "/v1/chat/completions", init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (key) headers.set("authorization", `Bearer ${key}`);
+  return SELF.fetch(`${BASE}${path}`, { method: "POST", body: "{}", ...init, headers });
+}
+
+export function limiterStub(tenantId: string) {
+  return env.TENANT_LIMITER.get(env.TENANT_LIMITER.idFromName(tenantId));
+}

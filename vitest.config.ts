@@ -1,0 +1,49 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Keep local workerd runs offline and quiet (see DESIGN.md: wrangler dev offline).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_SEND_METRICS ??= "false";
+
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_WS_PROXY: inject("wsProxy"),
+                UPSTREAM_URL: inject("upstreamUrl"),
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                ROUTES: JSON.stringify([
+                  { method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 },
+                  { path: "/v1/embeddings", route: "embed", cost: 2 },
+                  { path: "/health", route: "health", public: true },
+                ]),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["./test/support/workers-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});

@@ -114,27 +114,22 @@ export function decide(
   const ok = violated.length === 0;
 
   let next = state;
-  let bucketRemaining = b.remaining;
-  let bucketResetMs = b.resetMs;
-  let dailyUsed = d.used;
   if (ok && cost > 0) {
     next = { buckets: { ...state.buckets, [route]: b.state }, daily: d.state };
   } else if (!ok && limits.shadow) {
     // Shadow mode lets the call through: count the real usage, but floor the bucket at
     // zero so that switching shadow mode off does not leave the tenant in debt.
-    const bucket = forceTakeTokens(state.buckets[route], bucketLimits, cost, now);
-    const dailyState = addDaily(state.daily, daily, cost, now);
-    next = { buckets: { ...state.buckets, [route]: bucket }, daily: dailyState };
-    ({ remaining: bucketRemaining, resetMs: bucketResetMs } = describeBucket(bucket, bucketLimits, now));
-    dailyUsed = dailyState.used;
+    next = {
+      buckets: { ...state.buckets, [route]: forceTakeTokens(state.buckets[route], bucketLimits, cost, now) },
+      daily: addDaily(state.daily, daily, cost, now),
+    };
   }
 
-  const policies = [bucketReport(route, bucketLimits, bucketRemaining, bucketResetMs)];
-  const dp = dailyPolicy({
-    units: daily.units,
-    remaining: daily.units === null ? null : Math.max(0, daily.units - dailyUsed),
-    resetSeconds: seconds(d.resetMs),
-  });
+  // Report the state the call leaves behind, whatever happened to it.
+  const bucket = describeBucket(next.buckets[route], bucketLimits, now);
+  const day = describeDaily(next.daily, daily, now);
+  const policies = [bucketReport(route, bucketLimits, bucket.remaining, bucket.resetMs)];
+  const dp = dailyPolicy({ units: daily.units, remaining: day.remaining, resetSeconds: seconds(day.resetMs) });
   if (dp) policies.push(dp);
 
   let retryAfterSeconds: number | null = 0;

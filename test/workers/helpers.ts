@@ -57,3 +57,33 @@ export function call(key: string | null, path = "/v1/chat/completions", init: Re
 export function limiterStub(tenantId: string) {
   return env.TENANT_LIMITER.get(env.TENANT_LIMITER.idFromName(tenantId));
 }
+
+/** Runs `fn` with a database handle on the test database, through the Neon driver. */
+export async function withDb<T>(fn: (db: import("../../src/db/database").Database) => Promise<T>): Promise<T> {
+  const { openNeonDatabase } = await import("../../src/db/neon");
+  const handle = openNeonDatabase(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
+  try {
+    return await fn(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates a tenant and key in Postgres only, without telling its limiter, as if the
+ * Durable Object had been wiped: the limiter must load it on its first call.
+ */
+export async function seedTenantInPostgresOnly(quota: Quota): Promise<{ id: string; key: string }> {
+  const { newApiKey, newKeyId, newTenantId, sha256Hex } = await import("../../src/core/secrets");
+  const { createKey, createTenant } = await import("../../src/db/tenants");
+  const { loadConfig } = await import("../../src/config");
+  const { defaultLimits } = await import("../../src/defaults");
+  const defaults = defaultLimits(loadConfig(env));
+  const id = newTenantId();
+  const { key, prefix } = newApiKey(id);
+  await withDb(async (db) => {
+    await createTenant(db, { id, name: "seeded", status: "active", quota }, defaults);
+    await createKey(db, id, { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: null }, defaults);
+  });
+  return { id, key };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { matchRoute, routeKeys } from "../../src/core/route-table";
+
+describe("route table", () => {
+  const table = [
+    { method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 },
+    { path: "/v1/embeddings", route: "embed", cost: 2 },
+    { path: "/health", route: "health", public: true },
+  ];
+
+  it("matches by method and exact path or prefix, first rule first", () => {
+    expect(matchRoute(table, "POST", "/v1/chat/completions")).toEqual({ route: "chat", cost: 1, public: false });
+    expect(matchRoute(table, "post", "/v1/chat")).toEqual({ route: "chat", cost: 1, public: false });
+    expect(matchRoute(table, "GET", "/v1/chat/completions")).toEqual({ route: "default", public: false });
+    expect(matchRoute(table, "POST", "/v1/chatty")).toEqual({ route: "default", public: false });
+    expect(matchRoute(table, "GET", "/v1/embeddings")).toEqual({ route: "embed", cost: 2, public: false });
+    expect(matchRoute(table, "GET", "/v1/embeddings/x")).toEqual({ route: "default", public: false });
+    expect(matchRoute(table, "GET", "/health")).toEqual({ route: "health", cost: undefined, public: true });
+  });
+
+  it("lists the limited route keys, default first", () => {
+    expect(routeKeys(table)).toEqual(["default", "chat", "embed"]);
+  });
+});
+
+describe("configuration", () => {
+  it("applies defaults", () => {
+    const c = loadConfig({});
+    expect(c.DEFAULT_RATE_LIMIT_PER_MIN).toBe(60);
+    expect(c.RATE_LIMIT_BURST).toBe(60);
+    expect(c.DEFAULT_DAILY_QUOTA_UNITS).toBe(100_000);
+    expect(c.LIMITER_FAILURE_MODE).toBe("closed");
+    expect(c.ROUTES).toEqual([]);
+  });
+
+  it("names the variable at fault", () => {
+    expect(() => loadConfig({ LIMITER_FAILURE_MODE: "sometimes" })).toThrow(/LIMITER_FAILURE_MODE/);
+    expect(() => loadConfig({ ROUTES: "[{" })).toThrow(/ROUTES: must be a JSON array/);
+    expect(() => loadConfig({ ROUTES: '[{"path":"/x","route":"daily"}]' })).toThrow(/daily/);
+    expect(() => loadConfig({ ADMIN_TOKEN: "short" })).toThrow(/ADMIN_TOKEN/);
+    expect(() => loadConfig({ DEFAULT_DAILY_QUOTA_UNITS: "-5" })).toThrow(/DEFAULT_DAILY_QUOTA_UNITS/);
+    expect(() => loadConfig({ DEFAULT_TIME_ZONE: "Nowhere/Land" })).toThrow(/DEFAULT_TIME_ZONE/);
+  });
+
+  it("treats empty strings as unset and 'none' as no daily limit", () => {
+    const c = loadConfig({ UPSTREAM_URL: "", DEFAULT_DAILY_QUOTA_UNITS: "none", RATE_LIMIT_BURST: "7" });
+    expect(c.UPSTREAM_URL).toBeUndefined();
+    expect(c.DEFAULT_DAILY_QUOTA_UNITS).toBeNull();
+    expect(c.RATE_LIMIT_BURST).toBe(7);
+  });
+});

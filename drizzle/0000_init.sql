@@ -4,8 +4,8 @@ CREATE TABLE "api_keys" (
 	"prefix" text NOT NULL,
 	"key_hash" text NOT NULL,
 	"name" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"revoked_at" timestamp with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"revoked_at" timestamp (3) with time zone,
 	CONSTRAINT "api_keys_key_hash_unique" UNIQUE("key_hash"),
 	CONSTRAINT "api_keys_hash_check" CHECK ("api_keys"."key_hash" ~ '^[0-9a-f]{64}$')
 );
@@ -19,7 +19,7 @@ CREATE TABLE "tenant_quotas" (
 	"shadow" boolean DEFAULT false NOT NULL,
 	"routes" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"unit_price" numeric(30, 12),
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "tenant_quotas_rate_check" CHECK ("tenant_quotas"."rate_per_minute" >= 0),
 	CONSTRAINT "tenant_quotas_burst_check" CHECK ("tenant_quotas"."burst" >= 1),
 	CONSTRAINT "tenant_quotas_daily_check" CHECK ("tenant_quotas"."daily_units" is null or "tenant_quotas"."daily_units" >= 0)
@@ -32,8 +32,8 @@ CREATE TABLE "tenants" (
 	"billing_account_id" text,
 	"webhook_url" text,
 	"config_version" bigint DEFAULT 1 NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "tenants_status_check" CHECK ("tenants"."status" in ('active', 'suspended'))
 );
 --> statement-breakpoint

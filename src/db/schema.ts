@@ -4,9 +4,13 @@ import { sql } from "drizzle-orm";
 import { bigint, boolean, check, index, integer, jsonb, numeric, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import type { RouteOverride } from "../core/limits";
 
+// Millisecond precision, so a timestamp survives the round trip through a JS Date exactly
+// (keyset pagination cursors depend on it).
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+
 const timestamps = {
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
 };
 
 export const tenants = pgTable(
@@ -42,8 +46,8 @@ export const apiKeys = pgTable(
     /** Lowercase hex SHA-256 of the whole key. The key itself is never stored. */
     keyHash: text("key_hash").notNull().unique(),
     name: text("name"),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    revokedAt: ts("revoked_at"),
   },
   (t) => [
     index("api_keys_tenant_idx").on(t.tenantId),
@@ -66,7 +70,7 @@ export const tenantQuotas = pgTable(
     routes: jsonb("routes").$type<Record<string, RouteOverride>>().notNull().default({}),
     /** Dollars per unit as an exact decimal; null uses BILLING_UNIT_COST. */
     unitPrice: numeric("unit_price", { precision: 30, scale: 12 }),
-    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
   },
   (t) => [
     check("tenant_quotas_rate_check", sql`${t.ratePerMinute} >= 0`),

@@ -1,6 +1,7 @@
 // Forwarding an admitted call to the inference origin, with the tenant's key stripped.
 
 import type { Context } from "hono";
+import { upstreamUrl } from "../core/upstream-url";
 import type { GatewayEnv } from "./context";
 import { Problem } from "./problem";
 
@@ -20,14 +21,6 @@ const HOP_BY_HOP = [
 /** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
 export const TENANT_HEADER = "x-aegis-tenant-id";
 export const ROUTE_HEADER = "x-aegis-route";
-
-/** The upstream URL for a request: the upstream's base path joined with the request's path and query. */
-export function upstreamUrl(upstream: string, requestUrl: string): string {
-  const base = new URL(upstream);
-  const req = new URL(requestUrl);
-  const basePath = base.pathname.endsWith("/") ? base.pathname.slice(0, -1) : base.pathname;
-  return `${base.origin}${basePath}${req.pathname}${req.search}`;
-}
 
 function requestHeaders(incoming: Headers, tenantId: string | undefined, route: string): Headers {
   const headers = new Headers(incoming);

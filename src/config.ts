@@ -75,6 +75,9 @@ const envSchema = z.object({
   NEON_WS_PROXY: z.string().min(1).optional(),
 });
 
+/** Every environment variable the product reads. */
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
 export type Config = Omit<z.output<typeof envSchema>, "RATE_LIMIT_BURST"> & { RATE_LIMIT_BURST: number };
 
 export class ConfigError extends Error {
@@ -88,7 +91,7 @@ export function loadConfig(env: object): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const source: Record<string, unknown> = {};
-  for (const key of Object.keys(envSchema.shape)) {
+  for (const key of CONFIG_KEYS) {
     const value = (env as Record<string, unknown>)[key];
     // Unset and empty mean the same thing for a string setting: use the default.
     if (typeof value === "string" ? value !== "" : value !== undefined) source[key] = value;

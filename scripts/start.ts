@@ -1,0 +1,72 @@
+// npm start: the gateway on embedded defaults (PGlite, a demo upstream, a demo tenant).
+// Every setting comes from the environment; see README.md "Configuration".
+
+import path from "node:path";
+import { ROOT, startLocalGateway } from "./lib/local-gateway";
+import { seedDemoTenant } from "./lib/seed";
+
+const port = Number(process.env.PORT ?? 8787);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`aegis: PORT must be a port number, got ${process.env.PORT}`);
+  process.exit(2);
+}
+// Local state: PGlite's data and wrangler's Durable Object storage.
+const dataDir = path.resolve(ROOT, process.env.AEGIS_DATA_DIR ?? ".aegis");
+const quiet = process.env.AEGIS_QUIET_WRANGLER === "1";
+
+console.log("aegis: starting (embedded Postgres, migrations, wrangler dev)...");
+let gateway: Awaited<ReturnType<typeof startLocalGateway>>;
+try {
+  gateway = await startLocalGateway({
+    port,
+    env: process.env,
+    pgliteDir: path.join(dataDir, "pglite"),
+    persistTo: path.join(dataDir, "wrangler"),
+    log: (line) => {
+      if (!quiet && line.trim()) console.log(`[wrangler] ${line}`);
+    },
+  });
+} catch (err) {
+  console.error(`aegis: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log("\naegis: stopping...");
+    await gateway.stop();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+try {
+  const demo = await seedDemoTenant(gateway.url, gateway.adminToken);
+  const tokenNote = process.env.ADMIN_TOKEN ? "(from ADMIN_TOKEN)" : "(generated; set ADMIN_TOKEN to choose one)";
+  console.log(`
+Aegis Edge is running at ${gateway.url}
+
+  database     ${gateway.database.embedded ? `embedded PGlite in ${path.join(dataDir, "pglite")}` : "DATABASE_URL"}
+  upstream     ${gateway.upstream.demo ? `demo upstream at ${gateway.upstream.url}` : gateway.upstream.url}
+  admin token  ${gateway.adminToken} ${tokenNote}
+  demo tenant  ${demo.tenantId}${demo.created ? " (created)" : ""}
+  demo API key ${demo.key}
+               (shown once; a new key is minted at every start)
+
+Call the upstream through the gateway:
+  curl -i ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${demo.key}" -H "content-type: application/json" -d '{"model":"demo-1","messages":[{"role":"user","content":"hi"}]}'
+
+See the tenant's limits:
+  curl -s ${gateway.url}/account/v1/limits -H "Authorization: Bearer ${demo.key}"
+
+Manage tenants:
+  curl -s ${gateway.url}/admin/v1/tenants -H "Authorization: Bearer ${gateway.adminToken}"
+
+Press Ctrl-C to stop.`);
+} catch (err) {
+  console.error(`aegis: seeding the demo tenant failed: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}

@@ -1,0 +1,113 @@
+// `npm start` end to end: embedded PGlite, wrangler dev, demo upstream and demo tenant,
+// driven the way the README tells a new user to, and stopped with Ctrl-C.
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseList } from "structured-headers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/free-port";
+
+let child: ChildProcess;
+let output = "";
+let port = 0;
+let dataDir = "";
+
+function waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      const m = output.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      } else if (child.exitCode !== null) {
+        clearTimeout(timer);
+        reject(new Error(`npm start exited with ${child.exitCode}; output:\n${output}`));
+      } else setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  dataDir = mkdtempSync(path.join(tmpdir(), "aegis-start-"));
+  // Without DATABASE_URL, UPSTREAM_URL or ADMIN_TOKEN: the embedded defaults.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), AEGIS_DATA_DIR: dataDir };
+  for (const k of ["DATABASE_URL", "UPSTREAM_URL", "ADMIN_TOKEN"]) delete env[k];
+  child = spawn("npm", ["start"], { detached: true, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  await waitFor(/Press Ctrl-C to stop/, 120_000);
+}, 130_000);
+
+afterAll(() => {
+  try {
+    if (child.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already stopped
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Processes of this run's wrangler dev, found by the env file named for its port. */
+function wranglerProcesses(): string {
+  try {
+    return execFileSync("pgrep", ["-f", `worker-${port}.env`], { encoding: "utf8" }).trim();
+  } catch {
+    return ""; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe("npm start", () => {
+  it("prints a working key, admin token and curl line, and the gateway limits the demo tenant", async () => {
+    const key = (await waitFor(/demo API key (ak_\S+)/, 1_000))[1] ?? "";
+    const token = (await waitFor(/admin token {2}(\S+)/, 1_000))[1] ?? "";
+    expect(output).toContain(`curl -i http://127.0.0.1:${port}/v1/chat/completions -H "Authorization: Bearer ${key}"`);
+
+    const base = `http://127.0.0.1:${port}`;
+    const chat = () =>
+      fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo-1", messages: [{ role: "user", content: "hi" }] }),
+      });
+    const first = await chat();
+    expect(first.status).toBe(200);
+    const body = (await first.json()) as { usage: { total_tokens: number } };
+    expect(body.usage.total_tokens).toBeGreaterThan(0);
+    const policy = parseList(first.headers.get("ratelimit-policy") ?? "");
+    expect(policy.map(([n]) => n)).toEqual(["default", "daily"]);
+
+    // The demo quota has a burst of 10: the eleventh call in a row is limited.
+    const statuses = [];
+    for (let i = 0; i < 10; i++) statuses.push((await chat()).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
+
+    const tenants = await fetch(`${base}/admin/v1/tenants`, { headers: { authorization: `Bearer ${token}` } });
+    expect(tenants.status).toBe(200);
+    expect(((await tenants.json()) as { tenants: { name: string }[] }).tenants.map((t) => t.name)).toContain("demo");
+  });
+
+  it("stops every child process on Ctrl-C", async () => {
+    expect(wranglerProcesses()).not.toBe("");
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    if (child.pid) process.kill(-child.pid, "SIGINT");
+    await exited;
+    const deadline = Date.now() + 15_000;
+    while (wranglerProcesses() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(wranglerProcesses()).toBe("");
+    await expect(
+      fetch(`http://127.0.0.1:${port}/openapi.json`, { signal: AbortSignal.timeout(2_000) }),
+    ).rejects.toThrow();
+  }, 30_000);
+});

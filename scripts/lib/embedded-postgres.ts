@@ -17,7 +17,7 @@ export async function startEmbeddedPostgres(dataDir: string | null): Promise<Emb
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   const port = await freePort();
-  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 16 });
+  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 100 });
   await server.start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

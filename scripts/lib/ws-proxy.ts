@@ -13,6 +13,41 @@ import type { WebSocketServer as WebSocketServerType } from "ws";
 // `ws` is loaded with require so that bundler conditions ("browser") cannot swap in its stub.
 const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
 
+/**
+ * Follows the client-to-server Postgres message stream just far enough to see a Terminate
+ * ('X') message. Real Postgres closes the connection on Terminate; PGlite's socket server
+ * does not, and the Neon driver waits for the server to close, so without this every
+ * finished connection would stay open until the server's connection limit is reached.
+ */
+class TerminateWatcher {
+  private pending: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  private started = false;
+
+  /** Feeds client bytes; true once a Terminate message has been seen. */
+  push(chunk: Buffer): boolean {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    for (;;) {
+      if (!this.started) {
+        // Startup, SSLRequest and CancelRequest carry no type byte: int32 length first.
+        if (this.pending.length < 8) return false;
+        const length = this.pending.readInt32BE(0);
+        if (this.pending.length < length) return false;
+        const code = this.pending.readInt32BE(4);
+        // SSLRequest (80877103) and GSSENCRequest (80877104) are followed by another untyped message.
+        if (code !== 80877103 && code !== 80877104) this.started = true;
+        this.pending = this.pending.subarray(length);
+        continue;
+      }
+      if (this.pending.length < 5) return false;
+      const type = this.pending[0];
+      const length = this.pending.readInt32BE(1);
+      if (this.pending.length < 1 + length) return false;
+      if (type === 0x58) return true;
+      this.pending = this.pending.subarray(1 + length);
+    }
+  }
+}
+
 export interface WsProxy {
   port: number;
   /** The value for NEON_WS_PROXY: host:port/v1 (no scheme). */
@@ -40,6 +75,7 @@ export async function startWsProxy(options: { allow: string[]; port?: number; ho
     socket.setNoDelay(true);
     sockets.add(socket);
     const pending: Buffer[] = [];
+    const watcher = new TerminateWatcher();
     let connected = false;
     socket.on("connect", () => {
       connected = true;
@@ -49,6 +85,7 @@ export async function startWsProxy(options: { allow: string[]; port?: number; ho
     ws.on("message", (data: Buffer) => {
       if (connected) socket.write(data);
       else pending.push(data);
+      if (watcher.push(data)) socket.end();
     });
     socket.on("data", (chunk) => ws.send(chunk));
     socket.on("close", () => {

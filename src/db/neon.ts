@@ -22,7 +22,8 @@ export function openNeonDatabase(url: string, wsProxy?: string): DatabaseHandle 
     neonConfig.pipelineConnect = false;
     proxyConfigured = wsProxy;
   }
-  const pool = new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });
+  // One connection: a request or a snapshot load runs its queries one after another anyway.
+  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5_000 });
   // A broken idle connection must not surface as an unhandled error event.
   pool.on("error", () => {});
   return { db: drizzle({ client: pool, schema }), close: () => pool.end() };

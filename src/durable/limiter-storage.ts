@@ -14,8 +14,9 @@ export interface Reservation {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (route TEXT PRIMARY KEY, ticks INTEGER NOT NULL, at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS daily (id INTEGER PRIMARY KEY CHECK (id = 1), day TEXT NOT NULL, used INTEGER NOT NULL);
+-- Limiter counters, one row each: "b:<route>" is a bucket (a = ticks, b = updated at, ms);
+-- "daily" is the daily quota (a = units used, s = the day they were used on).
+CREATE TABLE IF NOT EXISTS counters (k TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL, s TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reservations (
   id TEXT PRIMARY KEY, route TEXT NOT NULL, units INTEGER NOT NULL, day TEXT NOT NULL, expires_at INTEGER NOT NULL
 );
@@ -41,34 +42,32 @@ export class LimiterStorage {
   }
 
   readState(): LimiterState {
-    const buckets: Record<string, BucketState> = {};
-    for (const b of this.sql.exec<{ route: string; ticks: number; at: number }>(
-      "SELECT route, ticks, at FROM buckets",
+    const state: LimiterState = { buckets: {}, daily: undefined };
+    for (const row of this.sql.exec<{ k: string; a: number; b: number; s: string }>(
+      "SELECT k, a, b, s FROM counters",
     )) {
-      buckets[b.route] = { ticks: b.ticks, at: b.at };
+      if (row.k === "daily") state.daily = { day: row.s, used: row.a };
+      else if (row.k.startsWith("b:")) state.buckets[row.k.slice(2)] = { ticks: row.a, at: row.b };
     }
-    const d = this.sql.exec<{ day: string; used: number }>("SELECT day, used FROM daily WHERE id = 1").toArray()[0];
-    return { buckets, daily: d ? { day: d.day, used: d.used } : undefined };
+    return state;
   }
 
-  /** Writes what changed between two states: the touched bucket rows and the daily row. */
+  /**
+   * Writes what changed between two states (the touched bucket rows and the daily row) in
+   * one statement: this runs on every admitted call, inside the tenant's serialization point.
+   */
   writeState(before: LimiterState, after: LimiterState): void {
+    const rows: (string | number)[][] = [];
     for (const [route, b] of Object.entries(after.buckets)) {
-      if (!b || b === before.buckets[route]) continue;
-      this.sql.exec(
-        "INSERT INTO buckets (route, ticks, at) VALUES (?, ?, ?) ON CONFLICT (route) DO UPDATE SET ticks = excluded.ticks, at = excluded.at",
-        route,
-        b.ticks,
-        b.at,
-      );
+      if (b && b !== before.buckets[route]) rows.push([`b:${route}`, b.ticks, b.at, ""]);
     }
-    if (after.daily && after.daily !== before.daily) {
-      this.sql.exec(
-        "INSERT INTO daily (id, day, used) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET day = excluded.day, used = excluded.used",
-        after.daily.day,
-        after.daily.used,
-      );
-    }
+    if (after.daily && after.daily !== before.daily) rows.push(["daily", after.daily.used, 0, after.daily.day]);
+    if (rows.length === 0) return;
+    this.sql.exec(
+      `INSERT INTO counters (k, a, b, s) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}
+       ON CONFLICT (k) DO UPDATE SET a = excluded.a, b = excluded.b, s = excluded.s`,
+      ...rows.flat(),
+    );
   }
 
   insertReservation(r: Reservation): void {

@@ -59,14 +59,13 @@ export class TenantLimiter extends DurableObject<Env> {
     assertUnits(cost);
     const { decision, state } = decide(this.state, limits, request.route, cost, now);
     let reservation: { id: string; expiresAt: number } | undefined;
-    this.ctx.storage.transactionSync(() => {
-      this.storage.writeState(this.state, state);
-      if (request.reserve && decision.allowed && cost > 0) {
-        reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
-        const day = dayOf(now, limits.timeZone);
-        this.storage.insertReservation({ ...reservation, route: request.route, units: cost, day });
-      }
-    });
+    // No await from here on: the writes commit together, before the answer leaves the object.
+    this.storage.writeState(this.state, state);
+    if (request.reserve && decision.allowed && cost > 0) {
+      reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
+      const day = dayOf(now, limits.timeZone);
+      this.storage.insertReservation({ ...reservation, route: request.route, units: cost, day });
+    }
     this.state = state;
     this.sweep(now);
     return { status: "ok", decision, reservation };

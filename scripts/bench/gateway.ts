@@ -1,0 +1,245 @@
+// Benchmark: the gateway's limiter cost, through the local gateway (wrangler dev).
+//
+//   npm run bench:gateway      (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS tune it)
+//
+// Scenarios, all GET to a tiny local upstream that answers at once, so that the figures
+// show the gateway's own cost:
+//   open         the gateway with the limiter off for the route (a `public` route entry)
+//   limited x1   the same gateway, limited, one tenant
+//   limited x1000  the same, 1,000 tenants (one Durable Object each), keys rotated
+//   floor / floor+DO  a bare Worker forwarding to the upstream, without and with one RPC
+//                 to a Durable Object that does nothing: the platform's own price of a
+//                 DO round trip, for comparison with what the limiter adds.
+// Each scenario runs twice per round: saturating (BENCH_CONNECTIONS) for throughput, and
+// with one connection for latency without queueing. Rounds interleave the scenarios so
+// drift on this noisy machine hits them alike; the summary gives medians.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import { newApiKey, newKeyId, newTenantId, sha256Hex } from "../../src/core/secrets";
+import { openNodeDatabase } from "../../src/db/node";
+import { apiKeys, tenantQuotas, tenants } from "../../src/db/schema";
+import { startLocalGateway } from "../lib/local-gateway";
+import { ROOT, startWranglerDev } from "../lib/wrangler-dev";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const TENANTS = 1_000;
+const verbose = Boolean(process.env.BENCH_VERBOSE);
+// Far above what the bench can reach, so every call is admitted and the limiter does full work.
+const QUOTA = {
+  ratePerMinute: 100_000_000,
+  burst: 1_000_000,
+  dailyUnits: null,
+  timeZone: "UTC",
+  shadow: false,
+  routes: {},
+};
+
+async function startBenchUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const body = JSON.stringify({ ok: true, usage: { total_tokens: 1 } });
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Creates tenants and keys straight in Postgres; each limiter loads its tenant on first use. */
+async function seedTenants(databaseUrl: string, n: number): Promise<string[]> {
+  const handle = openNodeDatabase(databaseUrl, 4);
+  const keys: string[] = [];
+  try {
+    for (let start = 0; start < n; start += 250) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(250, n - start) }, async () => {
+          const id = newTenantId();
+          const { key, prefix } = newApiKey(id);
+          return { id, key, prefix, hash: await sha256Hex(key) };
+        }),
+      );
+      await handle.db.insert(tenants).values(batch.map((b, i) => ({ id: b.id, name: `bench ${start + i}` })));
+      await handle.db.insert(tenantQuotas).values(batch.map((b) => ({ tenantId: b.id, ...QUOTA })));
+      await handle.db
+        .insert(apiKeys)
+        .values(batch.map((b) => ({ id: newKeyId(), tenantId: b.id, prefix: b.prefix, keyHash: b.hash })));
+      keys.push(...batch.map((b) => b.key));
+    }
+  } finally {
+    await handle.close();
+  }
+  return keys;
+}
+
+/** One request per key, to load every limiter; cold loads that time out (503) are retried. */
+async function warm(url: string, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 10) {
+    await Promise.all(
+      keys.slice(i, i + 10).map(async (key) => {
+        for (let attempt = 1; ; attempt++) {
+          const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+          await res.arrayBuffer();
+          if (res.status === 200) return;
+          if (res.status !== 503 || attempt === 5) throw new Error(`warm-up of ${url} got ${res.status}`);
+        }
+      }),
+    );
+  }
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+async function load(url: string, keys: string[] | null, connections: number): Promise<Sample> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: SECONDS,
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => {
+          if (!keys) return req;
+          const key = keys[i++ % keys.length];
+          return { ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.non2xx + result.errors,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-bench-"));
+const upstream = await startBenchUpstream();
+const log = verbose ? (line: string) => console.log(`[wrangler] ${line}`) : undefined;
+const gateway = await startLocalGateway({
+  port: 0,
+  env: { ...process.env, UPSTREAM_URL: upstream.url },
+  pgliteDir: null,
+  persistTo: path.join(dataDir, "gateway"),
+  logLevel: verbose ? "info" : "warn",
+  log,
+  vars: {
+    ROUTES: JSON.stringify([
+      { path: "/bench/open", route: "open", public: true },
+      { path: "/bench/limited", route: "bench", cost: 1 },
+    ]),
+  },
+});
+const floor = await startWranglerDev({
+  config: path.join(ROOT, "scripts/bench/fixtures/wrangler.floor.toml"),
+  port: 0,
+  vars: { UPSTREAM_URL: upstream.url },
+  persistTo: path.join(dataDir, "floor"),
+  logLevel: verbose ? "info" : "warn",
+  log,
+});
+try {
+  console.log(
+    `gateway ${gateway.url}, floor ${floor.url} (both wrangler dev); ${gateway.database.embedded ? "embedded PGlite" : "DATABASE_URL"}`,
+  );
+  const keys = await seedTenants(gateway.database.url, TENANTS);
+  const one = keys.slice(0, 1);
+  await warm(`${gateway.url}/bench/limited`, keys);
+  await warm(`${floor.url}/floor/do`, keys.slice(0, 1));
+
+  const scenarios: Record<string, (connections: number) => Promise<Sample>> = {
+    "open (limiter off)": (c) => load(`${gateway.url}/bench/open`, null, c),
+    "limited, 1 tenant": (c) => load(`${gateway.url}/bench/limited`, one, c),
+    "limited, 1,000 tenants": (c) => load(`${gateway.url}/bench/limited`, keys, c),
+    "floor: bare Worker": (c) => load(`${floor.url}/floor/plain`, null, c),
+    "floor: + no-op DO, 1 object": (c) => load(`${floor.url}/floor/do`, one, c),
+    "floor: + no-op DO, 1,000 objects": (c) => load(`${floor.url}/floor/do`, keys, c),
+  };
+  // BENCH_ONLY=regex runs a subset, for quick experiments.
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+  for (const name of Object.keys(scenarios)) if (only && !only.test(name)) delete scenarios[name];
+  await scenarios["open (limiter off)"]?.(CONNECTIONS); // warm the JIT and connections
+  const throughput: Record<string, Sample[]> = {};
+  const latency: Record<string, Sample[]> = {};
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, run] of Object.entries(scenarios)) {
+      const t = await run(CONNECTIONS);
+      const l = await run(1);
+      (throughput[name] ??= []).push(t);
+      (latency[name] ??= []).push(l);
+      console.log(
+        `round ${round} ${name.padEnd(34)} ${t.rps.toFixed(0).padStart(5)} rps | 1 conn: p50 ${l.p50} ms p99 ${l.p99} ms | failed ${t.failed + l.failed}`,
+      );
+    }
+  }
+
+  const row = (name: string) => ({
+    rps: median((throughput[name] ?? []).map((x) => x.rps)),
+    p50: median((latency[name] ?? []).map((x) => x.p50)),
+    p99: median((latency[name] ?? []).map((x) => x.p99)),
+    failed: [...(throughput[name] ?? []), ...(latency[name] ?? [])].reduce((a, x) => a + x.failed, 0),
+  });
+  const pairs: [string, string][] = [
+    ["open (limiter off)", "open (limiter off)"],
+    ["limited, 1 tenant", "open (limiter off)"],
+    ["limited, 1,000 tenants", "open (limiter off)"],
+    ["floor: bare Worker", "floor: bare Worker"],
+    ["floor: + no-op DO, 1 object", "floor: bare Worker"],
+    ["floor: + no-op DO, 1,000 objects", "floor: bare Worker"],
+  ];
+  console.log(
+    `\nMedians of ${ROUNDS} rounds; throughput at ${CONNECTIONS} connections for ${SECONDS} s, latency with 1 connection for ${SECONDS} s.`,
+  );
+  console.log("| scenario | req/s | vs baseline | p50 ms (1 conn) | p99 ms (1 conn) | p99 added | failed |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  const verdict: string[] = [];
+  for (const [name, baseName] of pairs) {
+    if (!throughput[name] || !throughput[baseName]) continue;
+    const s = row(name);
+    const b = row(baseName);
+    const ratio = s.rps / b.rps;
+    const added = s.p99 - b.p99;
+    console.log(
+      `| ${name} | ${s.rps.toFixed(0)} | ${(ratio * 100).toFixed(0)}% | ${s.p50} | ${s.p99} | ${added.toFixed(1)} ms | ${s.failed} |`,
+    );
+    if (name.startsWith("limited"))
+      verdict.push(
+        `${name}: ${ratio >= 0.7 ? "meets" : "misses"} 70% (${(ratio * 100).toFixed(0)}%), ${added < 2 ? "meets" : "misses"} < 2 ms p99 (+${added.toFixed(1)} ms)`,
+      );
+  }
+  console.log(`\ntarget: limited keeps >= 70% of open throughput and adds < 2 ms at p99\n${verdict.join("\n")}`);
+} finally {
+  await floor.stop();
+  await gateway.stop();
+  await upstream.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}

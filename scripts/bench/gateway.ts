@@ -188,14 +188,14 @@ try {
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
   for (const name of Object.keys(scenarios)) if (only && !only.test(name)) delete scenarios[name];
   await scenarios["open (limiter off)"]?.(CONNECTIONS); // warm the JIT and connections
-  const throughput: Record<string, Sample[]> = {};
-  const latency: Record<string, Sample[]> = {};
+  const throughput: Record<string, Sample[]> = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]));
+  const latency: Record<string, Sample[]> = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, run] of Object.entries(scenarios)) {
       const t = await run(CONNECTIONS);
       const l = await run(1);
-      (throughput[name] ??= []).push(t);
-      (latency[name] ??= []).push(l);
+      throughput[name]?.push(t);
+      latency[name]?.push(l);
       console.log(
         `round ${round} ${name.padEnd(34)} ${t.rps.toFixed(0).padStart(5)} rps | 1 conn: p50 ${l.p50} ms p99 ${l.p99} ms | failed ${t.failed + l.failed}`,
       );

@@ -2,7 +2,6 @@
 
 import type { LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
-import type { BucketState } from "../core/token-bucket";
 
 export interface Reservation {
   id: string;

@@ -22,7 +22,6 @@ const TITLES: Record<number, string> = {
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not found",
-  405: "Method not allowed",
   409: "Conflict",
   413: "Content too large",
   415: "Unsupported media type",
@@ -69,9 +68,13 @@ const HTTP_CODES: Record<number, string> = {
   400: "invalid-request",
   401: "unauthorized",
   404: "not-found",
-  405: "method-not-allowed",
   413: "body-too-large",
   415: "unsupported-media-type",
+};
+
+/** Better words than the framework's for errors it raises before our handlers run. */
+const HTTP_DETAILS: Record<number, string> = {
+  415: "send the body as JSON, with 'Content-Type: application/json'",
 };
 
 /** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
@@ -80,7 +83,7 @@ export function problemFromError(err: unknown, c: Context): Response {
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = HTTP_CODES[status] ?? (status >= 500 ? "internal" : "invalid-request");
-    const detail = err.message || TITLES[status] || "request failed";
+    const detail = HTTP_DETAILS[status] ?? (err.message || TITLES[status] || "request failed");
     return new Problem(status, code, detail).response();
   }
   console.error(

@@ -15,6 +15,8 @@ try {
   await migrateDatabase(url, folder);
   console.log(`db:migrate: ${new URL(url).host}${new URL(url).pathname} is up to date`);
 } catch (err) {
-  console.error(`db:migrate: failed: ${err instanceof Error ? err.message : String(err)}`);
+  // drizzle wraps the driver's error; the cause says what actually went wrong.
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
+  console.error(`db:migrate: failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}${cause}`);
   process.exit(1);
 }

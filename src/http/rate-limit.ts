@@ -90,38 +90,54 @@ export function rateLimit<E extends RateLimitEnv = RateLimitEnv>(
 ): MiddlewareHandler<E> {
   validate(options);
   return async function rateLimitMiddleware(c, next) {
-    const config = loadConfig(c.env);
-    const legacy = options.legacyHeaders ?? config.LEGACY_RATELIMIT_HEADERS;
-    const failureMode = options.failureMode ?? config.LIMITER_FAILURE_MODE;
-    const store = options.store ? options.store(c) : defaultStore(c.env, options.timeoutMs);
-
-    const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
-    const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
-    const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
-    if (cost !== undefined && !(Number.isSafeInteger(cost) && cost >= 0)) {
-      throw new Problem(400, "invalid-cost", `the cost of this call must be a non-negative integer, got ${cost}`);
+    let headers: Record<string, string>;
+    try {
+      headers = await check(c, options);
+    } catch (err) {
+      // Answer here rather than throw: an embedding app may have no onError that knows Problem.
+      if (err instanceof Problem) return err.response();
+      throw err;
     }
-
-    let tenantId: string;
-    let keyHash: string | undefined;
-    if (options.tenant) tenantId = await options.tenant(c);
-    else ({ tenantId, keyHash } = await presentedKey(c));
-
-    const result = await enforce(
-      store,
-      tenantId,
-      { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
-      legacy,
-    );
-    const headers = respond(result, failureMode);
-    c.set("aegis", {
-      tenantId,
-      decision: result.outcome === "allowed" ? result.decision : null,
-      reservation: result.outcome === "allowed" ? result.reservation : undefined,
-    });
     await next();
     setHeaders(c, headers);
   };
+}
+
+/** Runs the check for one call; returns the headers for an admitted call, throws a Problem otherwise. */
+async function check<E extends RateLimitEnv>(
+  c: Context<E>,
+  options: RateLimitOptions<E>,
+): Promise<Record<string, string>> {
+  const config = loadConfig(c.env);
+  const legacy = options.legacyHeaders ?? config.LEGACY_RATELIMIT_HEADERS;
+  const failureMode = options.failureMode ?? config.LIMITER_FAILURE_MODE;
+  const store = options.store ? options.store(c) : defaultStore(c.env, options.timeoutMs);
+
+  const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
+  const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
+  const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
+  if (cost !== undefined && !(Number.isSafeInteger(cost) && cost >= 0)) {
+    throw new Problem(400, "invalid-cost", `the cost of this call must be a non-negative integer, got ${cost}`);
+  }
+
+  let tenantId: string;
+  let keyHash: string | undefined;
+  if (options.tenant) tenantId = await options.tenant(c);
+  else ({ tenantId, keyHash } = await presentedKey(c));
+
+  const result = await enforce(
+    store,
+    tenantId,
+    { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
+    legacy,
+  );
+  const headers = respond(result, failureMode);
+  c.set("aegis", {
+    tenantId,
+    decision: result.outcome === "allowed" ? result.decision : null,
+    reservation: result.outcome === "allowed" ? result.reservation : undefined,
+  });
+  return headers;
 }
 
 /** The headers for an admitted call; throws the problem for any other outcome. */

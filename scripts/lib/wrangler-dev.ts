@@ -29,10 +29,19 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** Formats a dotenv line that wrangler reads back verbatim. */
-function envLine(key: string, value: string): string {
-  if (!value.includes("'") && !value.includes("\n")) return `${key}='${value}'`;
-  return `${key}=${JSON.stringify(value)}`;
+/**
+ * Formats a dotenv line that wrangler reads back verbatim. wrangler expands `$NAME` even
+ * inside single quotes (dotenv-expand) and turns `\$` back into `$`, so every `$` is
+ * escaped: a password or token containing one must arrive intact.
+ */
+export function envLine(key: string, value: string): string {
+  const escaped = value.replaceAll("$", "\\$");
+  // dotenv takes a quoted value as it stands, so quote with a character the value lacks.
+  const quote = ["'", '"', "`"].find((q) => !escaped.includes(q));
+  if (quote === undefined || /[\r\n]/.test(escaped)) {
+    throw new Error(`${key}: a value with line breaks, or with all of ' " and \`, cannot be passed to wrangler dev`);
+  }
+  return `${key}=${quote}${escaped}${quote}`;
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

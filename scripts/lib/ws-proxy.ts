@@ -23,7 +23,7 @@ class TerminateWatcher {
   private pending: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   private started = false;
 
-  /** Feeds client bytes; true once a Terminate message has been seen. */
+  /** Feeds client bytes; true once a Terminate message has been seen or the stream is not Postgres. */
   push(chunk: Buffer): boolean {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     for (;;) {
@@ -31,6 +31,7 @@ class TerminateWatcher {
         // Startup, SSLRequest and CancelRequest carry no type byte: int32 length first.
         if (this.pending.length < 8) return false;
         const length = this.pending.readInt32BE(0);
+        if (length < 8) return true; // not a startup message: end the connection
         if (this.pending.length < length) return false;
         const code = this.pending.readInt32BE(4);
         // SSLRequest (80877103) and GSSENCRequest (80877104) are followed by another untyped message.
@@ -41,6 +42,7 @@ class TerminateWatcher {
       if (this.pending.length < 5) return false;
       const type = this.pending[0];
       const length = this.pending.readInt32BE(1);
+      if (length < 4) return true; // a length that counts less than itself: not Postgres
       if (this.pending.length < 1 + length) return false;
       if (type === 0x58) return true;
       this.pending = this.pending.subarray(1 + length);
@@ -65,6 +67,11 @@ export async function startWsProxy(options: { allow: string[]; port?: number; ho
   });
   const sockets = new Set<net.Socket>();
   wss.on("connection", (ws, req) => {
+    // Browsers send Origin and the Neon driver does not: refusing it keeps web pages out.
+    if (req.headers.origin !== undefined) {
+      ws.close(1008, "browser connections are not allowed");
+      return;
+    }
     const address = new URL(req.url ?? "/", "http://proxy").searchParams.get("address") ?? "";
     const sep = address.lastIndexOf(":");
     if (!allowed.has(address) || sep < 0) {

@@ -5,13 +5,14 @@
 
 import { dayOf } from "./calendar";
 import { addDaily, type DailyLimits, type DailyState, describeDaily, takeDaily } from "./daily-quota";
-import { DAILY_POLICY, resolveRoute, type TenantLimits } from "./limits";
+import { DAILY_POLICY, own, resolveRoute, type TenantLimits } from "./limits";
 import {
-  adjustTokens,
+  adjustTicks,
   type BucketLimits,
   type BucketState,
   describeBucket,
   forceTakeTokens,
+  TICKS_PER_TOKEN,
   takeTokens,
 } from "./token-bucket";
 
@@ -50,6 +51,19 @@ export interface Decision {
 export interface DecideResult {
   decision: Decision;
   state: LimiterState;
+  /** Ticks the call took from its bucket: the full cost, or less when shadow mode floored it. */
+  bucketTicks: number;
+}
+
+/** What a reservation held, so that settling it can give back exactly that. */
+export interface Reservation {
+  route: string;
+  /** Units counted against the day. */
+  units: number;
+  /** Ticks taken from the route's bucket. */
+  bucketTicks: number;
+  /** The day the units were counted on. */
+  day: string;
 }
 
 /** The longest Retry-After we announce, for calls the current limits can never admit. */
@@ -105,7 +119,8 @@ export function decide(
 ): DecideResult {
   const bucketLimits = resolveRoute(limits, route);
   const daily = dailyLimitsOf(limits);
-  const b = takeTokens(state.buckets[route], bucketLimits, cost, now);
+  const current = own(state.buckets, route);
+  const b = takeTokens(current, bucketLimits, cost, now);
   const d = takeDaily(state.daily, daily, cost, now);
 
   const violated: string[] = [];
@@ -114,19 +129,20 @@ export function decide(
   const ok = violated.length === 0;
 
   let next = state;
+  let bucketTicks = 0;
   if (ok && cost > 0) {
     next = { buckets: { ...state.buckets, [route]: b.state }, daily: d.state };
+    bucketTicks = cost * TICKS_PER_TOKEN;
   } else if (!ok && limits.shadow) {
     // Shadow mode lets the call through: count the real usage, but floor the bucket at
     // zero so that switching shadow mode off does not leave the tenant in debt.
-    next = {
-      buckets: { ...state.buckets, [route]: forceTakeTokens(state.buckets[route], bucketLimits, cost, now) },
-      daily: addDaily(state.daily, daily, cost, now),
-    };
+    const forced = forceTakeTokens(current, bucketLimits, cost, now);
+    next = { buckets: { ...state.buckets, [route]: forced.state }, daily: addDaily(state.daily, daily, cost, now) };
+    bucketTicks = forced.takenTicks;
   }
 
   // Report the state the call leaves behind, whatever happened to it.
-  const bucket = describeBucket(next.buckets[route], bucketLimits, now);
+  const bucket = describeBucket(own(next.buckets, route), bucketLimits, now);
   const day = describeDaily(next.daily, daily, now);
   const policies = [bucketReport(route, bucketLimits, bucket.remaining, bucket.resetMs)];
   const dp = dailyPolicy({ units: daily.units, remaining: day.remaining, resetSeconds: seconds(day.resetMs) });
@@ -148,35 +164,39 @@ export function decide(
       cost,
     },
     state: next,
+    bucketTicks,
   };
 }
 
 /**
- * Settles a reservation of `reserved` units on `route` to the `actual` units used: the
- * difference is refunded to, or charged to, both the bucket and the day it was reserved on.
+ * Settles a reservation to the `actual` units used: the difference is refunded to, or
+ * charged to, both the bucket and the day it was reserved on. A refund gives back no more
+ * than the reservation took from the bucket.
  */
 export function settle(
   state: LimiterState,
   limits: TenantLimits,
-  reservation: { route: string; units: number; day: string },
+  reservation: Reservation,
   actual: number,
   now: number,
 ): LimiterState {
   const delta = reservation.units - actual;
   if (delta === 0) return state;
-  const bucket = adjustTokens(state.buckets[reservation.route], resolveRoute(limits, reservation.route), delta, now);
+  const deltaTicks = delta > 0 ? Math.min(delta * TICKS_PER_TOKEN, reservation.bucketTicks) : delta * TICKS_PER_TOKEN;
+  const route = reservation.route;
+  const bucket = adjustTicks(own(state.buckets, route), resolveRoute(limits, route), deltaTicks, now);
   const daily = dailyLimitsOf(limits);
   // A refund for a day that has already ended would be handed out on the wrong day.
   const sameDay = dayOf(now, daily.timeZone) === reservation.day;
   const dailyState = sameDay ? addDaily(state.daily, daily, -delta, now) : state.daily;
-  return { buckets: { ...state.buckets, [reservation.route]: bucket }, daily: dailyState };
+  return { buckets: { ...state.buckets, [route]: bucket }, daily: dailyState };
 }
 
 /** Every policy's figures for the given routes, without consuming anything. */
 export function describeLimits(state: LimiterState, limits: TenantLimits, routes: string[], now: number) {
   const buckets = routes.map((route) => {
     const b = resolveRoute(limits, route);
-    const { remaining, resetMs } = describeBucket(state.buckets[route], b, now);
+    const { remaining, resetMs } = describeBucket(own(state.buckets, route), b, now);
     return { ...bucketReport(route, b, remaining, resetMs), ratePerMinute: b.ratePerMinute, burst: b.burst };
   });
   const d = describeDaily(state.daily, dailyLimitsOf(limits), now);

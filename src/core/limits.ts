@@ -28,9 +28,17 @@ export interface ResolvedRoute extends BucketLimits {
   route: string;
 }
 
+/**
+ * A record's own entry. Route keys come from configuration, and one named like an
+ * Object.prototype member ("constructor", "toString") must not find that member.
+ */
+export function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The bucket limits of `route` for this tenant: its override, else the tenant default. */
 export function resolveRoute(limits: TenantLimits, route: string): ResolvedRoute {
-  const o = limits.routes[route];
+  const o = own(limits.routes, route);
   return {
     route,
     ratePerMinute: o?.ratePerMinute ?? limits.ratePerMinute,
@@ -40,5 +48,5 @@ export function resolveRoute(limits: TenantLimits, route: string): ResolvedRoute
 
 /** The cost of one call to `route`: the tenant's override, else the route table's, else 1. */
 export function routeCost(limits: TenantLimits, route: string, tableCost?: number): number {
-  return limits.routes[route]?.cost ?? tableCost ?? 1;
+  return own(limits.routes, route)?.cost ?? tableCost ?? 1;
 }

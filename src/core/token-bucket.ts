@@ -86,34 +86,35 @@ export function takeTokens(
 }
 
 /**
- * Takes `cost` tokens whether or not they are available: the level floors at zero.
- * Used by shadow mode, where an over-limit call goes through but must not leave a debt
- * that would keep the tenant limited after shadow mode is switched off.
+ * Takes up to `cost` tokens whether or not they are all available: the level floors at
+ * zero, and a bucket already in debt stays where it is. Used by shadow mode, where an
+ * over-limit call goes through but must not run up a debt that would keep the tenant
+ * limited after shadow mode is switched off. Returns the ticks actually taken.
  */
 export function forceTakeTokens(
   state: BucketState | undefined,
   limits: BucketLimits,
   cost: number,
   now: number,
-): BucketState {
+): { state: BucketState; takenTicks: number } {
   const level = bucketLevel(state, limits, now);
-  return { ticks: Math.max(0, level - cost * TICKS_PER_TOKEN), at: Math.max(now, state?.at ?? now) };
+  const ticks = level <= 0 ? level : Math.max(0, level - cost * TICKS_PER_TOKEN);
+  return { state: { ticks, at: Math.max(now, state?.at ?? now) }, takenTicks: level - ticks };
 }
 
 /**
- * Moves the bucket by `deltaTokens` after a reservation is settled: a positive delta
+ * Moves the bucket by `deltaTicks` after a reservation is settled: a positive delta
  * refunds (up to capacity), a negative one charges and may leave the bucket in debt, so
  * that the limiter never enforces less than was actually used.
  */
-export function adjustTokens(
+export function adjustTicks(
   state: BucketState | undefined,
   limits: BucketLimits,
-  deltaTokens: number,
+  deltaTicks: number,
   now: number,
 ): BucketState {
   const level = bucketLevel(state, limits, now);
-  const ticks = Math.min(capacity(limits), level + deltaTokens * TICKS_PER_TOKEN);
-  return { ticks, at: Math.max(now, state?.at ?? now) };
+  return { ticks: Math.min(capacity(limits), level + deltaTicks), at: Math.max(now, state?.at ?? now) };
 }
 
 /** Remaining whole tokens and ms until full, for reporting without taking. */

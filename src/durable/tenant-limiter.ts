@@ -18,8 +18,10 @@ import { defaultLimits } from "../defaults";
 import type { Env } from "../env";
 import { LimiterStorage } from "./limiter-storage";
 
-/** How long an unknown tenant id is remembered, so junk keys cannot hammer Postgres. */
+/** How long an unknown tenant id is remembered before Postgres is asked again. */
 const MISSING_TENANT_TTL_MS = 30_000;
+/** How soon a key the snapshot does not know makes it reload (at most once per this period). */
+const UNKNOWN_KEY_REFRESH_MS = 30_000;
 /** Bound on loading a snapshot from Postgres. */
 const LOAD_TIMEOUT_MS = 5_000;
 /** How often expired reservations are swept. */
@@ -57,14 +59,14 @@ export class TenantLimiter extends DurableObject<Env> {
     const now = this.clock();
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
     assertUnits(cost);
-    const { decision, state } = decide(this.state, limits, request.route, cost, now);
+    const { decision, state, bucketTicks } = decide(this.state, limits, request.route, cost, now);
     let reservation: { id: string; expiresAt: number } | undefined;
     // No await from here on: the writes commit together, before the answer leaves the object.
     this.storage.writeState(this.state, state);
     if (request.reserve && decision.allowed && cost > 0) {
       reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
       const day = dayOf(now, limits.timeZone);
-      this.storage.insertReservation({ ...reservation, route: request.route, units: cost, day });
+      this.storage.insertReservation({ ...reservation, route: request.route, units: cost, bucketTicks, day });
     }
     this.state = state;
     this.sweep(now);
@@ -113,9 +115,12 @@ export class TenantLimiter extends DurableObject<Env> {
 
   private authorize(snapshot: TenantSnapshot | null, keyHash: string | undefined): Authorized {
     if (!snapshot) return { denied: { status: "unauthenticated" } };
-    if (keyHash !== undefined && !hashIn(keyHash, snapshot.keyHashes)) return { denied: { status: "unauthenticated" } };
+    const known = keyHash === undefined || hashIn(keyHash, snapshot.keyHashes);
+    // Behind the pushes, a snapshot reloads when it is old; and sooner when it has just
+    // turned away a key it does not know, which may be a new key whose push was lost.
+    this.refreshIfOlderThan(known ? this.config.CONFIG_REFRESH_SECONDS * 1000 : UNKNOWN_KEY_REFRESH_MS);
+    if (!known) return { denied: { status: "unauthenticated" } };
     if (snapshot.status !== "active") return { denied: { status: "suspended" } };
-    this.refreshIfStale();
     return { snapshot };
   }
 
@@ -141,16 +146,25 @@ export class TenantLimiter extends DurableObject<Env> {
         () => new Error(`loading tenant ${tenantId} from Postgres timed out after ${LOAD_TIMEOUT_MS} ms`),
       );
       if (loaded) this.adopt(loaded);
-      else if (!this.snapshot) this.missingUntil = this.clock() + MISSING_TENANT_TTL_MS;
+      else this.forget();
       return this.snapshot;
     } finally {
       this.ctx.waitUntil(handle.close().catch(() => {}));
     }
   }
 
-  /** A safety net behind the admin API's pushes: reload a snapshot that is getting old. */
-  private refreshIfStale(): void {
-    if (this.loading || this.clock() - this.loadedAt < this.config.CONFIG_REFRESH_SECONDS * 1000) return;
+  /** The tenant is not in Postgres (never was, or was deleted): refuse it, keep nothing. */
+  private forget(): void {
+    this.missingUntil = this.clock() + MISSING_TENANT_TTL_MS;
+    if (!this.snapshot) return;
+    this.snapshot = null;
+    this.state = { buckets: {}, daily: undefined };
+    this.storage.deleteAll();
+  }
+
+  /** A safety net behind the admin API's pushes: reload a snapshot older than `maxAgeMs`, in the background. */
+  private refreshIfOlderThan(maxAgeMs: number): void {
+    if (this.loading || this.clock() - this.loadedAt < maxAgeMs) return;
     if (!this.config.DATABASE_URL) return;
     this.loadSnapshot().catch((err: unknown) => {
       console.error(

@@ -4,7 +4,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ConfigError, loadConfig } from "../config";
-import { matchRoute } from "../core/route-table";
+import { canonicalPath, matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
 import { adminAuth } from "./admin/auth";
 import { keyRoutes } from "./admin/keys";
@@ -88,7 +88,10 @@ export function createGateway(deps: GatewayDeps) {
   app.all(
     "*",
     async function resolveRoute(c, next) {
-      c.set("route", matchRoute(c.get("config").ROUTES, c.req.method, c.req.path));
+      const path = canonicalPath(new URL(c.req.url).pathname);
+      if (path === null) throw new Problem(400, "invalid-path", "the path may not contain an encoded '/' or '\\'");
+      c.set("path", path);
+      c.set("route", matchRoute(c.get("config").ROUTES, c.req.method, path));
       await next();
     },
     async function limitUnlessPublic(c, next) {

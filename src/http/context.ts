@@ -21,7 +21,15 @@ export interface GatewayDeps {
 
 export type GatewayEnv = {
   Bindings: Env;
-  Variables: AegisVariables & { config: Config; deps: GatewayDeps; db: Database; route: RouteMatch };
+  Variables: AegisVariables & {
+    config: Config;
+    deps: GatewayDeps;
+    db: Database;
+    /** The route-table match of a front-door call. */
+    route: RouteMatch;
+    /** The canonical path of a front-door call: the one matched, and the one forwarded. */
+    path: string;
+  };
 };
 
 /** Runs `work` after the response when the runtime allows it, else before returning. */

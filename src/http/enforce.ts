@@ -1,9 +1,10 @@
 // One limiter check, as data: the outcome, the decision and the headers to send.
 
+import { MAX_UNITS, routeKeySchema } from "../config";
 import type { Decision } from "../core/limiter";
 import { type CheckRequest, type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
 import { limitHeaders, quotaExceeded } from "./limit-response";
-import type { Problem } from "./problem";
+import { Problem } from "./problem";
 
 export type Enforcement =
   | {
@@ -17,13 +18,41 @@ export type Enforcement =
   | { outcome: "unauthenticated" | "suspended"; tenantId: string }
   | { outcome: "unavailable"; tenantId: string; error: LimiterUnavailableError };
 
-/** Runs one check against the store. A denial is an outcome, never an exception. */
+function assertValid(request: CheckRequest): void {
+  const route = routeKeySchema.safeParse(request.route);
+  if (!route.success) {
+    throw new Problem(
+      400,
+      "invalid-route",
+      `invalid route key ${JSON.stringify(request.route)}: ${route.error.issues[0]?.message}`,
+    );
+  }
+  for (const [name, value] of [
+    ["cost", request.cost],
+    ["defaultCost", request.defaultCost],
+  ] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0 && value <= MAX_UNITS)) {
+      throw new Problem(
+        400,
+        "invalid-cost",
+        `${name} must be a whole number of units from 0 to ${MAX_UNITS}, got ${value}`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs one check against the store. A denial is an outcome, never an exception; a
+ * malformed route or cost (a bug in the caller) throws a 400 Problem before the store is
+ * asked, so it can never pass for an unavailable limiter.
+ */
 export async function enforce(
   store: LimiterStore,
   tenantId: string,
   request: CheckRequest,
   legacyHeaders = false,
 ): Promise<Enforcement> {
+  assertValid(request);
   let result: Awaited<ReturnType<LimiterStore["check"]>>;
   try {
     result = await store.check(tenantId, request);

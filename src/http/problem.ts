@@ -77,9 +77,27 @@ const HTTP_DETAILS: Record<number, string> = {
   415: "send the body as JSON, with 'Content-Type: application/json'",
 };
 
+/** The SQLSTATE of a Postgres error, wherever a driver or drizzle has wrapped it. */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
 /** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
 export function problemFromError(err: unknown, c: Context): Response {
   if (err instanceof Problem) return err.response();
+  // A value the validation let through but Postgres refused is still the request's fault.
+  const state = sqlState(err);
+  if (state?.startsWith("22")) {
+    return new Problem(
+      400,
+      "invalid-request",
+      `a value in the request cannot be stored (SQLSTATE ${state})`,
+    ).response();
+  }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = HTTP_CODES[status] ?? (status >= 500 ? "internal" : "invalid-request");

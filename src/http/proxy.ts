@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { upstreamUrl } from "../core/upstream-url";
 import type { GatewayEnv } from "./context";
 import { Problem } from "./problem";
+import type { AegisContext } from "./rate-limit";
 
 /** Headers that describe one connection and must not be forwarded (RFC 9110 section 7.6.1). */
 const HOP_BY_HOP = [
@@ -21,14 +22,19 @@ const HOP_BY_HOP = [
 /** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
 export const TENANT_HEADER = "x-aegis-tenant-id";
 export const ROUTE_HEADER = "x-aegis-route";
+/** Sent instead of the tenant id when the limiter was down and the call went through unchecked. */
+export const UNENFORCED_HEADER = "x-aegis-unenforced";
 
-function requestHeaders(incoming: Headers, tenantId: string | undefined, route: string): Headers {
+function requestHeaders(incoming: Headers, aegis: AegisContext | undefined, route: string): Headers {
   const headers = new Headers(incoming);
   for (const h of HOP_BY_HOP) headers.delete(h);
   // The tenant's API key is for the gateway only.
   headers.delete("authorization");
   for (const name of [...headers.keys()]) if (name.startsWith("x-aegis-")) headers.delete(name);
-  if (tenantId) headers.set(TENANT_HEADER, tenantId);
+  // Name the tenant only when the limiter verified its key; a fail-open call's key was
+  // never checked, and the upstream must not take it for an authenticated tenant.
+  if (aegis?.enforced) headers.set(TENANT_HEADER, aegis.tenantId);
+  else if (aegis) headers.set(UNENFORCED_HEADER, "true");
   headers.set(ROUTE_HEADER, route);
   return headers;
 }
@@ -47,9 +53,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   let res: Response;
   try {
-    res = await fetch(upstreamUrl(upstream, req.url), {
+    res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
-      headers: requestHeaders(req.headers, c.get("aegis")?.tenantId, c.get("route").route),
+      headers: requestHeaders(req.headers, c.get("aegis"), c.get("route").route),
       body: hasBody ? req.body : undefined,
       redirect: "manual",
     });

@@ -15,8 +15,11 @@ import { Problem } from "./problem";
 
 /** What the middleware leaves on the context for later handlers (`c.get("aegis")`). */
 export interface AegisContext {
+  /** The tenant. When `enforced` is false it comes from a key nobody could verify. */
   tenantId: string;
-  /** Null when the limiter was unreachable and the call went through in fail-open mode. */
+  /** False when the limiter was unreachable and the call went through in fail-open mode. */
+  enforced: boolean;
+  /** Null when not enforced. */
   decision: Decision | null;
   reservation?: { id: string; expiresAt: number };
 }
@@ -116,9 +119,6 @@ async function check<E extends RateLimitEnv>(
   const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
   const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
   const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
-  if (cost !== undefined && !(Number.isSafeInteger(cost) && cost >= 0)) {
-    throw new Problem(400, "invalid-cost", `the cost of this call must be a non-negative integer, got ${cost}`);
-  }
 
   let tenantId: string;
   let keyHash: string | undefined;
@@ -134,6 +134,7 @@ async function check<E extends RateLimitEnv>(
   const headers = respond(result, failureMode);
   c.set("aegis", {
     tenantId,
+    enforced: result.outcome === "allowed",
     decision: result.outcome === "allowed" ? result.decision : null,
     reservation: result.outcome === "allowed" ? result.reservation : undefined,
   });

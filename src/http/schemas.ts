@@ -46,8 +46,17 @@ export const ResolvedQuotaSchema = QuotaSchema.required().openapi("ResolvedQuota
 
 export const TenantStatusSchema = z.enum(["active", "suspended"]);
 
-const name = z.string().trim().min(1).max(200);
-const billingAccountId = z.string().min(1).max(200).nullable();
+/** Free text that Postgres will store: no control characters (a NUL is not even storable). */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+
+const name = text(200);
+const billingAccountId = text(200).nullable();
 
 export const TenantSchema = z
   .object({

@@ -13,6 +13,8 @@ let child: ChildProcess;
 let output = "";
 let port = 0;
 let dataDir = "";
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} that dotenv-expand must leave alone
+const ADMIN_TOKEN = 'adm-$HOME-${PATH}-it\'s-"q"-0123456789';
 
 function waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
@@ -37,9 +39,10 @@ function waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> 
 beforeAll(async () => {
   port = await freePort();
   dataDir = mkdtempSync(path.join(tmpdir(), "aegis-start-"));
-  // Without DATABASE_URL, UPSTREAM_URL or ADMIN_TOKEN: the embedded defaults.
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), AEGIS_DATA_DIR: dataDir };
-  for (const k of ["DATABASE_URL", "UPSTREAM_URL", "ADMIN_TOKEN"]) delete env[k];
+  // Without DATABASE_URL or UPSTREAM_URL: the embedded defaults. ADMIN_TOKEN is set, with
+  // characters a dotenv file would mangle, to prove settings reach the Worker intact.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), AEGIS_DATA_DIR: dataDir, ADMIN_TOKEN };
+  for (const k of ["DATABASE_URL", "UPSTREAM_URL"]) delete env[k];
   child = spawn("npm", ["start"], { detached: true, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.on("data", (d: Buffer) => {
     output += d.toString();
@@ -71,7 +74,8 @@ function wranglerProcesses(): string {
 describe("npm start", () => {
   it("prints a working key, admin token and curl line, and the gateway limits the demo tenant", async () => {
     const key = (await waitFor(/demo API key (ak_\S+)/, 1_000))[1] ?? "";
-    const token = (await waitFor(/admin token {2}(\S+)/, 1_000))[1] ?? "";
+    expect((await waitFor(/admin token {2}(\S+) \(from ADMIN_TOKEN\)/, 1_000))[1]).toBe(ADMIN_TOKEN);
+    const token = ADMIN_TOKEN;
     expect(output).toContain(`curl -i http://127.0.0.1:${port}/v1/chat/completions -H "Authorization: Bearer ${key}"`);
 
     const base = `http://127.0.0.1:${port}`;

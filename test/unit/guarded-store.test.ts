@@ -34,8 +34,8 @@ describe("guarded limiter store", () => {
 
 describe("upstream URL", () => {
   it("joins the upstream's base path with the request's path and query", () => {
-    expect(upstreamUrl("http://origin:9000", "http://gw/v1/chat?x=1")).toBe("http://origin:9000/v1/chat?x=1");
-    expect(upstreamUrl("http://origin:9000/base/", "http://gw/v1/chat")).toBe("http://origin:9000/base/v1/chat");
-    expect(upstreamUrl("https://origin/base", "http://gw/")).toBe("https://origin/base/");
+    expect(upstreamUrl("http://origin:9000", "/v1/chat", "?x=1")).toBe("http://origin:9000/v1/chat?x=1");
+    expect(upstreamUrl("http://origin:9000/base/", "/v1/chat")).toBe("http://origin:9000/base/v1/chat");
+    expect(upstreamUrl("https://origin/base", "/")).toBe("https://origin/base/");
   });
 });

@@ -83,7 +83,7 @@ describe("limiter decision", () => {
           const settled = settle(
             r.state,
             limits,
-            { route: "default", units: reserved, day: dayOf(now, limits.timeZone) },
+            { route: "default", units: reserved, bucketTicks: r.bucketTicks, day: dayOf(now, limits.timeZone) },
             actual,
             now,
           );
@@ -130,6 +130,53 @@ describe("limiter decision", () => {
     expect(results[3]?.violated).toEqual(["default", "daily"]);
     expect(state.daily?.used).toBe(4);
     expect(state.buckets.default?.ticks).toBe(0);
+  });
+
+  it("settling a shadow-mode reservation refunds no more than it took from the bucket", () => {
+    const limits: TenantLimits = {
+      ratePerMinute: 0,
+      burst: 5,
+      dailyUnits: null,
+      timeZone: "UTC",
+      shadow: true,
+      routes: {},
+    };
+    const drained = decide(empty, limits, "default", 3, 0);
+    const over = decide(drained.state, limits, "default", 5, 0);
+    expect(over.decision.shadowed).toBe(true);
+    expect(over.bucketTicks).toBe(2 * 60_000);
+    const settled = settle(
+      over.state,
+      limits,
+      { route: "default", units: 5, bucketTicks: over.bucketTicks, day: "1970-01-01" },
+      0,
+      0,
+    );
+    // Back to the 2 tokens that were there before the shadowed call, not 5.
+    expect(decide(settled, limits, "default", 0, 0).decision.policies[0]?.remaining).toBe(2);
+  });
+
+  it("treats route keys named like Object.prototype members as ordinary routes", () => {
+    const limits: TenantLimits = {
+      ratePerMinute: 0,
+      burst: 2,
+      dailyUnits: null,
+      timeZone: "UTC",
+      shadow: false,
+      routes: {},
+    };
+    let state = empty;
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) {
+      const r = decide(state, limits, "constructor", 1, 0);
+      outcomes.push(r.decision.allowed);
+      state = r.state;
+    }
+    expect(outcomes).toEqual([true, true, false]);
+    expect(decide(state, limits, "toString", 1, 0).decision.policies[0]).toMatchObject({
+      name: "toString",
+      remaining: 1,
+    });
   });
 
   it("admits a call only when every policy admits it", () => {

@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { adjustTokens, type BucketState, TICKS_PER_TOKEN, takeTokens } from "../../src/core/token-bucket";
+import {
+  adjustTicks,
+  type BucketState,
+  forceTakeTokens,
+  TICKS_PER_TOKEN,
+  takeTokens,
+} from "../../src/core/token-bucket";
 
 const limitsArb = fc.record({
   ratePerMinute: fc.integer({ min: 0, max: 5_000 }),
@@ -96,7 +102,7 @@ describe("token bucket", () => {
           const actual = actualSeed % (reserved + 1);
           const t0 = 5_000_000;
           const viaReservation = takeTokens(undefined, limits, reserved, t0).state;
-          const settled = adjustTokens(viaReservation, limits, reserved - actual, t0 + elapsed);
+          const settled = adjustTicks(viaReservation, limits, (reserved - actual) * TICKS_PER_TOKEN, t0 + elapsed);
           const direct = takeTokens(undefined, limits, actual, t0).state;
           const level = (s: BucketState | undefined) => takeTokens(s, limits, 0, t0 + elapsed).remaining;
           expect(level(settled)).toBe(level(direct));
@@ -111,11 +117,21 @@ describe("token bucket", () => {
   it("a charge beyond the reservation leaves the bucket in debt", () => {
     const limits = { ratePerMinute: 60, burst: 10 };
     const reserved = takeTokens(undefined, limits, 10, 0).state;
-    const charged = adjustTokens(reserved, limits, -5, 0);
+    const charged = adjustTicks(reserved, limits, -5 * TICKS_PER_TOKEN, 0);
     expect(charged.ticks).toBe(-5 * TICKS_PER_TOKEN);
     // 60/min is one token per second: 5 s repays the debt, the sixth second earns a token.
     expect(takeTokens(charged, limits, 1, 5_999).ok).toBe(false);
     expect(takeTokens(charged, limits, 1, 6_000).ok).toBe(true);
+  });
+
+  it("a forced (shadow) take floors at zero and never forgives a debt", () => {
+    const limits = { ratePerMinute: 0, burst: 10 };
+    const partial = forceTakeTokens(takeTokens(undefined, limits, 7, 0).state, limits, 5, 0);
+    expect(partial).toEqual({ state: { ticks: 0, at: 0 }, takenTicks: 3 * TICKS_PER_TOKEN });
+    const indebted = adjustTicks(partial.state, limits, -4 * TICKS_PER_TOKEN, 0);
+    const again = forceTakeTokens(indebted, limits, 5, 0);
+    expect(again.state.ticks).toBe(-4 * TICKS_PER_TOKEN);
+    expect(again.takenTicks).toBe(0);
   });
 
   it("says exactly when a rejected call could succeed, and never sooner", () => {

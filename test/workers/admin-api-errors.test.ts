@@ -80,8 +80,22 @@ describe("operator API errors", () => {
     expect((await admin("/nothing-here")).status).toBe(404);
   });
 
+  it("answers 400 to text Postgres cannot store", async () => {
+    for (const json of [{ name: "a\u0000b" }, { name: "ok", billingAccountId: "cus\u0000" }, { name: "tab\there" }]) {
+      const res = await admin("/tenants", { method: "POST", json });
+      expect(res.status, JSON.stringify(json)).toBe(400);
+      await problem(res);
+    }
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "x" } });
+    expect((await admin(`/tenants/${id}/keys`, { method: "POST", json: { name: "k\u0000" } })).status).toBe(400);
+  });
+
   it("answers 400 to a bad cursor or page size, and 413 to a huge body", async () => {
     expect((await admin("/tenants?cursor=%%%")).status).toBe(400);
+    const forged = btoa(JSON.stringify(["+010000-01-01T00:00:00.000Z", "tnaaaaaaaaaaaaaaaa"]));
+    expect((await admin(`/tenants?cursor=${encodeURIComponent(forged)}`)).status).toBe(400);
+    const nul = btoa(JSON.stringify(["2026-01-01T00:00:00.000Z", "x\u0000"]));
+    expect((await admin(`/tenants?cursor=${encodeURIComponent(nul)}`)).status).toBe(400);
     expect((await admin("/tenants?limit=0")).status).toBe(400);
     expect((await admin("/tenants?limit=abc")).status).toBe(400);
     const huge = await admin("/tenants", { method: "POST", json: { name: "x".repeat(70_000) } });
@@ -100,11 +114,13 @@ describe("operator API errors", () => {
         `/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`,
       ),
       fc.webPath().map((p) => `/tenants${p}`),
-      fc.string().map((s) => `/tenants/${encodeURIComponent(s)}`),
+      fc.string({ unit: "binary" }).map((s) => `/tenants/${encodeURIComponent(s)}`),
+      fc.string({ unit: "binary" }).map((s) => `/tenants?cursor=${encodeURIComponent(s)}`),
     );
     const bodyArb = fc.oneof(
       fc.json(),
       fc.string(),
+      fc.string({ unit: "binary" }).map((s) => JSON.stringify({ name: s, billingAccountId: s })),
       fc.jsonValue().map((v) => JSON.stringify({ name: v, quota: v, status: v })),
       fc
         .record(

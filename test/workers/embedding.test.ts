@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { parseList } from "structured-headers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
-import { type AegisVariables, enforceRateLimit, rateLimit } from "../../src/hono";
+import { type AegisVariables, enforceRateLimit, Problem, rateLimit } from "../../src/hono";
 import { env, newTenant } from "./helpers";
 
 async function request(
@@ -75,5 +75,20 @@ describe("embedding the limiter in another Hono app", () => {
       expect(res.headers.get("content-type")).toBe("application/problem+json");
     }
     expect((await enforceRateLimit(env, "tnaaaaaaaaaaaaaaaa", "default", 1)).outcome).toBe("unauthenticated");
+  });
+
+  it("enforceRateLimit() refuses a malformed route or cost with a 400 problem, before asking the limiter", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: 3 });
+    for (const [route, cost] of [
+      ["default", -1],
+      ["default", 1.5],
+      ["default", Number.NaN],
+      ["daily", 1],
+      ["no spaces", 1],
+    ] as const) {
+      const err = await enforceRateLimit(env, t.id, route, cost).catch((e: unknown) => e);
+      expect(err, `${route} ${cost}`).toBeInstanceOf(Problem);
+      expect((err as Problem).status).toBe(400);
+    }
   });
 });

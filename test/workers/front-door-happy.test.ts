@@ -110,3 +110,23 @@ describe("front door", () => {
     expect(res.headers.get("content-type")).toBe("application/problem+json");
   });
 });
+
+describe("paths", () => {
+  it("matches and forwards one canonical path: slashes collapse, a trailing slash matches", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 100 });
+    const res = await call(t.key, "//v1//embeddings/", { method: "GET", body: null });
+    expect(res.status).toBe(200);
+    expect(params(res.headers.get("ratelimit"))[0]?.[0]).toBe("embed");
+    const body = (await res.json()) as { echo: { url: string } };
+    expect(body.echo.url).toBe("/v1/embeddings/");
+  });
+
+  it("refuses an encoded slash, so a public prefix cannot reach a limited route", async () => {
+    const res = await SELF.fetch(`${BASE}/health/..%2Fv1%2Fchat%2Fcompletions`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code: string }).code).toBe("invalid-path");
+    // Dot segments, plain or encoded, resolve before matching: this is the limited chat route.
+    const dots = await SELF.fetch(`${BASE}/health/%2e%2e/v1/chat/completions`, { method: "POST", body: "{}" });
+    expect(dots.status).toBe(401);
+  });
+});

@@ -1,7 +1,7 @@
 // Operator routes for tenants and their quotas.
 
 import { createRoute } from "@hono/zod-openapi";
-import { newTenantId } from "../../core/secrets";
+import { isTenantId, newTenantId } from "../../core/secrets";
 import { createTenant, getTenant, listTenants, setQuota, updateTenant } from "../../db/tenants";
 import { defaultLimits } from "../../defaults";
 import { openApiApp } from "../context";
@@ -32,7 +32,9 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const [at, id] = JSON.parse(atob(cursor)) as [unknown, unknown];
     const createdAt = new Date(String(at));
-    if (typeof id === "string" && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
+    const year = createdAt.getUTCFullYear();
+    // Only what encodeCursor could have written: a tenant id and a year Postgres can compare.
+    if (typeof id === "string" && isTenantId(id) && year >= 2000 && year <= 9999) return { createdAt, id };
   } catch {}
   throw new Problem(400, "invalid-cursor", "the cursor is not one this API returned");
 }

@@ -6,8 +6,7 @@ import { DEFAULT_ROUTE } from "../core/limits";
 import { routeKeys } from "../core/route-table";
 import { invalidKey, presentedKey, suspended } from "./api-key";
 import { openApiApp } from "./context";
-import { limitHeaders } from "./limit-response";
-import { Problem } from "./problem";
+import { limiterUnavailable, limitHeaders } from "./limit-response";
 import { LimitsSchema, problems } from "./schemas";
 
 export const accountRoutes = openApiApp().openapi(
@@ -34,13 +33,7 @@ export const accountRoutes = openApiApp().openapi(
     try {
       result = await store.limits(tenantId, { keyHash, routes: routeKeys(config.ROUTES) });
     } catch {
-      throw new Problem(
-        503,
-        "limiter-unavailable",
-        "the rate limiter could not be reached; retry shortly",
-        {},
-        { "Retry-After": "1" },
-      );
+      throw limiterUnavailable();
     }
     if (result.status === "unauthenticated") throw invalidKey();
     if (result.status === "suspended") throw suspended();

@@ -29,3 +29,14 @@ export function quotaExceeded(decision: Decision, legacy: boolean): Problem {
     { ...limitHeaders(decision.policies, legacy), "Retry-After": String(retryAfter) },
   );
 }
+
+/** The 503 for a limiter that could not be reached (LIMITER_FAILURE_MODE=closed). */
+export function limiterUnavailable(): Problem {
+  return new Problem(
+    503,
+    "limiter-unavailable",
+    "the rate limiter could not be reached; retry shortly",
+    {},
+    { "Retry-After": "1" },
+  );
+}

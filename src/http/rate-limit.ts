@@ -11,6 +11,7 @@ import { durableObjectStore } from "../durable/durable-object-store";
 import type { Env } from "../env";
 import { invalidKey, presentedKey, suspended } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
+import { limiterUnavailable } from "./limit-response";
 import { Problem } from "./problem";
 
 /** What the middleware leaves on the context for later handlers (`c.get("aegis")`). */
@@ -162,13 +163,7 @@ function respond(result: Enforcement, failureMode: "open" | "closed"): Record<st
         }),
       );
       if (failureMode === "open") return { [NOT_ENFORCED_HEADER]: "false" };
-      throw new Problem(
-        503,
-        "limiter-unavailable",
-        "the rate limiter could not be reached; retry shortly",
-        {},
-        { "Retry-After": "1" },
-      );
+      throw limiterUnavailable();
   }
 }
 

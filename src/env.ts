@@ -1,9 +1,14 @@
 // The Worker's bindings. Every setting is a string var or secret; src/config.ts validates them.
 
+import type { UsageMessage } from "./core/usage-event";
 import type { TenantLimiter } from "./durable/tenant-limiter";
 
 export interface Env {
   TENANT_LIMITER: DurableObjectNamespace<TenantLimiter>;
+  /** Usage events from the limiters' outboxes. */
+  USAGE_QUEUE: Queue<UsageMessage>;
+  /** Malformed usage messages, with the reason. */
+  USAGE_DLQ: Queue<unknown>;
   DATABASE_URL?: string;
   ADMIN_TOKEN?: string;
   UPSTREAM_URL?: string;

@@ -1,13 +1,14 @@
 // Bounds every limiter call with a timeout and reports any failure as LimiterUnavailableError,
 // so a slow or broken store is never mistaken for "limited".
 
+import { describeError } from "./errors";
 import { type LimiterStore, LimiterUnavailableError } from "./limiter-store";
 import { withTimeout } from "./timeout";
 
 function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
   const attempt = (async () => call())().catch((err: unknown) => {
     if (err instanceof LimiterUnavailableError) throw err;
-    throw new LimiterUnavailableError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new LimiterUnavailableError(`${what} failed: ${describeError(err)}`, {
       cause: err,
     });
   });

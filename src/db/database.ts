@@ -10,3 +10,13 @@ export interface DatabaseHandle {
   db: Database;
   close(): Promise<void>;
 }
+
+/**
+ * The rows of a raw `db.execute()`. Both drivers answer with a pg-style result, but the
+ * shared database type cannot say so; this checks instead of assuming.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  if (!Array.isArray(rows)) throw new Error("the database driver returned a result without rows");
+  return rows as T[];
+}

@@ -1,7 +1,20 @@
-// The Postgres schema: tenants, their API keys and their quotas. Postgres is the source of truth.
+// The Postgres schema: tenants, keys and quotas (the source of truth), and metered usage.
 
 import { sql } from "drizzle-orm";
-import { bigint, boolean, check, index, integer, jsonb, numeric, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 import type { RouteOverride } from "../core/limits";
 
 // Millisecond precision, so a timestamp survives the round trip through a JS Date exactly
@@ -77,6 +90,39 @@ export const tenantQuotas = pgTable(
     check("tenant_quotas_burst_check", sql`${t.burst} >= 1`),
     check("tenant_quotas_daily_check", sql`${t.dailyUnits} is null or ${t.dailyUnits} >= 0`),
   ],
+);
+
+/**
+ * One row per usage event. `event_id` is the idempotency key of the whole pipeline: the
+ * queue delivers at least once and the consumer inserts with ON CONFLICT DO NOTHING.
+ * There is deliberately no foreign key to tenants: an event for a tenant deleted in the
+ * meantime must not fail its whole batch forever.
+ */
+export const usageRecords = pgTable(
+  "usage_records",
+  {
+    eventId: text("event_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    route: text("route").notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    occurredAt: ts("occurred_at").notNull(),
+    receivedAt: ts("received_at").notNull().defaultNow(),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
+  },
+  (t) => [check("usage_records_units_check", sql`${t.units} >= 0`)],
+);
+
+/** Units and requests per tenant, UTC day and route, maintained from newly inserted events only. */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    tenantId: text("tenant_id").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    route: text("route").notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;

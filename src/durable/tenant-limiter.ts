@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
+import { describeError } from "../core/errors";
 import { decide, describeLimits, type LimiterState, settle } from "../core/limiter";
 import type { CheckRequest, CheckResult, LimitsResult, SettleResult, TenantSnapshot } from "../core/limiter-store";
 import { routeCost } from "../core/limits";
@@ -168,7 +169,7 @@ export class TenantLimiter extends DurableObject<Env> {
     if (!this.config.DATABASE_URL) return;
     this.loadSnapshot().catch((err: unknown) => {
       console.error(
-        JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: String(err) }),
+        JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: describeError(err) }),
       );
     });
   }

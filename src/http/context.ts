@@ -4,6 +4,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Config } from "../config";
+import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
 import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
@@ -35,7 +36,7 @@ export type GatewayEnv = {
 /** Runs `work` after the response when the runtime allows it, else before returning. */
 export async function afterResponse(c: Context, work: Promise<unknown>): Promise<void> {
   const guarded = work.catch((err: unknown) =>
-    console.error(JSON.stringify({ msg: "background work failed", error: String(err) })),
+    console.error(JSON.stringify({ msg: "background work failed", error: describeError(err) })),
   );
   let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
   try {

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { describeError } from "../core/errors";
 
 /** Problem types are URNs ending in the code, e.g. `urn:aegis-edge:problem:quota-exceeded`. */
 export const PROBLEM_TYPE_BASE = "urn:aegis-edge:problem:";
@@ -109,7 +110,7 @@ export function problemFromError(err: unknown, c: Context): Response {
       msg: "unhandled error",
       method: c.req.method,
       path: c.req.path,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      error: describeError(err),
     }),
   );
   return new Problem(500, "internal", "the gateway failed to handle this request; it has been logged").response();

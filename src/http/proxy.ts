@@ -1,6 +1,7 @@
 // Forwarding an admitted call to the inference origin, with the tenant's key stripped.
 
 import type { Context } from "hono";
+import { describeError } from "../core/errors";
 import { upstreamUrl } from "../core/upstream-url";
 import type { GatewayEnv } from "./context";
 import { Problem } from "./problem";
@@ -60,7 +61,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
       redirect: "manual",
     });
   } catch (err) {
-    console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: String(err) }));
+    console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: describeError(err) }));
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
   }
   return new Response(res.body, {

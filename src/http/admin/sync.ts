@@ -1,6 +1,7 @@
 // Pushing a changed tenant snapshot to its limiter, so the change applies on the next request.
 
 import type { Context } from "hono";
+import { describeError } from "../../core/errors";
 import type { TenantSnapshot } from "../../core/limiter-store";
 import type { GatewayEnv } from "../context";
 import { Problem } from "../problem";
@@ -24,7 +25,7 @@ export async function pushSnapshot(
     await c.get("deps").store(c.env).apply(snapshot);
   } catch (err) {
     const refresh = c.get("config").CONFIG_REFRESH_SECONDS;
-    console.error(JSON.stringify({ msg: "limiter push failed", tenant: snapshot.tenantId, error: String(err) }));
+    console.error(JSON.stringify({ msg: "limiter push failed", tenant: snapshot.tenantId, error: describeError(err) }));
     if (mustConfirm) {
       throw new Problem(
         502,

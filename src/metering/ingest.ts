@@ -1,0 +1,54 @@
+// The ingest statement: a batch of usage events into usage_records and the usage_daily
+// rollup, in one SQL statement, idempotently.
+
+import { sql } from "drizzle-orm";
+import type { UsageEvent } from "../core/usage-event";
+import { type Database, rowsOf } from "../db/database";
+
+export interface IngestResult {
+  /** Events that were new; the rest were already stored. */
+  inserted: number;
+  /** Units of the new events. */
+  units: number;
+}
+
+/**
+ * Inserts the events once each and adds only the newly inserted ones to the daily rollup.
+ *
+ * The batch travels as one jsonb parameter: the statement text is the same for every
+ * batch size, Postgres plans it once, and a thousand events cost one round trip.
+ * ON CONFLICT (event_id) DO NOTHING skips events seen before (redelivery, or a duplicate
+ * inside the batch), and RETURNING feeds the rollup with exactly the rows inserted, so
+ * a batch delivered twice leaves the totals unchanged. Days are UTC.
+ */
+export async function ingestUsage(db: Database, events: readonly UsageEvent[]): Promise<IngestResult> {
+  if (events.length === 0) return { inserted: 0, units: 0 };
+  const rows = events.map((e) => ({
+    event_id: e.eventId,
+    tenant_id: e.tenantId,
+    route: e.route,
+    units: e.units,
+    occurred_at: e.occurredAt,
+    metadata: e.metadata ?? null,
+  }));
+  const result = await db.execute(sql`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS x(event_id text, tenant_id text, route text, units bigint, occurred_at bigint, metadata jsonb)
+    ), inserted AS (
+      INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
+      SELECT event_id, tenant_id, route, units, to_timestamp(occurred_at / 1000.0), metadata FROM input
+      ON CONFLICT (event_id) DO NOTHING
+      RETURNING tenant_id, route, units, occurred_at
+    ), rollup AS (
+      INSERT INTO usage_daily (tenant_id, day, route, units, requests)
+      SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, route, sum(units), count(*)
+      FROM inserted GROUP BY 1, 2, 3
+      ON CONFLICT (tenant_id, day, route) DO UPDATE
+        SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests
+    )
+    SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
+  `);
+  const row = rowsOf<{ inserted: number; units: string }>(result)[0];
+  return { inserted: row?.inserted ?? 0, units: Number(row?.units ?? 0) };
+}

@@ -5,6 +5,7 @@
 
 import type { Decision, PolicyReport } from "./limiter";
 import type { TenantLimits } from "./limits";
+import type { UsageMetadata } from "./usage-event";
 
 export type TenantStatus = "active" | "suspended";
 
@@ -29,7 +30,28 @@ export interface CheckRequest {
   defaultCost?: number;
   /** Hold the units as a reservation, to be settled to the actual units later. */
   reserve?: boolean;
+  /** Kept with the usage event (the model, say). */
+  metadata?: UsageMetadata;
 }
+
+/** Usage a tenant reports after the fact (a finished job). */
+export interface RecordRequest {
+  keyHash?: string;
+  /** The caller's key for this report: the same key is recorded once. */
+  idempotencyKey: string;
+  units: number;
+  route: string;
+  /** When the usage happened, ms since the epoch. */
+  occurredAt: number;
+  metadata?: UsageMetadata;
+}
+
+export type RecordResult =
+  | { status: "recorded"; eventId: string; decision: Decision }
+  | { status: "duplicate"; eventId: string }
+  | { status: "limited"; decision: Decision }
+  | { status: "unauthenticated" }
+  | { status: "suspended" };
 
 export type CheckResult =
   | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number } }
@@ -58,7 +80,10 @@ export type LimitsResult =
 
 export interface LimiterStore {
   check(tenantId: string, request: CheckRequest): Promise<CheckResult>;
-  settle(tenantId: string, reservationId: string, units: number): Promise<SettleResult>;
+  /** Settles a reservation to the units used, and records the usage. */
+  settle(tenantId: string, reservationId: string, units: number, metadata?: UsageMetadata): Promise<SettleResult>;
+  /** Records reported usage against the daily quota, once per idempotency key. */
+  record(tenantId: string, request: RecordRequest): Promise<RecordResult>;
   limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;
   /** Replaces the limiter's copy of the tenant's config and keys. */
   apply(snapshot: TenantSnapshot): Promise<void>;

@@ -169,6 +169,40 @@ export function decide(
 }
 
 /**
+ * Checks usage reported after the fact (a finished job) against the daily quota only: the
+ * buckets pace calls as they arrive, and a report of a batch job that already ran is not
+ * a call. It consumes from the day or not at all; shadow mode admits it and says so.
+ */
+export function decideReported(
+  state: LimiterState,
+  limits: TenantLimits,
+  route: string,
+  units: number,
+  now: number,
+): DecideResult {
+  const daily = dailyLimitsOf(limits);
+  const d = takeDaily(state.daily, daily, units, now);
+  let next = state;
+  if (d.ok && units > 0) next = { ...state, daily: d.state };
+  else if (!d.ok && limits.shadow) next = { ...state, daily: addDaily(state.daily, daily, units, now) };
+  const day = describeDaily(next.daily, daily, now);
+  const dp = dailyPolicy({ units: daily.units, remaining: day.remaining, resetSeconds: seconds(day.resetMs) });
+  return {
+    decision: {
+      allowed: d.ok || limits.shadow,
+      shadowed: !d.ok && limits.shadow,
+      violated: d.ok ? [] : [DAILY_POLICY],
+      policies: dp ? [dp] : [],
+      retryAfterSeconds: d.ok ? 0 : d.retryAfterMs === null ? null : seconds(d.retryAfterMs),
+      route,
+      cost: units,
+    },
+    state: next,
+    bucketTicks: 0,
+  };
+}
+
+/**
  * Settles a reservation to the `actual` units used: the difference is refunded to, or
  * charged to, both the bucket and the day it was reserved on. A refund gives back no more
  * than the reservation took from the bucket.

@@ -8,7 +8,8 @@ export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimit
   const stub = (tenantId: string) => namespace.get(namespace.idFromName(tenantId));
   return {
     check: (tenantId, request) => stub(tenantId).check(request),
-    settle: (tenantId, reservationId, units) => stub(tenantId).settle(reservationId, units),
+    settle: (tenantId, reservationId, units, metadata) => stub(tenantId).settle(reservationId, units, metadata),
+    record: (tenantId, request) => stub(tenantId).record(request),
     limits: (tenantId, request) => stub(tenantId).limits(request),
     apply: (snapshot) => stub(snapshot.tenantId).apply(snapshot),
   };

@@ -2,23 +2,62 @@
 
 import type { Reservation as HeldUnits, LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
+import type { UsageEvent, UsageMetadata } from "../core/usage-event";
 
 export interface Reservation extends HeldUnits {
   id: string;
   expiresAt: number;
+  /** When the call was admitted: the usage event's time. */
+  reservedAt: number;
+  metadata?: UsageMetadata;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
--- Limiter counters, one row each: "b:<route>" is a bucket (a = ticks, b = updated at, ms);
--- "daily" is the daily quota (a = units used, s = the day they were used on).
-CREATE TABLE IF NOT EXISTS counters (k TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL, s TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reservations (
-  id TEXT PRIMARY KEY, route TEXT NOT NULL, units INTEGER NOT NULL, bucket_ticks INTEGER NOT NULL,
-  day TEXT NOT NULL, expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
-`;
+/**
+ * Schema versions, applied in order on the first write of an object that is behind. An
+ * object created before a version exists keeps its data and gains the new tables.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+   -- Limiter counters, one row each: "b:<route>" is a bucket (a = ticks, b = updated at, ms);
+   -- "daily" is the daily quota (a = units used, s = the day they were used on).
+   CREATE TABLE IF NOT EXISTS counters (k TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL, s TEXT NOT NULL);
+   CREATE TABLE IF NOT EXISTS reservations (
+     id TEXT PRIMARY KEY, route TEXT NOT NULL, units INTEGER NOT NULL, bucket_ticks INTEGER NOT NULL,
+     day TEXT NOT NULL, expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);`,
+  `-- Usage events waiting to be sent to the queue, written with the quota change they belong to.
+   CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
+   -- Idempotency keys of reported usage, so a retried report is neither counted nor billed twice.
+   CREATE TABLE idempotency (key TEXT PRIMARY KEY, event_id TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX idempotency_at ON idempotency (at);
+   ALTER TABLE reservations ADD COLUMN reserved_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE reservations ADD COLUMN metadata TEXT;`,
+];
+
+type ReservationRow = {
+  id: string;
+  route: string;
+  units: number;
+  bucket_ticks: number;
+  day: string;
+  expires_at: number;
+  reserved_at: number;
+  metadata: string | null;
+};
+
+function reservationOf(row: ReservationRow): Reservation {
+  return {
+    id: row.id,
+    route: row.route,
+    units: row.units,
+    bucketTicks: row.bucket_ticks,
+    day: row.day,
+    expiresAt: row.expires_at,
+    reservedAt: row.reserved_at,
+    ...(row.metadata ? { metadata: JSON.parse(row.metadata) as UsageMetadata } : {}),
+  };
+}
 
 /**
  * Typed access to one limiter's SQLite storage. Every method is synchronous.
@@ -27,16 +66,28 @@ CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
  * with a made-up tenant id reads nothing, writes nothing, and so leaves no storage behind.
  */
 export class LimiterStorage {
-  private created: boolean;
+  private version: number;
 
   constructor(private readonly sql: SqlStorage) {
-    this.created = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    const created = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    const row = created ? sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'schema'").toArray()[0] : undefined;
+    // Storage from before versions were recorded is version 1.
+    this.version = created ? Number(row?.v ?? 1) : 0;
+    if (created) this.ensureSchema();
   }
 
   private ensureSchema(): void {
-    if (this.created) return;
-    this.sql.exec(SCHEMA);
-    this.created = true;
+    if (this.version >= MIGRATIONS.length) return;
+    for (const migration of MIGRATIONS.slice(this.version)) this.sql.exec(migration);
+    this.version = MIGRATIONS.length;
+    this.sql.exec(
+      "INSERT INTO meta (k, v) VALUES ('schema', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      String(this.version),
+    );
+  }
+
+  private get created(): boolean {
+    return this.version > 0;
   }
 
   readSnapshot(): { snapshot: TenantSnapshot; loadedAt: number } | null {
@@ -53,10 +104,13 @@ export class LimiterStorage {
     );
   }
 
-  /** Forgets the tenant entirely: its snapshot, counters and reservations. */
-  deleteAll(): void {
+  /**
+   * Forgets the tenant's config and limits. Unsent usage events stay: the usage happened
+   * and must still be billed (the caller records held reservations first).
+   */
+  deleteTenant(): void {
     if (!this.created) return;
-    this.sql.exec("DELETE FROM meta; DELETE FROM counters; DELETE FROM reservations;");
+    this.sql.exec("DELETE FROM meta WHERE k = 'snapshot'; DELETE FROM counters; DELETE FROM idempotency;");
   }
 
   readState(): LimiterState {
@@ -93,37 +147,80 @@ export class LimiterStorage {
   insertReservation(r: Reservation): void {
     this.ensureSchema();
     this.sql.exec(
-      "INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at, reserved_at, metadata)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       r.id,
       r.route,
       r.units,
       r.bucketTicks,
       r.day,
       r.expiresAt,
+      r.reservedAt,
+      r.metadata ? JSON.stringify(r.metadata) : null,
     );
   }
 
   takeReservation(id: string): Reservation | null {
     if (!this.created) return null;
-    const row = this.sql
-      .exec<{ id: string; route: string; units: number; bucket_ticks: number; day: string; expires_at: number }>(
-        "DELETE FROM reservations WHERE id = ? RETURNING id, route, units, bucket_ticks, day, expires_at",
-        id,
-      )
-      .toArray()[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      route: row.route,
-      units: row.units,
-      bucketTicks: row.bucket_ticks,
-      day: row.day,
-      expiresAt: row.expires_at,
-    };
+    const row = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE id = ? RETURNING *", id).toArray()[0];
+    return row ? reservationOf(row) : null;
   }
 
-  /** Drops reservations that expired; they keep their estimate, so nothing else changes. */
-  deleteExpiredReservations(now: number): void {
-    if (this.created) this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+  /** Removes and returns the reservations that expired by `now`. */
+  takeExpiredReservations(now: number): Reservation[] {
+    if (!this.created) return [];
+    return this.sql
+      .exec<ReservationRow>("DELETE FROM reservations WHERE expires_at <= ? RETURNING *", now)
+      .toArray()
+      .map(reservationOf);
+  }
+
+  /** When the next reservation expires, or null if none is held. */
+  nextExpiry(): number | null {
+    if (!this.created) return null;
+    const row = this.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM reservations").one();
+    return row.at;
+  }
+
+  appendEvent(event: UsageEvent): void {
+    this.ensureSchema();
+    this.sql.exec("INSERT INTO outbox (event) VALUES (?)", JSON.stringify(event));
+  }
+
+  /** The oldest unsent events, in order, with their sequence numbers. */
+  readOutbox(limit: number): { seq: number; event: UsageEvent }[] {
+    if (!this.created) return [];
+    return this.sql
+      .exec<{ seq: number; event: string }>("SELECT seq, event FROM outbox ORDER BY seq LIMIT ?", limit)
+      .toArray()
+      .map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as UsageEvent }));
+  }
+
+  /** Deletes the events up to and including `seq`, once the queue has them. */
+  deleteOutboxThrough(seq: number): void {
+    this.sql.exec("DELETE FROM outbox WHERE seq <= ?", seq);
+  }
+
+  outboxSize(): number {
+    if (!this.created) return 0;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  /** The event id recorded for an idempotency key, if the key has been seen. */
+  idempotentEvent(key: string): string | null {
+    if (!this.created) return null;
+    return (
+      this.sql.exec<{ event_id: string }>("SELECT event_id FROM idempotency WHERE key = ?", key).toArray()[0]
+        ?.event_id ?? null
+    );
+  }
+
+  rememberIdempotencyKey(key: string, eventId: string, at: number): void {
+    this.ensureSchema();
+    this.sql.exec("INSERT INTO idempotency (key, event_id, at) VALUES (?, ?, ?)", key, eventId, at);
+  }
+
+  forgetIdempotencyKeysBefore(at: number): void {
+    if (this.created) this.sql.exec("DELETE FROM idempotency WHERE at < ?", at);
   }
 }

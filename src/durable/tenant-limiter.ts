@@ -1,23 +1,34 @@
 // TenantLimiter: one Durable Object per tenant, the single serialization point for its limits.
 //
-// It holds the tenant's key hashes, a token bucket per route and the daily quota, in SQLite
-// storage that survives eviction. Every decision runs synchronously after the snapshot is
-// present, so concurrent calls are admitted one at a time with no locks.
+// It holds the tenant's key hashes, a token bucket per route, the daily quota and an
+// outbox of usage events, in SQLite storage that survives eviction. Every decision runs
+// synchronously after the snapshot is present, so concurrent calls are admitted one at a
+// time with no locks, and each usage event is written with the quota change it belongs to.
 
 import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
-import { decide, describeLimits, type LimiterState, settle } from "../core/limiter";
-import type { CheckRequest, CheckResult, LimitsResult, SettleResult, TenantSnapshot } from "../core/limiter-store";
+import { decide, decideReported, describeLimits, type LimiterState, settle } from "../core/limiter";
+import type {
+  CheckRequest,
+  CheckResult,
+  LimitsResult,
+  RecordRequest,
+  RecordResult,
+  SettleResult,
+  TenantSnapshot,
+} from "../core/limiter-store";
 import { routeCost } from "../core/limits";
 import { hashIn } from "../core/secrets";
 import { withTimeout } from "../core/timeout";
+import { idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "../core/usage-event";
 import { openNeonDatabase } from "../db/neon";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
 import type { Env } from "../env";
-import { LimiterStorage } from "./limiter-storage";
+import { LimiterStorage, type Reservation } from "./limiter-storage";
+import { flushOutbox } from "./outbox-flusher";
 
 /** How long an unknown tenant id is remembered before Postgres is asked again. */
 const MISSING_TENANT_TTL_MS = 30_000;
@@ -25,8 +36,10 @@ const MISSING_TENANT_TTL_MS = 30_000;
 const UNKNOWN_KEY_REFRESH_MS = 30_000;
 /** Bound on loading a snapshot from Postgres. */
 const LOAD_TIMEOUT_MS = 5_000;
-/** How often expired reservations are swept. */
-const SWEEP_INTERVAL_MS = 60_000;
+/** How long events gather in the outbox before a flush, so one send carries many. */
+const FLUSH_DELAY_MS = 1_000;
+/** How long a reported usage's idempotency key is remembered. */
+const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
 
 type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
 
@@ -41,7 +54,9 @@ export class TenantLimiter extends DurableObject<Env> {
   private state: LimiterState;
   private missingUntil = 0;
   private loading: Promise<TenantSnapshot | null> | null = null;
-  private lastSweep = 0;
+  /** When the alarm is set for (real time), or null when none is. */
+  private alarmAt: number | null = null;
+  private flushFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -50,45 +65,93 @@ export class TenantLimiter extends DurableObject<Env> {
     const saved = this.storage.readSnapshot();
     if (saved) ({ snapshot: this.snapshot, loadedAt: this.loadedAt } = saved);
     this.state = this.storage.readState();
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
   async check(request: CheckRequest): Promise<CheckResult> {
     const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
     if ("denied" in auth) return auth.denied;
-    const { limits } = auth.snapshot;
+    const { limits, tenantId } = auth.snapshot;
     const now = this.clock();
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
     assertUnits(cost);
     const { decision, state, bucketTicks } = decide(this.state, limits, request.route, cost, now);
-    let reservation: { id: string; expiresAt: number } | undefined;
-    // No await from here on: the writes commit together, before the answer leaves the object.
+    // No await from here on: the counters and the usage event commit together, before the
+    // answer leaves the object.
     this.storage.writeState(this.state, state);
-    if (request.reserve && decision.allowed && cost > 0) {
-      reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
-      const day = dayOf(now, limits.timeZone);
-      this.storage.insertReservation({ ...reservation, route: request.route, units: cost, bucketTicks, day });
-    }
     this.state = state;
-    this.sweep(now);
+    let reservation: { id: string; expiresAt: number } | undefined;
+    if (decision.allowed && cost > 0) {
+      if (request.reserve) {
+        reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
+        const day = dayOf(now, limits.timeZone);
+        this.storage.insertReservation({
+          ...reservation,
+          route: request.route,
+          units: cost,
+          bucketTicks,
+          day,
+          reservedAt: now,
+          metadata: request.metadata,
+        });
+        this.scheduleAlarm(reservation.expiresAt - now);
+      } else {
+        this.emit({
+          eventId: newEventId(),
+          tenantId,
+          route: request.route,
+          units: cost,
+          occurredAt: now,
+          metadata: request.metadata,
+        });
+      }
+    }
     return { status: "ok", decision, reservation };
   }
 
   /**
-   * Settles a reservation to the units actually used, refunding or charging the difference.
-   * A reservation past its expiry keeps its estimate and can no longer be settled.
+   * Settles a reservation to the units actually used, refunding or charging the difference,
+   * and records the usage. A reservation past its expiry keeps its estimate, which is what
+   * gets recorded.
    */
-  async settle(reservationId: string, units: number): Promise<SettleResult> {
+  async settle(reservationId: string, units: number, metadata?: UsageMetadata): Promise<SettleResult> {
     assertUnits(units);
     const snapshot = this.snapshot ?? (await this.loadSnapshot());
     const now = this.clock();
     const reservation = this.storage.takeReservation(reservationId);
     if (!reservation) return { status: "unknown" };
-    if (reservation.expiresAt <= now || !snapshot) return { status: "expired" };
+    if (reservation.expiresAt <= now || !snapshot) {
+      this.emitReservation(reservation, reservation.units, metadata);
+      return { status: "expired" };
+    }
     const state = settle(this.state, snapshot.limits, reservation, units, now);
     this.storage.writeState(this.state, state);
     this.state = state;
+    this.emitReservation(reservation, units, metadata);
     return { status: "settled", units };
+  }
+
+  /** Records usage reported after the fact against the daily quota, once per idempotency key. */
+  async record(request: RecordRequest): Promise<RecordResult> {
+    assertUnits(request.units);
+    const eventId = await idempotentEventId(this.tenantId(), request.idempotencyKey);
+    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    if ("denied" in auth) return auth.denied;
+    // From here to the return, nothing awaits: a duplicate check and its insert cannot interleave.
+    if (this.storage.idempotentEvent(request.idempotencyKey)) return { status: "duplicate", eventId };
+    const { limits, tenantId } = auth.snapshot;
+    const now = this.clock();
+    const { decision, state } = decideReported(this.state, limits, request.route, request.units, now);
+    if (!decision.allowed) return { status: "limited", decision };
+    this.storage.writeState(this.state, state);
+    this.state = state;
+    this.storage.rememberIdempotencyKey(request.idempotencyKey, eventId, now);
+    const { route, units, occurredAt, metadata } = request;
+    this.emit({ eventId, tenantId, route, units, occurredAt, metadata });
+    return { status: "recorded", eventId, decision };
   }
 
   /** The figures of every policy for the given routes, without consuming anything. */
@@ -104,6 +167,62 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Replaces the tenant's config and keys, unless this limiter already has a newer version. */
   async apply(snapshot: TenantSnapshot): Promise<void> {
     this.adopt(snapshot);
+  }
+
+  /**
+   * Records expired reservations at their estimate, forgets old idempotency keys, and
+   * sends the outbox to the usage queue. A failed send is retried with backoff.
+   */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.clock();
+    for (const r of this.storage.takeExpiredReservations(now)) this.emitReservation(r, r.units, undefined, false);
+    this.storage.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
+    try {
+      const { remaining } = await flushOutbox(this.storage, this.env.USAGE_QUEUE);
+      this.flushFailures = 0;
+      if (remaining > 0) this.scheduleAlarm(0);
+    } catch (err) {
+      this.flushFailures++;
+      const delay = Math.min(300_000, 1_000 * 2 ** this.flushFailures);
+      console.error(
+        JSON.stringify({
+          msg: "usage outbox flush failed",
+          tenant: this.ctx.id.name,
+          retryInMs: delay,
+          error: describeError(err),
+        }),
+      );
+      this.scheduleAlarm(delay);
+    }
+    const expiry = this.storage.nextExpiry();
+    if (expiry !== null) this.scheduleAlarm(Math.max(0, expiry - now));
+  }
+
+  /** Appends a usage event to the outbox, in the caller's transaction, and makes sure a flush follows. */
+  private emit(event: UsageEvent, schedule = true): void {
+    this.storage.appendEvent(event);
+    if (schedule) this.scheduleAlarm(FLUSH_DELAY_MS);
+  }
+
+  private emitReservation(r: Reservation, units: number, metadata: UsageMetadata | undefined, schedule = true): void {
+    const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
+    const event = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt: r.reservedAt };
+    this.emit(merged ? { ...event, metadata: merged } : event, schedule);
+  }
+
+  /** Sets the alarm `inMs` from now unless one is already set for sooner. */
+  private scheduleAlarm(inMs: number): void {
+    const at = Date.now() + inMs;
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  private tenantId(): string {
+    const tenantId = this.ctx.id.name;
+    if (!tenantId) throw new Error("TenantLimiter must be addressed by name (the tenant id)");
+    return tenantId;
   }
 
   private adopt(snapshot: TenantSnapshot): void {
@@ -137,8 +256,7 @@ export class TenantLimiter extends DurableObject<Env> {
   private async fetchSnapshot(): Promise<TenantSnapshot | null> {
     const url = this.config.DATABASE_URL;
     if (!url) throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
-    const tenantId = this.ctx.id.name;
-    if (!tenantId) throw new Error("TenantLimiter must be addressed by name (the tenant id)");
+    const tenantId = this.tenantId();
     const handle = openNeonDatabase(url, this.config.NEON_WS_PROXY);
     try {
       const loaded = await withTimeout(
@@ -154,13 +272,16 @@ export class TenantLimiter extends DurableObject<Env> {
     }
   }
 
-  /** The tenant is not in Postgres (never was, or was deleted): refuse it, keep nothing. */
+  /** The tenant is not in Postgres (never was, or was deleted): refuse it, keep no limits. */
   private forget(): void {
     this.missingUntil = this.clock() + MISSING_TENANT_TTL_MS;
     if (!this.snapshot) return;
     this.snapshot = null;
     this.state = { buckets: {}, daily: undefined };
-    this.storage.deleteAll();
+    // Calls in flight were served: record them at their estimate before letting go.
+    for (const r of this.storage.takeExpiredReservations(Number.MAX_SAFE_INTEGER))
+      this.emitReservation(r, r.units, undefined);
+    this.storage.deleteTenant();
   }
 
   /** A safety net behind the admin API's pushes: reload a snapshot older than `maxAgeMs`, in the background. */
@@ -172,12 +293,6 @@ export class TenantLimiter extends DurableObject<Env> {
         JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: describeError(err) }),
       );
     });
-  }
-
-  private sweep(now: number): void {
-    if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
-    this.lastSweep = now;
-    this.storage.deleteExpiredReservations(now);
   }
 }
 

@@ -84,7 +84,12 @@ export function createGateway(deps: GatewayDeps) {
     },
   });
 
-  const limiter = rateLimit<GatewayEnv>({ route: (c) => c.get("route"), store: (c) => deps.store(c.env) });
+  // Proxied calls reserve the route's estimate; the proxy settles it to the units used.
+  const limiter = rateLimit<GatewayEnv>({
+    route: (c) => c.get("route"),
+    store: (c) => deps.store(c.env),
+    reserve: true,
+  });
   app.all(
     "*",
     async function resolveRoute(c, next) {

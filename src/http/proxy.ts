@@ -3,7 +3,8 @@
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
 import { upstreamUrl } from "../core/upstream-url";
-import type { GatewayEnv } from "./context";
+import { meterResponse, type Settle } from "../metering/meter-response";
+import { afterResponse, type GatewayEnv } from "./context";
 import { Problem } from "./problem";
 import type { AegisContext } from "./rate-limit";
 
@@ -52,21 +53,31 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   if (!upstream) throw new Problem(502, "no-upstream", "this gateway has no UPSTREAM_URL configured");
   const req = c.req.raw;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const aegis = c.get("aegis");
+  const settle: Settle = (units, metadata) => {
+    const reservation = aegis?.reservation;
+    if (!aegis || !reservation) return;
+    const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, metadata);
+    // If this fails the reservation expires and keeps its estimate: the usage is not lost.
+    void afterResponse(c, settled);
+  };
   let res: Response;
   try {
     res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
-      headers: requestHeaders(req.headers, c.get("aegis"), c.get("route").route),
+      headers: requestHeaders(req.headers, aegis, c.get("route").route),
       body: hasBody ? req.body : undefined,
       redirect: "manual",
     });
   } catch (err) {
     console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: describeError(err) }));
+    settle(0);
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
   }
-  return new Response(res.body, {
+  const forwarded = new Response(res.body, {
     status: res.status,
     statusText: res.statusText,
     headers: responseHeaders(res.headers),
   });
+  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, settle);
 }

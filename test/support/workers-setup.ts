@@ -6,14 +6,6 @@ import { startWsProxy } from "../../scripts/lib/ws-proxy";
 import { startEchoUpstream } from "./echo-upstream";
 import { createTestDatabase } from "./postgres";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    databaseUrl: string;
-    wsProxy: string;
-    upstreamUrl: string;
-  }
-}
-
 export default async function setup(project: TestProject) {
   const db = await createTestDatabase("aegis_test");
   const proxy = await startWsProxy({ allow: [db.address] });

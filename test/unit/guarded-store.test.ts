@@ -10,6 +10,7 @@ const down: LimiterStore = {
   limits: () => {
     throw new Error("synchronous failure");
   },
+  record: () => Promise.reject(new Error("connection reset")),
   apply: () => Promise.resolve(),
 };
 

@@ -87,3 +87,26 @@ export async function seedTenantInPostgresOnly(quota: Quota): Promise<{ id: stri
   });
   return { id, key };
 }
+
+/**
+ * Retries `check` until it passes or `timeoutMs` runs out: for work that finishes after the
+ * response (a settle in waitUntil, a queue delivery), not for waiting on a clock.
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Units the tenant's limiter has counted today. */
+export async function usedToday(tenantId: string): Promise<number> {
+  const r = await limiterStub(tenantId).limits({ routes: [] });
+  if (r.status !== "ok") throw new Error(`limits: ${r.status}`);
+  return r.limits.daily.used;
+}

@@ -13,6 +13,7 @@ const unreachable: LimiterStore = {
   check: () => Promise.reject(new Error("connect ETIMEDOUT")),
   settle: () => Promise.reject(new Error("connect ETIMEDOUT")),
   limits: () => Promise.reject(new Error("connect ETIMEDOUT")),
+  record: () => Promise.reject(new Error("connect ETIMEDOUT")),
   apply: () => Promise.reject(new Error("connect ETIMEDOUT")),
 };
 

@@ -1,0 +1,68 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { UsageSniffer, unitsFromHeader } from "../../src/core/usage-sniffer";
+
+const encode = (s: string) => new TextEncoder().encode(s);
+
+/** Feeds `text` to a sniffer cut at the given positions. */
+function sniff(contentType: string, text: string, cuts: number[] = []) {
+  const bytes = encode(text);
+  const sniffer = new UsageSniffer(contentType);
+  let last = 0;
+  for (const cut of [...cuts.filter((c) => c > 0 && c < bytes.length)].sort((a, b) => a - b)) {
+    sniffer.push(bytes.slice(last, cut));
+    last = cut;
+  }
+  sniffer.push(bytes.slice(last));
+  return sniffer.finish();
+}
+
+const sse = [
+  'data: {"id":"1","choices":[{"delta":{"content":"Hel"}}]}',
+  "",
+  'data: {"id":"1","choices":[{"delta":{"content":"lo"}}],"usage":null}',
+  "",
+  'data: {"id":"1","model":"llama-3","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":37,"total_tokens":42}}',
+  "",
+  "data: [DONE]",
+  "",
+  "",
+].join("\n");
+
+describe("usage sniffer", () => {
+  it("reads usage.total_tokens and the model from a JSON body", () => {
+    const body = JSON.stringify({ model: "gpt-x", usage: { total_tokens: 123 }, choices: [] });
+    expect(sniff("application/json; charset=utf-8", body, [3, 17, 40])).toEqual({
+      units: 123,
+      metadata: { model: "gpt-x" },
+    });
+  });
+
+  it("takes the usage of the last SSE chunk that has one, however the stream is cut", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: sse.length }), { maxLength: 12 }), (cuts) => {
+        expect(sniff("text/event-stream", sse, cuts)).toEqual({ units: 42, metadata: { model: "llama-3" } });
+      }),
+    );
+  });
+
+  it("accepts CRLF line endings and multi-line data", () => {
+    const text = 'data: {"usage":\r\ndata: {"total_tokens":9}}\r\n\r\n';
+    expect(sniff("text/event-stream", text)).toEqual({ units: 9 });
+  });
+
+  it("finds nothing where nothing is reported, or the report is malformed", () => {
+    expect(sniff("application/json", '{"usage":{"total_tokens":-1}}')).toEqual({});
+    expect(sniff("application/json", '{"usage":{"total_tokens":1.5}}')).toEqual({});
+    expect(sniff("application/json", "{not json")).toEqual({});
+    expect(sniff("text/plain", '{"usage":{"total_tokens":5}}')).toEqual({});
+    expect(sniff("text/event-stream", "data: [DONE]\n\n")).toEqual({});
+  });
+
+  it("reads whole numbers from x-usage-units, and nothing else", () => {
+    expect(unitsFromHeader("17")).toBe(17);
+    expect(unitsFromHeader(" 0 ")).toBe(0);
+    for (const bad of [null, "", "-3", "1.5", "1e3", "abc", "99999999999999"])
+      expect(unitsFromHeader(bad)).toBeUndefined();
+  });
+});

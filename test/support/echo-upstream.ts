@@ -3,7 +3,8 @@
 // Query parameters shape the answer:
 //   status=N      answer with that status
 //   units=N       report usage in an x-usage-units header
-//   tokens=N      report usage.total_tokens = N (default 7)
+//   tokens=N      report usage.total_tokens = N (without it, no usage is reported and the
+//                 call costs its route's cost)
 //   sse=1         stream server-sent events; the last data chunk carries the usage
 //   hold=ID       with sse: after the first chunk, wait until GET /release?id=ID
 //   plain=1       answer text/plain, reporting no usage at all
@@ -34,7 +35,8 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       const status = Number(url.searchParams.get("status") ?? 200);
-      const tokens = Number(url.searchParams.get("tokens") ?? 7);
+      const tokensParam = url.searchParams.get("tokens");
+      const tokens = Number(tokensParam ?? 7);
       const headers: Record<string, string> = { "x-upstream": "echo" };
       const units = url.searchParams.get("units");
       if (units !== null) headers["x-usage-units"] = units;
@@ -64,7 +66,9 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
           object: "chat.completion",
           model: "echo-1",
           echo: { method: req.method, url: req.url, headers: req.headers, body },
-          usage: { prompt_tokens: 3, completion_tokens: tokens - 3, total_tokens: tokens },
+          ...(tokensParam === null
+            ? {}
+            : { usage: { prompt_tokens: 3, completion_tokens: tokens - 3, total_tokens: tokens } }),
         }),
       );
     });

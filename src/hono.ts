@@ -13,4 +13,6 @@ export {
   NOT_ENFORCED_HEADER,
   type RateLimitOptions,
   rateLimit,
+  recordUsage,
 } from "./http/rate-limit";
+export type { RecordOutcome, UsageInput } from "./metering/record-usage";

@@ -14,7 +14,7 @@ export type { Env } from "./env";
 export { createGateway } from "./http/app";
 export type { GatewayDeps } from "./http/context";
 export type { Enforcement } from "./http/enforce";
-export { type AegisContext, enforceRateLimit, type RateLimitOptions, rateLimit } from "./http/rate-limit";
+export { type AegisContext, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./http/rate-limit";
 
 function openDatabase(env: Env) {
   const config = loadConfig(env);

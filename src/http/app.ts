@@ -1,21 +1,24 @@
 // The gateway: operator API, tenant API, OpenAPI document, and the metered front door.
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ConfigError, loadConfig } from "../config";
 import { canonicalPath, matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
+import { accountUsageRoutes } from "./account-usage";
 import { adminAuth } from "./admin/auth";
 import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
-import { afterResponse, type GatewayDeps, type GatewayEnv } from "./context";
+import { usageRoutes } from "./admin/usage";
+import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
 import { rateLimit } from "./rate-limit";
 
 /** Largest operator request body. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
+/** Largest tenant API body (a usage report). Proxied bodies are not limited here. */
+const ACCOUNT_BODY_LIMIT = 16 * 1024;
 
 export const API_VERSION = "1.0.0";
 
@@ -36,16 +39,6 @@ export function createGateway(deps: GatewayDeps) {
     await next();
   });
 
-  const withDatabase: MiddlewareHandler<GatewayEnv> = async function withDatabase(c, next) {
-    const handle = deps.openDatabase(c.env);
-    c.set("db", handle.db);
-    try {
-      await next();
-    } finally {
-      await afterResponse(c, handle.close());
-    }
-  };
-
   app.use(
     "/admin/v1/*",
     bodyLimit({
@@ -55,11 +48,22 @@ export function createGateway(deps: GatewayDeps) {
       },
     }),
     adminAuth(),
-    withDatabase,
+    withDatabase(),
   );
   app.route("/admin/v1", tenantRoutes);
   app.route("/admin/v1", keyRoutes);
+  app.route("/admin/v1", usageRoutes);
+  app.use(
+    "/account/v1/*",
+    bodyLimit({
+      maxSize: ACCOUNT_BODY_LIMIT,
+      onError: () => {
+        throw new Problem(413, "body-too-large", `tenant request bodies are limited to ${ACCOUNT_BODY_LIMIT} bytes`);
+      },
+    }),
+  );
   app.route("/account/v1", accountRoutes);
+  app.route("/account/v1", accountUsageRoutes);
   // The gateway's own namespaces are never proxied.
   app.all("/admin/*", notFound);
   app.all("/account/*", notFound);

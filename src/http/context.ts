@@ -2,7 +2,7 @@
 // for work that outlives the response.
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config";
 import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
@@ -46,6 +46,19 @@ export async function afterResponse(c: Context, work: Promise<unknown>): Promise
   }
   if (ctx) ctx.waitUntil(guarded);
   else await guarded;
+}
+
+/** Opens a database handle for the request (`c.get("db")`), closed once the response is out. */
+export function withDatabase(): MiddlewareHandler<GatewayEnv> {
+  return async function withDatabaseMiddleware(c, next) {
+    const handle = c.get("deps").openDatabase(c.env);
+    c.set("db", handle.db);
+    try {
+      await next();
+    } finally {
+      await afterResponse(c, handle.close());
+    }
+  };
 }
 
 /** An OpenAPIHono whose validation failures become 400 problems listing every issue. */

@@ -9,6 +9,7 @@ import { DEFAULT_ROUTE } from "../core/limits";
 import type { RouteMatch } from "../core/route-table";
 import { durableObjectStore } from "../durable/durable-object-store";
 import type { Env } from "../env";
+import { type RecordOutcome, recordReportedUsage, type UsageInput } from "../metering/record-usage";
 import { invalidKey, presentedKey, suspended } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
 import { limiterUnavailable } from "./limit-response";
@@ -190,4 +191,21 @@ function setHeaders(c: Context, headers: Record<string, string>): void {
 export function enforceRateLimit(env: Env, tenantId: string, routeKey: string, cost: number): Promise<Enforcement> {
   const config = loadConfig(env);
   return enforce(defaultStore(env), tenantId, { route: routeKey, cost }, config.LEGACY_RATELIMIT_HEADERS);
+}
+
+/**
+ * Records usage a tenant's job reported after the fact, for a tenant the app has
+ * identified: it counts against today's quota and is recorded once per idempotency key.
+ * The result is data; malformed input throws a 400 Problem.
+ *
+ * @example
+ * ```ts
+ * const result = await recordUsage(env, tenantId, { units: 1200, route: "batch", idempotencyKey: `job-${job.id}` });
+ * if (result.outcome === "limited") return result.problem.response();
+ * ```
+ */
+export function recordUsage(env: Env, tenantId: string, usage: UsageInput): Promise<RecordOutcome> {
+  return recordReportedUsage(defaultStore(env), tenantId, usage, {
+    legacyHeaders: loadConfig(env).LEGACY_RATELIMIT_HEADERS,
+  });
 }

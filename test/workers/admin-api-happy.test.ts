@@ -95,14 +95,17 @@ describe("operator API", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         "/account/v1/limits",
+        "/account/v1/usage",
         "/admin/v1/tenants",
         "/admin/v1/tenants/{id}",
         "/admin/v1/tenants/{id}/keys",
         "/admin/v1/tenants/{id}/keys/{keyId}",
         "/admin/v1/tenants/{id}/quota",
+        "/admin/v1/tenants/{id}/usage",
       ].sort(),
     );
     expect(Object.keys(doc.paths["/admin/v1/tenants"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/admin/v1/tenants/{id}"] ?? {}).sort()).toEqual(["get", "patch"]);
+    expect(Object.keys(doc.paths["/account/v1/usage"] ?? {}).sort()).toEqual(["get", "post"]);
   });
 });

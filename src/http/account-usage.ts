@@ -1,0 +1,86 @@
+// Tenant usage routes: report a job's usage, and read back the tenant's own usage.
+
+import { createRoute } from "@hono/zod-openapi";
+import { recordReportedUsage } from "../metering/record-usage";
+import { dailyUsage, usageRange } from "../metering/usage-query";
+import { invalidKey, presentedKey, suspended } from "./api-key";
+import { openApiApp, withDatabase } from "./context";
+import { limiterUnavailable } from "./limit-response";
+import { Problem } from "./problem";
+import { problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
+
+const tags = ["Account"];
+const security = [{ apiKey: [] }];
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+
+export const accountUsageRoutes = openApiApp()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/usage",
+      tags,
+      security,
+      summary: "Report the usage of a job",
+      description:
+        "The units count against today's quota (429 if they do not fit, and nothing is recorded). The same idempotencyKey is recorded once: a repeat answers 200 with duplicate: true.",
+      request: { body: { ...json(UsageReportSchema), required: true } },
+      responses: {
+        202: { description: "Recorded", ...json(UsageReportResultSchema) },
+        200: { description: "Already recorded under this idempotency key", ...json(UsageReportResultSchema) },
+        ...problems(400, 401, 403, 413, 429, 503),
+      },
+    }),
+    async (c) => {
+      const { tenantId, keyHash } = await presentedKey(c);
+      const body = c.req.valid("json");
+      const config = c.get("config");
+      const result = await recordReportedUsage(
+        c.get("deps").store(c.env),
+        tenantId,
+        { ...body, occurredAt: body.occurredAt === undefined ? undefined : Date.parse(body.occurredAt) },
+        { keyHash, legacyHeaders: config.LEGACY_RATELIMIT_HEADERS },
+      );
+      switch (result.outcome) {
+        case "recorded":
+          for (const [k, v] of Object.entries(result.headers)) c.header(k, v);
+          return c.json({ eventId: result.eventId, duplicate: false }, 202);
+        case "duplicate":
+          return c.json({ eventId: result.eventId, duplicate: true }, 200);
+        case "limited":
+          throw result.problem;
+        case "unauthenticated":
+          throw invalidKey();
+        case "suspended":
+          throw suspended();
+        case "unavailable":
+          throw limiterUnavailable();
+      }
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/usage",
+      tags,
+      security,
+      summary: "The caller's own usage per day and route",
+      request: { query: UsageQuerySchema },
+      middleware: [withDatabase()] as const,
+      responses: { 200: { description: "Daily usage", ...json(UsageSchema) }, ...problems(400, 401, 403, 503) },
+    }),
+    async (c) => {
+      const { tenantId, keyHash } = await presentedKey(c);
+      const range = usageRange(c.req.valid("query"), Date.now());
+      if (typeof range === "string") throw new Problem(400, "invalid-range", range);
+      // The limiter vouches for the key, so a revoked key reads nothing from the next call on.
+      let auth: Awaited<ReturnType<ReturnType<typeof c.var.deps.store>["limits"]>>;
+      try {
+        auth = await c.get("deps").store(c.env).limits(tenantId, { keyHash, routes: [] });
+      } catch {
+        throw limiterUnavailable();
+      }
+      if (auth.status === "unauthenticated") throw invalidKey();
+      if (auth.status === "suspended") throw suspended();
+      return c.json(await dailyUsage(c.get("db"), tenantId, range.from, range.to), 200);
+    },
+  );

@@ -23,7 +23,10 @@ export interface FlushResult {
  * later flush sends them again. Delivery is at least once: the consumer's ON CONFLICT on
  * event ids turns a repeat into nothing.
  */
-export async function flushOutbox(storage: LimiterStorage, queue: Queue<UsageMessage>): Promise<FlushResult> {
+export async function flushOutbox(
+  storage: LimiterStorage,
+  queue: Pick<Queue<UsageMessage>, "sendBatch">,
+): Promise<FlushResult> {
   const rows = storage.readOutbox(FLUSH_MAX_EVENTS);
   if (rows.length === 0) return { sent: 0, remaining: 0 };
   const encoder = new TextEncoder();

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { isValidTimeZone } from "./core/calendar";
-import { DAILY_POLICY } from "./core/limits";
+import { DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
 import type { RouteRule } from "./core/route-table";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -14,7 +14,7 @@ const flag = z
 
 /** Largest rate or burst accepted anywhere, so that bucket arithmetic stays in exact integers. */
 export const MAX_RATE = 1_000_000_000;
-/** Largest daily quota or single cost accepted. */
+/** Largest daily quota accepted. */
 export const MAX_UNITS = 1_000_000_000_000;
 
 export const routeKeySchema = z
@@ -29,7 +29,7 @@ export const routeRuleSchema = z.strictObject({
     .optional(),
   path: z.string().regex(/^\/[^\s*]*(\/\*)?$/, "a path is '/exact/path' or '/prefix/*'"),
   route: routeKeySchema,
-  cost: int(0, MAX_UNITS).optional(),
+  cost: int(0, MAX_CALL_UNITS).optional(),
   public: z.boolean().optional(),
 }) satisfies z.ZodType<RouteRule>;
 

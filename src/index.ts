@@ -29,8 +29,9 @@ export default {
   async queue(batch, env) {
     await consumeUsageBatch(batch.messages, {
       openDatabase: () => openDatabase(env),
-      deadLetter: async (messages) => {
-        await env.USAGE_DLQ.sendBatch(messages);
+      // One message per letter: each stays under the queue's size limits.
+      deadLetter: async (letters) => {
+        for (const letter of letters) await env.USAGE_DLQ.send(letter, { contentType: "json" });
       },
     });
   },

@@ -17,7 +17,12 @@ function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Pr
 
 export function guardedStore(store: LimiterStore, timeoutMs: number): LimiterStore {
   return {
-    check: (t, r) => bounded(() => store.check(t, r), timeoutMs, "limiter check"),
+    check: (t, r) =>
+      bounded(
+        () => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }),
+        timeoutMs,
+        "limiter check",
+      ),
     settle: (t, id, u, m) => bounded(() => store.settle(t, id, u, m), timeoutMs, "limiter settle"),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),
     limits: (t, r) => bounded(() => store.limits(t, r), timeoutMs, "limiter limits"),

@@ -32,6 +32,11 @@ export interface CheckRequest {
   reserve?: boolean;
   /** Kept with the usage event (the model, say). */
   metadata?: UsageMetadata;
+  /**
+   * When the caller stops waiting (ms since the epoch). A limiter that gets to the call
+   * later answers "late" and consumes nothing: the caller has already answered 503.
+   */
+  deadline?: number;
 }
 
 /** Usage a tenant reports after the fact (a finished job). */
@@ -56,7 +61,8 @@ export type RecordResult =
 export type CheckResult =
   | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number } }
   | { status: "unauthenticated" }
-  | { status: "suspended" };
+  | { status: "suspended" }
+  | { status: "late" };
 
 export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
 

@@ -220,9 +220,11 @@ export function settle(
   const route = reservation.route;
   const bucket = adjustTicks(own(state.buckets, route), resolveRoute(limits, route), deltaTicks, now);
   const daily = dailyLimitsOf(limits);
-  // A refund for a day that has already ended would be handed out on the wrong day.
+  // A refund for a day that has already ended would be handed out on the wrong day, so it
+  // is dropped; a charge always lands, on today if the reservation's day has ended, so
+  // that the quota counts every unit that is billed.
   const sameDay = dayOf(now, daily.timeZone) === reservation.day;
-  const dailyState = sameDay ? addDaily(state.daily, daily, -delta, now) : state.daily;
+  const dailyState = sameDay || delta < 0 ? addDaily(state.daily, daily, -delta, now) : state.daily;
   return { buckets: { ...state.buckets, [route]: bucket }, daily: dailyState };
 }
 

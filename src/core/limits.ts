@@ -4,6 +4,12 @@ import type { BucketLimits } from "./token-bucket";
 
 /** The name of the daily quota policy in headers and reports. No route may take it. */
 export const DAILY_POLICY = "daily";
+/**
+ * Most units one call may cost, settle to or report. A bucket counts 60,000 ticks a token,
+ * and this keeps every bucket quantity an exact integer (10^9 x 60,000 < 2^53).
+ */
+export const MAX_CALL_UNITS = 1_000_000_000;
+
 /** The route used when the route table matches nothing. */
 export const DEFAULT_ROUTE = "default";
 

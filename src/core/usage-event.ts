@@ -22,6 +22,43 @@ export interface UsageMessage {
   events: UsageEvent[];
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Text that Postgres can store in jsonb. A NUL or a lone surrogate makes the whole ingest
+ * statement fail, and with it every other event of the batch.
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes("\u0000") && !LONE_SURROGATE.test(text);
+}
+
+export const METADATA_MAX_ENTRIES = 16;
+export const METADATA_MAX_KEY = 64;
+export const METADATA_MAX_VALUE = 256;
+
+/**
+ * Metadata as it may travel and be stored: at most 16 entries whose keys are short text and
+ * whose values are short text, finite numbers or booleans. Anything else is dropped, so
+ * that no event can carry what the consumer would refuse.
+ */
+export function cleanMetadata(metadata: Record<string, unknown> | undefined): UsageMetadata | undefined {
+  if (!metadata) return undefined;
+  const clean: UsageMetadata = {};
+  let entries = 0;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (entries === METADATA_MAX_ENTRIES) break;
+    if (key.length === 0 || key.length > METADATA_MAX_KEY || !isStorableText(key)) continue;
+    const ok =
+      (typeof value === "string" && value.length <= METADATA_MAX_VALUE && isStorableText(value)) ||
+      (typeof value === "number" && Number.isFinite(value)) ||
+      typeof value === "boolean";
+    if (!ok) continue;
+    clean[key] = value as string | number | boolean;
+    entries++;
+  }
+  return entries > 0 ? clean : undefined;
+}
+
 /** A fresh event id for usage the gateway observed. */
 export const newEventId = (): string => `ev_${crypto.randomUUID()}`;
 

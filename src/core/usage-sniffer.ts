@@ -1,13 +1,17 @@
 // Reads the units an upstream reply reports, as the reply passes through: an OpenAI-style
 // `usage.total_tokens` in a JSON body, or in the last server-sent event that carries one.
 
-import type { UsageMetadata } from "./usage-event";
+import { MAX_CALL_UNITS } from "./limits";
+import { isStorableText, type UsageMetadata } from "./usage-event";
 
-/** Largest JSON body read for its usage; a bigger one falls back to the route's cost. */
-export const MAX_JSON_BYTES = 4 * 1024 * 1024;
-/** Longest SSE event kept while it is being read; usage chunks are tiny. */
+/** JSON bodies up to this size are parsed whole, for an exact reading. */
+export const FULL_PARSE_BYTES = 1024 * 1024;
+/** Of a larger JSON body only its last bytes are kept: OpenAI-style replies end with `usage`. */
+export const TAIL_BYTES = 64 * 1024;
+/** ... and its first bytes, where `model` is. */
+const HEAD_CHARS = 64 * 1024;
+/** Longest SSE line or event kept while it is being read; usage chunks are tiny. */
 const MAX_EVENT_CHARS = 1024 * 1024;
-const MAX_UNITS = 1_000_000_000_000;
 
 export interface SniffedUsage {
   units?: number;
@@ -18,7 +22,7 @@ export interface SniffedUsage {
 export function unitsFromHeader(value: string | null): number | undefined {
   if (value === null || !/^\s*\d{1,13}\s*$/.test(value)) return undefined;
   const units = Number(value);
-  return units <= MAX_UNITS ? units : undefined;
+  return units <= MAX_CALL_UNITS ? units : undefined;
 }
 
 /** `usage.total_tokens` and `model` of a parsed OpenAI-style object. */
@@ -27,17 +31,58 @@ export function usageOf(body: unknown): SniffedUsage {
   const { usage, model } = body as { usage?: { total_tokens?: unknown }; model?: unknown };
   const total = usage?.total_tokens;
   const units = Number.isSafeInteger(total) && (total as number) >= 0 ? (total as number) : undefined;
-  const metadata = typeof model === "string" && model.length > 0 && model.length <= 128 ? { model } : undefined;
+  const metadata =
+    typeof model === "string" && model.length > 0 && model.length <= 128 && isStorableText(model)
+      ? { model }
+      : undefined;
   return units === undefined ? {} : { units, ...(metadata ? { metadata } : {}) };
 }
 
-/** Watches a reply's bytes go by and remembers the usage they report. Never holds a stream. */
+/**
+ * The object that follows the last `"usage":` key in some JSON text, found by matching
+ * braces outside strings; for a body too big to keep, whose end is all that is kept.
+ */
+export function lastUsageObject(text: string): unknown {
+  const key = text.lastIndexOf('"usage"');
+  if (key < 0) return undefined;
+  const open = text.indexOf("{", key);
+  if (open < 0 || !/^"usage"\s*:\s*$/.test(text.slice(key, open))) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === "{") depth++;
+    else if (ch === "}" && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(open, i + 1)) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Watches a reply's bytes go by and remembers the usage they report. Memory stays bounded
+ * whatever the reply's size: a JSON body is kept whole only up to 1 MB (then only its
+ * first and last 64 KB), and of a stream only the line and event being read.
+ */
 export class UsageSniffer {
   private readonly mode: "json" | "sse" | "none";
   private readonly decoder = new TextDecoder();
-  private json: Uint8Array[] = [];
-  private jsonBytes = 0;
-  private line = "";
+  private whole: Uint8Array[] | null = [];
+  private bytes = 0;
+  private head = "";
+  private tail: Uint8Array[] = [];
+  private tailBytes = 0;
+  private partial: string[] = [];
+  private partialChars = 0;
+  private skippingLine = false;
   private data: string[] = [];
   private dataChars = 0;
   private found: SniffedUsage = {};
@@ -48,48 +93,78 @@ export class UsageSniffer {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.mode === "json") {
-      // A JSON body has to be whole to be parsed; a copy is kept, up to a bound.
-      this.jsonBytes += chunk.byteLength;
-      if (this.jsonBytes <= MAX_JSON_BYTES) this.json.push(chunk.slice());
-      else this.json = [];
-    } else if (this.mode === "sse") {
-      this.readLines(this.decoder.decode(chunk, { stream: true }));
-    }
+    if (this.mode === "json") this.keepJson(chunk);
+    else if (this.mode === "sse") this.readText(this.decoder.decode(chunk, { stream: true }));
   }
 
   /** The usage reported by the whole reply, once it has ended. */
   finish(): SniffedUsage {
-    if (this.mode === "json" && this.jsonBytes > 0 && this.jsonBytes <= MAX_JSON_BYTES) {
-      const bytes = new Uint8Array(this.jsonBytes);
-      let offset = 0;
-      for (const part of this.json) {
-        bytes.set(part, offset);
-        offset += part.byteLength;
-      }
-      try {
-        this.found = usageOf(JSON.parse(this.decoder.decode(bytes)));
-      } catch {
-        // not JSON after all: the route's cost applies
+    if (this.mode === "json" && this.bytes > 0) {
+      if (this.whole) {
+        try {
+          this.found = usageOf(JSON.parse(this.decoder.decode(concat(this.whole, this.bytes))));
+        } catch {
+          // not JSON after all: the route's cost applies
+        }
+      } else {
+        const usage = usageOf({ usage: lastUsageObject(this.decoder.decode(concat(this.tail, this.tailBytes))) });
+        const model = /"model"\s*:\s*"([^"\\]{1,128})"/.exec(this.head)?.[1];
+        this.found = usage.units === undefined ? {} : usageOf({ usage: { total_tokens: usage.units }, model });
       }
     } else if (this.mode === "sse") {
-      this.readLines(`${this.decoder.decode()}\n\n`);
+      this.readText(`${this.decoder.decode()}\n\n`);
     }
     return this.found;
   }
 
-  private readLines(text: string): void {
-    const lines = (this.line + text).split("\n");
-    this.line = lines.pop() ?? "";
-    if (this.line.length > MAX_EVENT_CHARS) this.line = "";
-    for (const raw of lines) {
-      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-      if (line === "") this.dispatch();
-      else if (line.startsWith("data:")) {
-        const value = line.slice(line[5] === " " ? 6 : 5);
-        this.dataChars += value.length;
-        if (this.dataChars <= MAX_EVENT_CHARS) this.data.push(value);
+  private keepJson(chunk: Uint8Array): void {
+    this.bytes += chunk.byteLength;
+    const copy = chunk.slice();
+    if (this.head.length < HEAD_CHARS)
+      this.head += new TextDecoder().decode(copy.subarray(0, HEAD_CHARS)).slice(0, HEAD_CHARS - this.head.length);
+    if (this.whole && this.bytes <= FULL_PARSE_BYTES) this.whole.push(copy);
+    else this.whole = null;
+    this.tail.push(copy);
+    this.tailBytes += copy.byteLength;
+    while (this.tail.length > 1 && this.tailBytes - (this.tail[0]?.byteLength ?? 0) >= TAIL_BYTES) {
+      this.tailBytes -= this.tail.shift()?.byteLength ?? 0;
+    }
+  }
+
+  /** Splits new text into lines, looking only at the new text: linear in the stream's size. */
+  private readText(text: string): void {
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      const segment = text.slice(start, nl);
+      start = nl + 1;
+      if (this.skippingLine) {
+        this.skippingLine = false;
+        continue;
       }
+      const line = this.partial.length > 0 ? this.partial.join("") + segment : segment;
+      this.partial = [];
+      this.partialChars = 0;
+      this.readLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+    }
+    const rest = text.slice(start);
+    if (rest.length === 0 || this.skippingLine) return;
+    if (this.partialChars + rest.length > MAX_EVENT_CHARS) {
+      // A line this long carries no usage worth keeping: skip to its end.
+      this.partial = [];
+      this.partialChars = 0;
+      this.skippingLine = true;
+      return;
+    }
+    this.partial.push(rest);
+    this.partialChars += rest.length;
+  }
+
+  private readLine(line: string): void {
+    if (line === "") this.dispatch();
+    else if (line.startsWith("data:")) {
+      const value = line.slice(line[5] === " " ? 6 : 5);
+      this.dataChars += value.length;
+      if (this.dataChars <= MAX_EVENT_CHARS) this.data.push(value);
     }
   }
 
@@ -106,4 +181,15 @@ export class UsageSniffer {
       // a data line that is not JSON carries no usage
     }
   }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part.subarray(0, size - offset), offset);
+    offset += part.byteLength;
+    if (offset >= size) break;
+  }
+  return out;
 }

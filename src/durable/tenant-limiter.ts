@@ -19,10 +19,10 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import { routeCost } from "../core/limits";
+import { MAX_CALL_UNITS, routeCost } from "../core/limits";
 import { hashIn } from "../core/secrets";
 import { withTimeout } from "../core/timeout";
-import { idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "../core/usage-event";
+import { cleanMetadata, idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "../core/usage-event";
 import { openNeonDatabase } from "../db/neon";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
@@ -57,6 +57,8 @@ export class TenantLimiter extends DurableObject<Env> {
   /** When the alarm is set for (real time), or null when none is. */
   private alarmAt: number | null = null;
   private flushFailures = 0;
+  /** While sends fail, no flush before this time, however many events arrive. */
+  private flushNotBefore = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,6 +76,8 @@ export class TenantLimiter extends DurableObject<Env> {
   async check(request: CheckRequest): Promise<CheckResult> {
     const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
     if ("denied" in auth) return auth.denied;
+    // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
+    if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
     const { limits, tenantId } = auth.snapshot;
     const now = this.clock();
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
@@ -84,7 +88,8 @@ export class TenantLimiter extends DurableObject<Env> {
     this.storage.writeState(this.state, state);
     this.state = state;
     let reservation: { id: string; expiresAt: number } | undefined;
-    if (decision.allowed && cost > 0) {
+    // A reserved call is metered even at cost 0: it is settled to the units it used.
+    if (decision.allowed && (cost > 0 || request.reserve)) {
       if (request.reserve) {
         reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
         const day = dayOf(now, limits.timeZone);
@@ -181,10 +186,12 @@ export class TenantLimiter extends DurableObject<Env> {
     try {
       const { remaining } = await flushOutbox(this.storage, this.env.USAGE_QUEUE);
       this.flushFailures = 0;
+      this.flushNotBefore = 0;
       if (remaining > 0) this.scheduleAlarm(0);
     } catch (err) {
       this.flushFailures++;
       const delay = Math.min(300_000, 1_000 * 2 ** this.flushFailures);
+      this.flushNotBefore = Date.now() + delay;
       console.error(
         JSON.stringify({
           msg: "usage outbox flush failed",
@@ -201,19 +208,23 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** Appends a usage event to the outbox, in the caller's transaction, and makes sure a flush follows. */
   private emit(event: UsageEvent, schedule = true): void {
-    this.storage.appendEvent(event);
+    const { metadata, ...rest } = event;
+    const clean = cleanMetadata(metadata);
+    this.storage.appendEvent(clean ? { ...rest, metadata: clean } : rest);
     if (schedule) this.scheduleAlarm(FLUSH_DELAY_MS);
   }
 
   private emitReservation(r: Reservation, units: number, metadata: UsageMetadata | undefined, schedule = true): void {
     const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
-    const event = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt: r.reservedAt };
+    // Reservations made before reserved_at existed carry 0: date them now rather than 1970.
+    const occurredAt = r.reservedAt > 0 ? r.reservedAt : this.clock();
+    const event = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt };
     this.emit(merged ? { ...event, metadata: merged } : event, schedule);
   }
 
-  /** Sets the alarm `inMs` from now unless one is already set for sooner. */
+  /** Sets the alarm `inMs` from now unless one is already set for sooner; never sooner than a backoff allows. */
   private scheduleAlarm(inMs: number): void {
-    const at = Date.now() + inMs;
+    const at = Math.max(Date.now() + inMs, this.flushNotBefore);
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.alarmAt = at;
     void this.ctx.storage.setAlarm(at);
@@ -297,6 +308,7 @@ export class TenantLimiter extends DurableObject<Env> {
 }
 
 function assertUnits(units: number): void {
-  if (!Number.isSafeInteger(units) || units < 0)
-    throw new RangeError(`units must be a non-negative integer, got ${units}`);
+  if (!Number.isSafeInteger(units) || units < 0 || units > MAX_CALL_UNITS) {
+    throw new RangeError(`units must be a whole number from 0 to ${MAX_CALL_UNITS}, got ${units}`);
+  }
 }

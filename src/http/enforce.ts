@@ -1,8 +1,9 @@
 // One limiter check, as data: the outcome, the decision and the headers to send.
 
-import { MAX_UNITS, routeKeySchema } from "../config";
+import { routeKeySchema } from "../config";
 import type { Decision } from "../core/limiter";
 import { type CheckRequest, type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
+import { MAX_CALL_UNITS } from "../core/limits";
 import { limitHeaders, quotaExceeded } from "./limit-response";
 import { Problem } from "./problem";
 
@@ -31,11 +32,11 @@ function assertValid(request: CheckRequest): void {
     ["cost", request.cost],
     ["defaultCost", request.defaultCost],
   ] as const) {
-    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0 && value <= MAX_UNITS)) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0 && value <= MAX_CALL_UNITS)) {
       throw new Problem(
         400,
         "invalid-cost",
-        `${name} must be a whole number of units from 0 to ${MAX_UNITS}, got ${value}`,
+        `${name} must be a whole number of units from 0 to ${MAX_CALL_UNITS}, got ${value}`,
       );
     }
   }
@@ -59,6 +60,13 @@ export async function enforce(
   } catch (err) {
     if (err instanceof LimiterUnavailableError) return { outcome: "unavailable", tenantId, error: err };
     throw err;
+  }
+  if (result.status === "late") {
+    return {
+      outcome: "unavailable",
+      tenantId,
+      error: new LimiterUnavailableError("the limiter answered after the deadline"),
+    };
   }
   if (result.status !== "ok") return { outcome: result.status, tenantId };
   const { decision, reservation } = result;

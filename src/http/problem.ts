@@ -92,6 +92,22 @@ export function problemFromError(err: unknown, c: Context): Response {
   if (err instanceof Problem) return err.response();
   // A value the validation let through but Postgres refused is still the request's fault.
   const state = sqlState(err);
+  // A query that failed without an answer from Postgres (or with a connection-class one)
+  // means the database is out of reach: retryable, not a bug.
+  const unreachable =
+    err instanceof Error &&
+    err.message.startsWith("Failed query:") &&
+    (state === undefined || /^(08|53|57)/.test(state));
+  if (unreachable) {
+    console.error(JSON.stringify({ msg: "database unavailable", path: c.req.path, error: describeError(err) }));
+    return new Problem(
+      503,
+      "database-unavailable",
+      "the database could not be reached; retry shortly",
+      {},
+      { "Retry-After": "5" },
+    ).response();
+  }
   if (state?.startsWith("22")) {
     return new Problem(
       400,

@@ -79,5 +79,5 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     statusText: res.statusText,
     headers: responseHeaders(res.headers),
   });
-  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, settle);
+  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, settle, (work) => void afterResponse(c, work));
 }

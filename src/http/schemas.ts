@@ -4,6 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_RATE, MAX_UNITS, routeKeySchema } from "../config";
 import { isValidTimeZone } from "../core/calendar";
+import { MAX_CALL_UNITS } from "../core/limits";
 import { usageMetadataSchema } from "../metering/messages";
 import { MAX_REPORTED_UNITS } from "../metering/record-usage";
 
@@ -21,9 +22,10 @@ export const ProblemSchema = z
 const rate = z.int().min(0).max(MAX_RATE);
 const burst = z.int().min(1).max(MAX_RATE);
 const units = z.int().min(0).max(MAX_UNITS);
+const callUnits = z.int().min(0).max(MAX_CALL_UNITS);
 
 export const RouteOverrideSchema = z
-  .strictObject({ ratePerMinute: rate.optional(), burst: burst.optional(), cost: units.optional() })
+  .strictObject({ ratePerMinute: rate.optional(), burst: burst.optional(), cost: callUnits.optional() })
   .openapi("RouteOverride", { description: "Per-route bucket and cost; unset fields use the tenant's defaults." });
 
 export const QuotaSchema = z
@@ -188,7 +190,7 @@ export function problems(...statuses: number[]) {
 
 const isoDay = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "a day is written YYYY-MM-DD")
+  .regex(/^(19|2\d)\d{2}-\d{2}-\d{2}$/, "a day is written YYYY-MM-DD, in the years 1900 to 2999")
   .refine(
     (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
     "not a calendar day",

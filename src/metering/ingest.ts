@@ -38,12 +38,15 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
     ), inserted AS (
       INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
       SELECT event_id, tenant_id, route, units, to_timestamp(occurred_at / 1000.0), metadata FROM input
+      -- A fixed order takes row locks in the same order in every batch: no deadlocks
+      -- between consumers that share events or rollup rows.
+      ORDER BY event_id
       ON CONFLICT (event_id) DO NOTHING
       RETURNING tenant_id, route, units, occurred_at
     ), rollup AS (
       INSERT INTO usage_daily (tenant_id, day, route, units, requests)
       SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, route, sum(units), count(*)
-      FROM inserted GROUP BY 1, 2, 3
+      FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
       ON CONFLICT (tenant_id, day, route) DO UPDATE
         SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests
     )

@@ -1,18 +1,28 @@
 // Validation of queue messages: what the consumer accepts, checked before anything is stored.
 
 import { z } from "zod";
-import { MAX_UNITS, routeKeySchema } from "../config";
-import type { UsageMessage } from "../core/usage-event";
+import { routeKeySchema } from "../config";
+import { MAX_CALL_UNITS } from "../core/limits";
+import {
+  isStorableText,
+  METADATA_MAX_ENTRIES,
+  METADATA_MAX_KEY,
+  METADATA_MAX_VALUE,
+  type UsageEvent,
+} from "../core/usage-event";
 
 /** Years a usage event's timestamp may lie in: anything else is a corrupt message. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);
 
-export const usageMetadataSchema = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
-  .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata entries");
+const storable = (max: number) =>
+  z.string().max(max).refine(isStorableText, "must not contain NUL or unpaired surrogate characters");
 
-export const usageEventSchema = z.strictObject({
+export const usageMetadataSchema = z
+  .record(storable(METADATA_MAX_KEY).min(1), z.union([storable(METADATA_MAX_VALUE), z.number().finite(), z.boolean()]))
+  .refine((m) => Object.keys(m).length <= METADATA_MAX_ENTRIES, `at most ${METADATA_MAX_ENTRIES} metadata entries`);
+
+export const usageEventSchema: z.ZodType<UsageEvent> = z.strictObject({
   eventId: z
     .string()
     .min(1)
@@ -20,12 +30,13 @@ export const usageEventSchema = z.strictObject({
     .regex(/^[\x21-\x7e]+$/, "printable ASCII"),
   tenantId: z.string().regex(/^tn[a-z2-7]{16}$/),
   route: routeKeySchema,
-  units: z.int().min(0).max(MAX_UNITS),
+  units: z.int().min(0).max(MAX_CALL_UNITS),
   occurredAt: z.int().min(EARLIEST).max(LATEST),
   metadata: usageMetadataSchema.optional(),
 });
 
-export const usageMessageSchema = z.strictObject({
+/** The envelope of a message; its events are checked one by one, so one bad event refuses only itself. */
+export const usageEnvelopeSchema = z.strictObject({
   v: z.literal(1),
-  events: z.array(usageEventSchema).min(1).max(10_000),
-}) satisfies z.ZodType<UsageMessage>;
+  events: z.array(z.unknown()).min(1).max(10_000),
+});

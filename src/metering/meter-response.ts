@@ -9,17 +9,24 @@ export type Settle = (units: number, metadata?: UsageMetadata) => void;
 export const USAGE_UNITS_HEADER = "x-usage-units";
 
 /**
- * Returns the reply to send on, and settles the call's reservation to the units it used:
+ * Returns the reply to send on, and settles the call's reservation, exactly once, to the
+ * units it used:
  * - a 5xx reply settles to 0 (the caller is not billed for the upstream's failure);
  * - else the upstream's `x-usage-units` header, at once;
  * - else `usage.total_tokens` of a JSON body, or of the last SSE chunk that has one, read
- *   by a transform as the bytes pass (the first byte is never delayed, a stream never
- *   buffered), once the body has ended;
+ *   as the bytes pass (the first byte is never delayed, a stream never buffered), once the
+ *   body has ended;
  * - else the estimate that was reserved.
- * A reply the client abandons midway is not settled here: its reservation expires and
- * keeps the estimate.
+ * If the client goes away before the end, the rest of the upstream's reply is still read
+ * (in `background`, without sending it anywhere), so a stream cut short is billed for the
+ * usage its upstream reports rather than for the estimate.
  */
-export function meterResponse(res: Response, estimate: number, settle: Settle): Response {
+export function meterResponse(
+  res: Response,
+  estimate: number,
+  settle: Settle,
+  background: (work: Promise<unknown>) => void,
+): Response {
   if (res.status >= 500) {
     settle(0);
     return res;
@@ -34,17 +41,54 @@ export function meterResponse(res: Response, estimate: number, settle: Settle): 
     return res;
   }
   const sniffer = new UsageSniffer(res.headers.get("content-type"));
-  const body = res.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        sniffer.push(chunk);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        const usage = sniffer.finish();
-        settle(usage.units ?? estimate, usage.metadata);
-      },
-    }),
-  );
+  const reader = res.body.getReader();
+  let settled = false;
+  let cancelled = false;
+  // The read in flight when the client leaves: the drain takes over its chunk.
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  const finish = () => {
+    if (settled) return;
+    settled = true;
+    const usage = sniffer.finish();
+    settle(usage.units ?? estimate, usage.metadata);
+  };
+  const drain = async () => {
+    try {
+      for (;;) {
+        const { done, value } = await (pending ?? reader.read());
+        pending = null;
+        if (done) break;
+        sniffer.push(value);
+      }
+    } catch {
+      // the upstream broke off too: settle on what was seen
+    }
+    finish();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        pending = reader.read();
+        const { done, value } = await pending;
+        if (cancelled) return;
+        pending = null;
+        if (done) {
+          finish();
+          controller.close();
+          return;
+        }
+        sniffer.push(value);
+        controller.enqueue(value);
+      } catch (err) {
+        if (cancelled) return;
+        finish();
+        controller.error(err);
+      }
+    },
+    cancel() {
+      cancelled = true;
+      background(drain());
+    },
+  });
   return new Response(body, res);
 }

@@ -4,7 +4,7 @@
 import { routeKeySchema } from "../config";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
-import { DEFAULT_ROUTE } from "../core/limits";
+import { DEFAULT_ROUTE, MAX_CALL_UNITS } from "../core/limits";
 import type { UsageMetadata } from "../core/usage-event";
 import { limitHeaders, quotaExceeded } from "../http/limit-response";
 import { Problem } from "../http/problem";
@@ -15,7 +15,7 @@ export const MAX_FUTURE_MS = 5 * 60_000;
 /** How far back a report may date its usage. */
 export const MAX_PAST_MS = 90 * 86_400_000;
 /** Largest single report. */
-export const MAX_REPORTED_UNITS = 1_000_000_000;
+export const MAX_REPORTED_UNITS = MAX_CALL_UNITS;
 
 export interface UsageInput {
   units: number;

@@ -179,6 +179,25 @@ describe("limiter decision", () => {
     });
   });
 
+  it("a settle after midnight charges the extra units to the new day and drops a refund for the old one", () => {
+    const limits: TenantLimits = {
+      ratePerMinute: 0,
+      burst: 100,
+      dailyUnits: 1_000,
+      timeZone: "UTC",
+      shadow: false,
+      routes: {},
+    };
+    const before = Date.UTC(2026, 10, 29, 23, 59);
+    const after = Date.UTC(2026, 10, 30, 0, 1);
+    const r = decide(empty, limits, "default", 10, before);
+    const held = { route: "default", units: 10, bucketTicks: r.bucketTicks, day: "2026-11-29" };
+    const charged = settle(r.state, limits, held, 25, after);
+    expect(charged.daily).toEqual({ day: "2026-11-30", used: 15 });
+    const refunded = settle(r.state, limits, held, 4, after);
+    expect(refunded.daily).toEqual({ day: "2026-11-29", used: 10 });
+  });
+
   it("admits a call only when every policy admits it", () => {
     const limits: TenantLimits = {
       ratePerMinute: 0,

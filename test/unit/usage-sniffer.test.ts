@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { UsageSniffer, unitsFromHeader } from "../../src/core/usage-sniffer";
+import { FULL_PARSE_BYTES, lastUsageObject, UsageSniffer, unitsFromHeader } from "../../src/core/usage-sniffer";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 
@@ -64,5 +64,35 @@ describe("usage sniffer", () => {
     expect(unitsFromHeader(" 0 ")).toBe(0);
     for (const bad of [null, "", "-3", "1.5", "1e3", "abc", "99999999999999"])
       expect(unitsFromHeader(bad)).toBeUndefined();
+  });
+});
+
+describe("usage sniffer on large replies", () => {
+  it("reads the usage at the end of a JSON body too big to keep whole, and the model at its start", () => {
+    const filler = Array.from({ length: 30_000 }, (_, i) => ({ index: i, embedding: [0.125, -0.5, 0.25] }));
+    const body = JSON.stringify({
+      model: "embed-large",
+      data: filler,
+      usage: { prompt_tokens: 9000, total_tokens: 9000 },
+    });
+    expect(body.length).toBeGreaterThan(FULL_PARSE_BYTES);
+    const cuts = Array.from({ length: 200 }, (_, i) => Math.floor((body.length * (i + 1)) / 201));
+    expect(sniff("application/json", body, cuts)).toEqual({ units: 9000, metadata: { model: "embed-large" } });
+  });
+
+  it("finds the last usage object by matching braces outside strings", () => {
+    expect(lastUsageObject('{"a":"\\"usage\\": {","usage":{"total_tokens":3,"note":"} {"}}')).toEqual({
+      total_tokens: 3,
+      note: "} {",
+    });
+    expect(lastUsageObject('{"usage": 5}')).toBeUndefined();
+    expect(lastUsageObject('{"usage":{"total_tokens":')).toBeUndefined();
+  });
+
+  it("skips an SSE line too long to keep and still reads the usage after it", () => {
+    const huge = `data: {"image":"${"A".repeat(1_500_000)}"}\n\n`;
+    const text = `${huge}data: {"usage":{"total_tokens":77}}\n\ndata: [DONE]\n\n`;
+    const cuts = Array.from({ length: 300 }, (_, i) => 5_000 * (i + 1));
+    expect(sniff("text/event-stream", text, cuts)).toEqual({ units: 77 });
   });
 });

@@ -67,6 +67,25 @@ describe("metering proxied calls", () => {
     await eventually(async () => expect(await usedToday(t.id)).toBe(42));
   });
 
+  it("bills a stream the client abandons for the usage its upstream reports, not the estimate", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
+    const hold = `h${Math.random().toString(36).slice(2)}`;
+    const res = await chat(t.key, `?sse=1&tokens=64&hold=${hold}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("first");
+    await reader.cancel("client went away");
+    await fetch(`${inject("upstreamUrl")}/release?id=${hold}`);
+    await eventually(async () => expect(await heldReservations(t.id)).toBe(0));
+    expect(await usedToday(t.id)).toBe(64);
+  });
+
+  it("meters a route whose cost is 0: it is billed by the units it reports", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000, routes: { chat: { cost: 0 } } });
+    const res = await chat(t.key, "?units=250");
+    await res.arrayBuffer();
+    await eventually(async () => expect(await usedToday(t.id)).toBe(250));
+  });
+
   it("records each settled call as one usage event in Postgres, with its model", async () => {
     const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
     await (await chat(t.key, "?tokens=11")).arrayBuffer();

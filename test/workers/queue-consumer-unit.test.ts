@@ -6,7 +6,7 @@ import { newEventId, type UsageEvent, type UsageMessage } from "../../src/core/u
 import { openNeonDatabase } from "../../src/db/neon";
 import { usageDaily, usageRecords } from "../../src/db/schema";
 import worker from "../../src/index";
-import { consumeUsageBatch } from "../../src/metering/queue-consumer";
+import { consumeUsageBatch, type DeadLetter, ingestIsolating } from "../../src/metering/queue-consumer";
 import { env, withDb } from "./helpers";
 
 const DAY = Date.UTC(2026, 10, 29, 12);
@@ -158,12 +158,60 @@ describe("usage queue consumer", () => {
     const result = await consumeUsageBatch(messages, {
       openDatabase: () => openNeonDatabase(env.DATABASE_URL ?? "", env.NEON_WS_PROXY),
       deadLetter: async (m) => {
-        letters.push(...m.map((x) => x.body));
+        letters.push(...m);
       },
     });
     expect(result).toEqual({ stored: 1, duplicates: 0, deadLettered: 1, retried: 0 });
     expect(letters).toEqual([
       { reason: expect.stringContaining("events"), messageId: "bad", original: { v: 1, events: [] } },
     ]);
+  });
+
+  it("refuses a bad event alone: its neighbours in the same message are stored", async () => {
+    const letters: DeadLetter[] = [];
+    const acked: string[] = [];
+    const tenant = newTenantId();
+    const good = events(tenant, 3);
+    const withNul = { ...good[1], metadata: { model: "evil\u0000" } };
+    const messages = [
+      {
+        id: "mixed",
+        attempts: 1,
+        body: { v: 1, events: [good[0], withNul, good[2]] },
+        ack() {
+          acked.push("mixed");
+        },
+        retry() {},
+      },
+    ];
+    const result = await consumeUsageBatch(messages, {
+      openDatabase: () => openNeonDatabase(env.DATABASE_URL ?? "", env.NEON_WS_PROXY),
+      deadLetter: async (l) => {
+        letters.push(...l);
+      },
+    });
+    expect(result).toMatchObject({ stored: 2, deadLettered: 1, retried: 0 });
+    expect(acked).toEqual(["mixed"]);
+    expect(letters[0]?.events).toEqual([withNul]);
+    expect((await totals(tenant)).records).toBe(2);
+  });
+
+  it("isolates events Postgres refuses, by halving the batch, and stores the rest", async () => {
+    const tenant = newTenantId();
+    const batch = events(tenant, 40);
+    // Past the schema (this calls the ingest directly), but not storable in jsonb.
+    const poison = [5, 22].map((i) => ({ ...(batch[i] as UsageEvent), metadata: { m: "x\u0000" } }));
+    batch[5] = poison[0] as UsageEvent;
+    batch[22] = poison[1] as UsageEvent;
+    const handle = openNeonDatabase(env.DATABASE_URL ?? "", env.NEON_WS_PROXY);
+    try {
+      const { inserted, refused } = await ingestIsolating(handle.db, batch);
+      expect(inserted).toBe(38);
+      expect(refused.map((r) => r.event)).toEqual(poison);
+      expect(refused[0]?.reason).toMatch(/^22/);
+    } finally {
+      await handle.close();
+    }
+    expect((await totals(tenant)).records).toBe(38);
   });
 });

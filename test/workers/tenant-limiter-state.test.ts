@@ -53,6 +53,14 @@ describe("TenantLimiter state", () => {
     expect(await statuses(t.key, 2)).toEqual([200, 429]);
   });
 
+  it("consumes nothing for a call whose caller has already given up (past its deadline)", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: 10 });
+    const stub = limiterStub(t.id);
+    expect(await stub.check({ route: "default", cost: 3, deadline: Date.now() - 1 })).toEqual({ status: "late" });
+    const ok = await stub.check({ route: "default", cost: 3, deadline: Date.now() + 60_000 });
+    expect(ok.status === "ok" && ok.decision.policies[0]?.remaining).toBe(2);
+  });
+
   it("peeks at cost 0 without consuming", async () => {
     const t = await newTenant({ ratePerMinute: 0, burst: 2, dailyUnits: 10 });
     const stub = limiterStub(t.id);

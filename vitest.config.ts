@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_WEBHOOK_SECRET } from "./test/support/webhook-secret";
 
 // Keep local workerd runs offline and quiet (see DESIGN.md: wrangler dev offline).
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
@@ -36,6 +37,9 @@ export default defineConfig({
                 NEON_WS_PROXY: inject("wsProxy"),
                 UPSTREAM_URL: inject("upstreamUrl"),
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                BILLING_WEBHOOK_URL: `${inject("webhookUrl")}/hooks/cron/200`,
+                BILLING_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+                BILLING_UNIT_COST: "0.0000015",
                 ROUTES: JSON.stringify([
                   { method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 },
                   { path: "/v1/embeddings", route: "embed", cost: 2 },

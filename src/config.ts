@@ -4,7 +4,9 @@
 import { z } from "zod";
 import { isValidTimeZone } from "./core/calendar";
 import { DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
+import { isCurrency, isPrice } from "./core/money";
 import type { RouteRule } from "./core/route-table";
+import { isWebhookSecret } from "./core/webhook-signature";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z
@@ -71,6 +73,28 @@ const envSchema = z.object({
   LEGACY_RATELIMIT_HEADERS: flag,
   RESERVATION_TTL_SECONDS: int(1, 86_400).default(900),
   CONFIG_REFRESH_SECONDS: int(1, 86_400).default(300),
+  /** Dollars (major units of BILLING_CURRENCY) per unit, as an exact decimal string. */
+  BILLING_UNIT_COST: z.string().refine(isPrice, "a decimal price such as 0.000002").default("0.000002"),
+  BILLING_CURRENCY: z
+    .string()
+    .refine(isCurrency, "an ISO 4217 currency code such as USD")
+    .transform((c) => c.toUpperCase())
+    .default("USD"),
+  BILLING_PERIOD: z.enum(["day", "month"]).default("month"),
+  /** Hours after a period ends before it is invoiced, so late events can land. */
+  BILLING_GRACE_HOURS: int(0, 24 * 14).default(2),
+  /** Invoice tenants that used nothing too (an invoice of 0). */
+  BILLING_ZERO_INVOICES: flag,
+  BILLING_WEBHOOK_URL: z.url().optional(),
+  /** One `whsec_` secret, or several separated by spaces while rotating (all sign). */
+  BILLING_WEBHOOK_SECRET: z
+    .string()
+    .transform((v) => v.split(/\s+/).filter(Boolean))
+    .refine(
+      (secrets) => secrets.length > 0 && secrets.every(isWebhookSecret),
+      "whsec_ secrets of at least 24 bytes, space-separated",
+    )
+    .optional(),
   /** Local development only: host:port/path of a WebSocket-to-TCP proxy for the Neon driver. */
   NEON_WS_PROXY: z.string().min(1).optional(),
 });

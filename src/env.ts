@@ -23,4 +23,11 @@ export interface Env {
   RESERVATION_TTL_SECONDS?: string;
   CONFIG_REFRESH_SECONDS?: string;
   NEON_WS_PROXY?: string;
+  BILLING_UNIT_COST?: string;
+  BILLING_CURRENCY?: string;
+  BILLING_PERIOD?: string;
+  BILLING_GRACE_HOURS?: string;
+  BILLING_ZERO_INVOICES?: string;
+  BILLING_WEBHOOK_URL?: string;
+  BILLING_WEBHOOK_SECRET?: string;
 }

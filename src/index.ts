@@ -1,5 +1,6 @@
 // The Worker entry: the gateway's fetch handler and the TenantLimiter Durable Object class.
 
+import { billingTick } from "./billing/cron";
 import { loadConfig } from "./config";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
@@ -26,6 +27,17 @@ const gateway = createGateway({ openDatabase, store: (env: Env) => defaultStore(
 
 export default {
   fetch: (request, env, ctx) => gateway.fetch(request, env, ctx),
+  async scheduled(controller, env) {
+    const handle = openDatabase(env);
+    try {
+      const { run, delivery } = await billingTick(handle.db, loadConfig(env), controller.scheduledTime);
+      console.log(
+        JSON.stringify({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery }),
+      );
+    } finally {
+      await handle.close();
+    }
+  },
   async queue(batch, env) {
     await consumeUsageBatch(batch.messages, {
       openDatabase: () => openDatabase(env),

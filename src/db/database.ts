@@ -5,6 +5,9 @@ import type * as schema from "./schema";
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** The handle inside `db.transaction(async (tx) => ...)`. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
 /** A database handle and the function that releases its connections. */
 export interface DatabaseHandle {
   db: Database;

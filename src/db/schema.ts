@@ -14,6 +14,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
 } from "drizzle-orm/pg-core";
 import type { RouteOverride } from "../core/limits";
 
@@ -121,10 +122,85 @@ export const usageDaily = pgTable(
     route: text("route").notNull(),
     units: bigint("units", { mode: "number" }).notNull(),
     requests: bigint("requests", { mode: "number" }).notNull(),
+    /** Units and requests already on an invoice; the rest is billed next, as an adjustment if late. */
+    billedUnits: bigint("billed_units", { mode: "number" }).notNull().default(0),
+    billedRequests: bigint("billed_requests", { mode: "number" }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.day, t.route] }),
+    // Only rows with something left to bill: an invoice run reads this, not the whole history.
+    index("usage_daily_unbilled_idx")
+      .on(t.day)
+      .where(sql`${t.units} > ${t.billedUnits} or ${t.requests} > ${t.billedRequests}`),
+  ],
+);
+
+export interface InvoiceLine {
+  /** "usage" for the invoice's own period; "adjustment" for late usage of an earlier one. */
+  kind: "usage" | "adjustment";
+  route: string;
+  /** The period the units belong to: the invoice's own, or the earlier one they were late for. */
+  periodStart: string;
+  periodEnd: string;
+  units: number;
+  requests: number;
+  unitPrice: string;
+  amountMinor: number;
+}
+
+export const invoices = pgTable(
+  "invoices",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    periodStart: date("period_start", { mode: "string" }).notNull(),
+    periodEnd: date("period_end", { mode: "string" }).notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    amountMinor: bigint("amount_minor", { mode: "number" }).notNull(),
+    currency: text("currency").notNull(),
+    status: text("status", { enum: ["draft", "issued", "paid", "void"] })
+      .notNull()
+      .default("issued"),
+    lineItems: jsonb("line_items").$type<InvoiceLine[]>().notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    paidAt: ts("paid_at"),
+    voidedAt: ts("voided_at"),
+  },
+  (t) => [
+    unique("invoices_tenant_period_unique").on(t.tenantId, t.periodStart, t.periodEnd),
+    index("invoices_status_idx").on(t.status, t.createdAt),
+    check("invoices_status_check", sql`${t.status} in ('draft', 'issued', 'paid', 'void')`),
+    check("invoices_period_check", sql`${t.periodStart} < ${t.periodEnd}`),
+  ],
+);
+
+/** The webhook outbox: written in the transaction of the change it announces, sent with retries. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    /** Also the `webhook-id` header: the same on every attempt. */
+    id: text("id").primaryKey(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed", "disabled"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at"),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    deliveredAt: ts("delivered_at"),
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
+    index("webhook_deliveries_created_idx").on(t.createdAt),
+    check("webhook_deliveries_status_check", sql`${t.status} in ('pending', 'delivered', 'failed', 'disabled')`),
+  ],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;
+export type InvoiceRow = typeof invoices.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TenantQuotaRow = typeof tenantQuotas.$inferSelect;

@@ -8,14 +8,20 @@ import type { Database } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
 
 export type QuotaInput = Omit<TenantLimits, "timeZone" | "shadow" | "routes"> &
-  Partial<Pick<TenantLimits, "timeZone" | "shadow" | "routes">>;
+  Partial<Pick<TenantLimits, "timeZone" | "shadow" | "routes">> & {
+    /** Price per unit for this tenant (decimal string); absent or null: BILLING_UNIT_COST. */
+    unitPrice?: string | null;
+  };
+
+/** The quota as shown: the limits, and the tenant's own unit price if it has one. */
+export type QuotaView = TenantLimits & { unitPrice: string | null };
 
 export interface TenantView {
   id: string;
   name: string;
   status: TenantStatus;
   billingAccountId: string | null;
-  quota: TenantLimits;
+  quota: QuotaView;
   createdAt: string;
   updatedAt: string;
 }
@@ -42,13 +48,16 @@ function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits):
   };
 }
 
+/** numeric(30,12) hands "0.000002000000" back: show "0.000002". */
+const trimDecimal = (d: string) => (d.includes(".") ? d.replace(/\.?0+$/, "") : d);
+
 function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantView {
   return {
     id: t.id,
     name: t.name,
     status: t.status,
     billingAccountId: t.billingAccountId,
-    quota: limitsOf(q, defaults),
+    quota: { ...limitsOf(q, defaults), unitPrice: q?.unitPrice ? trimDecimal(q.unitPrice) : null },
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };
@@ -123,6 +132,7 @@ function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,
     routes: q.routes ?? {},
+    unitPrice: q.unitPrice ?? null,
   };
 }
 

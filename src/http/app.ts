@@ -7,6 +7,7 @@ import { canonicalPath, matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
 import { accountUsageRoutes } from "./account-usage";
 import { adminAuth } from "./admin/auth";
+import { billingRoutes } from "./admin/billing";
 import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
@@ -53,6 +54,7 @@ export function createGateway(deps: GatewayDeps) {
   app.route("/admin/v1", tenantRoutes);
   app.route("/admin/v1", keyRoutes);
   app.route("/admin/v1", usageRoutes);
+  app.route("/admin/v1", billingRoutes);
   app.use(
     "/account/v1/*",
     bodyLimit({

@@ -6,5 +6,6 @@ declare module "vitest" {
     databaseUrl: string;
     wsProxy: string;
     upstreamUrl: string;
+    webhookUrl: string;
   }
 }

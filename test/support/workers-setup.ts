@@ -5,15 +5,19 @@ import type { TestProject } from "vitest/node";
 import { startWsProxy } from "../../scripts/lib/ws-proxy";
 import { startEchoUpstream } from "./echo-upstream";
 import { createTestDatabase } from "./postgres";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 export default async function setup(project: TestProject) {
   const db = await createTestDatabase("aegis_test");
   const proxy = await startWsProxy({ allow: [db.address] });
   const upstream = await startEchoUpstream();
+  const receiver = await startWebhookReceiver();
   project.provide("databaseUrl", db.url);
   project.provide("wsProxy", proxy.address);
   project.provide("upstreamUrl", upstream.url);
+  project.provide("webhookUrl", receiver.url);
   return async () => {
+    await receiver.close();
     await upstream.close();
     await proxy.close();
     await db.drop();

@@ -26,6 +26,7 @@ describe("operator API", () => {
       timeZone: "UTC",
       shadow: false,
       routes: {},
+      unitPrice: null,
     });
 
     expect(await adminJson<Tenant>(`/tenants/${tenant.id}`)).toEqual(tenant);
@@ -43,6 +44,7 @@ describe("operator API", () => {
       timeZone: "Europe/Berlin",
       shadow: true,
       routes: { chat: { ratePerMinute: 30, burst: 5, cost: 2 } },
+      unitPrice: "0.0000015",
     };
     const updated = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: quota });
     expect(updated.quota).toEqual(quota);
@@ -96,6 +98,13 @@ describe("operator API", () => {
       [
         "/account/v1/limits",
         "/account/v1/usage",
+        "/admin/v1/billing/run",
+        "/admin/v1/invoices",
+        "/admin/v1/invoices/{id}",
+        "/admin/v1/invoices/{id}/pay",
+        "/admin/v1/invoices/{id}/void",
+        "/admin/v1/webhooks/deliveries",
+        "/admin/v1/webhooks/deliveries/{id}/redeliver",
         "/admin/v1/tenants",
         "/admin/v1/tenants/{id}",
         "/admin/v1/tenants/{id}/keys",

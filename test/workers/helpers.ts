@@ -36,6 +36,7 @@ export interface Quota {
   timeZone?: string;
   shadow?: boolean;
   routes?: Record<string, { ratePerMinute?: number; burst?: number; cost?: number }>;
+  unitPrice?: string | null;
 }
 
 /** Creates a tenant with the quota and one API key. */

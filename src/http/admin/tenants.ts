@@ -5,6 +5,7 @@ import { isTenantId, newTenantId } from "../../core/secrets";
 import { createTenant, getTenant, listTenants, setQuota, updateTenant } from "../../db/tenants";
 import { defaultLimits } from "../../defaults";
 import { openApiApp } from "../context";
+import { decodeCursor, encodeCursor } from "../cursor";
 import { Problem } from "../problem";
 import {
   CreateTenantSchema,
@@ -23,21 +24,6 @@ const tags = ["Tenants"];
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 export const noSuchTenant = (id: string) => new Problem(404, "tenant-not-found", `no tenant with id ${id}`);
-
-function encodeCursor(after: { createdAt: Date; id: string }): string {
-  return btoa(JSON.stringify([after.createdAt.toISOString(), after.id])).replaceAll("=", "");
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(atob(cursor)) as [unknown, unknown];
-    const createdAt = new Date(String(at));
-    const year = createdAt.getUTCFullYear();
-    // Only what encodeCursor could have written: a tenant id and a year Postgres can compare.
-    if (typeof id === "string" && isTenantId(id) && year >= 2000 && year <= 9999) return { createdAt, id };
-  } catch {}
-  throw new Problem(400, "invalid-cursor", "the cursor is not one this API returned");
-}
 
 export const tenantRoutes = openApiApp()
   .openapi(
@@ -82,7 +68,7 @@ export const tenantRoutes = openApiApp()
       const { limit, cursor } = c.req.valid("query");
       const page = await listTenants(
         c.get("db"),
-        { limit, after: cursor ? decodeCursor(cursor) : undefined },
+        { limit, after: cursor ? decodeCursor(cursor, isTenantId) : undefined },
         defaultLimits(c.get("config")),
       );
       return c.json({ tenants: page.tenants, nextCursor: page.next ? encodeCursor(page.next) : null }, 200);

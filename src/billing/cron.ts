@@ -1,0 +1,24 @@
+// One billing tick: invoice the latest closed period, then send the webhooks that are due.
+
+import type { Config } from "../config";
+import { closedPeriod } from "../core/billing-period";
+import type { Database } from "../db/database";
+import { type InvoiceRunResult, runInvoicing } from "./invoice-run";
+import { billingSettings, webhookTarget } from "./settings";
+import { type DispatchResult, deliverDue } from "./webhooks/dispatcher";
+
+/**
+ * Runs at the cron's scheduled time, which decides the period, never the wall clock: a
+ * delayed or repeated tick bills the same period, and the run is idempotent.
+ */
+export async function billingTick(
+  db: Database,
+  config: Config,
+  scheduledTime: number,
+): Promise<{ run: InvoiceRunResult; delivery: DispatchResult }> {
+  const now = new Date(scheduledTime);
+  const period = closedPeriod(scheduledTime, config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
+  const run = await runInvoicing(db, period, billingSettings(config), { now });
+  const delivery = await deliverDue(db, webhookTarget(config), { now, limit: 500 });
+  return { run, delivery };
+}

@@ -1,0 +1,52 @@
+// How an invoice is shown: in the operator API and in webhook payloads.
+
+import type { InvoiceLine, InvoiceRow } from "../db/schema";
+
+export type InvoiceStatus = "draft" | "issued" | "paid" | "void";
+
+export interface InvoiceView {
+  id: string;
+  tenantId: string;
+  periodStart: string;
+  periodEnd: string;
+  units: number;
+  amountMinor: number;
+  currency: string;
+  status: InvoiceStatus;
+  lineItems: InvoiceLine[];
+  createdAt?: string;
+  paidAt?: string | null;
+  voidedAt?: string | null;
+}
+
+export function invoiceView(row: InvoiceRow): InvoiceView {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    periodStart: row.periodStart,
+    periodEnd: row.periodEnd,
+    units: row.units,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    status: row.status,
+    lineItems: row.lineItems,
+    createdAt: row.createdAt.toISOString(),
+    paidAt: row.paidAt?.toISOString() ?? null,
+    voidedAt: row.voidedAt?.toISOString() ?? null,
+  };
+}
+
+export type InvoiceEventType = "invoice.created" | "invoice.paid" | "invoice.voided";
+
+export interface WebhookEvent {
+  type: InvoiceEventType;
+  payload: { type: InvoiceEventType; timestamp: string; data: InvoiceView };
+}
+
+/**
+ * A webhook event about an invoice. The payload is the invoice itself: no secrets, and
+ * small (a line per route and per late period).
+ */
+export function invoiceEvent(type: InvoiceEventType, invoice: InvoiceView, at = new Date()): WebhookEvent {
+  return { type, payload: { type, timestamp: at.toISOString(), data: invoice } };
+}

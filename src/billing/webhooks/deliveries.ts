@@ -1,0 +1,79 @@
+// The delivery history, and sending a delivery again.
+
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import type { Database } from "../../db/database";
+import { type WebhookDeliveryRow, webhookDeliveries } from "../../db/schema";
+
+export type DeliveryStatus = WebhookDeliveryRow["status"];
+
+export interface DeliveryView {
+  id: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  payload: Record<string, unknown>;
+}
+
+export function deliveryView(row: WebhookDeliveryRow): DeliveryView {
+  return {
+    id: row.id,
+    eventType: row.eventType,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
+    lastStatus: row.lastStatus,
+    lastError: row.lastError,
+    createdAt: row.createdAt.toISOString(),
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    payload: row.payload,
+  };
+}
+
+/** Newest first, optionally by status. */
+export async function listDeliveries(
+  db: Database,
+  filter: { status?: DeliveryStatus; limit: number; after?: { createdAt: Date; id: string } },
+): Promise<{ items: DeliveryView[]; next: { createdAt: Date; id: string } | null }> {
+  const a = filter.after;
+  const rows = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+        a
+          ? or(
+              lt(webhookDeliveries.createdAt, a.createdAt),
+              and(eq(webhookDeliveries.createdAt, a.createdAt), lt(webhookDeliveries.id, a.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(deliveryView),
+    next: rows.length > filter.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+  };
+}
+
+/**
+ * Makes a delivery due again, whatever became of it (delivered, failed, disabled): the
+ * same webhook-id, so a receiver that deduplicates sees the repeat for what it is. Its
+ * attempts start over, so the retry schedule applies again in full.
+ */
+export async function redeliver(db: Database, id: string, now = new Date()): Promise<DeliveryView | null> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ status: "pending", attempts: 0, nextAttemptAt: now, lastError: null })
+    .where(eq(webhookDeliveries.id, id))
+    .returning();
+  return row ? deliveryView(row) : null;
+}

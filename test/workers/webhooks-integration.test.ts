@@ -1,0 +1,146 @@
+// Webhook delivery to a real local receiver that verifies every request with the
+// standardwebhooks package. Time is injected: each dispatch is told what time it is.
+
+import { eq } from "drizzle-orm";
+import { describe, expect, inject, it } from "vitest";
+import { invoiceEvent } from "../../src/billing/invoice-view";
+import { deliverDue, RETRY_SCHEDULE_MS } from "../../src/billing/webhooks/dispatcher";
+import { enqueueWebhooks } from "../../src/billing/webhooks/outbox";
+import { webhookDeliveries } from "../../src/db/schema";
+import { TEST_WEBHOOK_SECRET } from "../support/webhook-secret";
+import { admin, adminJson, eventually, withDb } from "./helpers";
+
+interface Received {
+  id: string;
+  timestamp: string;
+  signature: string;
+  verified: boolean;
+  body: { type: string; data: { id: string } };
+}
+
+const box = () => `b${Math.random().toString(36).slice(2, 10)}`;
+const target = (name: string, script: string) => ({
+  url: `${inject("webhookUrl")}/hooks/${name}/${script}`,
+  secrets: [TEST_WEBHOOK_SECRET],
+});
+const received = async (name: string) =>
+  (await (await fetch(`${inject("webhookUrl")}/hooks/${name}/log`)).json()) as Received[];
+
+async function enqueue(now: Date): Promise<string> {
+  const [id] = await withDb((db) =>
+    db.transaction((tx) =>
+      enqueueWebhooks(
+        tx,
+        [
+          invoiceEvent("invoice.created", {
+            id: `inv_test${Math.random().toString(36).slice(2, 10)}`,
+            tenantId: "tnaaaaaaaaaaaaaaaa",
+            periodStart: "2031-01-01",
+            periodEnd: "2031-02-01",
+            units: 1,
+            amountMinor: 1,
+            currency: "USD",
+            status: "issued",
+            lineItems: [],
+          }),
+        ],
+        now,
+      ),
+    ),
+  );
+  return id as string;
+}
+
+const row = async (id: string) => {
+  const [r] = await withDb((db) => db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)));
+  if (!r) throw new Error(`no delivery ${id}`);
+  return r;
+};
+
+/** Dispatches this one delivery at its next attempt time, as the cron would. */
+async function tick(id: string, name: string, script: string) {
+  const r = await row(id);
+  return withDb((db) => deliverDue(db, target(name, script), { now: r.nextAttemptAt ?? new Date(), ids: [id] }));
+}
+
+describe("webhook delivery", () => {
+  it("retries a receiver that answers 500 twice, then 200: three attempts, one webhook-id, all verified", async () => {
+    const name = box();
+    const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
+    for (let i = 0; i < 3; i++) await tick(id, name, "500,500,200");
+    const log = await received(name);
+    expect(log).toHaveLength(3);
+    expect(new Set(log.map((r) => r.id))).toEqual(new Set([id]));
+    expect(log.every((r) => r.verified)).toBe(true);
+    expect(log[0]?.body.type).toBe("invoice.created");
+    const done = await row(id);
+    expect(done).toMatchObject({ status: "delivered", attempts: 3, lastStatus: 200, nextAttemptAt: null });
+  });
+
+  it("follows the schedule 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then fails", async () => {
+    const name = box();
+    const start = new Date("2031-01-01T00:00:00Z");
+    const id = await enqueue(start);
+    const gaps: number[] = [];
+    let previous = start.getTime();
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      await tick(id, name, "500");
+      const r = await row(id);
+      if (r.nextAttemptAt) {
+        gaps.push(r.nextAttemptAt.getTime() - previous);
+        previous = r.nextAttemptAt.getTime();
+      }
+    }
+    expect(gaps).toEqual(RETRY_SCHEDULE_MS);
+    expect(await row(id)).toMatchObject({ status: "failed", attempts: 8, lastStatus: 500, lastError: "HTTP 500" });
+    expect(await received(name)).toHaveLength(8);
+    // A failed delivery is not attempted again by the cron.
+    const again = await withDb((db) =>
+      deliverDue(db, target(name, "200"), { now: new Date("2032-01-01T00:00:00Z"), ids: [id] }),
+    );
+    expect(again.attempted).toBe(0);
+  });
+
+  it("stops for good on 410, and honours Retry-After on 429 and 503", async () => {
+    const gone = box();
+    const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
+    await tick(id, gone, "410");
+    expect(await row(id)).toMatchObject({ status: "disabled", attempts: 1, lastStatus: 410, nextAttemptAt: null });
+
+    const busy = box();
+    const now = new Date("2031-01-01T00:00:00Z");
+    const other = await enqueue(now);
+    await tick(other, busy, "503r3600");
+    expect((await row(other)).nextAttemptAt?.getTime()).toBe(now.getTime() + 3_600_000);
+    await tick(other, busy, "503r3600,429r1");
+    // A Retry-After shorter than the schedule does not bring the retry forward (5 min).
+    expect((await row(other)).nextAttemptAt?.getTime()).toBe(now.getTime() + 3_600_000 + 300_000);
+  });
+
+  it("lists deliveries and redelivers one with the same webhook-id", async () => {
+    const name = box();
+    const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
+    await tick(id, name, "410");
+    const list = await adminJson<{ deliveries: { id: string; status: string }[] }>(
+      "/webhooks/deliveries?status=disabled&limit=200",
+    );
+    expect(list.deliveries.map((d) => d.id)).toContain(id);
+    const res = await admin(`/webhooks/deliveries/${id}/redeliver`, { method: "POST" });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ id, status: "pending", attempts: 0 });
+    // Sent at once to the configured BILLING_WEBHOOK_URL (the "cron" box), same webhook-id.
+    await eventually(async () => expect(await row(id)).toMatchObject({ status: "delivered", attempts: 1 }));
+    const log = await received("cron");
+    expect(log.filter((r) => r.id === id).map((r) => r.verified)).toEqual([true]);
+    expect((await admin("/webhooks/deliveries/msg_aaaaaaaaaaaaaaaaaaaa/redeliver", { method: "POST" })).status).toBe(
+      404,
+    );
+  });
+
+  it("leaves deliveries pending when no webhook URL is configured", async () => {
+    const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
+    const result = await withDb((db) => deliverDue(db, null, { ids: [id], now: new Date("2031-01-02T00:00:00Z") }));
+    expect(result.attempted).toBe(0);
+    expect(await row(id)).toMatchObject({ status: "pending", attempts: 0 });
+  });
+});

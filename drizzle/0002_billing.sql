@@ -1,3 +1,9 @@
+CREATE TABLE "billing_state" (
+	"id" integer PRIMARY KEY NOT NULL,
+	"billed_through" date NOT NULL,
+	CONSTRAINT "billing_state_single_row" CHECK ("billing_state"."id" = 1)
+);
+--> statement-breakpoint
 CREATE TABLE "invoices" (
 	"id" text PRIMARY KEY NOT NULL,
 	"tenant_id" text NOT NULL,
@@ -16,6 +22,15 @@ CREATE TABLE "invoices" (
 	CONSTRAINT "invoices_period_check" CHECK ("invoices"."period_start" < "invoices"."period_end")
 );
 --> statement-breakpoint
+CREATE TABLE "usage_late" (
+	"tenant_id" text NOT NULL,
+	"day" date NOT NULL,
+	"route" text NOT NULL,
+	"units" bigint NOT NULL,
+	"requests" bigint NOT NULL,
+	CONSTRAINT "usage_late_tenant_id_day_route_pk" PRIMARY KEY("tenant_id","day","route")
+);
+--> statement-breakpoint
 CREATE TABLE "webhook_deliveries" (
 	"id" text PRIMARY KEY NOT NULL,
 	"event_type" text NOT NULL,
@@ -30,9 +45,6 @@ CREATE TABLE "webhook_deliveries" (
 	CONSTRAINT "webhook_deliveries_status_check" CHECK ("webhook_deliveries"."status" in ('pending', 'delivered', 'failed', 'disabled'))
 );
 --> statement-breakpoint
-ALTER TABLE "usage_daily" ADD COLUMN "billed_units" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE "usage_daily" ADD COLUMN "billed_requests" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 CREATE INDEX "invoices_status_idx" ON "invoices" USING btree ("status","created_at");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries" USING btree ("status","next_attempt_at");--> statement-breakpoint
-CREATE INDEX "webhook_deliveries_created_idx" ON "webhook_deliveries" USING btree ("created_at");--> statement-breakpoint
-CREATE INDEX "usage_daily_unbilled_idx" ON "usage_daily" USING btree ("day") WHERE "usage_daily"."units" > "usage_daily"."billed_units" or "usage_daily"."requests" > "usage_daily"."billed_requests";
+CREATE INDEX "webhook_deliveries_created_idx" ON "webhook_deliveries" USING btree ("created_at");

@@ -4,14 +4,12 @@
 import { sql } from "drizzle-orm";
 import { type BillingPeriodKind, dayStart, type Period, periodContaining } from "../core/billing-period";
 import { lineAmountMinor, type Price, parsePrice } from "../core/money";
-import { type Database, rowsOf } from "../db/database";
+import { type Database, rowsOf, type Transaction } from "../db/database";
 import type { InvoiceLine } from "../db/schema";
 import { newInvoiceId } from "./ids";
 import { invoiceEvent } from "./invoice-view";
+import { BILLING_LOCK } from "./lock";
 import { enqueueWebhooks } from "./webhooks/outbox";
-
-/** Runs are serialized with this transaction-scoped advisory lock ("aegis" in ASCII). */
-const BILLING_LOCK = 0x6165676973;
 
 export interface BillingSettings {
   kind: BillingPeriodKind;
@@ -74,15 +72,18 @@ function linesOf(rows: UnbilledRow[], period: Period, settings: BillingSettings)
 }
 
 /**
- * Invoices `period` for every tenant with usage left to bill. Safe to repeat and to run
- * concurrently: runs take an advisory lock, a tenant that already has an invoice for the
- * period is skipped, and UNIQUE(tenant, period) backs both up.
+ * Invoices `period` for every tenant with usage left to bill.
  *
- * It reads the rollup (usage_daily), never raw events. Usage of the period goes on usage
- * lines, one per route; unbilled usage of earlier days (late events, or periods never
- * invoiced) goes on adjustment lines that name their own period. Only the units an invoice
- * carries are marked billed, by increments, so events landing while the run works are
- * billed next time, never lost and never twice.
+ * It reads the rollup, never raw events: the days from `billing_state.billed_through` (how
+ * far the last run reached) to the period's end, and the late usage that arrived for days
+ * already invoiced (usage_late). Usage of the period goes on usage lines, one per route;
+ * usage of earlier days (late, or from periods no run covered) goes on adjustment lines
+ * that name their own period. Then billed_through moves to the period's end.
+ *
+ * Safe to repeat and to run concurrently: runs take an exclusive advisory lock (which also
+ * holds ingests back for the moment, so none can slip between what the run read and the
+ * watermark it sets), a tenant that already has the period's invoice is skipped (its late
+ * usage waits for its next invoice), and UNIQUE(tenant, period) backs both up.
  */
 export async function runInvoicing(
   db: Database,
@@ -93,28 +94,30 @@ export async function runInvoicing(
   const now = options.now ?? new Date();
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${BILLING_LOCK})`);
-    // What is left to bill, row by row, frozen for this run: the marks below add exactly these.
-    await tx.execute(sql`
-      CREATE TEMP TABLE bill_rows ON COMMIT DROP AS
-      SELECT u.tenant_id, u.day, u.route, u.units - u.billed_units AS units, u.requests - u.billed_requests AS requests
-      FROM usage_daily u
-      WHERE u.day < ${period.end}::date
-        AND (u.units > u.billed_units OR u.requests > u.billed_requests)
-        AND NOT EXISTS (
-          SELECT 1 FROM invoices i
-          WHERE i.tenant_id = u.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
-        )`);
-    const periodStartOf =
+    const periodOf =
       settings.kind === "month"
-        ? sql`CASE WHEN b.day >= ${period.start}::date THEN ${period.start}::date ELSE date_trunc('month', b.day)::date END`
-        : sql`CASE WHEN b.day >= ${period.start}::date THEN ${period.start}::date ELSE b.day END`;
+        ? sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE date_trunc('month', x.day)::date END`
+        : sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE x.day END`;
     const rows = rowsOf<UnbilledRow>(
       await tx.execute(sql`
-        SELECT b.tenant_id, b.route, to_char(${periodStartOf}, 'YYYY-MM-DD') AS period_start,
-               sum(b.units)::text AS units, sum(b.requests)::text AS requests, q.unit_price::text AS unit_price
-        FROM bill_rows b LEFT JOIN tenant_quotas q ON q.tenant_id = b.tenant_id
-        GROUP BY b.tenant_id, b.route, 3, q.unit_price
-        ORDER BY b.tenant_id, 3 DESC, b.route`),
+        WITH since AS (
+          SELECT coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01') AS day
+        ), x AS (
+          SELECT u.tenant_id, u.day, u.route, u.units, u.requests
+          FROM usage_daily u, since
+          WHERE u.day >= since.day AND u.day < ${period.end}::date
+          UNION ALL
+          SELECT l.tenant_id, l.day, l.route, l.units, l.requests FROM usage_late l WHERE l.day < ${period.end}::date
+        )
+        SELECT x.tenant_id, x.route, to_char(${periodOf}, 'YYYY-MM-DD') AS period_start,
+               sum(x.units)::text AS units, sum(x.requests)::text AS requests, q.unit_price::text AS unit_price
+        FROM x LEFT JOIN tenant_quotas q ON q.tenant_id = x.tenant_id
+        WHERE NOT EXISTS (
+          SELECT 1 FROM invoices i
+          WHERE i.tenant_id = x.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
+        )
+        GROUP BY x.tenant_id, x.route, 3, q.unit_price
+        ORDER BY x.tenant_id, 3 DESC, x.route`),
     );
 
     const byTenant = new Map<string, UnbilledRow[]>();
@@ -132,7 +135,7 @@ export async function runInvoicing(
       const idle = rowsOf<{ id: string }>(
         await tx.execute(sql`
           SELECT t.id FROM tenants t
-          WHERE t.status = 'active' AND NOT EXISTS (SELECT 1 FROM bill_rows b WHERE b.tenant_id = t.id)
+          WHERE t.status = 'active' AND t.id <> ALL(${`{${[...byTenant.keys()].join(",")}}`}::text[])
             AND NOT EXISTS (
               SELECT 1 FROM invoices i
               WHERE i.tenant_id = t.id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
@@ -140,7 +143,10 @@ export async function runInvoicing(
       );
       for (const { id } of idle) drafts.push({ id: newInvoiceId(), tenantId: id, lines: [] });
     }
-    if (drafts.length === 0) return { period, created: [], deliveries: [] };
+    if (drafts.length === 0) {
+      await advanceWatermark(tx, period);
+      return { period, created: [], deliveries: [] };
+    }
 
     const records = drafts.map((d) => ({
       id: d.id,
@@ -158,14 +164,17 @@ export async function runInvoicing(
         ON CONFLICT (tenant_id, period_start, period_end) DO NOTHING
         RETURNING id, tenant_id, amount_minor`),
     );
-    const tenantIds = inserted.map((r) => r.tenant_id);
-    await tx.execute(sql`
-      UPDATE usage_daily u
-      SET billed_units = u.billed_units + b.units, billed_requests = u.billed_requests + b.requests
-      FROM bill_rows b
-      WHERE u.tenant_id = b.tenant_id AND u.day = b.day AND u.route = b.route
-        AND b.tenant_id = ANY(${`{${tenantIds.join(",")}}`}::text[])`);
-
+    // Every drafted tenant was free of an invoice for the period under the lock, so every
+    // insert lands; if one did not, its usage would be skipped past: refuse to commit.
+    if (inserted.length !== drafts.length) {
+      throw new Error(`invoice run for ${period.start}: ${drafts.length} drafted but ${inserted.length} inserted`);
+    }
+    // The late usage these invoices carry is billed now.
+    const tenantIds = `{${inserted.map((r) => r.tenant_id).join(",")}}`;
+    await tx.execute(
+      sql`DELETE FROM usage_late WHERE day < ${period.end}::date AND tenant_id = ANY(${tenantIds}::text[])`,
+    );
+    await advanceWatermark(tx, period);
     const recordById = new Map(records.map((r) => [r.id, r]));
     const deliveries = await enqueueWebhooks(
       tx,
@@ -196,4 +205,11 @@ export async function runInvoicing(
       deliveries,
     };
   });
+}
+
+/** Every day before the period's end is now invoiced; the watermark never moves back. */
+async function advanceWatermark(tx: Transaction, period: Period): Promise<void> {
+  await tx.execute(sql`
+    INSERT INTO billing_state (id, billed_through) VALUES (1, ${period.end}::date)
+    ON CONFLICT (id) DO UPDATE SET billed_through = greatest(billing_state.billed_through, excluded.billed_through)`);
 }

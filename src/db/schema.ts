@@ -122,17 +122,38 @@ export const usageDaily = pgTable(
     route: text("route").notNull(),
     units: bigint("units", { mode: "number" }).notNull(),
     requests: bigint("requests", { mode: "number" }).notNull(),
-    /** Units and requests already on an invoice; the rest is billed next, as an adjustment if late. */
-    billedUnits: bigint("billed_units", { mode: "number" }).notNull().default(0),
-    billedRequests: bigint("billed_requests", { mode: "number" }).notNull().default(0),
   },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.day, t.route] }),
-    // Only rows with something left to bill: an invoice run reads this, not the whole history.
-    index("usage_daily_unbilled_idx")
-      .on(t.day)
-      .where(sql`${t.units} > ${t.billedUnits} or ${t.requests} > ${t.billedRequests}`),
-  ],
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
+);
+
+/**
+ * How far invoicing has reached: every day before `billed_through` has been invoiced.
+ * One row. The ingest reads it to tell late usage from usage still to be billed.
+ */
+export const billingState = pgTable(
+  "billing_state",
+  {
+    id: integer("id").primaryKey(),
+    billedThrough: date("billed_through", { mode: "string" }).notNull(),
+  },
+  (t) => [check("billing_state_single_row", sql`${t.id} = 1`)],
+);
+
+/**
+ * Usage that arrived for days already invoiced (before billing_state.billed_through), kept
+ * apart until the next invoice carries it as adjustment lines. The ingest adds to it in
+ * the statement that updates the rollup.
+ */
+export const usageLate = pgTable(
+  "usage_late",
+  {
+    tenantId: text("tenant_id").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    route: text("route").notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
 );
 
 export interface InvoiceLine {

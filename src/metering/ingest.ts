@@ -1,7 +1,9 @@
 // The ingest statement: a batch of usage events into usage_records and the usage_daily
-// rollup, in one SQL statement, idempotently.
+// rollup, in one SQL statement, idempotently; usage for days already invoiced also goes to
+// usage_late, for the next invoice.
 
 import { sql } from "drizzle-orm";
+import { BILLING_LOCK } from "../billing/lock";
 import type { UsageEvent } from "../core/usage-event";
 import { type Database, rowsOf } from "../db/database";
 
@@ -18,8 +20,13 @@ export interface IngestResult {
  * The batch travels as one jsonb parameter: the statement text is the same for every
  * batch size, Postgres plans it once, and a thousand events cost one round trip.
  * ON CONFLICT (event_id) DO NOTHING skips events seen before (redelivery, or a duplicate
- * inside the batch), and RETURNING feeds the rollup with exactly the rows inserted, so
- * a batch delivered twice leaves the totals unchanged. Days are UTC.
+ * inside the batch), and RETURNING feeds the rollup with exactly the rows inserted, so a
+ * batch delivered twice leaves the totals unchanged. Days are UTC. Rows are written in a
+ * fixed order, so concurrent consumers take their locks in the same order.
+ *
+ * It runs under a shared advisory lock that an invoice run takes exclusively: while a run
+ * works, ingests wait, and an ingest's statement always sees the billed-through day of the
+ * last run that committed. Usage for a day before it is late and also lands in usage_late.
  */
 export async function ingestUsage(db: Database, events: readonly UsageEvent[]): Promise<IngestResult> {
   if (events.length === 0) return { inserted: 0, units: 0 };
@@ -31,27 +38,37 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
     occurred_at: e.occurredAt,
     metadata: e.metadata ?? null,
   }));
-  const result = await db.execute(sql`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS x(event_id text, tenant_id text, route text, units bigint, occurred_at bigint, metadata jsonb)
-    ), inserted AS (
-      INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
-      SELECT event_id, tenant_id, route, units, to_timestamp(occurred_at / 1000.0), metadata FROM input
-      -- A fixed order takes row locks in the same order in every batch: no deadlocks
-      -- between consumers that share events or rollup rows.
-      ORDER BY event_id
-      ON CONFLICT (event_id) DO NOTHING
-      RETURNING tenant_id, route, units, occurred_at
-    ), rollup AS (
-      INSERT INTO usage_daily (tenant_id, day, route, units, requests)
-      SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, route, sum(units), count(*)
-      FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-      ON CONFLICT (tenant_id, day, route) DO UPDATE
-        SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests
-    )
-    SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
-  `);
-  const row = rowsOf<{ inserted: number; units: string }>(result)[0];
-  return { inserted: row?.inserted ?? 0, units: Number(row?.units ?? 0) };
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${BILLING_LOCK})`);
+    const result = await tx.execute(sql`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS x(event_id text, tenant_id text, route text, units bigint, occurred_at bigint, metadata jsonb)
+      ), inserted AS (
+        INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
+        SELECT event_id, tenant_id, route, units, to_timestamp(occurred_at / 1000.0), metadata FROM input
+        ORDER BY event_id
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING tenant_id, route, units, occurred_at
+      ), grouped AS (
+        SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, route, sum(units) AS units, count(*) AS requests
+        FROM inserted GROUP BY 1, 2, 3
+      ), rollup AS (
+        INSERT INTO usage_daily (tenant_id, day, route, units, requests)
+        SELECT tenant_id, day, route, units, requests FROM grouped ORDER BY 1, 2, 3
+        ON CONFLICT (tenant_id, day, route) DO UPDATE
+          SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests
+      ), late AS (
+        INSERT INTO usage_late (tenant_id, day, route, units, requests)
+        SELECT tenant_id, day, route, units, requests FROM grouped
+        WHERE day < coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
+        ORDER BY 1, 2, 3
+        ON CONFLICT (tenant_id, day, route) DO UPDATE
+          SET units = usage_late.units + excluded.units, requests = usage_late.requests + excluded.requests
+      )
+      SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
+    `);
+    const row = rowsOf<{ inserted: number; units: string }>(result)[0];
+    return { inserted: row?.inserted ?? 0, units: Number(row?.units ?? 0) };
+  });
 }

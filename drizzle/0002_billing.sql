@@ -40,6 +40,7 @@ CREATE TABLE "webhook_deliveries" (
 	"next_attempt_at" timestamp (3) with time zone,
 	"last_status" integer,
 	"last_error" text,
+	"claim_token" text,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"delivered_at" timestamp (3) with time zone,
 	CONSTRAINT "webhook_deliveries_status_check" CHECK ("webhook_deliveries"."status" in ('pending', 'delivered', 'failed', 'disabled'))

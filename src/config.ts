@@ -125,6 +125,11 @@ export function loadConfig(env: object): Config {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
+  if (parsed.data.BILLING_WEBHOOK_URL && !parsed.data.BILLING_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      "invalid configuration: BILLING_WEBHOOK_URL is set but BILLING_WEBHOOK_SECRET is not; webhooks are always signed",
+    );
+  }
   const config = {
     ...parsed.data,
     RATE_LIMIT_BURST: parsed.data.RATE_LIMIT_BURST ?? Math.max(1, parsed.data.DEFAULT_RATE_LIMIT_PER_MIN),

@@ -2,6 +2,7 @@
 
 import type { Config } from "../config";
 import { closedPeriod } from "../core/billing-period";
+import { describeError } from "../core/errors";
 import type { Database } from "../db/database";
 import { type InvoiceRunResult, runInvoicing } from "./invoice-run";
 import { billingSettings, webhookTarget } from "./settings";
@@ -18,7 +19,16 @@ export async function billingTick(
 ): Promise<{ run: InvoiceRunResult; delivery: DispatchResult }> {
   const now = new Date(scheduledTime);
   const period = closedPeriod(scheduledTime, config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
-  const run = await runInvoicing(db, period, billingSettings(config), { now });
+  // The two steps stand apart: a run that fails must not hold back webhooks already due
+  // (invoice.paid and invoice.voided, retries of earlier ones).
+  let run: InvoiceRunResult | Error;
+  try {
+    run = await runInvoicing(db, period, billingSettings(config), { now });
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "invoice run failed", period, error: describeError(err) }));
+    run = err instanceof Error ? err : new Error(String(err));
+  }
   const delivery = await deliverDue(db, webhookTarget(config), { now, limit: 500 });
+  if (run instanceof Error) throw run;
   return { run, delivery };
 }

@@ -3,7 +3,7 @@
 
 import { sql } from "drizzle-orm";
 import { type BillingPeriodKind, dayStart, type Period, periodContaining } from "../core/billing-period";
-import { lineAmountMinor, type Price, parsePrice } from "../core/money";
+import { lineAmountMinor, type Price, parsePrice, trimDecimal } from "../core/money";
 import { type Database, rowsOf, type Transaction } from "../db/database";
 import type { InvoiceLine } from "../db/schema";
 import { newInvoiceId } from "./ids";
@@ -48,12 +48,9 @@ type UnbilledRow = {
   unit_price: string | null;
 };
 
-/** "0.000002000000" as stored by numeric(30,12) reads as "0.000002". */
-const normalized = (decimal: string) => (decimal.includes(".") ? decimal.replace(/\.?0+$/, "") : decimal);
-
 function linesOf(rows: UnbilledRow[], period: Period, settings: BillingSettings): InvoiceLine[] {
   return rows.map((r) => {
-    const price = r.unit_price ? parsePrice(normalized(r.unit_price)) : settings.unitPrice;
+    const price = r.unit_price ? parsePrice(trimDecimal(r.unit_price)) : settings.unitPrice;
     const own = r.period_start === period.start;
     const periodOfRow = own ? period : periodContaining(dayStart(r.period_start) as number, settings.kind);
     const amount = lineAmountMinor(BigInt(r.units), price, settings.currency);
@@ -65,7 +62,7 @@ function linesOf(rows: UnbilledRow[], period: Period, settings: BillingSettings)
       periodEnd: periodOfRow.end,
       units: Number(r.units),
       requests: Number(r.requests),
-      unitPrice: normalized(price.decimal),
+      unitPrice: trimDecimal(price.decimal),
       amountMinor: Number(amount),
     };
   });
@@ -92,14 +89,17 @@ export async function runInvoicing(
   options: RunOptions = {},
 ): Promise<InvoiceRunResult> {
   const now = options.now ?? new Date();
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${BILLING_LOCK})`);
-    const periodOf =
-      settings.kind === "month"
-        ? sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE date_trunc('month', x.day)::date END`
-        : sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE x.day END`;
-    const rows = rowsOf<UnbilledRow>(
-      await tx.execute(sql`
+  // READ COMMITTED, whatever the database's default: each statement after the lock sees
+  // every ingest that finished before the run got it.
+  return db.transaction(
+    async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${BILLING_LOCK})`);
+      const periodOf =
+        settings.kind === "month"
+          ? sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE date_trunc('month', x.day)::date END`
+          : sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE x.day END`;
+      const rows = rowsOf<UnbilledRow>(
+        await tx.execute(sql`
         WITH since AS (
           SELECT coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01') AS day
         ), x AS (
@@ -118,93 +118,95 @@ export async function runInvoicing(
         )
         GROUP BY x.tenant_id, x.route, 3, q.unit_price
         ORDER BY x.tenant_id, 3 DESC, x.route`),
-    );
+      );
 
-    const byTenant = new Map<string, UnbilledRow[]>();
-    for (const row of rows) {
-      const list = byTenant.get(row.tenant_id) ?? [];
-      list.push(row);
-      byTenant.set(row.tenant_id, list);
-    }
-    const drafts: Draft[] = [...byTenant].map(([tenantId, tenantRows]) => ({
-      id: newInvoiceId(),
-      tenantId,
-      lines: linesOf(tenantRows, period, settings),
-    }));
-    if (settings.zeroInvoices) {
-      const idle = rowsOf<{ id: string }>(
-        await tx.execute(sql`
+      const byTenant = new Map<string, UnbilledRow[]>();
+      for (const row of rows) {
+        const list = byTenant.get(row.tenant_id) ?? [];
+        list.push(row);
+        byTenant.set(row.tenant_id, list);
+      }
+      const drafts: Draft[] = [...byTenant].map(([tenantId, tenantRows]) => ({
+        id: newInvoiceId(),
+        tenantId,
+        lines: linesOf(tenantRows, period, settings),
+      }));
+      if (settings.zeroInvoices) {
+        const idle = rowsOf<{ id: string }>(
+          await tx.execute(sql`
           SELECT t.id FROM tenants t
-          WHERE t.status = 'active' AND t.id <> ALL(${`{${[...byTenant.keys()].join(",")}}`}::text[])
+          WHERE t.status = 'active' AND t.created_at < ${period.end}::date AND t.id <> ALL(${`{${[...byTenant.keys()].join(",")}}`}::text[])
             AND NOT EXISTS (
               SELECT 1 FROM invoices i
               WHERE i.tenant_id = t.id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
             )`),
-      );
-      for (const { id } of idle) drafts.push({ id: newInvoiceId(), tenantId: id, lines: [] });
-    }
-    if (drafts.length === 0) {
-      await advanceWatermark(tx, period);
-      return { period, created: [], deliveries: [] };
-    }
+        );
+        for (const { id } of idle) drafts.push({ id: newInvoiceId(), tenantId: id, lines: [] });
+      }
+      if (drafts.length === 0) {
+        await advanceWatermark(tx, period);
+        return { period, created: [], deliveries: [] };
+      }
 
-    const records = drafts.map((d) => ({
-      id: d.id,
-      tenant_id: d.tenantId,
-      units: d.lines.reduce((n, l) => n + l.units, 0),
-      amount_minor: d.lines.reduce((n, l) => n + l.amountMinor, 0),
-      line_items: d.lines,
-    }));
-    const inserted = rowsOf<{ id: string; tenant_id: string; amount_minor: string }>(
-      await tx.execute(sql`
+      const records = drafts.map((d) => ({
+        id: d.id,
+        tenant_id: d.tenantId,
+        units: safeSum(d.lines.map((l) => l.units)),
+        amount_minor: safeSum(d.lines.map((l) => l.amountMinor)),
+        line_items: d.lines,
+      }));
+      const inserted = rowsOf<{ id: string; tenant_id: string; amount_minor: string }>(
+        await tx.execute(sql`
         INSERT INTO invoices (id, tenant_id, period_start, period_end, units, amount_minor, currency, status, line_items)
         SELECT x.id, x.tenant_id, ${period.start}::date, ${period.end}::date, x.units, x.amount_minor, ${settings.currency}, 'issued', x.line_items
         FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
           AS x(id text, tenant_id text, units bigint, amount_minor bigint, line_items jsonb)
         ON CONFLICT (tenant_id, period_start, period_end) DO NOTHING
         RETURNING id, tenant_id, amount_minor`),
-    );
-    // Every drafted tenant was free of an invoice for the period under the lock, so every
-    // insert lands; if one did not, its usage would be skipped past: refuse to commit.
-    if (inserted.length !== drafts.length) {
-      throw new Error(`invoice run for ${period.start}: ${drafts.length} drafted but ${inserted.length} inserted`);
-    }
-    // The late usage these invoices carry is billed now.
-    const tenantIds = `{${inserted.map((r) => r.tenant_id).join(",")}}`;
-    await tx.execute(
-      sql`DELETE FROM usage_late WHERE day < ${period.end}::date AND tenant_id = ANY(${tenantIds}::text[])`,
-    );
-    await advanceWatermark(tx, period);
-    const recordById = new Map(records.map((r) => [r.id, r]));
-    const deliveries = await enqueueWebhooks(
-      tx,
-      inserted.map(({ id }) => {
-        const record = recordById.get(id);
-        if (!record) throw new Error(`invoice ${id} was inserted but never drafted`);
-        return invoiceEvent(
-          "invoice.created",
-          {
-            id,
-            tenantId: record.tenant_id,
-            periodStart: period.start,
-            periodEnd: period.end,
-            units: record.units,
-            amountMinor: record.amount_minor,
-            currency: settings.currency,
-            status: "issued",
-            lineItems: record.line_items,
-          },
-          now,
-        );
-      }),
-      now,
-    );
-    return {
-      period,
-      created: inserted.map((r) => ({ id: r.id, tenantId: r.tenant_id, amountMinor: Number(r.amount_minor) })),
-      deliveries,
-    };
-  });
+      );
+      // Every drafted tenant was free of an invoice for the period under the lock, so every
+      // insert lands; if one did not, its usage would be skipped past: refuse to commit.
+      if (inserted.length !== drafts.length) {
+        throw new Error(`invoice run for ${period.start}: ${drafts.length} drafted but ${inserted.length} inserted`);
+      }
+      // The late usage these invoices carry is billed now.
+      const tenantIds = `{${inserted.map((r) => r.tenant_id).join(",")}}`;
+      await tx.execute(
+        sql`DELETE FROM usage_late WHERE day < ${period.end}::date AND tenant_id = ANY(${tenantIds}::text[])`,
+      );
+      await advanceWatermark(tx, period);
+      const recordById = new Map(records.map((r) => [r.id, r]));
+      const deliveries = await enqueueWebhooks(
+        tx,
+        inserted.map(({ id }) => {
+          const record = recordById.get(id);
+          if (!record) throw new Error(`invoice ${id} was inserted but never drafted`);
+          return invoiceEvent(
+            "invoice.created",
+            {
+              id,
+              tenantId: record.tenant_id,
+              periodStart: period.start,
+              periodEnd: period.end,
+              units: record.units,
+              amountMinor: record.amount_minor,
+              currency: settings.currency,
+              status: "issued",
+              lineItems: record.line_items,
+            },
+            now,
+          );
+        }),
+        now,
+      );
+      return {
+        period,
+        created: inserted.map((r) => ({ id: r.id, tenantId: r.tenant_id, amountMinor: Number(r.amount_minor) })),
+        deliveries,
+      };
+    },
+    { isolationLevel: "read committed" },
+  );
 }
 
 /** Every day before the period's end is now invoiced; the watermark never moves back. */
@@ -212,4 +214,11 @@ async function advanceWatermark(tx: Transaction, period: Period): Promise<void> 
   await tx.execute(sql`
     INSERT INTO billing_state (id, billed_through) VALUES (1, ${period.end}::date)
     ON CONFLICT (id) DO UPDATE SET billed_through = greatest(billing_state.billed_through, excluded.billed_through)`);
+}
+
+/** A sum that refuses to lose precision: totals are exact or the run fails loudly. */
+function safeSum(values: number[]): number {
+  const total = values.reduce((sum, v) => sum + BigInt(v), 0n);
+  if (total > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`an invoice total of ${total} is too large`);
+  return Number(total);
 }

@@ -23,33 +23,62 @@ export function parsePrice(decimal: string): Price {
   return { scaled: BigInt(whole + fraction), scale: fraction.length, decimal: decimal.trim() };
 }
 
+/** A decimal without trailing fractional zeros: numeric(30,12) hands back "0.000002000000". */
+export function trimDecimal(decimal: string): string {
+  return decimal.includes(".") ? decimal.replace(/\.?0+$/, "") : decimal;
+}
+
 export function isPrice(decimal: string): boolean {
   return PRICE_RE.test(decimal.trim());
 }
 
-const minorCache = new Map<string, number>();
+/**
+ * ISO 4217 minor units that are not 2. Intl's currency formatting is no guide: it shows
+ * whole units for HUF, COP, IDR and others whose ISO exponent is 2, and would make an
+ * amount in minor units off by a factor of 100.
+ */
+const MINOR_DIGITS: Record<string, number> = {
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
+};
+/** Codes that are not money one can invoice in: precious metals, units of account, tests. */
+const NOT_MONEY = new Set(["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"]);
+let known: Set<string> | undefined;
 
-/** Digits of the currency's minor unit: 2 for USD and EUR, 0 for JPY, 3 for KWD. */
+/** Digits of the currency's minor unit per ISO 4217: 2 for USD and EUR, 0 for JPY, 3 for KWD. */
 export function minorDigits(currency: string): number {
-  const code = currency.toUpperCase();
-  let digits = minorCache.get(code);
-  if (digits === undefined) {
-    digits =
-      new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
-    minorCache.set(code, digits);
-  }
-  return digits;
+  return MINOR_DIGITS[currency.toUpperCase()] ?? 2;
 }
 
-/** True for an ISO 4217 code this runtime knows. */
+/** True for an ISO 4217 code of a currency this runtime knows and one can invoice in. */
 export function isCurrency(currency: string): boolean {
-  if (!/^[A-Za-z]{3}$/.test(currency)) return false;
-  try {
-    minorDigits(currency);
-    return true;
-  } catch {
-    return false;
-  }
+  const code = currency.toUpperCase();
+  known ??= new Set(Intl.supportedValuesOf("currency"));
+  return /^[A-Z]{3}$/.test(code) && known.has(code) && !NOT_MONEY.has(code);
 }
 
 /** numerator / denominator, rounded half to even. Both non-negative, denominator > 0. */

@@ -210,6 +210,8 @@ export const webhookDeliveries = pgTable(
     nextAttemptAt: ts("next_attempt_at"),
     lastStatus: integer("last_status"),
     lastError: text("last_error"),
+    /** Set while a dispatcher holds the row; its outcome is written only if it still holds it. */
+    claimToken: text("claim_token"),
     createdAt: ts("created_at").notNull().defaultNow(),
     deliveredAt: ts("delivered_at"),
   },

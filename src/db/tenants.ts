@@ -4,6 +4,7 @@
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
 import type { TenantLimits } from "../core/limits";
+import { trimDecimal } from "../core/money";
 import type { Database } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
 
@@ -47,9 +48,6 @@ function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits):
     routes: q.routes,
   };
 }
-
-/** numeric(30,12) hands "0.000002000000" back: show "0.000002". */
-const trimDecimal = (d: string) => (d.includes(".") ? d.replace(/\.?0+$/, "") : d);
 
 function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantView {
   return {

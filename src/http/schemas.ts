@@ -5,7 +5,6 @@ import { z } from "@hono/zod-openapi";
 import { MAX_RATE, MAX_UNITS, routeKeySchema } from "../config";
 import { isValidTimeZone } from "../core/calendar";
 import { MAX_CALL_UNITS } from "../core/limits";
-import { isPrice } from "../core/money";
 import { usageMetadataSchema } from "../metering/messages";
 import { MAX_REPORTED_UNITS } from "../metering/record-usage";
 
@@ -44,9 +43,15 @@ export const QuotaSchema = z
       .record(routeKeySchema, RouteOverrideSchema)
       .refine((r) => Object.keys(r).length <= 100, "at most 100 route overrides")
       .optional(),
-    unitPrice: z.string().refine(isPrice, "a decimal price such as 0.000002").nullable().optional().openapi({
-      description: "This tenant's price per unit, in BILLING_CURRENCY; null or absent: BILLING_UNIT_COST.",
-    }),
+    // The column keeps 12 decimals: a finer price would be rounded silently when stored.
+    unitPrice: z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,12})?$/, "a decimal price with at most 12 decimals, such as 0.000002")
+      .nullable()
+      .optional()
+      .openapi({
+        description: "This tenant's price per unit, in BILLING_CURRENCY; null or absent: BILLING_UNIT_COST.",
+      }),
   })
   .openapi("Quota");
 

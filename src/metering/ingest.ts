@@ -38,9 +38,12 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
     occurred_at: e.occurredAt,
     metadata: e.metadata ?? null,
   }));
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${BILLING_LOCK})`);
-    const result = await tx.execute(sql`
+  // READ COMMITTED, whatever the database's default: the statement after the lock must
+  // take its snapshot after the lock is granted, to see the watermark a run just set.
+  return db.transaction(
+    async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${BILLING_LOCK})`);
+      const result = await tx.execute(sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           AS x(event_id text, tenant_id text, route text, units bigint, occurred_at bigint, metadata jsonb)
@@ -68,7 +71,9 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
       )
       SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
     `);
-    const row = rowsOf<{ inserted: number; units: string }>(result)[0];
-    return { inserted: row?.inserted ?? 0, units: Number(row?.units ?? 0) };
-  });
+      const row = rowsOf<{ inserted: number; units: string }>(result)[0];
+      return { inserted: row?.inserted ?? 0, units: Number(row?.units ?? 0) };
+    },
+    { isolationLevel: "read committed" },
+  );
 }

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { divideHalfEven, formatMinor, lineAmountMinor, minorDigits, parsePrice } from "../../src/core/money";
+import {
+  divideHalfEven,
+  formatMinor,
+  lineAmountMinor,
+  minorDigits,
+  parsePrice,
+  trimDecimal,
+} from "../../src/core/money";
 
 describe("money", () => {
   it.each([
@@ -59,6 +66,17 @@ describe("money", () => {
     expect(parsePrice("2")).toMatchObject({ scaled: 2n, scale: 0 });
     for (const bad of ["", "-1", "1e-6", "0.1.2", ".5", "1,5", "abc"])
       expect(() => parsePrice(bad)).toThrow(RangeError);
+  });
+
+  it("drops trailing fractional zeros, and only those", () => {
+    expect(["0.000002000000", "10.000", "0.000", "100.500", "100", "2.0"].map(trimDecimal)).toEqual([
+      "0.000002",
+      "10",
+      "0",
+      "100.5",
+      "100",
+      "2",
+    ]);
   });
 
   it("knows minor units and writes amounts in major units", () => {

@@ -1,5 +1,6 @@
 // Invoicing from the rollup, the cron tick, and the operator billing routes, against the
-// real Postgres. Periods are in 2031 so that other tests' usage (dated now) sits apart;
+// real Postgres. Periods are in 2031 for the cron and direct runs, and in 2020 for runs by
+// hand (which only accept closed periods), so other tests' usage (dated now) sits apart;
 // every assertion is about this file's own tenants.
 
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
@@ -174,10 +175,10 @@ describe("invoicing", () => {
 describe("invoice lifecycle through the operator API", () => {
   it("runs billing by hand, pays an invoice, refuses to void it, and answers 404 to an unknown id", async () => {
     const t = await newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
-    await usage(t.id, [["default", 10, "2031-03-05T00:00:00Z"]]);
+    await usage(t.id, [["default", 10, "2020-03-05T00:00:00Z"]]);
     const run = await adminJson<{ created: number; invoices: { id: string; tenantId: string }[] }>("/billing/run", {
       method: "POST",
-      json: { periodStart: "2031-03-01", periodEnd: "2031-04-01" },
+      json: { periodStart: "2020-03-01", periodEnd: "2020-04-01" },
     });
     const id = run.invoices.find((i) => i.tenantId === t.id)?.id ?? "";
     expect(id).toMatch(/^inv_/);
@@ -197,10 +198,10 @@ describe("invoice lifecycle through the operator API", () => {
 
   it("cannot pay a void invoice (409), and needs the operator token (401)", async () => {
     const t = await newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
-    await usage(t.id, [["default", 10, "2031-04-05T00:00:00Z"]]);
+    await usage(t.id, [["default", 10, "2020-04-05T00:00:00Z"]]);
     const run = await adminJson<{ invoices: { id: string; tenantId: string }[] }>("/billing/run", {
       method: "POST",
-      json: { periodStart: "2031-04-01", periodEnd: "2031-05-01" },
+      json: { periodStart: "2020-04-01", periodEnd: "2020-05-01" },
     });
     const id = run.invoices.find((i) => i.tenantId === t.id)?.id ?? "";
     expect((await admin(`/invoices/${id}/void`, { method: "POST" })).status).toBe(200);

@@ -137,6 +137,18 @@ describe("webhook delivery", () => {
     );
   });
 
+  it("sends each due delivery once, however many dispatchers run at once", async () => {
+    const name = box();
+    const now = new Date("2031-01-01T00:00:00Z");
+    const ids = await Promise.all(Array.from({ length: 6 }, () => enqueue(now)));
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () => withDb((db) => deliverDue(db, target(name, "200"), { now, ids }))),
+    );
+    expect(runs.reduce((n, r) => n + r.delivered, 0)).toBe(6);
+    const log = await received(name);
+    expect(log.map((r) => r.id).sort()).toEqual([...ids].sort());
+  });
+
   it("leaves deliveries pending when no webhook URL is configured", async () => {
     const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
     const result = await withDb((db) => deliverDue(db, null, { ids: [id], now: new Date("2031-01-02T00:00:00Z") }));

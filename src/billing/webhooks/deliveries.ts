@@ -72,7 +72,8 @@ export async function listDeliveries(
 export async function redeliver(db: Database, id: string, now = new Date()): Promise<DeliveryView | null> {
   const [row] = await db
     .update(webhookDeliveries)
-    .set({ status: "pending", attempts: 0, nextAttemptAt: now, lastError: null })
+    // Clearing the claim makes an attempt in flight drop its outcome instead of overwriting this.
+    .set({ status: "pending", attempts: 0, nextAttemptAt: now, lastError: null, claimToken: null })
     .where(eq(webhookDeliveries.id, id))
     .returning();
   return row ? deliveryView(row) : null;

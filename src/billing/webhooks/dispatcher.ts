@@ -11,8 +11,8 @@ import { type Database, rowsOf } from "../../db/database";
 export const RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 /** Bound on one attempt, connect to last byte. */
 export const ATTEMPT_TIMEOUT_MS = 15_000;
-/** How long a claimed delivery is hidden from other dispatchers while its attempt runs. */
-const LEASE_MS = 60_000;
+/** How long a claimed delivery is hidden from other dispatchers: one attempt and a margin. */
+const LEASE_MS = ATTEMPT_TIMEOUT_MS + 45_000;
 /** The longest Retry-After honoured: a day. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 
@@ -90,10 +90,16 @@ async function attempt(target: WebhookTarget, delivery: Claimed, now: number): P
 }
 
 /**
- * Claims due deliveries (pending, next attempt at or before `now`) and sends each once.
- * Claiming moves a row's next attempt a lease ahead with SKIP LOCKED, so concurrent
- * dispatchers (the cron, an operator's redeliver, the waitUntil after a change) never send
- * the same attempt twice.
+ * Sends due deliveries (pending, next attempt at or before `now`), one claim at a time.
+ *
+ * A claim takes one row with SKIP LOCKED, stamps it with a fresh token and hides it for a
+ * lease longer than one attempt can take; the attempt's outcome is written only if the
+ * token is still the row's. So concurrent dispatchers (the cron, the waitUntil after a
+ * change, an operator's redeliver) never send one attempt twice, and a redeliver that
+ * lands during an attempt is not overwritten by that attempt's result.
+ *
+ * Delivery is at least once: if a process dies mid-attempt, the row comes back when its
+ * lease ends and is sent again, with the same webhook-id, which receivers deduplicate on.
  */
 export async function deliverDue(
   db: Database,
@@ -104,33 +110,40 @@ export async function deliverDue(
   if (!target) return result; // nowhere to send: deliveries wait, pending, for a URL
   const now = options.now ?? new Date();
   const only = options.ids ? sql`AND id = ANY(${`{${options.ids.join(",")}}`}::text[])` : sql``;
-  const claimed = rowsOf<Claimed>(
-    await db.execute(sql`
-      UPDATE webhook_deliveries SET next_attempt_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
-      WHERE id IN (
-        SELECT id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= ${now.toISOString()}::timestamptz ${only}
-        ORDER BY next_attempt_at LIMIT ${options.limit ?? 100}
-        FOR UPDATE SKIP LOCKED
-      )
-      RETURNING id, event_type, payload, attempts`),
-  );
-  for (const delivery of claimed) {
+  const limit = options.limit ?? 100;
+  for (let sent = 0; sent < limit; sent++) {
+    // The lease runs on real time as well as on the dispatcher's: an old `now` (a cron
+    // tick that started late) must not hand out a lease that has already run out.
+    const leaseUntil = new Date(Math.max(now.getTime(), Date.now()) + LEASE_MS).toISOString();
+    const token = crypto.randomUUID();
+    const [delivery] = rowsOf<Claimed>(
+      await db.execute(sql`
+        UPDATE webhook_deliveries SET next_attempt_at = ${leaseUntil}::timestamptz, claim_token = ${token}
+        WHERE id = (
+          SELECT id FROM webhook_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now.toISOString()}::timestamptz ${only}
+          ORDER BY next_attempt_at LIMIT 1
+          FOR UPDATE SKIP LOCKED
+        )
+        RETURNING id, event_type, payload, attempts`),
+    );
+    if (!delivery) break;
     const outcome = await attempt(target, delivery, now.getTime());
     const attempts = delivery.attempts + 1;
+    const mine = sql`id = ${delivery.id} AND claim_token = ${token}`;
     result.attempted++;
     if (outcome.state === "delivered") {
       result.delivered++;
       await db.execute(sql`
         UPDATE webhook_deliveries SET status = 'delivered', attempts = ${attempts}, last_status = ${outcome.status},
-          last_error = NULL, delivered_at = now(), next_attempt_at = NULL
-        WHERE id = ${delivery.id}`);
+          last_error = NULL, delivered_at = now(), next_attempt_at = NULL, claim_token = NULL
+        WHERE ${mine}`);
     } else if (outcome.state === "disabled") {
       result.disabled++;
       await db.execute(sql`
         UPDATE webhook_deliveries SET status = 'disabled', attempts = ${attempts}, last_status = ${outcome.status},
-          last_error = 'the receiver answered 410 Gone', next_attempt_at = NULL
-        WHERE id = ${delivery.id}`);
+          last_error = 'the receiver answered 410 Gone', next_attempt_at = NULL, claim_token = NULL
+        WHERE ${mine}`);
     } else {
       const scheduled = RETRY_SCHEDULE_MS[attempts - 1];
       if (scheduled === undefined) result.failed++;
@@ -141,8 +154,9 @@ export async function deliverDue(
           : new Date(now.getTime() + Math.max(scheduled, outcome.retryAfterMs ?? 0)).toISOString();
       await db.execute(sql`
         UPDATE webhook_deliveries SET status = ${scheduled === undefined ? "failed" : "pending"}, attempts = ${attempts},
-          last_status = ${outcome.status}, last_error = ${outcome.error.slice(0, 500)}, next_attempt_at = ${next}::timestamptz
-        WHERE id = ${delivery.id}`);
+          last_status = ${outcome.status}, last_error = ${outcome.error.slice(0, 500)},
+          next_attempt_at = ${next}::timestamptz, claim_token = NULL
+        WHERE ${mine}`);
     }
   }
   return result;

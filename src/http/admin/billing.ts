@@ -71,12 +71,13 @@ export const billingRoutes = openApiApp()
       description:
         "Without a body: the latest closed period (BILLING_PERIOD, after BILLING_GRACE_HOURS). Safe to repeat: a tenant is invoiced once per period.",
       request: { body: { ...json(BillingRunSchema), required: false } },
-      responses: { 200: { description: "The run", ...json(BillingRunResultSchema) }, ...problems(400, 401) },
+      responses: { 200: { description: "The run", ...json(BillingRunResultSchema) }, ...problems(400, 401, 409) },
     }),
     async (c) => {
       const body = c.req.valid("json");
       const config = c.get("config");
-      let period = closedPeriod(Date.now(), config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
+      const closed = closedPeriod(Date.now(), config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
+      let period = closed;
       if (body.periodStart && body.periodEnd) {
         const span = ((dayStart(body.periodEnd) ?? 0) - (dayStart(body.periodStart) ?? 0)) / 86_400_000;
         if (span <= 0 || span > MAX_PERIOD_DAYS) {
@@ -84,6 +85,15 @@ export const billingRoutes = openApiApp()
             400,
             "invalid-period",
             `periodStart must come before periodEnd, at most ${MAX_PERIOD_DAYS} days apart`,
+          );
+        }
+        // An open period would be invoiced before its usage is in, and the watermark
+        // would move past it: its late days would go out a period late, as adjustments.
+        if (body.periodEnd > closed.end) {
+          throw new Problem(
+            409,
+            "period-not-closed",
+            `the period ending ${body.periodEnd} is not closed yet; the latest closed period ends ${closed.end} (BILLING_GRACE_HOURS included)`,
           );
         }
         period = { start: body.periodStart, end: body.periodEnd };

@@ -81,6 +81,8 @@ describe("money", () => {
 
   it("knows minor units and writes amounts in major units", () => {
     expect([minorDigits("USD"), minorDigits("jpy"), minorDigits("KWD")]).toEqual([2, 0, 3]);
+    // ISO 4217, not Intl's display digits, which show whole units for these.
+    expect([minorDigits("HUF"), minorDigits("COP"), minorDigits("IDR"), minorDigits("IQD")]).toEqual([2, 2, 2, 3]);
     expect(formatMinor(123_456n, "USD")).toBe("1234.56");
     expect(formatMinor(5n, "USD")).toBe("0.05");
     expect(formatMinor(500n, "JPY")).toBe("500");

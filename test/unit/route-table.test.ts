@@ -57,6 +57,23 @@ describe("configuration", () => {
     expect(() => loadConfig({ DEFAULT_TIME_ZONE: "Nowhere/Land" })).toThrow(/DEFAULT_TIME_ZONE/);
   });
 
+  it("checks the billing settings", () => {
+    expect(loadConfig({}).BILLING_CURRENCY).toBe("USD");
+    expect(loadConfig({ BILLING_CURRENCY: "huf" }).BILLING_CURRENCY).toBe("HUF");
+    expect(() => loadConfig({ BILLING_CURRENCY: "ABC" })).toThrow(/BILLING_CURRENCY/);
+    expect(() => loadConfig({ BILLING_CURRENCY: "XAU" })).toThrow(/BILLING_CURRENCY/);
+    expect(() => loadConfig({ BILLING_UNIT_COST: "1e-6" })).toThrow(/BILLING_UNIT_COST/);
+    expect(() => loadConfig({ BILLING_WEBHOOK_URL: "https://billing.example/hooks" })).toThrow(
+      /BILLING_WEBHOOK_SECRET/,
+    );
+    expect(() => loadConfig({ BILLING_WEBHOOK_SECRET: "whsec_short" })).toThrow(/BILLING_WEBHOOK_SECRET/);
+    const secret = `whsec_${btoa("a".repeat(32))}`;
+    expect(loadConfig({ BILLING_WEBHOOK_SECRET: `${secret} ${secret}` }).BILLING_WEBHOOK_SECRET).toEqual([
+      secret,
+      secret,
+    ]);
+  });
+
   it("treats empty strings as unset and 'none' as no daily limit", () => {
     const c = loadConfig({ UPSTREAM_URL: "", DEFAULT_DAILY_QUOTA_UNITS: "none", RATE_LIMIT_BURST: "7" });
     expect(c.UPSTREAM_URL).toBeUndefined();

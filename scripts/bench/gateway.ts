@@ -25,6 +25,7 @@ import { openNodeDatabase } from "../../src/db/node";
 import { apiKeys, tenantQuotas, tenants } from "../../src/db/schema";
 import { startLocalGateway } from "../lib/local-gateway";
 import { ROOT, startWranglerDev } from "../lib/wrangler-dev";
+import { median } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -135,12 +136,6 @@ async function load(url: string, keys: string[] | null, connections: number): Pr
     failed: result.non2xx + result.errors,
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-bench-"));
 const upstream = await startBenchUpstream();

@@ -8,20 +8,19 @@
 // database of its own, created and dropped here. Every method writes fresh events into
 // emptied tables; rounds interleave the methods, and the summary gives medians.
 
-import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import pg from "pg";
+import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { newEventId, type UsageEvent } from "../../src/core/usage-event";
-import { migrateDatabase, openNodeDatabase } from "../../src/db/node";
+import { openNodeDatabase } from "../../src/db/node";
 import { ingestUsage } from "../../src/metering/ingest";
-import { ROOT } from "../lib/wrangler-dev";
+import { createScratchDatabase } from "../lib/scratch-database";
+import { median } from "./stats";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SERVER = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 /** Events spread over 200 tenants, 4 routes and 3 days, as a busy gateway produces them. */
 function makeEvents(n: number): UsageEvent[] {
@@ -64,19 +63,8 @@ async function copy(pool: pg.Pool, events: UsageEvent[]): Promise<void> {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
-
-const name = `aegis_bench_${process.pid}`;
-const admin = new pg.Client({ connectionString: SERVER });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(SERVER);
-url.pathname = `/${name}`;
-await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
+const scratch = await createScratchDatabase("aegis_bench");
+const url = new URL(scratch.url);
 const handle = openNodeDatabase(url.toString(), 2);
 try {
   const methods: Record<string, { events: number; run: (events: UsageEvent[]) => Promise<void> }> = {
@@ -115,6 +103,5 @@ try {
   );
 } finally {
   await handle.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
 }

@@ -9,26 +9,18 @@
 // (invoices, deliveries and the billed-through watermark), so every round bills the same
 // month afresh.
 
-import path from "node:path";
-import pg from "pg";
 import { runInvoicing } from "../../src/billing/invoice-run";
 import { parsePrice } from "../../src/core/money";
-import { migrateDatabase, openNodeDatabase } from "../../src/db/node";
-import { ROOT } from "../lib/wrangler-dev";
+import { openNodeDatabase } from "../../src/db/node";
+import { createScratchDatabase } from "../lib/scratch-database";
+import { median } from "./stats";
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 10_000);
 const RAW_ROWS = Number(process.env.BENCH_RAW_ROWS ?? 10_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUTES = ["default", "chat", "embed"];
-const SERVER = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const PERIOD = { start: "2031-01-01", end: "2031-02-01" };
 const settings = { kind: "month" as const, unitPrice: parsePrice("0.000002"), currency: "USD", zeroInvoices: false };
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();
@@ -38,13 +30,8 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<[T, numb
   return [result, seconds];
 }
 
-const name = `aegis_bench_invoice_${process.pid}`;
-const admin = new pg.Client({ connectionString: SERVER });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(SERVER);
-url.pathname = `/${name}`;
-await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
+const scratch = await createScratchDatabase("aegis_bench_invoice");
+const url = new URL(scratch.url);
 const handle = openNodeDatabase(url.toString(), 2);
 const q = (text: string) => handle.pool.query(text);
 
@@ -98,6 +85,5 @@ try {
   console.log(`target (under 10 s with ${RAW_ROWS.toLocaleString("en")} raw rows): ${b < 10 ? "met" : "NOT met"}`);
 } finally {
   await handle.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
 }

@@ -113,18 +113,19 @@ export const usageRecords = pgTable(
   (t) => [check("usage_records_units_check", sql`${t.units} >= 0`)],
 );
 
-/** Units and requests per tenant, UTC day and route, maintained from newly inserted events only. */
-export const usageDaily = pgTable(
-  "usage_daily",
-  {
-    tenantId: text("tenant_id").notNull(),
-    day: date("day", { mode: "string" }).notNull(),
-    route: text("route").notNull(),
-    units: bigint("units", { mode: "number" }).notNull(),
-    requests: bigint("requests", { mode: "number" }).notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
-);
+/** Units and requests per tenant, UTC day and route: the shape of both rollup tables. */
+const dailyUsageColumns = () => ({
+  tenantId: text("tenant_id").notNull(),
+  day: date("day", { mode: "string" }).notNull(),
+  route: text("route").notNull(),
+  units: bigint("units", { mode: "number" }).notNull(),
+  requests: bigint("requests", { mode: "number" }).notNull(),
+});
+
+/** The daily rollup, maintained from newly inserted events only. */
+export const usageDaily = pgTable("usage_daily", dailyUsageColumns(), (t) => [
+  primaryKey({ columns: [t.tenantId, t.day, t.route] }),
+]);
 
 /**
  * How far invoicing has reached: every day before `billed_through` has been invoiced.
@@ -144,17 +145,9 @@ export const billingState = pgTable(
  * apart until the next invoice carries it as adjustment lines. The ingest adds to it in
  * the statement that updates the rollup.
  */
-export const usageLate = pgTable(
-  "usage_late",
-  {
-    tenantId: text("tenant_id").notNull(),
-    day: date("day", { mode: "string" }).notNull(),
-    route: text("route").notNull(),
-    units: bigint("units", { mode: "number" }).notNull(),
-    requests: bigint("requests", { mode: "number" }).notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.route] })],
-);
+export const usageLate = pgTable("usage_late", dailyUsageColumns(), (t) => [
+  primaryKey({ columns: [t.tenantId, t.day, t.route] }),
+]);
 
 export interface InvoiceLine {
   /** "usage" for the invoice's own period; "adjustment" for late usage of an earlier one. */

@@ -2,13 +2,13 @@
 // Neon driver reaches it through, and a local upstream.
 
 import type { TestProject } from "vitest/node";
+import { createScratchDatabase } from "../../scripts/lib/scratch-database";
 import { startWsProxy } from "../../scripts/lib/ws-proxy";
 import { startEchoUpstream } from "./echo-upstream";
-import { createTestDatabase } from "./postgres";
 import { startWebhookReceiver } from "./webhook-receiver";
 
 export default async function setup(project: TestProject) {
-  const db = await createTestDatabase("aegis_test");
+  const db = await createScratchDatabase("aegis_test");
   const proxy = await startWsProxy({ allow: [db.address] });
   const upstream = await startEchoUpstream();
   const receiver = await startWebhookReceiver();

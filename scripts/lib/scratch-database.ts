@@ -1,11 +1,13 @@
-// A throwaway Postgres database per test run, on the machine's real server.
+// A throwaway Postgres database, migrated, on the machine's real server: for a test run or a benchmark.
 
+import path from "node:path";
 import pg from "pg";
 import { migrateDatabase } from "../../src/db/node";
+import { ROOT } from "./wrangler-dev";
 
 export const SERVER_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-export interface TestDatabase {
+export interface ScratchDatabase {
   url: string;
   /** host:port of the server, for the WebSocket proxy's allow list. */
   address: string;
@@ -13,13 +15,13 @@ export interface TestDatabase {
 }
 
 /** Creates and migrates a fresh database. Fails loudly, never skips, when Postgres is down. */
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
   const admin = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 5_000 });
   try {
     await admin.connect();
   } catch (err) {
     throw new Error(
-      `these tests need PostgreSQL at ${SERVER_URL} (set TEST_POSTGRES_URL to change it); connecting failed: ${String(err)}`,
+      `this needs PostgreSQL at ${SERVER_URL} (set TEST_POSTGRES_URL to change it); connecting failed: ${String(err)}`,
     );
   }
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
@@ -31,7 +33,7 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   const server = new URL(SERVER_URL);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
-  await migrateDatabase(url.toString(), "drizzle");
+  await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
   return {
     url: url.toString(),
     address: `${server.hostname}:${server.port || "5432"}`,

@@ -1,22 +1,23 @@
 // Invoices after the run: listing them, and their lifecycle issued -> paid | void.
 
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/database";
+import { newestFirst, type Position, pageOf } from "../db/keyset";
 import { invoices } from "../db/schema";
 import { type InvoiceStatus, type InvoiceView, invoiceEvent, invoiceView } from "./invoice-view";
 import { enqueueWebhooks } from "./webhooks/outbox";
 
 export interface Page<T> {
   items: T[];
-  next: { createdAt: Date; id: string } | null;
+  next: Position | null;
 }
 
 /** Newest first, filtered by status and tenant. */
 export async function listInvoices(
   db: Database,
-  filter: { status?: InvoiceStatus; tenantId?: string; limit: number; after?: { createdAt: Date; id: string } },
+  filter: { status?: InvoiceStatus; tenantId?: string; limit: number; after?: Position },
 ): Promise<Page<InvoiceView>> {
-  const a = filter.after;
+  const order = newestFirst(invoices.createdAt, invoices.id, filter.after);
   const rows = await db
     .select()
     .from(invoices)
@@ -24,19 +25,12 @@ export async function listInvoices(
       and(
         filter.status ? eq(invoices.status, filter.status) : undefined,
         filter.tenantId ? eq(invoices.tenantId, filter.tenantId) : undefined,
-        a
-          ? or(lt(invoices.createdAt, a.createdAt), and(eq(invoices.createdAt, a.createdAt), lt(invoices.id, a.id)))
-          : undefined,
+        order.where,
       ),
     )
-    .orderBy(desc(invoices.createdAt), desc(invoices.id))
+    .orderBy(...order.orderBy)
     .limit(filter.limit + 1);
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(invoiceView),
-    next: rows.length > filter.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-  };
+  return pageOf(rows, filter.limit, invoiceView);
 }
 
 export async function getInvoice(db: Database, id: string): Promise<InvoiceView | null> {

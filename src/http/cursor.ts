@@ -1,11 +1,7 @@
 // Opaque keyset cursors for lists ordered by (created_at, id).
 
+import type { Position } from "../db/keyset";
 import { Problem } from "./problem";
-
-export interface Position {
-  createdAt: Date;
-  id: string;
-}
 
 export function encodeCursor(after: Position): string {
   return btoa(JSON.stringify([after.createdAt.toISOString(), after.id])).replaceAll("=", "");

@@ -1,7 +1,8 @@
 // The delivery history, and sending a delivery again.
 
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/database";
+import { newestFirst, type Position, pageOf } from "../../db/keyset";
 import { type WebhookDeliveryRow, webhookDeliveries } from "../../db/schema";
 
 export type DeliveryStatus = WebhookDeliveryRow["status"];
@@ -37,31 +38,16 @@ export function deliveryView(row: WebhookDeliveryRow): DeliveryView {
 /** Newest first, optionally by status. */
 export async function listDeliveries(
   db: Database,
-  filter: { status?: DeliveryStatus; limit: number; after?: { createdAt: Date; id: string } },
-): Promise<{ items: DeliveryView[]; next: { createdAt: Date; id: string } | null }> {
-  const a = filter.after;
+  filter: { status?: DeliveryStatus; limit: number; after?: Position },
+): Promise<{ items: DeliveryView[]; next: Position | null }> {
+  const order = newestFirst(webhookDeliveries.createdAt, webhookDeliveries.id, filter.after);
   const rows = await db
     .select()
     .from(webhookDeliveries)
-    .where(
-      and(
-        filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
-        a
-          ? or(
-              lt(webhookDeliveries.createdAt, a.createdAt),
-              and(eq(webhookDeliveries.createdAt, a.createdAt), lt(webhookDeliveries.id, a.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .where(and(filter.status ? eq(webhookDeliveries.status, filter.status) : undefined, order.where))
+    .orderBy(...order.orderBy)
     .limit(filter.limit + 1);
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(deliveryView),
-    next: rows.length > filter.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-  };
+  return pageOf(rows, filter.limit, deliveryView);
 }
 
 /**

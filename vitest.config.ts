@@ -21,7 +21,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts"],
+          include: ["test/node/**/*.test.ts", "test/redis/**/*.test.ts", "test/conformance/**/*.node.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 130_000,
@@ -51,7 +51,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["test/workers/**/*.test.ts"],
+          include: ["test/workers/**/*.test.ts", "test/conformance/**/*.workers.test.ts"],
           globalSetup: ["./test/support/workers-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -68,6 +68,11 @@ const envSchema = z.object({
       }
     })
     .pipe(z.array(routeRuleSchema)),
+  /** The Redis limiter (self-hosted, or Workers over TCP): redis://[user:password@]host:port/db or rediss://. */
+  RATE_LIMIT_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL")
+    .optional(),
   LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
   LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
   LEGACY_RATELIMIT_HEADERS: flag,

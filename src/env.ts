@@ -17,6 +17,7 @@ export interface Env {
   DEFAULT_DAILY_QUOTA_UNITS?: string;
   DEFAULT_TIME_ZONE?: string;
   ROUTES?: string;
+  RATE_LIMIT_REDIS_URL?: string;
   LIMITER_FAILURE_MODE?: string;
   LIMITER_TIMEOUT_MS?: string;
   LEGACY_RATELIMIT_HEADERS?: string;

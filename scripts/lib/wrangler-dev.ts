@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url).href);
 
 export interface WranglerDevOptions {
   /** wrangler config file; the project's wrangler.toml by default. */

@@ -68,7 +68,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
       headers: requestHeaders(req.headers, aegis, c.get("route").route),
       body: hasBody ? req.body : undefined,
       redirect: "manual",
-    });
+      // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
+      ...(hasBody ? { duplex: "half" } : {}),
+    } as RequestInit);
   } catch (err) {
     console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: describeError(err) }));
     settle(0);

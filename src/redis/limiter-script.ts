@@ -1,0 +1,263 @@
+// The Redis limiter's Lua script: every decision of one tenant, run atomically by Redis.
+//
+// It moves the same integer state as src/core (a token bucket per route in ticks, the
+// daily counter, reservations) and writes the usage event to the tenant's stream in the
+// same script, so a counter change and its event commit together. It returns the state it
+// found; the caller rebuilds the reported Decision from it with src/core's decide(), so the
+// figures a client sees are computed by one implementation on every backend.
+//
+// Lua in Redis has doubles only. Every quantity is an integer below 2^53 (a bucket holds at
+// most 10^9 tokens x 60,000 ticks), so the arithmetic is exact; numbers are written back
+// with %.0f, because tostring() keeps only 14 significant digits.
+//
+// KEYS (all carry the {tenantId} hash tag, so the script runs on Redis Cluster):
+//   1 cfg     hash: v, s (active|suspended|missing), rate, burst, daily (-1: none), tz,
+//             shadow (0|1), at (loaded at), json (TenantLimits for the caller), r:<route>
+//             = "rate,burst,cost" (empty parts: the tenant default / the route table's)
+//   2 keys    set of SHA-256 hex key hashes
+//   3 state   hash: d.day, d.used, b:<route> = "ticks:at"
+//   4 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
+//   5 resx    sorted set: reservation id by expiry
+//   6 stream  the tenant's usage outbox (fields i, r, u, t, m, n)
+//   7 idem    the idempotency key of a reported usage (record only; else any tenant key)
+//
+// ARGV: 1 op, 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the version the
+// caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's.
+
+export const LIMITER_SCRIPT = `
+local cfg, keys, state, res, resx, stream, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local op, now, today, tz, known, keyHash = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local TICKS = 60000
+local SWEEP = 16
+
+local function fmt(n) return string.format('%.0f', n) end
+
+local function emit(id, route, units, at, meta, meta2)
+  local f = {'i', id, 'r', route, 'u', fmt(units), 't', fmt(at)}
+  if meta ~= nil and meta ~= '' then f[#f + 1] = 'm'; f[#f + 1] = meta end
+  if meta2 ~= nil and meta2 ~= '' then f[#f + 1] = 'n'; f[#f + 1] = meta2 end
+  redis.call('XADD', stream, '*', unpack(f))
+end
+
+local function split(s)
+  local out = {}
+  for part in string.gmatch(s .. '\\t', '([^\\t]*)\\t') do out[#out + 1] = part end
+  return out
+end
+
+-- A reservation past its expiry keeps its estimate: record it, as the Durable Object's alarm does.
+local function sweep(limit)
+  local due = redis.call('ZRANGEBYSCORE', resx, '-inf', fmt(now), 'LIMIT', 0, limit)
+  for _, id in ipairs(due) do
+    local raw = redis.call('HGET', res, id)
+    if raw then
+      local r = split(raw)
+      emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '')
+      redis.call('HDEL', res, id)
+    end
+    redis.call('ZREM', resx, id)
+  end
+  return #due
+end
+
+if op == 'sweep' then
+  return sweep(tonumber(ARGV[8]))
+end
+
+if op == 'load' then
+  -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 daily, 12 tz, 13 shadow, 14 json,
+  -- 15 ttl ms, 16 route count, then route/spec pairs, then key hashes.
+  local have = redis.call('HGET', cfg, 'v')
+  if have and tonumber(have) > tonumber(ARGV[7]) then return 0 end
+  redis.call('DEL', cfg, keys)
+  local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'daily', ARGV[11],
+    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'at', ARGV[2]}
+  local n = tonumber(ARGV[16])
+  local i = 17
+  for _ = 1, n do
+    f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
+  end
+  redis.call('HSET', cfg, unpack(f))
+  redis.call('PEXPIRE', cfg, ARGV[15])
+  local hashes = {}
+  for j = i, #ARGV do hashes[#hashes + 1] = ARGV[j] end
+  if #hashes > 0 then
+    for j = 1, #hashes, 1000 do
+      redis.call('SADD', keys, unpack(hashes, j, math.min(j + 999, #hashes)))
+    end
+    redis.call('PEXPIRE', keys, ARGV[15])
+  end
+  return 1
+end
+
+if op == 'forget' then
+  -- The tenant is not in Postgres: record held reservations at their estimate, drop its
+  -- limits, and remember for ARGV[8] ms that it does not exist, unless a push newer than
+  -- ARGV[9] has arrived meanwhile.
+  local have = redis.call('HGET', cfg, 'v')
+  if have and tonumber(have) > tonumber(ARGV[9]) then return 0 end
+  now = math.huge
+  while sweep(1000) > 0 do end
+  redis.call('DEL', cfg, keys, state, res, resx)
+  redis.call('HSET', cfg, 'v', '-1', 's', 'missing', 'at', ARGV[2])
+  redis.call('PEXPIRE', cfg, ARGV[8])
+  return 1
+end
+
+-- Everything below needs the tenant's config.
+local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at')
+if not c[1] then return {'miss'} end
+if c[2] == 'missing' then return {'missing'} end
+if c[6] ~= tz then return {'tz', c[6]} end
+local version, loadedAt = c[1], tonumber(c[8])
+local json = false
+if version ~= known then json = redis.call('HGET', cfg, 'json') end
+local shadow = c[7] == '1'
+local dailyUnits = tonumber(c[5])
+
+if op ~= 'settle' then
+  if keyHash ~= '' and redis.call('SISMEMBER', keys, keyHash) == 0 then return {'unauth', loadedAt} end
+  if c[2] ~= 'active' then return {'suspended', loadedAt} end
+end
+
+-- The route's bucket limits and cost: its override, else the tenant's default.
+local function route(name)
+  local rate, burst = tonumber(c[3]), tonumber(c[4])
+  local cost = nil
+  local spec = redis.call('HGET', cfg, 'r:' .. name)
+  if spec then
+    local r, b, k = string.match(spec, '^([^,]*),([^,]*),([^,]*)$')
+    if r ~= '' then rate = tonumber(r) end
+    if b ~= '' then burst = tonumber(b) end
+    if k ~= '' then cost = tonumber(k) end
+  end
+  return rate, burst, cost
+end
+
+local function bucketOf(name)
+  local raw = redis.call('HGET', state, 'b:' .. name)
+  if not raw then return nil, nil end
+  local t, a = string.match(raw, '^(-?%d+):(%d+)$')
+  return tonumber(t), tonumber(a)
+end
+
+-- src/core/token-bucket.ts bucketLevel(): a missing state is a full bucket.
+local function level(ticks, at, rate, burst)
+  local cap = burst * TICKS
+  if ticks == nil then return cap end
+  local elapsed = math.max(0, now - at)
+  if rate == 0 or ticks >= cap then return math.min(cap, ticks) end
+  local full = math.ceil((cap - ticks) / rate)
+  return math.min(cap, ticks + math.min(elapsed, full) * rate)
+end
+
+local function setBucket(name, ticks, at)
+  redis.call('HSET', state, 'b:' .. name, fmt(ticks) .. ':' .. fmt(math.max(now, at or now)))
+end
+
+-- src/core/daily-quota.ts: a state from a later day (a clock stepped back) keeps counting.
+local d = redis.call('HMGET', state, 'd.day', 'd.used')
+local function usedToday()
+  if not d[1] then return 0 end
+  if d[1] >= today then return tonumber(d[2]) end
+  return 0
+end
+local function setDaily(used)
+  local day = today
+  if d[1] and d[1] > today then day = d[1] end
+  redis.call('HSET', state, 'd.day', day, 'd.used', fmt(math.max(0, used)))
+end
+
+local function pre(ticks, at)
+  return {ticks and fmt(ticks) or false, at and fmt(at) or false, d[1] or false, d[2] or false}
+end
+
+if op == 'check' then
+  -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the route's), 10 route table cost, 11 reserve,
+  -- 12 reservation expiry, 13 metadata JSON.
+  sweep(SWEEP)
+  local name = ARGV[8]
+  local rate, burst, rcost = route(name)
+  local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
+  local ticks, at = bucketOf(name)
+  local lvl = level(ticks, at, rate, burst)
+  local need = cost * TICKS
+  local used = usedToday()
+  local ok = cost == 0 or (lvl >= need and (dailyUnits < 0 or used + cost <= dailyUnits))
+  local taken = 0
+  if ok and cost > 0 then
+    setBucket(name, lvl - need, at)
+    setDaily(used + cost)
+    taken = need
+  elseif not ok and shadow then
+    -- Shadow mode counts the call but floors the bucket at zero (forceTakeTokens).
+    local t = lvl
+    if lvl > 0 then t = math.max(0, lvl - need) end
+    setBucket(name, t, at)
+    setDaily(used + cost)
+    taken = lvl - t
+  end
+  local allowed = ok or shadow
+  if allowed and (cost > 0 or ARGV[11] == '1') then
+    if ARGV[11] == '1' then
+      redis.call('HSET', res, ARGV[7], table.concat({name, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13]}, '\\t'))
+      redis.call('ZADD', resx, ARGV[12], ARGV[7])
+    else
+      emit(ARGV[7], name, cost, now, ARGV[13], '')
+    end
+  end
+  return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, unpack(pre(ticks, at))}
+end
+
+if op == 'settle' then
+  -- ARGV: 8 reservation id, 9 units, 10 metadata JSON. A reservation is recorded once, as ev_<id>.
+  local raw = redis.call('HGET', res, ARGV[8])
+  if not raw then sweep(SWEEP); return {'unknown', version, json, loadedAt} end
+  redis.call('HDEL', res, ARGV[8])
+  redis.call('ZREM', resx, ARGV[8])
+  local r = split(raw)
+  local name, units, held, day, reservedAt, expiresAt = r[1], tonumber(r[2]), tonumber(r[3]), r[4], tonumber(r[5]), tonumber(r[6])
+  local eventId = 'ev_' .. ARGV[8]
+  if expiresAt <= now then
+    emit(eventId, name, units, reservedAt, r[7], ARGV[10])
+    sweep(SWEEP)
+    return {'expired', version, json, loadedAt}
+  end
+  local actual = tonumber(ARGV[9])
+  local delta = units - actual
+  if delta ~= 0 then
+    local rate, burst = route(name)
+    local ticks, at = bucketOf(name)
+    local deltaTicks = delta * TICKS
+    if delta > 0 then deltaTicks = math.min(deltaTicks, held) end
+    setBucket(name, math.min(burst * TICKS, level(ticks, at, rate, burst) + deltaTicks), at)
+    -- A refund for a day that has ended is dropped; a charge always lands (src/core settle()).
+    if day == today or delta < 0 then setDaily(usedToday() - delta) end
+  end
+  emit(eventId, name, actual, reservedAt, r[7], ARGV[10])
+  sweep(SWEEP)
+  return {'settled', version, json, loadedAt}
+end
+
+if op == 'record' then
+  -- ARGV: 7 event id, 8 route, 9 units, 10 occurred at, 11 metadata JSON, 12 idempotency TTL ms.
+  if redis.call('EXISTS', idem) == 1 then return {'duplicate', version, json, loadedAt} end
+  local units = tonumber(ARGV[9])
+  local used = usedToday()
+  local ok = units == 0 or dailyUnits < 0 or used + units <= dailyUnits
+  if not ok and not shadow then return {'limited', version, json, loadedAt, unpack(pre(nil, nil))} end
+  if units > 0 then setDaily(used + units) end
+  redis.call('SET', idem, ARGV[7], 'PX', ARGV[12])
+  emit(ARGV[7], ARGV[8], units, tonumber(ARGV[10]), ARGV[11], '')
+  return {'recorded', version, json, loadedAt, unpack(pre(nil, nil))}
+end
+
+if op == 'peek' then
+  -- Every counter of the tenant, as HGETALL pairs: a bucket per route used, and the day.
+  local out = {'ok', version, json, loadedAt}
+  for _, v in ipairs(redis.call('HGETALL', state)) do out[#out + 1] = v end
+  return out
+end
+
+return redis.error_reply('ERR aegis limiter: unknown op ' .. tostring(op))
+`;

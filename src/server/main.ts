@@ -1,0 +1,38 @@
+// `npm run serve`: the self-hosted gateway. The same file runs under Bun and Deno:
+//   bun src/server/main.ts
+//   deno run -A --unstable-sloppy-imports src/server/main.ts
+// Settings come from the environment (see docs/self-hosting.md); PORT sets the port.
+
+import process from "node:process";
+import { ConfigError } from "../config";
+import { SelfHostedConfigError, startSelfHosted } from "./self-hosted";
+
+try {
+  const server = await startSelfHosted({
+    env: process.env,
+    port: Number(process.env.PORT ?? 8787),
+    hostname: process.env.HOST ?? "127.0.0.1",
+  });
+  console.log(JSON.stringify({ msg: "aegis-edge self-hosted gateway listening", url: server.url }));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(JSON.stringify({ msg: "shutting down", signal }));
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof SelfHostedConfigError) {
+    console.error(`aegis-edge: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,152 @@
+// The Redis store's own mechanics, on the local Redis: the script's SHA and the NOSCRIPT
+// fallback, the usage stream as outbox, the config cache, and the hash-tagged key layout.
+
+import { createHash } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import type { TenantLimits } from "../../src/core/limits";
+import { tenantKeys } from "../../src/redis/keys";
+import { LIMITER_SCRIPT } from "../../src/redis/limiter-script";
+import { limiterScript } from "../../src/redis/redis-limiter-store";
+import { RedisClient } from "../../src/redis/resp/client";
+import { nodeSocket } from "../../src/redis/resp/node-socket";
+import { dropPrefix, redisHarness } from "../conformance/redis-harness";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
+const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
+const T0 = Date.UTC(2026, 5, 15, 10);
+
+afterAll(async () => {
+  await dropPrefix(redis, prefix);
+  await redis.close();
+});
+
+const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
+  ratePerMinute: 0,
+  burst: 100,
+  dailyUnits: 1_000,
+  timeZone: "UTC",
+  shadow: false,
+  routes: {},
+  ...l,
+});
+
+async function streamEntries(tenantId: string) {
+  const reply = (await redis.send(["XRANGE", tenantKeys(prefix, tenantId).stream, "-", "+"])) as [string, string[]][];
+  return reply.map(([, fields]) => {
+    const o: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string;
+    return o;
+  });
+}
+
+describe("Redis limiter", () => {
+  it("sends the script by its SHA-1, and falls back to EVAL after the server forgets it", async () => {
+    const expected = createHash("sha1").update(LIMITER_SCRIPT).digest("hex");
+    expect(await limiterScript.sha()).toBe(expected);
+    expect(await redis.send(["SCRIPT", "LOAD", LIMITER_SCRIPT])).toBe(expected);
+
+    const h = redisHarness(redis, prefix);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits());
+    await redis.send(["SCRIPT", "FLUSH"]);
+    expect(await redis.send(["SCRIPT", "EXISTS", expected])).toEqual([0]);
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1 });
+    expect(r).toMatchObject({ status: "ok", decision: { allowed: true } });
+    expect(await redis.send(["SCRIPT", "EXISTS", expected])).toEqual([1]);
+  });
+
+  it("writes each usage event to the tenant's stream in the same script as the counter", async () => {
+    const h = redisHarness(redis, prefix, 60);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits());
+    const call = (extra: object) => h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 3, ...extra });
+
+    await call({ metadata: { model: "m1" } });
+    const reserved = await call({ reserve: true, metadata: { model: "m2" } });
+    if (reserved.status !== "ok" || !reserved.reservation) throw new Error("expected a reservation");
+    expect(await streamEntries(t.tenantId)).toHaveLength(1);
+    await h.store.settle(t.tenantId, reserved.reservation.id, 5, { finish: "stop" });
+    const expiring = await call({ reserve: true });
+    if (expiring.status !== "ok" || !expiring.reservation) throw new Error("expected a reservation");
+    // Refused calls write nothing.
+    await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1_000 });
+    h.now.ms = T0 + 61_000;
+    expect(await h.store.sweepExpired(t.tenantId)).toBe(1);
+
+    const entries = await streamEntries(t.tenantId);
+    expect(entries).toEqual([
+      { i: expect.stringMatching(/^ev_/), r: "chat", u: "3", t: String(T0), m: '{"model":"m1"}' },
+      {
+        i: `ev_${reserved.reservation.id}`,
+        r: "chat",
+        u: "5",
+        t: String(T0),
+        m: '{"model":"m2"}',
+        n: '{"finish":"stop"}',
+      },
+      { i: `ev_${expiring.reservation.id}`, r: "chat", u: "3", t: String(T0) },
+    ]);
+    const lim = await h.store.limits(t.tenantId, { keyHash: t.keyHash, routes: [] });
+    expect(lim).toMatchObject({ status: "ok", limits: { daily: { used: 11 } } });
+  });
+
+  it("caches config in Redis with a TTL, loads it on a miss, and ignores an older push", async () => {
+    const h = redisHarness(redis, prefix);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits({ burst: 5 }));
+    const keys = tenantKeys(prefix, t.tenantId);
+    const ttl = Number(await redis.send(["PTTL", keys.cfg]));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(600_000);
+
+    // Evicted (or expired): the next call loads the tenant from "Postgres" again.
+    await redis.send(["DEL", keys.cfg, keys.keys]);
+    const snapshot = h.snapshots.get(t.tenantId);
+    if (!snapshot) throw new Error("no snapshot");
+    h.snapshots.set(t.tenantId, { ...snapshot, version: 7, limits: limits({ burst: 9 }) });
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 0 });
+    expect(r).toMatchObject({ status: "ok", decision: { policies: [{ quota: 9 }, { name: "daily" }] } });
+    expect(await redis.send(["HGET", keys.cfg, "v"])).toBe("7");
+
+    // A push older than what Redis holds changes nothing.
+    await h.store.apply({ ...snapshot, version: 3, limits: limits({ burst: 2 }) });
+    expect(await redis.send(["HGET", keys.cfg, "burst"])).toBe("9");
+  });
+
+  it("follows a change of the tenant's time zone made by another process", async () => {
+    const h = redisHarness(redis, prefix);
+    const other = redisHarness(redis, prefix);
+    h.now.ms = other.now.ms = Date.UTC(2026, 5, 15, 14, 30);
+    const t = await h.createTenant(limits({ dailyUnits: 5 }));
+    other.snapshots.set(t.tenantId, h.snapshots.get(t.tenantId) as never);
+    expect(await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 5 })).toMatchObject({
+      decision: { allowed: true },
+    });
+    // Another instance moves the tenant to Tokyo, where the day changes at 15:00 UTC.
+    const s = h.snapshots.get(t.tenantId);
+    if (!s) throw new Error("no snapshot");
+    await other.store.apply({ ...s, version: 2, limits: limits({ dailyUnits: 5, timeZone: "Asia/Tokyo" }) });
+    h.now.ms = Date.UTC(2026, 5, 15, 15, 0, 1);
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 5 });
+    expect(r).toMatchObject({ status: "ok", decision: { allowed: true } });
+  });
+
+  it("keeps every key of a tenant under its {tenantId} hash tag", async () => {
+    const h = redisHarness(redis, prefix, 60);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits());
+    await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1, reserve: true });
+    await h.store.record(t.tenantId, {
+      keyHash: t.keyHash,
+      idempotencyKey: "job-1",
+      units: 1,
+      route: "chat",
+      occurredAt: T0,
+    });
+    const reply = (await redis.send(["SCAN", "0", "MATCH", `*${t.tenantId}*`, "COUNT", 100_000])) as [string, string[]];
+    const found = reply[1].sort();
+    expect(found.length).toBeGreaterThanOrEqual(6);
+    for (const key of found) expect(key.match(/\{([^}]*)\}/)?.[1]).toBe(t.tenantId);
+  });
+});

@@ -37,6 +37,7 @@ export default defineConfig({
                 NEON_WS_PROXY: inject("wsProxy"),
                 UPSTREAM_URL: inject("upstreamUrl"),
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                TEST_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
                 BILLING_WEBHOOK_URL: `${inject("webhookUrl")}/hooks/cron/200`,
                 BILLING_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
                 BILLING_UNIT_COST: "0.0000015",

@@ -73,6 +73,8 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL")
     .optional(),
+  /** RATE_LIMIT_REDIS_URL is a Redis Cluster: one or more comma-separated seed nodes. */
+  RATE_LIMIT_REDIS_CLUSTER: flag,
   LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
   LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
   LEGACY_RATELIMIT_HEADERS: flag,
@@ -129,6 +131,11 @@ export function loadConfig(env: object): Config {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  if (parsed.data.RATE_LIMIT_REDIS_URL?.includes(",") && !parsed.data.RATE_LIMIT_REDIS_CLUSTER) {
+    throw new ConfigError(
+      "invalid configuration: RATE_LIMIT_REDIS_URL lists several nodes; set RATE_LIMIT_REDIS_CLUSTER=true for a Redis Cluster",
+    );
   }
   if (parsed.data.BILLING_WEBHOOK_URL && !parsed.data.BILLING_WEBHOOK_SECRET) {
     throw new ConfigError(

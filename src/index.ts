@@ -2,6 +2,7 @@
 
 import { billingTick } from "./billing/cron";
 import { loadConfig } from "./config";
+import { guardedStore } from "./core/guarded-store";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";
@@ -9,6 +10,7 @@ import { createGateway } from "./http/app";
 import { Problem } from "./http/problem";
 import { defaultStore } from "./http/rate-limit";
 import { consumeUsageBatch } from "./metering/queue-consumer";
+import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
 
 export { TenantLimiter } from "./durable/tenant-limiter";
 export type { Env } from "./env";
@@ -23,11 +25,25 @@ function openDatabase(env: Env) {
   return openNeonDatabase(config.DATABASE_URL, config.NEON_WS_PROXY);
 }
 
-const gateway = createGateway({ openDatabase, store: (env: Env) => defaultStore(env) });
+/** The Durable Objects, or a self-hosted Redis over TCP when RATE_LIMIT_REDIS_URL is set. */
+function store(env: Env) {
+  const config = loadConfig(env);
+  if (!config.RATE_LIMIT_REDIS_URL) return defaultStore(env);
+  return guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS);
+}
+
+const gateway = createGateway({ openDatabase, store });
 
 export default {
   fetch: (request, env, ctx) => gateway.fetch(request, env, ctx),
   async scheduled(controller, env) {
+    const config = loadConfig(env);
+    if (config.RATE_LIMIT_REDIS_URL) {
+      // With the Redis limiter, usage waits in Redis streams until this tick stores it. A
+      // failed drain is logged by it and retried next tick; billing still runs.
+      const drained = await drainRedisUsage(config).catch(() => null);
+      if (drained) console.log(JSON.stringify({ msg: "redis usage drained", ...drained }));
+    }
     const handle = openDatabase(env);
     try {
       const { run, delivery } = await billingTick(handle.db, loadConfig(env), controller.scheduledTime);

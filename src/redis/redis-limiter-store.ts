@@ -53,6 +53,12 @@ export interface RedisLimiterOptions {
   configRefreshSeconds: number;
   /** Key prefix, to share one Redis between deployments. Default "aegis". */
   prefix?: string;
+  /**
+   * Reload an old config in the background after answering. Default true. Off where the
+   * connection does not outlive the call (a Worker's request): a config past its TTL is
+   * then reloaded on the next miss instead.
+   */
+  backgroundRefresh?: boolean;
 }
 
 interface Memo {
@@ -330,6 +336,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   private refreshIfOlderThan(tenantId: string, loadedAt: number, maxAgeMs: number): void {
+    if (this.options.backgroundRefresh === false) return;
     if (this.loading.has(tenantId) || this.clock() - loadedAt < maxAgeMs) return;
     this.reload(tenantId).catch((err: unknown) => {
       console.error(

@@ -20,8 +20,8 @@ import { defaultLimits } from "../defaults";
 import type { Env } from "../env";
 import { createGateway } from "../http/app";
 import { DEFAULT_PREFIX, registryKey } from "../redis/keys";
+import { openRedis } from "../redis/open-redis";
 import { RedisLimiterStore } from "../redis/redis-limiter-store";
-import { RedisClient } from "../redis/resp/client";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 
@@ -65,12 +65,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   if (!config.RATE_LIMIT_REDIS_URL) throw new SelfHostedConfigError("RATE_LIMIT_REDIS_URL is not set (redis://...)");
   if (!config.ADMIN_TOKEN) console.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
 
-  const redis = new RedisClient({
-    url: config.RATE_LIMIT_REDIS_URL,
-    connect: nodeSocket,
-    connectTimeoutMs: Math.min(1_000, config.LIMITER_TIMEOUT_MS),
-    commandTimeoutMs: config.LIMITER_TIMEOUT_MS,
-  });
+  const redis = openRedis(config, nodeSocket);
   const database = openNodeDatabase(config.DATABASE_URL, 10);
   // The pool is shared by every request; a request's "close" must not end it.
   const shared: DatabaseHandle = { db: database.db, close: async () => {} };

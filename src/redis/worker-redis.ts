@@ -1,0 +1,107 @@
+// The Redis limiter from a Worker, over cloudflare:sockets: for Workers deployments that keep
+// their limits in a self-hosted Redis instead of Durable Objects (RATE_LIMIT_REDIS_URL).
+//
+// A Worker's sockets belong to the request that opened them, so each limiter call opens its
+// own connection and closes it. The usage streams are drained into Postgres, and expired
+// reservations swept, by the Cron Trigger (drainRedisUsage).
+
+import type { Config } from "../config";
+import { describeError } from "../core/errors";
+import type { LimiterStore } from "../core/limiter-store";
+import { openNeonDatabase } from "../db/neon";
+import { loadTenantSnapshot } from "../db/tenants";
+import { defaultLimits } from "../defaults";
+import { registryKey } from "./keys";
+import { openRedis, type RedisConnection } from "./open-redis";
+import { RedisLimiterStore } from "./redis-limiter-store";
+import { cloudflareSocket } from "./resp/cloudflare-socket";
+import { UsageStreamConsumer } from "./usage-stream-consumer";
+
+const client = (config: Config): RedisConnection => openRedis(config, cloudflareSocket);
+
+function storeOn(redis: RedisConnection, config: Config, prefix?: string): RedisLimiterStore {
+  return new RedisLimiterStore({
+    redis,
+    prefix,
+    backgroundRefresh: false,
+    reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
+    configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
+    loadSnapshot: async (tenantId) => {
+      if (!config.DATABASE_URL) throw new Error("DATABASE_URL is not set, so the tenant's config cannot be loaded");
+      const handle = openNeonDatabase(config.DATABASE_URL, config.NEON_WS_PROXY);
+      try {
+        return await loadTenantSnapshot(handle.db, tenantId, defaultLimits(config));
+      } finally {
+        await handle.close().catch(() => {});
+      }
+    },
+  });
+}
+
+/** A LimiterStore whose every call runs on a connection of its own. */
+export function workerRedisStore(config: Config, prefix?: string): LimiterStore {
+  const run = async <T>(call: (store: RedisLimiterStore) => Promise<T>): Promise<T> => {
+    const redis = client(config);
+    try {
+      return await call(storeOn(redis, config, prefix));
+    } finally {
+      await redis.close().catch(() => {});
+    }
+  };
+  return {
+    check: (t, r) => run((s) => s.check(t, r)),
+    settle: (t, id, u, m) => run((s) => s.settle(t, id, u, m)),
+    record: (t, r) => run((s) => s.record(t, r)),
+    limits: (t, r) => run((s) => s.limits(t, r)),
+    apply: (snapshot) => run((s) => s.apply(snapshot)),
+  };
+}
+
+export interface DrainResult {
+  read: number;
+  stored: number;
+  swept: number;
+}
+
+/**
+ * Moves what waits in the tenants' usage streams into Postgres and records reservations
+ * that expired unsettled, for at most `budgetMs`. Run by the Cron Trigger.
+ */
+export async function drainRedisUsage(config: Config, budgetMs = 20_000, prefix?: string): Promise<DrainResult> {
+  if (!config.DATABASE_URL) throw new Error("DATABASE_URL is not set");
+  const redis = client(config);
+  const database = openNeonDatabase(config.DATABASE_URL, config.NEON_WS_PROXY);
+  const shared = { db: database.db, close: async () => {} };
+  const result: DrainResult = { read: 0, stored: 0, swept: 0 };
+  const end = Date.now() + budgetMs;
+  try {
+    const store = storeOn(redis, config, prefix);
+    const members = await redis.send(["SMEMBERS", registryKey(prefix ?? "aegis")]);
+    for (const tenantId of Array.isArray(members) ? members.map(String) : []) {
+      if (Date.now() > end) break;
+      result.swept += await store.sweepExpired(tenantId);
+    }
+    // Every cron run is the same consumer, so a run first re-reads what an earlier run read
+    // but did not store; entries of other consumers are claimed after a minute idle.
+    const consumer = new UsageStreamConsumer({
+      redis,
+      prefix,
+      consumer: "workers-cron",
+      openDatabase: () => shared,
+      claimIdleMs: 60_000,
+    });
+    while (Date.now() < end) {
+      const r = await consumer.poll();
+      result.read += r.read;
+      result.stored += r.stored;
+      if (r.read === 0 || r.retried > 0) break;
+    }
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "redis usage drain failed", error: describeError(err) }));
+    throw err;
+  } finally {
+    await redis.close().catch(() => {});
+    await database.close().catch(() => {});
+  }
+  return result;
+}

@@ -12,7 +12,8 @@
 //
 // KEYS (all carry the {tenantId} hash tag, so the script runs on Redis Cluster):
 //   1 cfg     hash: v, s (active|suspended|missing), rate, burst, daily (-1: none), tz,
-//             shadow (0|1), at (loaded at), json (TenantLimits for the caller), r:<route>
+//             shadow (0|1), at (loaded at), json (TenantLimits for the caller), h (SHA-1
+//             of json), r:<route>
 //             = "rate,burst,cost" (empty parts: the tenant default / the route table's)
 //   2 keys    set of SHA-256 hex key hashes
 //   3 state   hash: d.day, d.used, b:<route> = "ticks:at"
@@ -21,7 +22,7 @@
 //   6 stream  the tenant's usage outbox (fields i, r, u, t, m, n)
 //   7 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
-// ARGV: 1 op, 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the version the
+// ARGV: 1 op, 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
 // caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's.
 
 export const LIMITER_SCRIPT = `
@@ -71,7 +72,7 @@ if op == 'load' then
   if have and tonumber(have) > tonumber(ARGV[7]) then return 0 end
   redis.call('DEL', cfg, keys)
   local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'daily', ARGV[11],
-    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'at', ARGV[2]}
+    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'h', redis.sha1hex(ARGV[14]), 'at', ARGV[2]}
   local n = tonumber(ARGV[16])
   local i = 17
   for _ = 1, n do
@@ -105,11 +106,13 @@ if op == 'forget' then
 end
 
 -- Everything below needs the tenant's config.
-local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at')
+local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h')
 if not c[1] then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
 if c[6] ~= tz then return {'tz', c[6]} end
-local version, loadedAt = c[1], tonumber(c[8])
+-- The caller's cache is keyed by version and content: two processes may resolve one version
+-- to different limits (their defaults differ during a rolling deploy).
+local version, loadedAt = c[1] .. ':' .. (c[9] or ''), tonumber(c[8])
 local json = false
 if version ~= known then json = redis.call('HGET', cfg, 'json') end
 local shadow = c[7] == '1'

@@ -70,6 +70,8 @@ type Reply = RedisReply[];
 
 const str = (v: RedisReply | undefined): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: RedisReply | undefined): number => Number(v);
+/** The numeric config version of a "version:hash" tag. */
+const versionOf = (tag: RedisReply | undefined): number => Number.parseInt(String(tag), 10) || 0;
 
 function assertUnits(units: number, what = "units"): void {
   if (!Number.isSafeInteger(units) || units < 0 || units > MAX_CALL_UNITS) {
@@ -263,7 +265,7 @@ export class RedisLimiterStore implements LimiterStore {
       if (!Array.isArray(reply)) throw new Error(`unexpected limiter script reply: ${String(reply)}`);
       const kind = str(reply[0]);
       if (kind === "miss") {
-        await this.reload(tenantId);
+        await this.reload(tenantId, 0);
         continue;
       }
       if (kind === "tz") {
@@ -272,11 +274,19 @@ export class RedisLimiterStore implements LimiterStore {
       }
       if (kind === "missing") return { denied: { status: "unauthenticated" } };
       const loadedAt = num(reply[kind === "unauth" || kind === "suspended" ? 1 : 3]);
+      const seen = kind === "unauth" || kind === "suspended" ? undefined : versionOf(reply[1]);
       if (kind === "unauth") {
-        this.refreshIfOlderThan(tenantId, loadedAt, UNKNOWN_KEY_REFRESH_MS);
+        // Nothing was consumed: where no background work may outlive the call, reload now
+        // (the key may be new, its push lost) and ask again, once.
+        const stale = this.clock() - loadedAt >= UNKNOWN_KEY_REFRESH_MS;
+        if (stale && this.options.backgroundRefresh === false && attempt < 2) {
+          await this.reload(tenantId, undefined);
+          continue;
+        }
+        this.refreshIfOlderThan(tenantId, loadedAt, UNKNOWN_KEY_REFRESH_MS, undefined);
         return { denied: { status: "unauthenticated" } };
       }
-      this.refreshIfOlderThan(tenantId, loadedAt, this.options.configRefreshSeconds * 1000);
+      this.refreshIfOlderThan(tenantId, loadedAt, this.options.configRefreshSeconds * 1000, seen);
       if (kind === "suspended") return { denied: { status: "suspended" } };
       const limits = this.limitsOf(tenantId, memo, str(reply[1]) ?? "", str(reply[2]));
       return { reply, limits, now };
@@ -321,24 +331,29 @@ export class RedisLimiterStore implements LimiterStore {
     if (map.size > MEMO_LIMIT) map.delete(map.keys().next().value as string);
   }
 
-  /** Loads the tenant from Postgres into Redis, once however many calls are waiting. */
-  private reload(tenantId: string): Promise<void> {
+  /**
+   * Loads the tenant from Postgres into Redis, once however many calls are waiting. `seen`
+   * is the cached version the caller saw (0 after a miss): if Postgres no longer has the
+   * tenant, the cache is dropped unless a newer push arrived meanwhile. Undefined: keep
+   * whatever is cached (a key check only wants new keys, not a verdict on the tenant).
+   */
+  private reload(tenantId: string, seen: number | undefined): Promise<void> {
     let pending = this.loading.get(tenantId);
     if (!pending) {
       pending = (async () => {
         const snapshot = await this.options.loadSnapshot(tenantId);
         if (snapshot) await this.write(snapshot);
-        else await this.forget(tenantId);
+        else await this.forget(tenantId, seen ?? 0);
       })().finally(() => this.loading.delete(tenantId));
       this.loading.set(tenantId, pending);
     }
     return pending;
   }
 
-  private refreshIfOlderThan(tenantId: string, loadedAt: number, maxAgeMs: number): void {
+  private refreshIfOlderThan(tenantId: string, loadedAt: number, maxAgeMs: number, seen: number | undefined): void {
     if (this.options.backgroundRefresh === false) return;
     if (this.loading.has(tenantId) || this.clock() - loadedAt < maxAgeMs) return;
-    this.reload(tenantId).catch((err: unknown) => {
+    this.reload(tenantId, seen).catch((err: unknown) => {
       console.error(
         JSON.stringify({ msg: "tenant config refresh failed", tenant: tenantId, error: describeError(err) }),
       );
@@ -375,14 +390,15 @@ export class RedisLimiterStore implements LimiterStore {
       limits.timeZone,
       limits.shadow ? 1 : 0,
       JSON.stringify(limits),
-      this.options.configRefreshSeconds * 2000,
+      // Without background refresh the TTL is the only refresh, so it is the refresh period.
+      this.options.configRefreshSeconds * (this.options.backgroundRefresh === false ? 1000 : 2000),
       routes.length / 2,
       ...routes,
       ...snapshot.keyHashes,
     ]);
   }
 
-  private async forget(tenantId: string): Promise<void> {
+  private async forget(tenantId: string, seen: number): Promise<void> {
     const keys = tenantKeys(this.prefix, tenantId);
     await limiterScript.run(this.redis, this.keyList(keys, keys.idem("")), [
       "forget",
@@ -393,7 +409,7 @@ export class RedisLimiterStore implements LimiterStore {
       "",
       "",
       MISSING_TENANT_TTL_MS,
-      0,
+      seen,
     ]);
     this.memo.delete(tenantId);
   }

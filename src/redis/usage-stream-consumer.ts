@@ -136,7 +136,7 @@ export class UsageStreamConsumer {
     const count = this.options.perStream ?? 500;
     const streams = tenants.map((t) => tenantKeys(this.prefix, t).stream);
     const commands: (string | number)[][] = [];
-    const kinds: ("claim" | "read")[] = [];
+    const kinds: ("claim" | "pending" | "read")[] = [];
     for (const stream of streams) {
       if (claim) {
         kinds.push("claim");
@@ -153,7 +153,7 @@ export class UsageStreamConsumer {
       }
       // "0": what this consumer read before (a restart, a failed batch); ">": what is new.
       for (const from of ownPending ? ["0", ">"] : [">"]) {
-        kinds.push("read");
+        kinds.push(from === "0" ? "pending" : "read");
         commands.push(["XREADGROUP", "GROUP", INGEST_GROUP, consumer, "COUNT", count, "STREAMS", stream, from]);
       }
     }
@@ -171,7 +171,10 @@ export class UsageStreamConsumer {
           nogroup = true;
           continue;
         }
-        for (const [id, fields] of kinds[j] === "claim" ? claimedEntries(reply) : readEntries(reply)) {
+        const entries = kinds[j] === "claim" ? claimedEntries(reply) : readEntries(reply);
+        // A page of old pending entries: there may be more behind it, so read "0" again next poll.
+        if (kinds[j] === "pending" && entries.length > 0) this.readOwnPending = true;
+        for (const [id, fields] of entries) {
           const key = `${stream}\u0000${id}`;
           if (seen.has(key)) continue;
           seen.add(key);

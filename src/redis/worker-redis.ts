@@ -57,6 +57,9 @@ export function workerRedisStore(config: Config, prefix?: string): LimiterStore 
   };
 }
 
+/** Tenants swept at once: their scripts are pipelined on the one connection. */
+const SWEEP_CONCURRENCY = 64;
+
 export interface DrainResult {
   read: number;
   stored: number;
@@ -75,12 +78,6 @@ export async function drainRedisUsage(config: Config, budgetMs = 20_000, prefix?
   const result: DrainResult = { read: 0, stored: 0, swept: 0 };
   const end = Date.now() + budgetMs;
   try {
-    const store = storeOn(redis, config, prefix);
-    const members = await redis.send(["SMEMBERS", registryKey(prefix ?? "aegis")]);
-    for (const tenantId of Array.isArray(members) ? members.map(String) : []) {
-      if (Date.now() > end) break;
-      result.swept += await store.sweepExpired(tenantId);
-    }
     // Every cron run is the same consumer, so a run first re-reads what an earlier run read
     // but did not store; entries of other consumers are claimed after a minute idle.
     const consumer = new UsageStreamConsumer({
@@ -90,12 +87,28 @@ export async function drainRedisUsage(config: Config, budgetMs = 20_000, prefix?
       openDatabase: () => shared,
       claimIdleMs: 60_000,
     });
-    while (Date.now() < end) {
-      const r = await consumer.poll();
-      result.read += r.read;
-      result.stored += r.stored;
-      if (r.read === 0 || r.retried > 0) break;
+    const drain = async () => {
+      while (Date.now() < end) {
+        const r = await consumer.poll();
+        result.read += r.read;
+        result.stored += r.stored;
+        if (r.read === 0 || r.retried > 0) break;
+      }
+    };
+    // Usage first: it is what billing waits for. Sweeping gets what time is left.
+    await drain();
+    const store = storeOn(redis, config, prefix);
+    const members = await redis.send(["SMEMBERS", registryKey(prefix ?? "aegis")]);
+    const tenants = Array.isArray(members) ? members.map(String) : [];
+    // Start at a random tenant, so a budget that runs out does not always spare the same ones.
+    const from = Math.floor(Math.random() * tenants.length);
+    const order = [...tenants.slice(from), ...tenants.slice(0, from)];
+    for (let i = 0; i < order.length && Date.now() < end; i += SWEEP_CONCURRENCY) {
+      const swept = await Promise.all(order.slice(i, i + SWEEP_CONCURRENCY).map((t) => store.sweepExpired(t)));
+      result.swept += swept.reduce((a, b) => a + b, 0);
     }
+    // And what the sweep recorded, if time is left (else the next run stores it).
+    if (result.swept > 0) await drain();
   } catch (err) {
     console.error(JSON.stringify({ msg: "redis usage drain failed", error: describeError(err) }));
     throw err;

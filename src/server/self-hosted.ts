@@ -6,6 +6,7 @@
 // state lives in Redis, the consumer group splits the streams' entries between instances,
 // and billing runs under a Postgres advisory lock, so a tick on every instance is harmless.
 
+import type http from "node:http";
 import { hostname } from "node:os";
 import { serve } from "@hono/node-server";
 import { Cron } from "croner";
@@ -29,6 +30,13 @@ import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 export const BILLING_SCHEDULE = "*/15 * * * *";
 const IDLE_POLL_MS = 200;
 const SWEEP_EVERY_MS = 5_000;
+const SWEEP_CONCURRENCY = 64;
+/** The consumer's and the sweeper's command timeout: they move whole batches. */
+const BACKGROUND_TIMEOUT_MS = 10_000;
+/** How long a shutdown lets requests in flight finish before cutting their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a shutdown waits for a usage poll in flight. */
+const SHUTDOWN_POLL_WAIT_MS = 3_000;
 
 export interface SelfHostedOptions {
   /** The settings (process.env, or a test's own). */
@@ -54,9 +62,6 @@ export class SelfHostedConfigError extends Error {
   override name = "SelfHostedConfigError";
 }
 
-const log = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
-const logError = (msg: string, err: unknown) => console.error(JSON.stringify({ msg, error: describeError(err) }));
-
 export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfHosted> {
   // One env object for the process: the config cache is keyed by it.
   const env = { ...options.env } as unknown as Env;
@@ -66,32 +71,36 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   if (!config.ADMIN_TOKEN) console.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
 
   const redis = openRedis(config, nodeSocket);
+  // The consumer and the sweeper move large batches: on a connection of their own, with a
+  // longer timeout, they never hold up (or reset) the limiter's connection.
+  const background = openRedis(config, nodeSocket, { commandTimeoutMs: BACKGROUND_TIMEOUT_MS });
   const database = openNodeDatabase(config.DATABASE_URL, 10);
   // The pool is shared by every request; a request's "close" must not end it.
   const shared: DatabaseHandle = { db: database.db, close: async () => {} };
 
   const prefix = options.redisPrefix ?? options.env.AEGIS_REDIS_PREFIX ?? DEFAULT_PREFIX;
-  const limiter = new RedisLimiterStore({
-    redis,
+  const limiterOptions = {
     prefix,
-    loadSnapshot: (tenantId) => loadTenantSnapshot(database.db, tenantId, defaultLimits(config)),
+    loadSnapshot: (tenantId: string) => loadTenantSnapshot(database.db, tenantId, defaultLimits(config)),
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
-  });
+  };
+  const limiter = new RedisLimiterStore({ ...limiterOptions, redis });
+  const sweeping = new RedisLimiterStore({ ...limiterOptions, redis: background });
   const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS);
   const gateway = createGateway({ openDatabase: () => shared, store: () => store });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so
   // a shutdown waits for it instead of dropping usage.
-  const background = new Set<Promise<unknown>>();
+  const pending = new Set<Promise<unknown>>();
   const executionCtx = {
     waitUntil(p: Promise<unknown>) {
       const tracked = p
         .catch((err: unknown) => logError("background work failed", err))
         .finally(() => {
-          background.delete(tracked);
+          pending.delete(tracked);
         });
-      background.add(tracked);
+      pending.add(tracked);
     },
     passThroughOnException() {},
     props: {},
@@ -102,79 +111,122 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     port: options.port ?? 8787,
     hostname: options.hostname ?? "127.0.0.1",
   });
-  const address = await new Promise<{ port: number }>((resolve, reject) => {
-    server.once("listening", () => resolve(server.address() as { port: number }));
-    server.once("error", reject);
-  });
+  let address: { port: number };
+  try {
+    address = await new Promise<{ port: number }>((resolve, reject) => {
+      server.once("listening", () => resolve(server.address() as { port: number }));
+      server.once("error", reject);
+    });
+  } catch (err) {
+    await Promise.allSettled([redis.close(), background.close(), database.close()]);
+    throw err;
+  }
 
   let stopping = false;
+  const sleeper = new Sleeper();
   const instance = options.instance ?? options.env.AEGIS_INSTANCE ?? hostname();
-  const consumer = new UsageStreamConsumer({ redis, prefix, openDatabase: () => shared, consumer: instance });
+  const consumer = new UsageStreamConsumer({
+    redis: background,
+    prefix,
+    openDatabase: () => shared,
+    consumer: instance,
+  });
+  let failures = 0;
   const consumeLoop = (async () => {
-    let failures = 0;
     while (!stopping) {
       try {
         const r = await consumer.poll();
-        failures = 0;
-        if (r.read === 0) await pause(IDLE_POLL_MS);
+        // A batch that could not be stored (Postgres down) stays pending: back off as for an error.
+        failures = r.retried > 0 ? failures + 1 : 0;
+        if (failures > 0) await sleeper.pause(Math.min(10_000, 250 * 2 ** failures));
+        else if (r.read === 0) await sleeper.pause(IDLE_POLL_MS);
       } catch (err) {
         failures++;
         logError("usage stream poll failed", err);
-        await pause(Math.min(10_000, 250 * 2 ** failures));
+        await sleeper.pause(Math.min(10_000, 250 * 2 ** failures));
       }
     }
   })();
 
+  // Reservations that expire unsettled are recorded at their estimate. One sweep at a time;
+  // tenants are swept SWEEP_CONCURRENCY at once, which pipelines them on the connection.
+  let sweep: Promise<void> | null = null;
   const sweeper = setInterval(() => {
-    void (async () => {
-      const members = await redis.send(["SMEMBERS", registryKey(prefix)]);
-      for (const tenantId of Array.isArray(members) ? members.map(String) : []) {
-        if (stopping) return;
-        await limiter.sweepExpired(tenantId);
+    sweep ??= (async () => {
+      const members = await background.send(["SMEMBERS", registryKey(prefix)]);
+      const tenants = Array.isArray(members) ? members.map(String) : [];
+      for (let i = 0; i < tenants.length && !stopping; i += SWEEP_CONCURRENCY) {
+        await Promise.all(tenants.slice(i, i + SWEEP_CONCURRENCY).map((t) => sweeping.sweepExpired(t)));
       }
-    })().catch((err: unknown) => logError("reservation sweep failed", err));
+    })()
+      .catch((err: unknown) => logError("reservation sweep failed", err))
+      .finally(() => {
+        sweep = null;
+      });
   }, SWEEP_EVERY_MS);
 
+  let tick: Promise<void> | null = null;
   const billing =
     options.billing === false
       ? null
-      : new Cron(
-          BILLING_SCHEDULE,
-          { protect: true, catch: (err) => logError("billing tick failed", err) },
-          async (job) => {
-            // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
-            const scheduled = job.currentRun()?.getTime() ?? Date.now();
-            const { run, delivery } = await billingTick(database.db, config, scheduled - (scheduled % 60_000));
-            log({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery });
-          },
-        );
+      : new Cron(BILLING_SCHEDULE, { protect: true, catch: (err) => logError("billing tick failed", err) }, (job) => {
+          // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
+          const scheduled = job.currentRun()?.getTime() ?? Date.now();
+          tick = billingTick(database.db, config, scheduled - (scheduled % 60_000))
+            .then(({ run, delivery }) => {
+              log({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery });
+            })
+            .finally(() => {
+              tick = null;
+            });
+          return tick;
+        });
 
   return {
     url: `http://${options.hostname ?? "127.0.0.1"}:${address.port}`,
     config,
     async close() {
       stopping = true;
-      wake();
+      sleeper.wake();
       billing?.stop();
       clearInterval(sweeper);
+      // Requests in flight may finish; connections still open after the grace period are cut.
+      const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([...background]);
-      await consumeLoop;
-      // Whatever the last requests wrote to the streams is stored before leaving.
-      await consumer.poll().catch((err: unknown) => logError("final usage poll failed", err));
-      await redis.close();
+      clearTimeout(grace);
+      await Promise.allSettled([...pending, tick]);
+      // A poll or a sweep stuck on an unreachable Redis is not waited out in full.
+      await Promise.race([
+        Promise.allSettled([consumeLoop, sweep]),
+        new Promise((r) => setTimeout(r, SHUTDOWN_POLL_WAIT_MS)),
+      ]);
+      // Whatever the last requests wrote to the streams is stored before leaving, unless
+      // Redis or Postgres is already known to be failing (it stays in the stream, unacknowledged).
+      if (failures === 0) await consumer.poll().catch((err: unknown) => logError("final usage poll failed", err));
+      await Promise.allSettled([redis.close(), background.close()]);
       await database.close();
     },
   };
 }
 
-/** Waits `ms`, or less if `wake` is called (a shutdown should not wait out a backoff). */
-let wake: () => void = () => {};
-const pause = (ms: number) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+const log = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
+const logError = (msg: string, err: unknown) => console.error(JSON.stringify({ msg, error: describeError(err) }));
+
+/** Waits that a shutdown can cut short, so it does not wait out a backoff. */
+class Sleeper {
+  private wakeUp: () => void = () => {};
+
+  pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  wake(): void {
+    this.wakeUp();
+  }
+}

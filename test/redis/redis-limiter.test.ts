@@ -114,6 +114,41 @@ describe("Redis limiter", () => {
     expect(await redis.send(["HGET", keys.cfg, "burst"])).toBe("9");
   });
 
+  it("drops a tenant deleted from Postgres at its next refresh", async () => {
+    const h = redisHarness(redis, prefix);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits());
+    const call = () => h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1 });
+    expect(await call()).toMatchObject({ status: "ok" });
+    h.snapshots.delete(t.tenantId);
+    // Past CONFIG_REFRESH_SECONDS (300 s), a call starts a reload, which finds nothing.
+    h.now.ms = T0 + 301_000;
+    let last = await call();
+    for (let i = 0; i < 50 && last.status === "ok"; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      last = await call();
+    }
+    expect(last).toEqual({ status: "unauthenticated" });
+    expect(await redis.send(["HGET", tenantKeys(prefix, t.tenantId).cfg, "s"])).toBe("missing");
+  });
+
+  it("re-sends the limits when another process cached different ones under the same version", async () => {
+    const a = redisHarness(redis, prefix);
+    const b = redisHarness(redis, prefix);
+    a.now.ms = b.now.ms = T0;
+    const t = await a.createTenant(limits({ burst: 100 }));
+    const peek = async () => {
+      const r = await a.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 0 });
+      return r.status === "ok" ? r.decision.policies[0]?.quota : null;
+    };
+    expect(await peek()).toBe(100);
+    // Another process resolves version 1 with other defaults (a rolling deploy).
+    const s = a.snapshots.get(t.tenantId);
+    if (!s) throw new Error("no snapshot");
+    await b.store.apply({ ...s, limits: limits({ burst: 5 }) });
+    expect(await peek()).toBe(5);
+  });
+
   it("follows a change of the tenant's time zone made by another process", async () => {
     const h = redisHarness(redis, prefix);
     const other = redisHarness(redis, prefix);

@@ -129,7 +129,7 @@ describe("usage stream consumer", () => {
     h.now.ms = Date.now();
     const t = await h.createTenant(limits);
     await consumerNamed("setup").poll();
-    await calls(t, 3, 1);
+    await calls(t, 7, 1);
     const down = openNodeDatabase("postgres://postgres@127.0.0.1:1/none", 1);
     let handle: DatabaseHandle = { db: down.db, close: async () => {} };
     const consumer = new UsageStreamConsumer({
@@ -138,15 +138,25 @@ describe("usage stream consumer", () => {
       consumer: "flaky",
       openDatabase: () => handle,
       registryRefreshMs: 0,
+      // Small pages: the backlog read while Postgres was down is longer than one page.
+      perStream: 2,
     });
-    const failed = await consumer.poll();
-    expect(failed.retried).toBeGreaterThanOrEqual(3);
-    expect(failed.stored).toBe(0);
-    expect(await xlen(t.tenantId)).toBe(3);
+    let failed = 0;
+    for (let i = 0; i < 4; i++) {
+      const r = await consumer.poll();
+      expect(r.stored).toBe(0);
+      failed += r.retried;
+    }
+    expect(failed).toBeGreaterThanOrEqual(7);
+    expect(await xlen(t.tenantId)).toBe(7);
     await down.close();
     handle = shared;
-    expect((await consumer.poll()).stored).toBe(3);
-    expect(await storedUnits(t.tenantId)).toMatchObject({ rows: 3, units: 3 });
+    // Every pending page is re-read, not only the first.
+    let stored = 0;
+    for (let i = 0; i < 6 && stored < 7; i++) stored += (await consumer.poll()).stored;
+    expect(stored).toBe(7);
+    expect(await storedUnits(t.tenantId)).toMatchObject({ rows: 7, units: 7 });
+    expect(await xlen(t.tenantId)).toBe(0);
   });
 
   it("dead-letters a malformed entry, acknowledges it, and stores the rest", async () => {

@@ -11,8 +11,9 @@ import type { RedisReply } from "./parser";
 import { parseRedisUrl, type RedisConnectionOptions } from "./url";
 
 const SLOTS = 16_384;
-/** Redirections followed for one command before giving up (a reshard in progress). */
-const MAX_REDIRECTS = 5;
+/** Redirections and retries for one command before giving up (about 2.5 s of TRYAGAIN). */
+const MAX_REDIRECTS = 8;
+const RETRYABLE = new Set(["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"]);
 
 /** CRC16/XMODEM, the checksum Redis Cluster hashes keys with. */
 function crc16(bytes: Uint8Array): number {
@@ -123,8 +124,8 @@ export class RedisCluster {
       }),
     );
     for (const [i, reply] of replies.entries()) {
-      if (reply instanceof RedisServerError && (reply.code === "MOVED" || reply.code === "ASK")) {
-        replies[i] = await this.#redirected(commands[i] as RedisArg[], reply);
+      if (reply instanceof RedisServerError && RETRYABLE.has(reply.code)) {
+        replies[i] = await this.#retried(commands[i] as RedisArg[], reply);
       }
     }
     return replies;
@@ -136,23 +137,33 @@ export class RedisCluster {
     this.#nodes.clear();
   }
 
-  async #redirected(command: readonly RedisArg[], first: RedisServerError): Promise<RedisReply | RedisServerError> {
+  /**
+   * Follows a redirect or waits out a transient refusal:
+   * - MOVED: the slot has a new owner; learn the new layout and go there.
+   * - ASK: the slot is migrating and this key is already on the target; ask it once.
+   * - TRYAGAIN: a multi-key command during a migration, with some keys on either side;
+   *   CLUSTERDOWN: a failover in progress. Both pass within moments: retry with backoff.
+   */
+  async #retried(command: readonly RedisArg[], first: RedisServerError): Promise<RedisReply | RedisServerError> {
     let error = first;
     for (let hop = 0; hop < MAX_REDIRECTS; hop++) {
       // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381"
-      const [, , address] = error.message.split(" ");
-      if (!address) return error;
+      const [, , target] = error.message.split(" ");
       let reply: RedisReply | RedisServerError;
-      if (error.code === "ASK") {
-        // The slot is migrating: ask the target once, without changing the map.
-        const answers = await this.#node(address).pipeline([["ASKING"], command]);
+      if (error.code === "ASK" && target) {
+        const answers = await this.#node(target).pipeline([["ASKING"], command]);
         reply = answers[1] ?? null;
-      } else {
+      } else if (error.code === "MOVED" && target) {
         void this.#refresh().catch(() => {});
-        const [answer] = await this.#node(address).pipeline([command]);
+        const [answer] = await this.#node(target).pipeline([command]);
+        reply = answer ?? null;
+      } else {
+        await new Promise((r) => setTimeout(r, 10 * 2 ** hop));
+        if (error.code === "CLUSTERDOWN") await this.#refresh().catch(() => {});
+        const [answer] = await this.#node(this.#addressFor(command)).pipeline([command]);
         reply = answer ?? null;
       }
-      if (!(reply instanceof RedisServerError) || (reply.code !== "MOVED" && reply.code !== "ASK")) return reply;
+      if (!(reply instanceof RedisServerError) || !RETRYABLE.has(reply.code)) return reply;
       error = reply;
     }
     return error;

@@ -58,6 +58,9 @@ local function sweep(limit)
     end
     redis.call('ZREM', resx, id)
   end
+  -- state.x is the earliest expiry held, so that a check sweeps only when one is due.
+  local nxt = redis.call('ZRANGE', resx, 0, 0, 'WITHSCORES')
+  if nxt[2] then redis.call('HSET', state, 'x', nxt[2]) else redis.call('HDEL', state, 'x') end
   return #due
 end
 
@@ -106,7 +109,9 @@ if op == 'forget' then
 end
 
 -- Everything below needs the tenant's config.
-local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h')
+-- A check also reads its route's override here: every redis.call costs a few microseconds.
+local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h',
+  'r:' .. (op == 'check' and ARGV[8] or ''))
 if not c[1] then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
 if c[6] ~= tz then return {'tz', c[6]} end
@@ -123,11 +128,10 @@ if op ~= 'settle' then
   if c[2] ~= 'active' then return {'suspended', loadedAt} end
 end
 
--- The route's bucket limits and cost: its override, else the tenant's default.
-local function route(name)
+-- The route's bucket limits and cost: its override ("rate,burst,cost"), else the tenant's default.
+local function route(spec)
   local rate, burst = tonumber(c[3]), tonumber(c[4])
   local cost = nil
-  local spec = redis.call('HGET', cfg, 'r:' .. name)
   if spec then
     local r, b, k = string.match(spec, '^([^,]*),([^,]*),([^,]*)$')
     if r ~= '' then rate = tonumber(r) end
@@ -137,8 +141,7 @@ local function route(name)
   return rate, burst, cost
 end
 
-local function bucketOf(name)
-  local raw = redis.call('HGET', state, 'b:' .. name)
+local function bucketOf(raw)
   if not raw then return nil, nil end
   local t, a = string.match(raw, '^(-?%d+):(%d+)$')
   return tonumber(t), tonumber(a)
@@ -154,12 +157,29 @@ local function level(ticks, at, rate, burst)
   return math.min(cap, ticks + math.min(elapsed, full) * rate)
 end
 
-local function setBucket(name, ticks, at)
-  redis.call('HSET', state, 'b:' .. name, fmt(ticks) .. ':' .. fmt(math.max(now, at or now)))
+-- The state's changes, written by one HSET at the end.
+local writes = {}
+local function put(field, value)
+  writes[#writes + 1] = field
+  writes[#writes + 1] = value
+end
+local function flush()
+  if #writes > 0 then redis.call('HSET', state, unpack(writes)) end
 end
 
+local function setBucket(name, ticks, at)
+  put('b:' .. name, fmt(ticks) .. ':' .. fmt(math.max(now, at or now)))
+end
+
+-- A check reads its bucket, the day and the earliest expiry in one call; the others the day.
+local st
+if op == 'check' then
+  st = redis.call('HMGET', state, 'b:' .. ARGV[8], 'd.day', 'd.used', 'x')
+else
+  st = redis.call('HMGET', state, 'b:', 'd.day', 'd.used', 'x')
+end
 -- src/core/daily-quota.ts: a state from a later day (a clock stepped back) keeps counting.
-local d = redis.call('HMGET', state, 'd.day', 'd.used')
+local d = {st[2], st[3]}
 local function usedToday()
   if not d[1] then return 0 end
   if d[1] >= today then return tonumber(d[2]) end
@@ -168,7 +188,8 @@ end
 local function setDaily(used)
   local day = today
   if d[1] and d[1] > today then day = d[1] end
-  redis.call('HSET', state, 'd.day', day, 'd.used', fmt(math.max(0, used)))
+  put('d.day', day)
+  put('d.used', fmt(math.max(0, used)))
 end
 
 local function pre(ticks, at)
@@ -178,11 +199,10 @@ end
 if op == 'check' then
   -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the route's), 10 route table cost, 11 reserve,
   -- 12 reservation expiry, 13 metadata JSON.
-  sweep(SWEEP)
   local name = ARGV[8]
-  local rate, burst, rcost = route(name)
+  local rate, burst, rcost = route(c[10])
   local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
-  local ticks, at = bucketOf(name)
+  local ticks, at = bucketOf(st[1])
   local lvl = level(ticks, at, rate, burst)
   local need = cost * TICKS
   local used = usedToday()
@@ -201,21 +221,25 @@ if op == 'check' then
     taken = lvl - t
   end
   local allowed = ok or shadow
+  local expiry = tonumber(st[4])
   if allowed and (cost > 0 or ARGV[11] == '1') then
     if ARGV[11] == '1' then
       redis.call('HSET', res, ARGV[7], table.concat({name, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13]}, '\\t'))
       redis.call('ZADD', resx, ARGV[12], ARGV[7])
+      if not expiry or tonumber(ARGV[12]) < expiry then put('x', ARGV[12]) end
     else
       emit(ARGV[7], name, cost, now, ARGV[13], '')
     end
   end
+  flush()
+  if expiry and expiry <= now then sweep(SWEEP) end
   return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, unpack(pre(ticks, at))}
 end
 
 if op == 'settle' then
   -- ARGV: 8 reservation id, 9 units, 10 metadata JSON. A reservation is recorded once, as ev_<id>.
   local raw = redis.call('HGET', res, ARGV[8])
-  if not raw then sweep(SWEEP); return {'unknown', version, json, loadedAt} end
+  if not raw then return {'unknown', version, json, loadedAt} end
   redis.call('HDEL', res, ARGV[8])
   redis.call('ZREM', resx, ARGV[8])
   local r = split(raw)
@@ -223,22 +247,21 @@ if op == 'settle' then
   local eventId = 'ev_' .. ARGV[8]
   if expiresAt <= now then
     emit(eventId, name, units, reservedAt, r[7], ARGV[10])
-    sweep(SWEEP)
     return {'expired', version, json, loadedAt}
   end
   local actual = tonumber(ARGV[9])
   local delta = units - actual
   if delta ~= 0 then
-    local rate, burst = route(name)
-    local ticks, at = bucketOf(name)
+    local rate, burst = route(redis.call('HGET', cfg, 'r:' .. name))
+    local ticks, at = bucketOf(redis.call('HGET', state, 'b:' .. name))
     local deltaTicks = delta * TICKS
     if delta > 0 then deltaTicks = math.min(deltaTicks, held) end
     setBucket(name, math.min(burst * TICKS, level(ticks, at, rate, burst) + deltaTicks), at)
     -- A refund for a day that has ended is dropped; a charge always lands (src/core settle()).
     if day == today or delta < 0 then setDaily(usedToday() - delta) end
+    flush()
   end
   emit(eventId, name, actual, reservedAt, r[7], ARGV[10])
-  sweep(SWEEP)
   return {'settled', version, json, loadedAt}
 end
 
@@ -250,6 +273,7 @@ if op == 'record' then
   local ok = units == 0 or dailyUnits < 0 or used + units <= dailyUnits
   if not ok and not shadow then return {'limited', version, json, loadedAt, unpack(pre(nil, nil))} end
   if units > 0 then setDaily(used + units) end
+  flush()
   redis.call('SET', idem, ARGV[7], 'PX', ARGV[12])
   emit(ARGV[7], ARGV[8], units, tonumber(ARGV[10]), ARGV[11], '')
   return {'recorded', version, json, loadedAt, unpack(pre(nil, nil))}

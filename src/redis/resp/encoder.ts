@@ -14,6 +14,23 @@ const CRLF = encoder.encode("\r\n");
  * socket.write(encodeCommands([["SET", "k", "v"], ["GET", "k"]]));
  */
 export function encodeCommands(commands: readonly (readonly RedisArg[])[]): Uint8Array {
+  // Text arguments (nearly all of them) are framed into one string and encoded once: one
+  // TextEncoder call per write instead of three per argument, which dominated the client's CPU.
+  let text = "";
+  for (const args of commands) {
+    if (args.length === 0) throw new TypeError("a Redis command needs at least one argument");
+    text += `*${args.length}\r\n`;
+    for (const arg of args) {
+      if (arg instanceof Uint8Array) return encodeWithBytes(commands);
+      const s = toText(arg);
+      text += `$${utf8Length(s)}\r\n${s}\r\n`;
+    }
+  }
+  return encoder.encode(text);
+}
+
+/** The general path, for commands that carry raw bytes. */
+function encodeWithBytes(commands: readonly (readonly RedisArg[])[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let size = 0;
   const add = (part: Uint8Array) => {
@@ -21,10 +38,9 @@ export function encodeCommands(commands: readonly (readonly RedisArg[])[]): Uint
     size += part.length;
   };
   for (const args of commands) {
-    if (args.length === 0) throw new TypeError("a Redis command needs at least one argument");
     add(encoder.encode(`*${args.length}\r\n`));
     for (const arg of args) {
-      const bytes = toBytes(arg);
+      const bytes = arg instanceof Uint8Array ? arg : encoder.encode(toText(arg));
       add(encoder.encode(`$${bytes.length}\r\n`));
       add(bytes);
       add(CRLF);
@@ -39,19 +55,33 @@ export function encodeCommands(commands: readonly (readonly RedisArg[])[]): Uint
   return out;
 }
 
+/** The UTF-8 length of a string as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
 /** One command as a RESP array of bulk strings. */
 export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
   return encodeCommands([args]);
 }
 
-function toBytes(arg: RedisArg): Uint8Array {
-  if (arg instanceof Uint8Array) return arg;
-  if (typeof arg === "string") return encoder.encode(arg);
+function toText(arg: Exclude<RedisArg, Uint8Array>): string {
+  if (typeof arg === "string") return arg;
   if (typeof arg === "number" && !Number.isFinite(arg)) {
     // Redis spells these "inf"/"-inf" (ZADD, INCRBYFLOAT); NaN is never a valid argument.
     if (Number.isNaN(arg)) throw new TypeError("NaN is not a valid Redis argument");
-    return encoder.encode(arg > 0 ? "inf" : "-inf");
+    return arg > 0 ? "inf" : "-inf";
   }
-  if (typeof arg === "number" || typeof arg === "bigint") return encoder.encode(String(arg));
+  if (typeof arg === "number" || typeof arg === "bigint") return String(arg);
   throw new TypeError(`unsupported Redis argument type: ${typeof arg}`);
 }

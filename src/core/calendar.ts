@@ -25,8 +25,15 @@ export function isValidTimeZone(timeZone: string): boolean {
 }
 
 /** The calendar day (`YYYY-MM-DD`) that `now` falls on in `timeZone`. */
+let utcDay = { index: Number.NaN, day: "" };
+
 export function dayOf(now: number, timeZone = "UTC"): string {
-  if (timeZone === "UTC") return new Date(now).toISOString().slice(0, 10);
+  if (timeZone === "UTC") {
+    // Every limiter call asks; formatting a date each time showed up in profiles.
+    const index = Math.floor(now / DAY_MS);
+    if (index !== utcDay.index) utcDay = { index, day: new Date(now).toISOString().slice(0, 10) };
+    return utcDay.day;
+  }
   return formatter(timeZone).format(now);
 }
 

@@ -6,9 +6,8 @@ export const DEFAULT_PREFIX = "aegis";
 export const INGEST_GROUP = "aegis-ingest";
 
 export interface TenantKeys {
-  cfg: string;
-  keys: string;
-  state: string;
+  /** The tenant's config, key hashes and counters: everything a check reads, in one hash. */
+  tenant: string;
   res: string;
   resx: string;
   stream: string;
@@ -19,9 +18,7 @@ export interface TenantKeys {
 export function tenantKeys(prefix: string, tenantId: string): TenantKeys {
   const t = `${prefix}:{${tenantId}}`;
   return {
-    cfg: `${t}:cfg`,
-    keys: `${t}:keys`,
-    state: `${t}:state`,
+    tenant: t,
     res: `${t}:res`,
     resx: `${t}:resx`,
     stream: `${t}:usage`,

@@ -11,22 +11,23 @@
 // with %.0f, because tostring() keeps only 14 significant digits.
 //
 // KEYS (all carry the {tenantId} hash tag, so the script runs on Redis Cluster):
-//   1 cfg     hash: v, s (active|suspended|missing), rate, burst, daily (-1: none), tz,
-//             shadow (0|1), at (loaded at), json (TenantLimits for the caller), h (SHA-1
-//             of json), r:<route>
-//             = "rate,burst,cost" (empty parts: the tenant default / the route table's)
-//   2 keys    set of SHA-256 hex key hashes
-//   3 state   hash: d.day, d.used, b:<route> = "ticks:at"
-//   4 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
-//   5 resx    sorted set: reservation id by expiry
-//   6 stream  the tenant's usage outbox (fields i, r, u, t, m, n)
-//   7 idem    the idempotency key of a reported usage (record only; else any tenant key)
+//   1 tenant  hash, everything a decision reads, so that a check is one HMGET:
+//             config: v, s (active|suspended|missing), rate, burst, daily (-1: none), tz,
+//             shadow (0|1), at (loaded at), ttl (ms the config stays good after `at`),
+//             json (TenantLimits for the caller), h (SHA-1 of json), r:<route> =
+//             "rate,burst,cost" (empty parts: the tenant default / the route table's);
+//             keys: k:<SHA-256 hex of a live key>; counters: b:<route> = "ticks:at", d.day,
+//             d.used, x (the earliest reservation expiry, so a check sweeps only when due)
+//   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
+//   3 resx    sorted set: reservation id by expiry
+//   4 stream  the tenant's usage outbox (fields i, r, u, t, m, n)
+//   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
 // ARGV: 1 op, 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
 // caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's.
 
 export const LIMITER_SCRIPT = `
-local cfg, keys, state, res, resx, stream, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local tenant, res, resx, stream, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op, now, today, tz, known, keyHash = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local TICKS = 60000
 local SWEEP = 16
@@ -58,9 +59,8 @@ local function sweep(limit)
     end
     redis.call('ZREM', resx, id)
   end
-  -- state.x is the earliest expiry held, so that a check sweeps only when one is due.
   local nxt = redis.call('ZRANGE', resx, 0, 0, 'WITHSCORES')
-  if nxt[2] then redis.call('HSET', state, 'x', nxt[2]) else redis.call('HDEL', state, 'x') end
+  if nxt[2] then redis.call('HSET', tenant, 'x', nxt[2]) else redis.call('HDEL', tenant, 'x') end
   return #due
 end
 
@@ -70,66 +70,71 @@ end
 
 if op == 'load' then
   -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 daily, 12 tz, 13 shadow, 14 json,
-  -- 15 ttl ms, 16 route count, then route/spec pairs, then key hashes.
-  local have = redis.call('HGET', cfg, 'v')
-  if have and tonumber(have) > tonumber(ARGV[7]) then return 0 end
-  redis.call('DEL', cfg, keys)
+  -- 15 ttl ms, 16 route count, then route/spec pairs, then key hashes. Counters stay.
+  local have = redis.call('HGET', tenant, 'v')
+  if have and tonumber(have) > tonumber(ARGV[7]) then
+    -- A push got here after this load read Postgres: what Redis holds is the newer, and as
+    -- fresh as the load; without a new time it would be reloaded again and again.
+    redis.call('HSET', tenant, 'at', ARGV[2])
+    return 0
+  end
+  local old = {}
+  for i, f in ipairs(redis.call('HKEYS', tenant)) do
+    local kind = string.sub(f, 1, 2)
+    if kind == 'k:' or kind == 'r:' then old[#old + 1] = f end
+  end
+  for j = 1, #old, 1000 do redis.call('HDEL', tenant, unpack(old, j, math.min(j + 999, #old))) end
   local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'daily', ARGV[11],
-    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'h', redis.sha1hex(ARGV[14]), 'at', ARGV[2]}
+    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'h', redis.sha1hex(ARGV[14]), 'at', ARGV[2],
+    'ttl', ARGV[15]}
   local n = tonumber(ARGV[16])
   local i = 17
   for _ = 1, n do
     f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
   end
-  redis.call('HSET', cfg, unpack(f))
-  redis.call('PEXPIRE', cfg, ARGV[15])
-  local hashes = {}
-  for j = i, #ARGV do hashes[#hashes + 1] = ARGV[j] end
-  if #hashes > 0 then
-    for j = 1, #hashes, 1000 do
-      redis.call('SADD', keys, unpack(hashes, j, math.min(j + 999, #hashes)))
-    end
-    redis.call('PEXPIRE', keys, ARGV[15])
-  end
+  for j = i, #ARGV do f[#f + 1] = 'k:' .. ARGV[j]; f[#f + 1] = '1' end
+  for j = 1, #f, 2000 do redis.call('HSET', tenant, unpack(f, j, math.min(j + 1999, #f))) end
   return 1
 end
 
 if op == 'forget' then
   -- The tenant is not in Postgres: record held reservations at their estimate, drop its
-  -- limits, and remember for ARGV[8] ms that it does not exist, unless a push newer than
-  -- ARGV[9] has arrived meanwhile.
-  local have = redis.call('HGET', cfg, 'v')
+  -- limits and counters, and remember for ARGV[8] ms that it does not exist, unless a push
+  -- newer than ARGV[9] has arrived meanwhile.
+  local have = redis.call('HGET', tenant, 'v')
   if have and tonumber(have) > tonumber(ARGV[9]) then return 0 end
+  local at = ARGV[2]
   now = math.huge
   while sweep(1000) > 0 do end
-  redis.call('DEL', cfg, keys, state, res, resx)
-  redis.call('HSET', cfg, 'v', '-1', 's', 'missing', 'at', ARGV[2])
-  redis.call('PEXPIRE', cfg, ARGV[8])
+  redis.call('DEL', tenant, res, resx)
+  redis.call('HSET', tenant, 'v', '-1', 's', 'missing', 'at', at, 'ttl', ARGV[8])
   return 1
 end
 
--- Everything below needs the tenant's config.
--- A check also reads its route's override here: every redis.call costs a few microseconds.
-local c = redis.call('HMGET', cfg, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h',
-  'r:' .. (op == 'check' and ARGV[8] or ''))
-if not c[1] then return {'miss'} end
+-- Everything below reads the tenant in one call: config, the key, the route's bucket, the day.
+local route = ''
+if op == 'check' then route = ARGV[8] end
+local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
+  'r:' .. route, 'k:' .. keyHash, 'b:' .. route, 'd.day', 'd.used', 'x')
+-- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
+if not c[1] or now - tonumber(c[8]) > tonumber(c[10]) then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
 if c[6] ~= tz then return {'tz', c[6]} end
 -- The caller's cache is keyed by version and content: two processes may resolve one version
 -- to different limits (their defaults differ during a rolling deploy).
 local version, loadedAt = c[1] .. ':' .. (c[9] or ''), tonumber(c[8])
 local json = false
-if version ~= known then json = redis.call('HGET', cfg, 'json') end
+if version ~= known then json = redis.call('HGET', tenant, 'json') end
 local shadow = c[7] == '1'
 local dailyUnits = tonumber(c[5])
 
 if op ~= 'settle' then
-  if keyHash ~= '' and redis.call('SISMEMBER', keys, keyHash) == 0 then return {'unauth', loadedAt} end
+  if keyHash ~= '' and not c[12] then return {'unauth', loadedAt} end
   if c[2] ~= 'active' then return {'suspended', loadedAt} end
 end
 
 -- The route's bucket limits and cost: its override ("rate,burst,cost"), else the tenant's default.
-local function route(spec)
+local function limitsOf(spec)
   local rate, burst = tonumber(c[3]), tonumber(c[4])
   local cost = nil
   if spec then
@@ -157,78 +162,70 @@ local function level(ticks, at, rate, burst)
   return math.min(cap, ticks + math.min(elapsed, full) * rate)
 end
 
--- The state's changes, written by one HSET at the end.
+-- The counters' changes, written by one HSET.
 local writes = {}
 local function put(field, value)
   writes[#writes + 1] = field
   writes[#writes + 1] = value
 end
 local function flush()
-  if #writes > 0 then redis.call('HSET', state, unpack(writes)) end
+  if #writes > 0 then redis.call('HSET', tenant, unpack(writes)) end
 end
 
 local function setBucket(name, ticks, at)
   put('b:' .. name, fmt(ticks) .. ':' .. fmt(math.max(now, at or now)))
 end
 
--- A check reads its bucket, the day and the earliest expiry in one call; the others the day.
-local st
-if op == 'check' then
-  st = redis.call('HMGET', state, 'b:' .. ARGV[8], 'd.day', 'd.used', 'x')
-else
-  st = redis.call('HMGET', state, 'b:', 'd.day', 'd.used', 'x')
-end
 -- src/core/daily-quota.ts: a state from a later day (a clock stepped back) keeps counting.
-local d = {st[2], st[3]}
+local dDay, dUsed = c[14], c[15]
 local function usedToday()
-  if not d[1] then return 0 end
-  if d[1] >= today then return tonumber(d[2]) end
+  if not dDay then return 0 end
+  if dDay >= today then return tonumber(dUsed) end
   return 0
 end
 local function setDaily(used)
   local day = today
-  if d[1] and d[1] > today then day = d[1] end
+  if dDay and dDay > today then day = dDay end
   put('d.day', day)
   put('d.used', fmt(math.max(0, used)))
 end
 
 local function pre(ticks, at)
-  return {ticks and fmt(ticks) or false, at and fmt(at) or false, d[1] or false, d[2] or false}
+  return {ticks and fmt(ticks) or false, at and fmt(at) or false, dDay or false, dUsed or false}
 end
 
 if op == 'check' then
-  -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the route's), 10 route table cost, 11 reserve,
-  -- 12 reservation expiry, 13 metadata JSON.
-  local name = ARGV[8]
-  local rate, burst, rcost = route(c[10])
+  -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the
+  -- route's), 10 route table cost, 11 reserve, 12 reservation expiry, 13 metadata JSON.
+  local rate, burst, rcost = limitsOf(c[11])
   local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
-  local ticks, at = bucketOf(st[1])
+  local ticks, at = bucketOf(c[13])
   local lvl = level(ticks, at, rate, burst)
   local need = cost * TICKS
   local used = usedToday()
   local ok = cost == 0 or (lvl >= need and (dailyUnits < 0 or used + cost <= dailyUnits))
   local taken = 0
   if ok and cost > 0 then
-    setBucket(name, lvl - need, at)
+    setBucket(route, lvl - need, at)
     setDaily(used + cost)
     taken = need
   elseif not ok and shadow then
     -- Shadow mode counts the call but floors the bucket at zero (forceTakeTokens).
     local t = lvl
     if lvl > 0 then t = math.max(0, lvl - need) end
-    setBucket(name, t, at)
+    setBucket(route, t, at)
     setDaily(used + cost)
     taken = lvl - t
   end
   local allowed = ok or shadow
-  local expiry = tonumber(st[4])
+  local expiry = tonumber(c[16])
   if allowed and (cost > 0 or ARGV[11] == '1') then
     if ARGV[11] == '1' then
-      redis.call('HSET', res, ARGV[7], table.concat({name, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13]}, '\\t'))
+      redis.call('HSET', res, ARGV[7], table.concat({route, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13]}, '\\t'))
       redis.call('ZADD', resx, ARGV[12], ARGV[7])
       if not expiry or tonumber(ARGV[12]) < expiry then put('x', ARGV[12]) end
     else
-      emit(ARGV[7], name, cost, now, ARGV[13], '')
+      emit(ARGV[7], route, cost, now, ARGV[13], '')
     end
   end
   flush()
@@ -252,8 +249,9 @@ if op == 'settle' then
   local actual = tonumber(ARGV[9])
   local delta = units - actual
   if delta ~= 0 then
-    local rate, burst = route(redis.call('HGET', cfg, 'r:' .. name))
-    local ticks, at = bucketOf(redis.call('HGET', state, 'b:' .. name))
+    local b = redis.call('HMGET', tenant, 'r:' .. name, 'b:' .. name)
+    local rate, burst = limitsOf(b[1])
+    local ticks, at = bucketOf(b[2])
     local deltaTicks = delta * TICKS
     if delta > 0 then deltaTicks = math.min(deltaTicks, held) end
     setBucket(name, math.min(burst * TICKS, level(ticks, at, rate, burst) + deltaTicks), at)
@@ -280,9 +278,16 @@ if op == 'record' then
 end
 
 if op == 'peek' then
-  -- Every counter of the tenant, as HGETALL pairs: a bucket per route used, and the day.
+  -- The tenant's counters, as field/value pairs: a bucket per route used, and the day.
   local out = {'ok', version, json, loadedAt}
-  for _, v in ipairs(redis.call('HGETALL', state)) do out[#out + 1] = v end
+  local all = redis.call('HGETALL', tenant)
+  for i = 1, #all, 2 do
+    local f = all[i]
+    if string.sub(f, 1, 2) == 'b:' or f == 'd.day' or f == 'd.used' then
+      out[#out + 1] = f
+      out[#out + 1] = all[i + 1]
+    end
+  end
   return out
 end
 

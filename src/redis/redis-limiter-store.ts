@@ -295,7 +295,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   private keyList(keys: ReturnType<typeof tenantKeys>, idem: string): string[] {
-    return [keys.cfg, keys.keys, keys.state, keys.res, keys.resx, keys.stream, idem];
+    return [keys.tenant, keys.res, keys.resx, keys.stream, idem];
   }
 
   private limitsOf(tenantId: string, memo: Memo | undefined, version: string, json: string | null): TenantLimits {

@@ -67,7 +67,7 @@ describe("Worker on the Redis limiter", () => {
     // Nothing of this tenant lives in a Durable Object: its state is in Redis.
     const redis = new RedisClient({ url: redisUrl, connect: cloudflareSocket });
     try {
-      expect(await redis.send(["HGET", `aegis:{${id}}:state`, "d.used"])).toBe("3");
+      expect(await redis.send(["HGET", `aegis:{${id}}`, "d.used"])).toBe("3");
     } finally {
       await redis.close();
     }

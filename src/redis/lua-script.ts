@@ -16,12 +16,17 @@ async function sha1Hex(text: string): Promise<string> {
 
 export class LuaScript {
   private shaPromise: Promise<string> | undefined;
+  /** The SHA once known, so that a call does not wait on a settled promise each time. */
+  private shaValue: string | undefined;
 
   constructor(readonly source: string) {}
 
   /** The SHA-1 Redis files the script under (what EVALSHA names). */
   sha(): Promise<string> {
-    this.shaPromise ??= sha1Hex(this.source);
+    this.shaPromise ??= sha1Hex(this.source).then((sha) => {
+      this.shaValue = sha;
+      return sha;
+    });
     return this.shaPromise;
   }
 
@@ -30,7 +35,7 @@ export class LuaScript {
    * SCRIPT FLUSH). EVAL also caches the script, so the next call is an EVALSHA again.
    */
   async run(redis: RedisCommands, keys: string[], args: (string | number)[]): Promise<RedisReply> {
-    const sha = await this.sha();
+    const sha = this.shaValue ?? (await this.sha());
     try {
       return await redis.send(["EVALSHA", sha, keys.length, ...keys, ...args]);
     } catch (err) {

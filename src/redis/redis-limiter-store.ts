@@ -135,8 +135,8 @@ export class RedisLimiterStore implements LimiterStore {
     const cost = num(reply[4]);
     const allowed = num(reply[5]) === 1;
     const before: LimiterState = {
-      buckets: { [request.route]: bucketOf(str(reply[6]) === null ? null : `${reply[6]}:${reply[7]}`) },
-      daily: this.dailyOf(reply[8], reply[9]),
+      buckets: { [request.route]: bucketOf(str(reply[6])) },
+      daily: this.dailyOf(reply[7], reply[8]),
     };
     const { decision } = decide(before, limits, request.route, cost, now);
     this.agree(decision, allowed, tenantId);
@@ -182,7 +182,7 @@ export class RedisLimiterStore implements LimiterStore {
     const { reply, limits, now } = r;
     const status = str(reply[0]);
     if (status === "duplicate") return { status: "duplicate", eventId };
-    const before: LimiterState = { buckets: {}, daily: this.dailyOf(reply[6], reply[7]) };
+    const before: LimiterState = { buckets: {}, daily: this.dailyOf(reply[4], reply[5]) };
     const { decision } = decideReported(before, limits, request.route, request.units, now);
     this.agree(decision, status === "recorded", tenantId);
     return status === "recorded" ? { status: "recorded", eventId, decision } : { status: "limited", decision };

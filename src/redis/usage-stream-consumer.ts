@@ -46,11 +46,11 @@ type Entry = [id: string, fields: RedisReply[] | null];
 /** Streams read together in one pipelined round trip. */
 const STREAMS_PER_ROUND = 200;
 
-function fieldsOf(raw: RedisReply[] | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!raw) return out;
-  for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
-  return out;
+/** An entry's event: the field `e`, "id TAB route TAB units TAB occurredAt TAB metadata TAB metadata". */
+function partsOf(raw: RedisReply[] | null): string[] {
+  if (!raw) return [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "e") return String(raw[i + 1]).split("\t");
+  return [];
 }
 
 function parseMetadata(...parts: (string | undefined)[]): UsageMetadata | undefined {
@@ -69,14 +69,14 @@ function parseMetadata(...parts: (string | undefined)[]): UsageMetadata | undefi
 
 /** The queue message body an entry stands for; malformed entries fail validation and are dead-lettered. */
 export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
-  const f = fieldsOf(raw);
-  const metadata = parseMetadata(f.m, f.n);
+  const [eventId, route, units, occurredAt, meta, meta2] = partsOf(raw);
+  const metadata = parseMetadata(meta, meta2);
   const event = {
-    eventId: f.i,
+    eventId,
     tenantId,
-    route: f.r,
-    units: Number(f.u),
-    occurredAt: Number(f.t),
+    route,
+    units: Number(units),
+    occurredAt: Number(occurredAt),
     ...(metadata ? { metadata } : {}),
   };
   return { v: 1, events: [event] };

@@ -34,8 +34,11 @@ const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
 async function streamEntries(tenantId: string) {
   const reply = (await redis.send(["XRANGE", tenantKeys(prefix, tenantId).stream, "-", "+"])) as [string, string[]][];
   return reply.map(([, fields]) => {
-    const o: Record<string, string> = {};
-    for (let i = 0; i < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string;
+    expect(fields[0]).toBe("e");
+    const [i, r, u, t, m, n] = String(fields[1]).split("\t");
+    const o: Record<string, string> = { i: i ?? "", r: r ?? "", u: u ?? "", t: t ?? "" };
+    if (m) o.m = m;
+    if (n) o.n = n;
     return o;
   });
 }

@@ -164,7 +164,7 @@ describe("usage stream consumer", () => {
     const t = await h.createTenant(limits);
     const stream = tenantKeys(prefix, t.tenantId).stream;
     await calls(t, 2, 4);
-    await redis.send(["XADD", stream, "*", "i", "ev_broken", "r", "chat", "u", "lots", "t", String(Date.now())]);
+    await redis.send(["XADD", stream, "*", "e", ["ev_broken", "chat", "lots", String(Date.now()), "", ""].join("\t")]);
     const r = await consumerNamed("c2").poll();
     expect(r).toMatchObject({ stored: 2, deadLettered: 1 });
     const letters = (await redis.send(["XRANGE", deadLetterKey(prefix), "-", "+"])) as [string, string[]][];

@@ -217,18 +217,7 @@ export class RedisLimiterStore implements LimiterStore {
    * further calls (every call also sweeps a few). Returns how many it recorded.
    */
   async sweepExpired(tenantId: string, limit = 1000): Promise<number> {
-    const keys = tenantKeys(this.prefix, tenantId);
-    const reply = await limiterScript.run(this.redis, this.keyList(keys, keys.idem("")), [
-      "sweep",
-      this.clock(),
-      "",
-      "",
-      "",
-      "",
-      "",
-      limit,
-    ]);
-    return Number(reply);
+    return Number(await this.housekeeping(tenantId, "sweep", ["", limit]));
   }
 
   /**
@@ -292,6 +281,20 @@ export class RedisLimiterStore implements LimiterStore {
       return { reply, limits, now };
     }
     throw new Error(`limiter config for tenant ${tenantId} kept changing; giving up after 4 attempts`);
+  }
+
+  /** An op that needs no config, zone or key: ARGV 3 to 6 are empty. */
+  private housekeeping(tenantId: string, op: "sweep" | "forget", args: (string | number)[]): Promise<RedisReply> {
+    const keys = tenantKeys(this.prefix, tenantId);
+    return limiterScript.run(this.redis, this.keyList(keys, keys.idem("")), [
+      op,
+      this.clock(),
+      "",
+      "",
+      "",
+      "",
+      ...args,
+    ]);
   }
 
   private keyList(keys: ReturnType<typeof tenantKeys>, idem: string): string[] {
@@ -399,18 +402,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   private async forget(tenantId: string, seen: number): Promise<void> {
-    const keys = tenantKeys(this.prefix, tenantId);
-    await limiterScript.run(this.redis, this.keyList(keys, keys.idem("")), [
-      "forget",
-      this.clock(),
-      "",
-      "",
-      "",
-      "",
-      "",
-      MISSING_TENANT_TTL_MS,
-      seen,
-    ]);
+    await this.housekeeping(tenantId, "forget", ["", MISSING_TENANT_TTL_MS, seen]);
     this.memo.delete(tenantId);
   }
 }

@@ -11,6 +11,7 @@ import { hostname } from "node:os";
 import { serve } from "@hono/node-server";
 import { Cron } from "croner";
 import { billingTick } from "../billing/cron";
+import type { InvoiceRunResult } from "../billing/invoice-run";
 import { type Config, loadConfig } from "../config";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
@@ -54,6 +55,10 @@ export interface SelfHostedOptions {
 export interface SelfHosted {
   url: string;
   config: Config;
+  /** When the in-process scheduler runs billing next (null with billing off). */
+  nextBillingAt(): Date | null;
+  /** Runs the scheduler's billing tick now, as of `at` (default: now). */
+  runBilling(at?: number): Promise<InvoiceRunResult>;
   /** Stops taking requests, finishes work in flight, stores what was read, and lets go of connections. */
   close(): Promise<void>;
 }
@@ -165,17 +170,19 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       });
   }, SWEEP_EVERY_MS);
 
+  // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
+  const runBilling = async (scheduled: number): Promise<InvoiceRunResult> => {
+    const { run, delivery } = await billingTick(database.db, config, scheduled - (scheduled % 60_000));
+    log({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery });
+    return run;
+  };
   let tick: Promise<void> | null = null;
   const billing =
     options.billing === false
       ? null
       : new Cron(BILLING_SCHEDULE, { protect: true, catch: (err) => logError("billing tick failed", err) }, (job) => {
-          // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
-          const scheduled = job.currentRun()?.getTime() ?? Date.now();
-          tick = billingTick(database.db, config, scheduled - (scheduled % 60_000))
-            .then(({ run, delivery }) => {
-              log({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery });
-            })
+          tick = runBilling(job.currentRun()?.getTime() ?? Date.now())
+            .then(() => {})
             .finally(() => {
               tick = null;
             });
@@ -185,6 +192,8 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   return {
     url: `http://${options.hostname ?? "127.0.0.1"}:${address.port}`,
     config,
+    nextBillingAt: () => billing?.nextRun() ?? null,
+    runBilling: (at = Date.now()) => runBilling(at),
     async close() {
       stopping = true;
       sleeper.wake();

@@ -280,3 +280,49 @@ describe("self-hosted server while Redis is down", () => {
     }
   }, 30_000);
 });
+
+describe("self-hosted server's billing scheduler", () => {
+  it("schedules billing every 15 minutes and invoices the closed month from the stored usage", async () => {
+    const server = await startSelfHosted({
+      env: baseEnv({ BILLING_UNIT_COST: "0.25", BILLING_PERIOD: "month", BILLING_GRACE_HOURS: "0" }),
+      port: 0,
+      instance: "billing",
+    });
+    try {
+      const next = server.nextBillingAt();
+      if (!next) throw new Error("no billing schedule");
+      expect(next.getTime()).toBeGreaterThan(Date.now());
+      expect(next.getTime() - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+      expect(next.getUTCMinutes() % 15).toBe(0);
+
+      const { id, key } = await newTenant(server.url, { ratePerMinute: 0, burst: 10, dailyUnits: null });
+      // A job of last month, reported late: it is stored under its own day.
+      const now = new Date();
+      const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15, 12));
+      const reported = await api(server.url, "/account/v1/usage", {
+        method: "POST",
+        key,
+        json: { units: 40, route: "jobs", idempotencyKey: "october-job", occurredAt: lastMonth.toISOString() },
+      });
+      expect(reported.status).toBe(202);
+      await eventually(
+        async () => {
+          const r = await api(server.url, `/admin/v1/tenants/${id}/usage?from=${lastMonth.toISOString().slice(0, 10)}`);
+          return ((await r.json()) as { totalUnits: number }).totalUnits;
+        },
+        (u) => u === 40,
+      );
+
+      // What the scheduler runs at its next tick: last month is closed, so it is invoiced.
+      const run = await server.runBilling();
+      const mine = run.created.find((i) => i.tenantId === id);
+      expect(mine).toBeDefined();
+      // 40 units at 0.25 USD = 10.00 USD = 1,000 cents.
+      expect(mine?.amountMinor).toBe(1_000);
+      // Idempotent: the next tick finds the month billed.
+      expect((await server.runBilling()).created.find((i) => i.tenantId === id)).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});

@@ -2,11 +2,11 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "../../scripts/lib/free-port";
+import { reachable, until } from "./wait";
 
 const run = promisify(execFile);
 
@@ -16,25 +16,6 @@ export interface DedicatedCluster {
   /** Moves every slot of the first master to the second (keys included), as an operator's reshard would. */
   reshardFirstToSecond(): Promise<void>;
   stop(): Promise<void>;
-}
-
-const reachable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 export async function startDedicatedCluster(): Promise<DedicatedCluster> {
@@ -85,8 +66,6 @@ export async function startDedicatedCluster(): Promise<DedicatedCluster> {
     seeds: [`redis://127.0.0.1:${ports[0]}`],
     async reshardFirstToSecond() {
       const [a, b] = ports as [number, number];
-      const { stdout } = await cli("-p", String(a), "cluster", "countkeysinslot", "0");
-      void stdout;
       await cli(
         "--cluster",
         "reshard",

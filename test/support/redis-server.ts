@@ -2,8 +2,8 @@
 // The shared Redis on 6379 is never touched.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import net from "node:net";
 import { freePort } from "../../scripts/lib/free-port";
+import { reachable, until } from "./wait";
 
 export interface DedicatedRedis {
   port: number;
@@ -12,26 +12,6 @@ export interface DedicatedRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 export async function startDedicatedRedis(): Promise<DedicatedRedis> {

@@ -1,6 +1,6 @@
 // One socket's life: connect, handshake, the FIFO of commands awaiting replies, timeouts, teardown.
 
-import { encodeCommands, type RedisArg } from "./encoder";
+import { concat, encodeCommands, type RedisArg } from "./encoder";
 import { RedisClosedError, RedisProtocolError, RedisServerError, RedisTimeoutError } from "./errors";
 import { type RedisReply, RespParser } from "./parser";
 import type { RedisSocket, SocketConnector, SocketOptions } from "./socket";
@@ -238,16 +238,4 @@ function commandName(args: readonly RedisArg[]): string {
   const first = args[0];
   const name = first instanceof Uint8Array ? new TextDecoder().decode(first) : String(first);
   return name.slice(0, 32).toUpperCase();
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

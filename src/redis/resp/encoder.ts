@@ -32,20 +32,20 @@ export function encodeCommands(commands: readonly (readonly RedisArg[])[]): Uint
 /** The general path, for commands that carry raw bytes. */
 function encodeWithBytes(commands: readonly (readonly RedisArg[])[]): Uint8Array {
   const parts: Uint8Array[] = [];
-  let size = 0;
-  const add = (part: Uint8Array) => {
-    parts.push(part);
-    size += part.length;
-  };
   for (const args of commands) {
-    add(encoder.encode(`*${args.length}\r\n`));
+    parts.push(encoder.encode(`*${args.length}\r\n`));
     for (const arg of args) {
       const bytes = arg instanceof Uint8Array ? arg : encoder.encode(toText(arg));
-      add(encoder.encode(`$${bytes.length}\r\n`));
-      add(bytes);
-      add(CRLF);
+      parts.push(encoder.encode(`$${bytes.length}\r\n`), bytes, CRLF);
     }
   }
+  return concat(parts);
+}
+
+/** The buffers one after another, in one buffer. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
   const out = new Uint8Array(size);
   let offset = 0;
   for (const part of parts) {

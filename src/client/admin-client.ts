@@ -1,0 +1,109 @@
+// AegisAdmin: every operator route of the HTTP contract, typed from the gateway's schemas.
+
+import { type ClientOptions, Transport } from "./transport";
+import type {
+  BillingRun,
+  BillingRunResult,
+  CreatedKey,
+  CreateKey,
+  CreateTenant,
+  Delivery,
+  DeliveryList,
+  DeliveryQuery,
+  Invoice,
+  InvoiceList,
+  InvoiceQuery,
+  KeyList,
+  ListQuery,
+  Quota,
+  Tenant,
+  TenantList,
+  UpdateTenant,
+  Usage,
+  UsageQuery,
+} from "./types";
+
+export interface AegisAdminOptions extends ClientOptions {
+  /** The operator token (the gateway's ADMIN_TOKEN). */
+  token: string;
+}
+
+const seg = (id: string) => encodeURIComponent(id);
+
+export class AegisAdmin {
+  private readonly t: Transport;
+
+  constructor(options: AegisAdminOptions) {
+    if (!options.token) throw new TypeError("AegisAdmin needs the operator token");
+    // An operator's writes are not retried on 503 by default: a 502/503 after a write may
+    // mean "saved, not yet pushed"; the operator decides. 429 does not apply to them.
+    this.t = new Transport({ retry: false, ...options }, `Bearer ${options.token}`);
+  }
+
+  createTenant(body: CreateTenant): Promise<Tenant> {
+    return this.t.json("/admin/v1/tenants", { method: "POST", json: body });
+  }
+
+  getTenant(id: string): Promise<Tenant> {
+    return this.t.json(`/admin/v1/tenants/${seg(id)}`);
+  }
+
+  listTenants(query: ListQuery = {}): Promise<TenantList> {
+    return this.t.json("/admin/v1/tenants", { query: query as Record<string, string | number | undefined> });
+  }
+
+  updateTenant(id: string, body: UpdateTenant): Promise<Tenant> {
+    return this.t.json(`/admin/v1/tenants/${seg(id)}`, { method: "PATCH", json: body });
+  }
+
+  setQuota(id: string, quota: Quota): Promise<Tenant> {
+    return this.t.json(`/admin/v1/tenants/${seg(id)}/quota`, { method: "PUT", json: quota });
+  }
+
+  /** The key itself is in the answer, and only there: store it now. */
+  createKey(tenantId: string, body: CreateKey = {}): Promise<CreatedKey> {
+    return this.t.json(`/admin/v1/tenants/${seg(tenantId)}/keys`, { method: "POST", json: body });
+  }
+
+  listKeys(tenantId: string): Promise<KeyList> {
+    return this.t.json(`/admin/v1/tenants/${seg(tenantId)}/keys`);
+  }
+
+  async revokeKey(tenantId: string, keyId: string): Promise<void> {
+    await this.t.json(`/admin/v1/tenants/${seg(tenantId)}/keys/${seg(keyId)}`, { method: "DELETE" });
+  }
+
+  usage(tenantId: string, query: UsageQuery = {}): Promise<Usage> {
+    return this.t.json(`/admin/v1/tenants/${seg(tenantId)}/usage`, { query });
+  }
+
+  runBilling(body: BillingRun = {}): Promise<BillingRunResult> {
+    return this.t.json("/admin/v1/billing/run", { method: "POST", json: body });
+  }
+
+  listInvoices(query: InvoiceQuery = {}): Promise<InvoiceList> {
+    return this.t.json("/admin/v1/invoices", { query: query as Record<string, string | number | undefined> });
+  }
+
+  getInvoice(id: string): Promise<Invoice> {
+    return this.t.json(`/admin/v1/invoices/${seg(id)}`);
+  }
+
+  payInvoice(id: string): Promise<Invoice> {
+    return this.t.json(`/admin/v1/invoices/${seg(id)}/pay`, { method: "POST" });
+  }
+
+  voidInvoice(id: string): Promise<Invoice> {
+    return this.t.json(`/admin/v1/invoices/${seg(id)}/void`, { method: "POST" });
+  }
+
+  listDeliveries(query: DeliveryQuery = {}): Promise<DeliveryList> {
+    return this.t.json("/admin/v1/webhooks/deliveries", {
+      query: query as Record<string, string | number | undefined>,
+    });
+  }
+
+  redeliver(id: string): Promise<Delivery> {
+    return this.t.json(`/admin/v1/webhooks/deliveries/${seg(id)}/redeliver`, { method: "POST" });
+  }
+}

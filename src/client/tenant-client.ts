@@ -1,0 +1,96 @@
+// AegisClient: a tenant's calls through the gateway, with its API key.
+
+import { HTTPError } from "./errors";
+import { parseRateLimit, type RateLimitInfo } from "./ratelimit-fields";
+import { type CallOptions, type ClientOptions, problemOf, Transport } from "./transport";
+import type { Limits, Usage, UsageReportResult } from "./types";
+
+export interface AegisClientOptions extends ClientOptions {
+  /** The tenant's key, `ak_...`. */
+  apiKey: string;
+}
+
+/** A gateway response, with its RateLimit fields read. */
+export type AegisResponse = Response & { rateLimit: RateLimitInfo };
+
+export interface RecordUsageInput {
+  units: number;
+  route?: string;
+  /** The same key is recorded once, however often it is sent. */
+  idempotencyKey?: string;
+  /** Or name the job: the key is derived from it (and the route), so a retried job is billed once. */
+  jobId?: string;
+  occurredAt?: Date | string;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+const GATEWAY_PROBLEM = "urn:aegis-edge:problem:";
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The idempotency key of a job's usage report: the same job and route always give the same key. */
+export async function jobIdempotencyKey(jobId: string, route = "default"): Promise<string> {
+  return `job-${(await sha256Hex(`${jobId}\u0000${route}`)).slice(0, 48)}`;
+}
+
+function withRateLimit(response: Response): AegisResponse {
+  return Object.assign(response, { rateLimit: parseRateLimit(response.headers) });
+}
+
+export class AegisClient {
+  private readonly transport: Transport;
+
+  constructor(options: AegisClientOptions) {
+    if (!options.apiKey) throw new TypeError("AegisClient needs an apiKey");
+    this.transport = new Transport(options, `Bearer ${options.apiKey}`);
+  }
+
+  /**
+   * Calls the upstream through the gateway. Waits out 429 and 503 as the gateway asks, within
+   * the retry budget. The gateway's own refusals (invalid key, quota spent after the budget,
+   * limiter down) throw HTTPError; the upstream's answers, errors included, come back as they are.
+   */
+  async fetch(path: string, init: Omit<CallOptions, "throwHttpErrors" | "query"> = {}): Promise<AegisResponse> {
+    const method = (init.method ?? "GET").toUpperCase();
+    const response = await this.transport.call(path, { ...init, method, throwHttpErrors: false });
+    if (!response.ok && (response.headers.get("content-type") ?? "").includes("problem+json")) {
+      const problem = await problemOf(response.clone());
+      if (problem.type.startsWith(GATEWAY_PROBLEM)) {
+        throw new HTTPError(response, problem, { method, url: this.transport.url(path) });
+      }
+    }
+    return withRateLimit(response);
+  }
+
+  /** The tenant's limits and today's use, without spending anything. */
+  limits(): Promise<Limits> {
+    return this.transport.json<Limits>("/account/v1/limits");
+  }
+
+  /** Daily usage, `from` and `to` as YYYY-MM-DD (UTC; `to` exclusive). */
+  usage(from?: string, to?: string): Promise<Usage> {
+    return this.transport.json<Usage>("/account/v1/usage", { query: { from, to } });
+  }
+
+  /**
+   * Reports a finished job's usage; the same idempotency key (or job id) is recorded once,
+   * and a repeat answers `duplicate: true`.
+   */
+  async recordUsage(input: RecordUsageInput): Promise<UsageReportResult> {
+    const { jobId, idempotencyKey, occurredAt, ...rest } = input;
+    const key = idempotencyKey ?? (jobId !== undefined ? await jobIdempotencyKey(jobId, input.route) : undefined);
+    if (!key)
+      throw new TypeError("recordUsage needs an idempotencyKey or a jobId, so that a retry is not billed twice");
+    return this.transport.json<UsageReportResult>("/account/v1/usage", {
+      method: "POST",
+      json: {
+        ...rest,
+        idempotencyKey: key,
+        ...(occurredAt ? { occurredAt: occurredAt instanceof Date ? occurredAt.toISOString() : occurredAt } : {}),
+      },
+    });
+  }
+}

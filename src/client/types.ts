@@ -1,0 +1,30 @@
+// Request and response types, inferred from the same zod schemas the gateway validates and
+// documents with, so that they cannot drift. Type-only imports: nothing of zod or the
+// server reaches the SDK's runtime.
+
+import type { z } from "@hono/zod-openapi";
+import type * as S from "../http/schemas";
+
+export type Tenant = z.output<typeof S.TenantSchema>;
+export type TenantList = z.output<typeof S.TenantListSchema>;
+export type CreateTenant = z.input<typeof S.CreateTenantSchema>;
+export type UpdateTenant = z.input<typeof S.UpdateTenantSchema>;
+export type Quota = z.input<typeof S.QuotaSchema>;
+export type ListQuery = z.input<typeof S.ListQuerySchema>;
+export type CreateKey = z.input<typeof S.CreateKeySchema>;
+export type Key = z.output<typeof S.KeySchema>;
+export type CreatedKey = z.output<typeof S.CreatedKeySchema>;
+export type KeyList = z.output<typeof S.KeyListSchema>;
+export type Limits = z.output<typeof S.LimitsSchema>;
+export type UsageQuery = z.input<typeof S.UsageQuerySchema>;
+export type Usage = z.output<typeof S.UsageSchema>;
+export type UsageReport = z.input<typeof S.UsageReportSchema>;
+export type UsageReportResult = z.output<typeof S.UsageReportResultSchema>;
+export type Invoice = z.output<typeof S.InvoiceSchema>;
+export type InvoiceList = z.output<typeof S.InvoiceListSchema>;
+export type InvoiceQuery = z.input<typeof S.InvoiceQuerySchema>;
+export type BillingRun = z.input<typeof S.BillingRunSchema>;
+export type BillingRunResult = z.output<typeof S.BillingRunResultSchema>;
+export type Delivery = z.output<typeof S.DeliverySchema>;
+export type DeliveryList = z.output<typeof S.DeliveryListSchema>;
+export type DeliveryQuery = z.input<typeof S.DeliveryQuerySchema>;

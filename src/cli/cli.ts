@@ -1,0 +1,113 @@
+// The `aegis` operator CLI, as a function of its arguments and streams so that tests run it
+// in-process. Exit codes: 0 done, 1 the gateway refused or could not be reached, 2 misuse.
+
+import { parseArgs } from "node:util";
+import { AegisAdmin, AegisError, HTTPError } from "../client/index";
+import { commands, UsageError } from "./commands";
+
+export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--token TOKEN]
+
+  tenants create --name NAME [--rate N --burst N --daily N|none [--tz ZONE] [--shadow]]
+  tenants list [--limit N] [--cursor C]
+  tenants get TENANT
+  tenants suspend TENANT
+  tenants activate TENANT
+  quotas set TENANT --rate N --burst N --daily N|none [--tz ZONE] [--shadow] [--unit-price P]
+  keys create TENANT [--name NAME]
+  keys list TENANT
+  keys revoke TENANT KEY
+  usage TENANT [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+  invoices list [--status draft|issued|paid|void] [--tenant TENANT] [--limit N]
+  invoices pay INVOICE
+  invoices void INVOICE
+  billing run [--from YYYY-MM-DD --to YYYY-MM-DD]
+
+The gateway and token come from --url and --token, else AEGIS_URL and AEGIS_ADMIN_TOKEN.`;
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    io.stderr(`aegis: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help || positionals.length === 0) {
+    (values.help ? io.stdout : io.stderr)(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const two = positionals.slice(0, 2).join(" ");
+  const name = commands[two] ? two : (positionals[0] ?? "");
+  const command = commands[name];
+  if (!command) {
+    io.stderr(`aegis: unknown command "${positionals.join(" ")}"\n${USAGE}\n`);
+    return 2;
+  }
+  const baseUrl = (values.url as string | undefined) ?? io.env.AEGIS_URL;
+  const token = (values.token as string | undefined) ?? io.env.AEGIS_ADMIN_TOKEN;
+  if (!baseUrl || !token) {
+    io.stderr("aegis: set the gateway and the operator token: --url and --token, or AEGIS_URL and AEGIS_ADMIN_TOKEN\n");
+    return 2;
+  }
+  const json = values.json === true;
+  try {
+    const admin = new AegisAdmin({ baseUrl, token, fetch: io.fetch, timeoutMs: 30_000 });
+    const args = positionals.slice(name.split(" ").length);
+    const out = await command(admin, args, values);
+    io.stdout(`${json ? JSON.stringify(out.json, null, 2) : out.text}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof TypeError) {
+      io.stderr(`aegis: ${err.message}\n`);
+      return 2;
+    }
+    if (json && err instanceof HTTPError) {
+      io.stderr(`${JSON.stringify({ error: err.problem }, null, 2)}\n`);
+      return 1;
+    }
+    if (err instanceof HTTPError) {
+      io.stderr(`aegis: ${err.status} ${err.problem.code}: ${err.problem.detail}\n`);
+      return 1;
+    }
+    if (err instanceof AegisError) {
+      io.stderr(`aegis: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      url: { type: "string" },
+      token: { type: "string" },
+      name: { type: "string" },
+      rate: { type: "string" },
+      burst: { type: "string" },
+      daily: { type: "string" },
+      tz: { type: "string" },
+      shadow: { type: "boolean" },
+      "unit-price": { type: "string" },
+      limit: { type: "string" },
+      cursor: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
+      status: { type: "string" },
+      tenant: { type: "string" },
+    },
+  });
+}

@@ -1,0 +1,237 @@
+// The `aegis` CLI against a running gateway (the self-hosted server, on real Postgres and
+// Redis): every command in text and in --json, and its exit codes.
+
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
+import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { runCli } from "../../src/cli/cli";
+import { RedisClient } from "../../src/redis/resp/client";
+import { nodeSocket } from "../../src/redis/resp/node-socket";
+import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
+import { dropPrefix } from "../conformance/redis-harness";
+import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+
+const TOKEN = "cli-admin-token-0123456789";
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
+let scratch: ScratchDatabase;
+let upstream: EchoUpstream;
+let server: SelfHosted;
+
+beforeAll(async () => {
+  scratch = await createScratchDatabase("aegis_cli");
+  upstream = await startEchoUpstream();
+  server = await startSelfHosted({
+    env: {
+      DATABASE_URL: scratch.url,
+      RATE_LIMIT_REDIS_URL: REDIS_URL,
+      AEGIS_REDIS_PREFIX: prefix,
+      ADMIN_TOKEN: TOKEN,
+      UPSTREAM_URL: upstream.url,
+      BILLING_GRACE_HOURS: "0",
+      BILLING_UNIT_COST: "0.01",
+    },
+    port: 0,
+    instance: "cli",
+    billing: false,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket });
+  await dropPrefix(redis, prefix);
+  await redis.close();
+  await upstream?.close();
+  await scratch?.drop();
+});
+
+async function aegis(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, {
+    env: { AEGIS_URL: server.url, AEGIS_ADMIN_TOKEN: TOKEN },
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
+
+async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
+  const r = await aegis(...argv, "--json");
+  if (r.code !== 0) throw new Error(`aegis ${argv.join(" ")}: ${r.code} ${r.err}`);
+  return JSON.parse(r.out) as T;
+}
+
+describe("aegis CLI", () => {
+  it("runs every operator command, in text and in --json", async () => {
+    const created = await aegis(
+      "tenants",
+      "create",
+      "--name",
+      "Acme AI",
+      "--rate",
+      "0",
+      "--burst",
+      "2",
+      "--daily",
+      "100",
+    );
+    expect(created.code).toBe(0);
+    const id = created.out.match(/created tenant (tn[a-z2-7]{16})/)?.[1] as string;
+    expect(id).toBeDefined();
+    expect(created.out).toMatch(/Acme AI\s+active\s+0\s+2\s+100/);
+    const second = await json<{ id: string; quota: { dailyUnits: number | null } }>(
+      "tenants",
+      "create",
+      "--name",
+      "Beta",
+      "--rate",
+      "10",
+      "--burst",
+      "10",
+      "--daily",
+      "none",
+    );
+    expect(second.quota.dailyUnits).toBeNull();
+
+    const list = await aegis("tenants", "list", "--limit", "100");
+    expect(list.out).toContain(id);
+    expect(list.out.split("\n")[0]).toMatch(/^id\s+name\s+status/);
+    expect((await json<{ tenants: { id: string }[] }>("tenants", "list")).tenants.map((t) => t.id)).toContain(
+      second.id,
+    );
+    expect((await aegis("tenants", "get", id)).out).toContain("Acme AI");
+
+    const key = await aegis("keys", "create", id, "--name", "ci");
+    expect(key.out).toMatch(/shown once/);
+    const apiKey = key.out.match(/(ak_\S+)/)?.[1] as string;
+    const keyJson = await json<{ id: string; key: string }>("keys", "create", id);
+    expect(keyJson.key).toMatch(/^ak_/);
+    expect((await aegis("keys", "list", id)).out).toContain(keyJson.id);
+
+    const quota = await aegis("quotas", "set", id, "--rate", "0", "--burst", "5", "--daily", "50", "--tz", "UTC");
+    expect(quota.out).toMatch(/quota of tn\S+ set/);
+    expect(
+      (await json<{ quota: { burst: number } }>("quotas", "set", id, "--rate", "0", "--burst", "6", "--daily", "none"))
+        .quota.burst,
+    ).toBe(6);
+
+    // Usage: two calls now, and a job of last month reported late.
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${server.url}/v1/chat/completions?units=3`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}` },
+        body: "{}",
+      });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    }
+    const now = new Date();
+    const lastMonth = (d: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, d));
+    const thisMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const job = await fetch(`${server.url}/account/v1/usage`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ units: 250, idempotencyKey: "cli-job", occurredAt: lastMonth(10).toISOString() }),
+    });
+    expect(job.status).toBe(202);
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    let usage = { totalUnits: 0 };
+    for (let i = 0; i < 100 && usage.totalUnits < 256; i++) {
+      usage = await json<{ totalUnits: number }>("usage", id, "--from", day(lastMonth(1)));
+      if (usage.totalUnits < 256) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(usage.totalUnits).toBe(256);
+    const usageText = await aegis("usage", id, "--from", day(lastMonth(1)));
+    expect(usageText.out).toMatch(/^day\s+route\s+units\s+requests/);
+    expect(usageText.out).toMatch(/total 256 units/);
+
+    const billed = await aegis("billing", "run", "--from", day(lastMonth(1)), "--to", day(thisMonth));
+    expect(billed.code).toBe(0);
+    expect(billed.out).toMatch(/1 invoice\(s\)/);
+    const again = await json<{ created: number }>(
+      "billing",
+      "run",
+      "--from",
+      day(lastMonth(1)),
+      "--to",
+      day(thisMonth),
+    );
+    expect(again.created).toBe(0);
+
+    const invoices = await json<{ invoices: { id: string; amountMinor: number; status: string }[] }>(
+      "invoices",
+      "list",
+      "--tenant",
+      id,
+    );
+    expect(invoices.invoices).toHaveLength(1);
+    const invoice = invoices.invoices[0] as { id: string; amountMinor: number; status: string };
+    // 250 units at 0.01 USD.
+    expect(invoice.amountMinor).toBe(250);
+    expect((await aegis("invoices", "list", "--tenant", id)).out).toMatch(/2\.50 USD/);
+    expect((await aegis("invoices", "pay", invoice.id)).out).toBe(`${invoice.id} is paid\n`);
+    expect(await json<{ status: string }>("invoices", "list", "--status", "paid", "--tenant", id)).toMatchObject({
+      invoices: [{ id: invoice.id, status: "paid" }],
+    });
+
+    expect((await aegis("keys", "revoke", id, keyJson.id)).out).toBe(`revoked ${keyJson.id}\n`);
+    expect((await aegis("tenants", "suspend", id)).out).toBe(`suspended ${id}\n`);
+    expect((await json<{ status: string }>("tenants", "activate", id)).status).toBe("active");
+  }, 60_000);
+
+  it("says what went wrong, and exits non-zero", async () => {
+    const missing = await aegis("tenants", "get", "tnaaaaaaaaaaaaaaaa");
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^aegis: 404 tenant-not-found: /);
+    const missingJson = await aegis("tenants", "get", "tnaaaaaaaaaaaaaaaa", "--json");
+    expect(missingJson.code).toBe(1);
+    expect(JSON.parse(missingJson.err)).toMatchObject({ error: { status: 404, code: "tenant-not-found" } });
+
+    const invalid = await aegis("quotas", "set", "tnaaaaaaaaaaaaaaaa", "--rate", "1", "--burst", "0", "--daily", "5");
+    expect(invalid.code).toBe(1);
+    expect(invalid.err).toMatch(/400 invalid-request/);
+
+    expect((await aegis("tenants", "create")).code).toBe(2);
+    expect((await aegis("frobnicate")).err).toMatch(/unknown command "frobnicate"/);
+    expect((await aegis("tenants", "list", "--colour")).code).toBe(2);
+    expect((await aegis("quotas", "set", "tnx", "--rate", "fast", "--burst", "1", "--daily", "1")).err).toMatch(
+      /--rate must be a whole number/,
+    );
+    const noToken = await runCli(["tenants", "list"], { env: {}, stdout: () => {}, stderr: () => {} });
+    expect(noToken).toBe(2);
+    const down = await runCli(["tenants", "list"], {
+      env: { AEGIS_URL: "http://127.0.0.1:1", AEGIS_ADMIN_TOKEN: TOKEN },
+      stdout: () => {},
+      stderr: () => {},
+    });
+    expect(down).toBe(1);
+  });
+
+  it("exits with the code as a process: 0, 1 and 2", async () => {
+    // Asynchronously: the gateway answering it runs in this process.
+    const run = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          path.join(ROOT, "node_modules", ".bin", "tsx"),
+          [path.join(ROOT, "src", "cli", "main.ts"), ...args],
+          { env: { PATH: process.env.PATH ?? "", AEGIS_URL: server.url, AEGIS_ADMIN_TOKEN: TOKEN }, timeout: 30_000 },
+          (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await run("tenants", "list", "--json");
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toHaveProperty("tenants");
+    expect((await run("tenants", "get", "tnaaaaaaaaaaaaaaaa")).status).toBe(1);
+    const usage = await run();
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("usage: aegis");
+  }, 60_000);
+});

@@ -12,6 +12,7 @@ import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
 import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
+import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
 import { rateLimit } from "./rate-limit";
@@ -86,9 +87,22 @@ export function createGateway(deps: GatewayDeps) {
       title: "Aegis Edge",
       version: API_VERSION,
       description:
-        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account and /openapi.json is proxied to the upstream and limited.",
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
+
+  // The API reference: a page of our own and its two assets, strict about what may run.
+  const docsHeaders = {
+    "content-security-policy":
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-cache",
+  };
+  app.get("/docs", (c) => c.html(DOCS_HTML, 200, docsHeaders));
+  app.get("/docs/app.js", (c) =>
+    c.body(DOCS_JS, 200, { ...docsHeaders, "content-type": "text/javascript; charset=utf-8" }),
+  );
+  app.get("/docs/app.css", (c) => c.body(DOCS_CSS, 200, { ...docsHeaders, "content-type": "text/css; charset=utf-8" }));
 
   // Proxied calls reserve the route's estimate; the proxy settles it to the units used.
   const limiter = rateLimit<GatewayEnv>({

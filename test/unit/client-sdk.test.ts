@@ -155,3 +155,13 @@ describe("packaging", () => {
     }
   });
 });
+
+describe("the /docs page's script", () => {
+  it("is valid JavaScript that loads only /openapi.json and calls the gateway's own origin", async () => {
+    const { DOCS_JS, DOCS_HTML } = await import("../../src/http/docs/assets");
+    // Compiles (a syntax error throws here); it is not run.
+    expect(() => new Function(DOCS_JS)).not.toThrow();
+    expect(DOCS_JS).not.toMatch(/https?:\/\//);
+    expect(DOCS_HTML).not.toMatch(/<script>(?!<\/script>)/);
+  });
+});

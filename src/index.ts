@@ -13,11 +13,7 @@ import { consumeUsageBatch } from "./metering/queue-consumer";
 import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
 
 export { TenantLimiter } from "./durable/tenant-limiter";
-export type { Env } from "./env";
-export { createGateway } from "./http/app";
-export type { GatewayDeps } from "./http/context";
-export type { Enforcement } from "./http/enforce";
-export { type AegisContext, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./http/rate-limit";
+export * from "./portable";
 
 function openDatabase(env: Env) {
   const config = loadConfig(env);

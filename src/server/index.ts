@@ -1,0 +1,9 @@
+// `aegis-edge/server`: the self-hosted gateway (Node, Bun, Deno), to start from your own code.
+
+export {
+  BILLING_SCHEDULE,
+  type SelfHosted,
+  SelfHostedConfigError,
+  type SelfHostedOptions,
+  startSelfHosted,
+} from "./self-hosted";

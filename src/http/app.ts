@@ -11,6 +11,7 @@ import { billingRoutes } from "./admin/billing";
 import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
+import { consoleRoutes } from "./console/routes";
 import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { notFound, Problem, problemFromError } from "./problem";
@@ -67,6 +68,7 @@ export function createGateway(deps: GatewayDeps) {
   );
   app.route("/account/v1", accountRoutes);
   app.route("/account/v1", accountUsageRoutes);
+  app.route("/admin/ui", consoleRoutes);
   // The gateway's own namespaces are never proxied.
   app.all("/admin/*", notFound);
   app.all("/account/*", notFound);

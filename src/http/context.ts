@@ -30,6 +30,9 @@ export type GatewayEnv = {
     route: RouteMatch;
     /** The canonical path of a front-door call: the one matched, and the one forwarded. */
     path: string;
+    /** The console session's CSRF token and expiry (console pages only). */
+    csrf: string;
+    sessionExpiry: number;
   };
 };
 

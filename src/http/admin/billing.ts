@@ -47,7 +47,7 @@ function noSuchInvoice(id: string): Problem {
   return new Problem(404, "invoice-not-found", `no invoice with id ${id}`);
 }
 
-async function transition(c: Context<GatewayEnv>, id: string, to: "paid" | "void") {
+export async function transition(c: Context<GatewayEnv>, id: string, to: "paid" | "void") {
   const result = await transitionInvoice(c.get("db"), id, to);
   if (result.result === "missing") throw noSuchInvoice(id);
   if (result.result === "conflict") {

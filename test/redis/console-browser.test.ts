@@ -1,0 +1,146 @@
+// The operator console in a real browser (Debian's chromium, driven by playwright-core),
+// against the self-hosted gateway on real Postgres and Redis: log in, open a tenant, see its
+// chart, edit its quota and see the next call limited, revoke a key and see the next call
+// refused. A screenshot is kept in test-artifacts/.
+
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
+import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { AegisAdmin, AegisClient, HTTPError } from "../../src/client/index";
+import { RedisClient } from "../../src/redis/resp/client";
+import { nodeSocket } from "../../src/redis/resp/node-socket";
+import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
+import { dropPrefix } from "../conformance/redis-harness";
+import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+
+const TOKEN = "console-admin-token-0123456789";
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARTIFACTS = path.join(ROOT, "test-artifacts");
+const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
+let scratch: ScratchDatabase;
+let upstream: EchoUpstream;
+let server: SelfHosted;
+let browser: Browser;
+
+beforeAll(async () => {
+  scratch = await createScratchDatabase("aegis_console");
+  upstream = await startEchoUpstream();
+  server = await startSelfHosted({
+    env: {
+      DATABASE_URL: scratch.url,
+      RATE_LIMIT_REDIS_URL: REDIS_URL,
+      AEGIS_REDIS_PREFIX: prefix,
+      ADMIN_TOKEN: TOKEN,
+      UPSTREAM_URL: upstream.url,
+    },
+    port: 0,
+    instance: "console",
+    billing: false,
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket });
+  await dropPrefix(redis, prefix);
+  await redis.close();
+  await upstream?.close();
+  await scratch?.drop();
+});
+
+describe("operator console in Chromium", () => {
+  it("logs in, charts a tenant, and its quota edit and key revocation apply to the next call", async () => {
+    const admin = new AegisAdmin({ baseUrl: server.url, token: TOKEN });
+    const tenant = await admin.createTenant({
+      name: "Browser Co",
+      quota: { ratePerMinute: 600, burst: 100, dailyUnits: 1_000 },
+    });
+    const { key, id: keyId } = await admin.createKey(tenant.id, { name: "browser" });
+    const client = new AegisClient({ baseUrl: server.url, apiKey: key, retry: false });
+    // Usage on five past days, and two calls today.
+    for (let d = 1; d <= 5; d++) {
+      await client.recordUsage({
+        units: 10 * d,
+        jobId: `day-${d}`,
+        occurredAt: new Date(Date.now() - d * 86_400_000),
+      });
+    }
+    for (let i = 0; i < 2; i++)
+      await (await client.fetch("/v1/chat/completions", { method: "POST", json: {} })).arrayBuffer();
+    const expected = 150 + 2;
+    for (let i = 0; i < 100 && (await admin.usage(tenant.id)).totalUnits < expected; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await admin.usage(tenant.id)).totalUnits).toBe(expected);
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/admin/ui`);
+    expect(page.url()).toBe(`${server.url}/admin/ui/login`);
+    await page.fill('input[name="token"]', TOKEN);
+    await Promise.all([page.waitForURL(`${server.url}/admin/ui`), page.click('button[type="submit"]')]);
+    await page.click(`a[href="/admin/ui/tenants/${tenant.id}"]`);
+    await page.waitForURL(`**/admin/ui/tenants/${tenant.id}`);
+
+    // The chart: 30 points, six of them with use (five past days and today).
+    const points = await page.$$eval("svg.chart circle.point", (cs) =>
+      cs.map((c) => Number(c.getAttribute("data-units"))),
+    );
+    expect(points).toHaveLength(30);
+    expect(points.filter((u) => u > 0)).toHaveLength(6);
+    expect(points.reduce((a, b) => a + b, 0)).toBe(expected);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "console-tenant.png"), fullPage: true });
+
+    // Lower the daily quota under today's use: the next call is limited.
+    await page.fill('#quota input[name="dailyUnits"]', "2");
+    await Promise.all([
+      page.waitForURL(`**/admin/ui/tenants/${tenant.id}`),
+      page.click('#quota button[type="submit"]'),
+    ]);
+    expect(await page.inputValue('#quota input[name="dailyUnits"]')).toBe("2");
+    const limited = await client.fetch("/v1/chat/completions", { method: "POST", json: {} }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(HTTPError);
+    expect((limited as HTTPError).status).toBe(429);
+
+    // Revoke the key: the next call is refused as unauthenticated.
+    await Promise.all([
+      page.waitForURL(`**/admin/ui/tenants/${tenant.id}`),
+      page.click(`tr[data-key="${keyId}"] button[type="submit"]`),
+    ]);
+    expect(await page.textContent(`tr[data-key="${keyId}"] td:nth-child(4)`)).not.toBe("");
+    const refused = await client.limits().catch((e: unknown) => e);
+    expect((refused as HTTPError).status).toBe(401);
+
+    // The tenants list shows the tenant at its new limit.
+    await page.click('a[href="/admin/ui"]');
+    await page.waitForURL(`${server.url}/admin/ui`);
+    expect(await page.getAttribute(`tr[data-tenant="${tenant.id}"]`, "class")).toBe("over");
+    await page.screenshot({ path: path.join(ARTIFACTS, "console-tenants.png"), fullPage: true });
+    await page.close();
+  }, 90_000);
+
+  it("renders the /docs reference from /openapi.json and sends a call from it", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/docs`);
+    await page.waitForSelector('section.op[data-path="/admin/v1/tenants"][data-method="post"]');
+    const operations = await page.$$eval("section.op", (s) =>
+      s.map((e) => `${e.getAttribute("data-method")} ${e.getAttribute("data-path")}`),
+    );
+    expect(operations).toEqual(expect.arrayContaining(["get /account/v1/limits", "put /admin/v1/tenants/{id}/quota"]));
+    expect(operations.length).toBeGreaterThanOrEqual(19);
+    await page.fill("#token", TOKEN);
+    const list = page.locator('section.op[data-path="/admin/v1/tenants"][data-method="get"]');
+    await list.locator("button").click();
+    await expect.poll(async () => (await list.locator("pre.result").textContent()) ?? "").toMatch(/^200 /);
+    expect(await list.locator("pre.result").textContent()).toContain('"tenants"');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") });
+    await page.close();
+  }, 60_000);
+});

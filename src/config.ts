@@ -75,6 +75,11 @@ const envSchema = z.object({
     .optional(),
   /** RATE_LIMIT_REDIS_URL is a Redis Cluster: one or more comma-separated seed nodes. */
   RATE_LIMIT_REDIS_CLUSTER: flag,
+  /**
+   * The console's public origin (https://console.example.com). Set, the console answers on
+   * that host only, and forms must come from it: keep it off the upstream's origin.
+   */
+  CONSOLE_ORIGIN: z.url().optional(),
   LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
   LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
   LEGACY_RATELIMIT_HEADERS: flag,

@@ -18,6 +18,7 @@ export interface Env {
   DEFAULT_TIME_ZONE?: string;
   ROUTES?: string;
   RATE_LIMIT_REDIS_URL?: string;
+  CONSOLE_ORIGIN?: string;
   RATE_LIMIT_REDIS_CLUSTER?: string;
   LIMITER_FAILURE_MODE?: string;
   LIMITER_TIMEOUT_MS?: string;

@@ -7,12 +7,13 @@ import { commands, UsageError } from "./commands";
 
 export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--token TOKEN]
 
-  tenants create --name NAME [--rate N --burst N --daily N|none [--tz ZONE] [--shadow]]
+  tenants create --name NAME [--rate N --burst N --daily N|none [--tz ZONE] [--shadow on|off]]
   tenants list [--limit N] [--cursor C]
   tenants get TENANT
   tenants suspend TENANT
   tenants activate TENANT
-  quotas set TENANT --rate N --burst N --daily N|none [--tz ZONE] [--shadow] [--unit-price P]
+  quotas set TENANT [--rate N] [--burst N] [--daily N|none] [--tz ZONE] [--shadow on|off]
+             [--unit-price P|default]   (what is not given stays as it is)
   keys create TENANT [--name NAME]
   keys list TENANT
   keys revoke TENANT KEY
@@ -58,14 +59,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const json = values.json === true;
+  let admin: AegisAdmin;
   try {
-    const admin = new AegisAdmin({ baseUrl, token, fetch: io.fetch, timeoutMs: 30_000 });
+    admin = new AegisAdmin({ baseUrl, token, fetch: io.fetch, timeoutMs: 30_000 });
+  } catch (err) {
+    io.stderr(`aegis: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  try {
     const args = positionals.slice(name.split(" ").length);
     const out = await command(admin, args, values);
     io.stdout(`${json ? JSON.stringify(out.json, null, 2) : out.text}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof TypeError) {
+    if (err instanceof UsageError) {
       io.stderr(`aegis: ${err.message}\n`);
       return 2;
     }
@@ -81,7 +88,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`aegis: ${err.message}\n`);
       return 1;
     }
-    throw err;
+    // Anything else is an answer this CLI did not expect (not a gateway at that URL?).
+    io.stderr(`aegis: unexpected answer from ${baseUrl}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
   }
 }
 
@@ -100,7 +109,7 @@ function parse(argv: string[]) {
       burst: { type: "string" },
       daily: { type: "string" },
       tz: { type: "string" },
-      shadow: { type: "boolean" },
+      shadow: { type: "string" },
       "unit-price": { type: "string" },
       limit: { type: "string" },
       cursor: { type: "string" },

@@ -48,10 +48,49 @@ function quotaOf(flags: Flags): Quota {
   const quota: Quota = { ratePerMinute: rate, burst, dailyUnits: dailyFlag === "none" ? null : Number(dailyFlag) };
   const tz = str(flags, "tz");
   if (tz) quota.timeZone = tz;
-  if (flags.shadow !== undefined) quota.shadow = flags.shadow === true || flags.shadow === "true";
+  const shadow = shadowOf(flags);
+  if (shadow !== undefined) quota.shadow = shadow;
   const price = str(flags, "unit-price");
-  if (price) quota.unitPrice = price;
+  if (price) quota.unitPrice = price === "default" ? null : price;
   return quota;
+}
+
+function shadowOf(flags: Flags): boolean | undefined {
+  const v = str(flags, "shadow");
+  if (v === undefined) return undefined;
+  if (v !== "on" && v !== "off") throw new UsageError("--shadow is on or off");
+  return v === "on";
+}
+
+const QUOTA_FLAGS = ["rate", "burst", "daily", "tz", "shadow", "unit-price"];
+
+/**
+ * The tenant's quota with the given flags changed: a PUT replaces the whole quota, so what
+ * the flags do not mention (route overrides, price, zone, shadow mode) is carried over.
+ */
+function quotaPatch(flags: Flags): (current: Quota) => Quota {
+  if (!QUOTA_FLAGS.some((f) => flags[f] !== undefined)) {
+    throw new UsageError(`quotas set needs at least one of ${QUOTA_FLAGS.map((f) => `--${f}`).join(", ")}`);
+  }
+  // Every flag is checked before the gateway is asked anything.
+  const rate = int(flags, "rate");
+  const burst = int(flags, "burst");
+  const daily = str(flags, "daily");
+  if (daily !== undefined && daily !== "none" && !/^\d+$/.test(daily)) {
+    throw new UsageError("--daily must be a whole number or none");
+  }
+  const tz = str(flags, "tz");
+  const shadow = shadowOf(flags);
+  const price = str(flags, "unit-price");
+  return (current) => ({
+    ...current,
+    ...(rate !== undefined ? { ratePerMinute: rate } : {}),
+    ...(burst !== undefined ? { burst } : {}),
+    ...(daily !== undefined ? { dailyUnits: daily === "none" ? null : Number(daily) } : {}),
+    ...(tz ? { timeZone: tz } : {}),
+    ...(shadow !== undefined ? { shadow } : {}),
+    ...(price ? { unitPrice: price === "default" ? null : price } : {}),
+  });
 }
 
 const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
@@ -70,7 +109,8 @@ export const commands: Record<string, Command> = {
   async "tenants create"(admin, _args, flags) {
     const name = str(flags, "name");
     if (!name) throw new UsageError("tenants create needs --name");
-    const hasQuota = flags.rate !== undefined || flags.burst !== undefined || flags.daily !== undefined;
+    // A new tenant's quota is given whole, or not at all (the gateway's defaults).
+    const hasQuota = QUOTA_FLAGS.some((f) => flags[f] !== undefined);
     const t = await admin.createTenant({ name, ...(hasQuota ? { quota: quotaOf(flags) } : {}) });
     return { json: t, text: `created tenant ${t.id}\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
@@ -92,7 +132,10 @@ export const commands: Record<string, Command> = {
     return { json: t, text: `activated ${t.id}` };
   },
   async "quotas set"(admin, args, flags) {
-    const t = await admin.setQuota(need(args, 0, "tenant id"), quotaOf(flags));
+    const id = need(args, 0, "tenant id");
+    const patch = quotaPatch(flags);
+    const current = await admin.getTenant(id);
+    const t = await admin.setQuota(id, patch(current.quota));
     return { json: t, text: `quota of ${t.id} set\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
   async "keys create"(admin, args, flags) {

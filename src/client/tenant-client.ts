@@ -2,7 +2,7 @@
 
 import { HTTPError } from "./errors";
 import { parseRateLimit, type RateLimitInfo } from "./ratelimit-fields";
-import { type CallOptions, type ClientOptions, problemOf, Transport } from "./transport";
+import { type CallOptions, type ClientOptions, isGatewayProblem, problemOf, Transport } from "./transport";
 import type { Limits, Usage, UsageReportResult } from "./types";
 
 export interface AegisClientOptions extends ClientOptions {
@@ -23,8 +23,6 @@ export interface RecordUsageInput {
   occurredAt?: Date | string;
   metadata?: Record<string, string | number | boolean>;
 }
-
-const GATEWAY_PROBLEM = "urn:aegis-edge:problem:";
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -49,18 +47,15 @@ export class AegisClient {
   }
 
   /**
-   * Calls the upstream through the gateway. Waits out 429 and 503 as the gateway asks, within
-   * the retry budget. The gateway's own refusals (invalid key, quota spent after the budget,
+   * Calls the upstream through the gateway. Waits out the gateway's 429 and 503 as it asks,
+   * within the retry budget (the upstream's own 429 and 503 only for idempotent methods). The gateway's own refusals (invalid key, quota spent after the budget,
    * limiter down) throw HTTPError; the upstream's answers, errors included, come back as they are.
    */
   async fetch(path: string, init: Omit<CallOptions, "throwHttpErrors" | "query"> = {}): Promise<AegisResponse> {
     const method = (init.method ?? "GET").toUpperCase();
     const response = await this.transport.call(path, { ...init, method, throwHttpErrors: false });
-    if (!response.ok && (response.headers.get("content-type") ?? "").includes("problem+json")) {
-      const problem = await problemOf(response.clone());
-      if (problem.type.startsWith(GATEWAY_PROBLEM)) {
-        throw new HTTPError(response, problem, { method, url: this.transport.url(path) });
-      }
+    if (!response.ok && (await isGatewayProblem(response))) {
+      throw new HTTPError(response, await problemOf(response.clone()), { method, url: this.transport.url(path) });
     }
     return withRateLimit(response);
   }

@@ -34,6 +34,21 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Whether an error status throws HTTPError. Default true. */
   throwHttpErrors?: boolean | ((response: Response) => boolean);
+  /**
+   * Read the whole body within the timeout and the caller's signal (the SDK's JSON calls).
+   * Off for proxied calls, whose body streams to the caller.
+   */
+  readBody?: boolean;
+}
+
+/** The gateway's own problem types; anything else in a response came from the upstream. */
+export const GATEWAY_PROBLEM = "urn:aegis-edge:problem:";
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** Whether an error answer is the gateway's own problem+json (not the upstream's). */
+export async function isGatewayProblem(response: Response): Promise<boolean> {
+  if (!(response.headers.get("content-type") ?? "").includes("problem+json")) return false;
+  return (await problemOf(response.clone())).type.startsWith(GATEWAY_PROBLEM);
 }
 
 const PROBLEM = /^application\/problem\+json/i;
@@ -43,6 +58,8 @@ export function retryAfterMs(response: Response, now = Date.now()): number | nul
   const value = response.headers.get("retry-after");
   if (value === null) return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  // Not delta-seconds: an HTTP date, or nothing usable (a date string always has letters).
+  if (!/[A-Za-z]/.test(value)) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
@@ -78,6 +95,26 @@ export async function problemOf(response: Response): Promise<ProblemDetails> {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `wait`, unless the signal aborts first. */
+function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return wait;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    wait.then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
 
 export class Transport {
   readonly baseUrl: string;
@@ -115,14 +152,22 @@ export class Transport {
     const replayable = !(body instanceof ReadableStream);
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
+      options.signal?.throwIfAborted();
       const response = await this.attempt(method, url, options, body ?? null, target);
-      if (retry && replayable && statuses.includes(response.status)) {
+      // The gateway's 429 and 503 mean nothing was done, so any call may be sent again. The
+      // upstream's may follow a partial write: only idempotent methods are retried then.
+      const retryable =
+        retry !== null &&
+        replayable &&
+        statuses.includes(response.status) &&
+        (IDEMPOTENT.has(method) || (await isGatewayProblem(response)));
+      if (retryable) {
         const asked = retryAfterMs(response) ?? 1000 * 2 ** (attempt - 1);
         // Jitter spreads the clients a shared limit turned away, so they do not return together.
         const wait = asked + Math.floor(random() * Math.min(1000, asked / 4 + 100));
         if (waited + wait <= maxWaitMs) {
           await response.body?.cancel().catch(() => {});
-          await sleep(wait);
+          await abortable(sleep(wait), options.signal);
           waited += wait;
           continue;
         }
@@ -136,9 +181,9 @@ export class Transport {
     }
   }
 
-  /** Sends the call and parses JSON; 204 gives undefined. */
+  /** Sends the call and parses JSON; 204 gives undefined. The body is read within the timeout. */
   async json<T>(path: string, options: CallOptions = {}): Promise<T> {
-    const response = await this.call(path, options);
+    const response = await this.call(path, { ...options, readBody: true });
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     try {
@@ -174,18 +219,28 @@ export class Transport {
       controller.abort();
     }, timeoutMs);
     const onAbort = () => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    let streaming = false;
     try {
       const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal: controller.signal };
       if (body instanceof ReadableStream) init.duplex = "half";
-      return await this.fetchFn(new Request(url, init));
+      const response = await this.fetchFn(new Request(url, init));
+      if (!options.readBody) {
+        // The body streams to the caller: their signal may still cut it; the timeout covered
+        // the wait for the answer to begin.
+        streaming = true;
+        return response;
+      }
+      const text = await response.text();
+      return new Response(response.status === 204 || response.status === 304 ? null : text, response);
     } catch (err) {
       if (timedOut) throw new TimeoutError(timeoutMs, target, { cause: err });
       if (options.signal?.aborted) throw err;
       throw new NetworkError(target, { cause: err });
     } finally {
       clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      if (!streaming) options.signal?.removeEventListener("abort", onAbort);
     }
   }
 }

@@ -68,6 +68,15 @@ export function createGateway(deps: GatewayDeps) {
   );
   app.route("/account/v1", accountRoutes);
   app.route("/account/v1", accountUsageRoutes);
+  app.use(
+    "/admin/ui/*",
+    bodyLimit({
+      maxSize: ACCOUNT_BODY_LIMIT,
+      onError: () => {
+        throw new Problem(413, "body-too-large", `console forms are limited to ${ACCOUNT_BODY_LIMIT} bytes`);
+      },
+    }),
+  );
   app.route("/admin/ui", consoleRoutes);
   // The gateway's own namespaces are never proxied.
   app.all("/admin/*", notFound);

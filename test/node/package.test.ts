@@ -71,6 +71,12 @@ const t: Promise<Tenant> = admin.createTenant({ name: "x" });
 void t; void new AegisClient({ baseUrl: "http://x", apiKey: "k" }); void RedisLimiterStore; void startSelfHosted;
 // @ts-expect-error: the schema has no such field
 void admin.createTenant({ nom: "x" });
+// Outside Workers the package's root has no Durable Object class, and its types say so.
+// @ts-expect-error: TenantLimiter is Workers-only
+import { TenantLimiter } from "aegis-edge";
+void TenantLimiter;
+import { createGateway } from "aegis-edge";
+void createGateway;
 `,
     );
     const result = await run(

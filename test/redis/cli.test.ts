@@ -182,6 +182,28 @@ describe("aegis CLI", () => {
       invoices: [{ id: invoice.id, status: "paid" }],
     });
 
+    // A quota change by flag keeps what the flags do not mention.
+    await fetch(`${server.url}/admin/v1/tenants/${id}/quota`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        ratePerMinute: 0,
+        burst: 6,
+        dailyUnits: null,
+        timeZone: "Europe/Berlin",
+        routes: { chat: { cost: 3 } },
+        unitPrice: "0.00001",
+      }),
+    });
+    const kept = await json<{ quota: Record<string, unknown> }>("quotas", "set", id, "--burst", "9", "--shadow", "on");
+    expect(kept.quota).toMatchObject({
+      burst: 9,
+      shadow: true,
+      timeZone: "Europe/Berlin",
+      routes: { chat: { cost: 3 } },
+      unitPrice: "0.00001",
+    });
+
     expect((await aegis("keys", "revoke", id, keyJson.id)).out).toBe(`revoked ${keyJson.id}\n`);
     expect((await aegis("tenants", "suspend", id)).out).toBe(`suspended ${id}\n`);
     expect((await json<{ status: string }>("tenants", "activate", id)).status).toBe("active");
@@ -195,9 +217,15 @@ describe("aegis CLI", () => {
     expect(missingJson.code).toBe(1);
     expect(JSON.parse(missingJson.err)).toMatchObject({ error: { status: 404, code: "tenant-not-found" } });
 
-    const invalid = await aegis("quotas", "set", "tnaaaaaaaaaaaaaaaa", "--rate", "1", "--burst", "0", "--daily", "5");
+    const missingQuota = await aegis("quotas", "set", "tnaaaaaaaaaaaaaaaa", "--burst", "3");
+    expect(missingQuota.code).toBe(1);
+    expect(missingQuota.err).toMatch(/404 tenant-not-found/);
+    const { id } = await json<{ id: string }>("tenants", "create", "--name", "errors");
+    const invalid = await aegis("quotas", "set", id, "--burst", "0");
     expect(invalid.code).toBe(1);
     expect(invalid.err).toMatch(/400 invalid-request/);
+    expect((await aegis("quotas", "set", id)).code).toBe(2);
+    expect((await aegis("quotas", "set", id, "--shadow", "maybe")).err).toMatch(/--shadow is on or off/);
 
     expect((await aegis("tenants", "create")).code).toBe(2);
     expect((await aegis("frobnicate")).err).toMatch(/unknown command "frobnicate"/);

@@ -4,7 +4,7 @@
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { Limits, Tenant, UsageReportResult } from "../../src/client/index";
-import { AegisAdmin, AegisClient, HTTPError, parseRateLimit } from "../../src/client/index";
+import { AegisAdmin, AegisClient, HTTPError, parseRateLimit, TimeoutError } from "../../src/client/index";
 import { retryAfterMs } from "../../src/client/transport";
 import { rateLimitFields } from "../../src/core/ratelimit-headers";
 import type * as S from "../../src/http/schemas";
@@ -123,6 +123,98 @@ describe("retries", () => {
     const res = await client.fetch("/v1/x", { method: "POST", body: stream });
     expect(res.status).toBe(503);
     expect(calls).toBe(2);
+  });
+});
+
+describe("retries and cancellation", () => {
+  const gatewayBusy = () =>
+    Response.json(
+      {
+        type: "urn:aegis-edge:problem:limiter-unavailable",
+        title: "t",
+        status: 503,
+        detail: "d",
+        code: "limiter-unavailable",
+      },
+      { status: 503, headers: { "retry-after": "1", "content-type": "application/problem+json" } },
+    );
+
+  it("sends a POST again after the gateway's 503, never after the upstream's", async () => {
+    let calls = 0;
+    const upstream = new AegisClient({
+      baseUrl: "https://gw.test",
+      apiKey: "ak_x",
+      sleep: async () => {},
+      fetch: async () => {
+        calls++;
+        return new Response("overloaded", { status: 503, headers: { "retry-after": "1" } });
+      },
+    });
+    expect((await upstream.fetch("/v1/jobs", { method: "POST", body: "{}" })).status).toBe(503);
+    expect(calls).toBe(1);
+
+    calls = 0;
+    const gateway = new AegisClient({
+      baseUrl: "https://gw.test",
+      apiKey: "ak_x",
+      retry: { maxWaitMs: 5_000 },
+      random: () => 0,
+      sleep: async () => {},
+      fetch: async () => {
+        calls++;
+        return calls < 3 ? gatewayBusy() : new Response("ok");
+      },
+    });
+    expect((await gateway.fetch("/v1/jobs", { method: "POST", body: "{}" })).status).toBe(200);
+    expect(calls).toBe(3);
+  });
+
+  it("honours the caller's signal: before sending, and while waiting to retry", async () => {
+    let calls = 0;
+    const counting = async () => {
+      calls++;
+      return gatewayBusy();
+    };
+    const client = new AegisClient({ baseUrl: "https://gw.test", apiKey: "ak_x", fetch: counting });
+    await expect(
+      client.fetch("/v1/x", { method: "POST", body: "{}", signal: AbortSignal.abort(new Error("stop")) }),
+    ).rejects.toThrow("stop");
+    expect(calls).toBe(0);
+
+    const controller = new AbortController();
+    const waiting = new AegisClient({
+      baseUrl: "https://gw.test",
+      apiKey: "ak_x",
+      fetch: counting,
+      sleep: (ms) => {
+        controller.abort(new Error("gave up"));
+        return new Promise((r) => setTimeout(r, ms));
+      },
+    });
+    await expect(waiting.fetch("/v1/x", { method: "POST", body: "{}", signal: controller.signal })).rejects.toThrow(
+      "gave up",
+    );
+    expect(calls).toBe(1);
+  });
+
+  it("bounds reading a JSON answer by the timeout too", async () => {
+    const client = new AegisClient({
+      baseUrl: "https://gw.test",
+      apiKey: "ak_x",
+      timeoutMs: 50,
+      fetch: async (request) =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('{"tenantId":'));
+              request.signal.addEventListener("abort", () => c.error(request.signal.reason));
+            },
+          }),
+          { headers: { "content-type": "application/json" } },
+        ),
+    });
+    const err = await client.limits().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
   });
 });
 

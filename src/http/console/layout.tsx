@@ -44,9 +44,7 @@ main { padding: 1rem 1.5rem; max-width: 1100px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #e4e8ee; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.bar { background: #e4e8ee; height: .6rem; width: 10rem; border-radius: 3px; overflow: hidden; display: inline-block; }
-.bar span { display: block; height: 100%; background: #2da44e; }
-tr.warn .bar span { background: #d4a72c; } tr.over .bar span { background: #cf222e; }
+meter { width: 10rem; }
 tr.over td.use, tr.warn td.use { font-weight: 700; }
 .badge { padding: 0 .4rem; border-radius: 3px; font-size: 13px; background: #e4e8ee; }
 .badge.suspended { background: #ffebe9; color: #cf222e; }

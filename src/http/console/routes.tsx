@@ -42,11 +42,19 @@ function adminToken(c: { get(k: "config"): { ADMIN_TOKEN?: string } }): string {
 
 consoleRoutes.get("/app.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
 
-// A form posted from another origin is refused before anything else looks at it.
+// With CONSOLE_ORIGIN set, the console lives on that host only (not on the origin that also
+// serves the upstream's pages), and that is the origin its forms must come from; behind a
+// TLS-terminating proxy it is also what the browser sends, whatever URL reaches the server.
 consoleRoutes.use("*", async (c, next) => {
+  const configured = c.get("config").CONSOLE_ORIGIN;
+  const here = new URL(c.req.url);
+  if (configured && new URL(configured).host !== here.host) {
+    throw new Problem(404, "not-found", "the console is served on its own host");
+  }
   if (c.req.method === "POST") {
     const origin = c.req.header("origin");
-    if (origin && origin !== new URL(c.req.url).origin) {
+    const expected = configured ? new URL(configured).origin : here.origin;
+    if (origin && origin !== expected) {
       throw new Problem(403, "forbidden-origin", "the console accepts forms from its own pages only");
     }
   }
@@ -155,11 +163,9 @@ consoleRoutes.get("/", async (c) => {
                   {q === null ? (
                     "no daily limit"
                   ) : (
-                    <span title={`${pct}%`}>
-                      <span class="bar">
-                        <span style={`width:${pct}%`} />
-                      </span>{" "}
-                      {pct}% of {q}
+                    <span>
+                      <meter min={0} max={q} low={0.8 * q} high={q - 0.5} optimum={0} value={Math.min(u, q)} /> {pct}%
+                      of {q}
                     </span>
                   )}
                 </td>

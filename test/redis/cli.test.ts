@@ -108,6 +108,7 @@ describe("aegis CLI", () => {
       second.id,
     );
     expect((await aegis("tenants", "get", id)).out).toContain("Acme AI");
+    expect(await json("tenants", "get", id)).toMatchObject({ id, name: "Acme AI", status: "active" });
 
     const key = await aegis("keys", "create", id, "--name", "ci");
     expect(key.out).toMatch(/shown once/);
@@ -115,6 +116,7 @@ describe("aegis CLI", () => {
     const keyJson = await json<{ id: string; key: string }>("keys", "create", id);
     expect(keyJson.key).toMatch(/^ak_/);
     expect((await aegis("keys", "list", id)).out).toContain(keyJson.id);
+    expect((await json<{ keys: { id: string }[] }>("keys", "list", id)).keys.map((k) => k.id)).toContain(keyJson.id);
 
     const quota = await aegis("quotas", "set", id, "--rate", "0", "--burst", "5", "--daily", "50", "--tz", "UTC");
     expect(quota.out).toMatch(/quota of tn\S+ set/);
@@ -178,6 +180,8 @@ describe("aegis CLI", () => {
     expect(invoice.amountMinor).toBe(250);
     expect((await aegis("invoices", "list", "--tenant", id)).out).toMatch(/2\.50 USD/);
     expect((await aegis("invoices", "pay", invoice.id)).out).toBe(`${invoice.id} is paid\n`);
+    // Paying again is harmless, and says so in JSON too.
+    expect(await json("invoices", "pay", invoice.id)).toMatchObject({ id: invoice.id, status: "paid" });
     expect(await json<{ status: string }>("invoices", "list", "--status", "paid", "--tenant", id)).toMatchObject({
       invoices: [{ id: invoice.id, status: "paid" }],
     });
@@ -205,7 +209,9 @@ describe("aegis CLI", () => {
     });
 
     expect((await aegis("keys", "revoke", id, keyJson.id)).out).toBe(`revoked ${keyJson.id}\n`);
+    expect(await json("keys", "revoke", id, keyJson.id)).toEqual({ revoked: keyJson.id, tenantId: id });
     expect((await aegis("tenants", "suspend", id)).out).toBe(`suspended ${id}\n`);
+    expect(await json("tenants", "suspend", id)).toMatchObject({ id, status: "suspended" });
     expect((await json<{ status: string }>("tenants", "activate", id)).status).toBe("active");
   }, 60_000);
 

@@ -37,22 +37,13 @@ function str(flags: Flags, name: string): string | undefined {
   return v;
 }
 
+/** A whole quota from the flags, as a new tenant gets it: rate, burst and daily are required. */
 function quotaOf(flags: Flags): Quota {
-  const rate = int(flags, "rate");
-  const burst = int(flags, "burst");
-  const dailyFlag = str(flags, "daily");
-  if (rate === undefined || burst === undefined || dailyFlag === undefined) {
+  if (flags.rate === undefined || flags.burst === undefined || flags.daily === undefined) {
     throw new UsageError("a quota needs --rate, --burst and --daily (a number, or none)");
   }
-  if (dailyFlag !== "none" && !/^\d+$/.test(dailyFlag)) throw new UsageError("--daily must be a whole number or none");
-  const quota: Quota = { ratePerMinute: rate, burst, dailyUnits: dailyFlag === "none" ? null : Number(dailyFlag) };
-  const tz = str(flags, "tz");
-  if (tz) quota.timeZone = tz;
-  const shadow = shadowOf(flags);
-  if (shadow !== undefined) quota.shadow = shadow;
-  const price = str(flags, "unit-price");
-  if (price) quota.unitPrice = price === "default" ? null : price;
-  return quota;
+  // The three required fields overwrite these placeholders.
+  return quotaPatch(flags)({ ratePerMinute: 0, burst: 1, dailyUnits: null });
 }
 
 function shadowOf(flags: Flags): boolean | undefined {

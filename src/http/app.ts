@@ -25,6 +25,15 @@ const ACCOUNT_BODY_LIMIT = 16 * 1024;
 
 export const API_VERSION = "1.0.0";
 
+/** A body limit whose refusal is a 413 problem naming what was limited. */
+const limitBody = (maxSize: number, what: string) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new Problem(413, "body-too-large", `${what} are limited to ${maxSize} bytes`);
+    },
+  });
+
 export function createGateway(deps: GatewayDeps) {
   const app = new OpenAPIHono<GatewayEnv>();
   app.onError(problemFromError);
@@ -42,41 +51,15 @@ export function createGateway(deps: GatewayDeps) {
     await next();
   });
 
-  app.use(
-    "/admin/v1/*",
-    bodyLimit({
-      maxSize: ADMIN_BODY_LIMIT,
-      onError: () => {
-        throw new Problem(413, "body-too-large", `operator request bodies are limited to ${ADMIN_BODY_LIMIT} bytes`);
-      },
-    }),
-    adminAuth(),
-    withDatabase(),
-  );
+  app.use("/admin/v1/*", limitBody(ADMIN_BODY_LIMIT, "operator request bodies"), adminAuth(), withDatabase());
   app.route("/admin/v1", tenantRoutes);
   app.route("/admin/v1", keyRoutes);
   app.route("/admin/v1", usageRoutes);
   app.route("/admin/v1", billingRoutes);
-  app.use(
-    "/account/v1/*",
-    bodyLimit({
-      maxSize: ACCOUNT_BODY_LIMIT,
-      onError: () => {
-        throw new Problem(413, "body-too-large", `tenant request bodies are limited to ${ACCOUNT_BODY_LIMIT} bytes`);
-      },
-    }),
-  );
+  app.use("/account/v1/*", limitBody(ACCOUNT_BODY_LIMIT, "tenant request bodies"));
   app.route("/account/v1", accountRoutes);
   app.route("/account/v1", accountUsageRoutes);
-  app.use(
-    "/admin/ui/*",
-    bodyLimit({
-      maxSize: ACCOUNT_BODY_LIMIT,
-      onError: () => {
-        throw new Problem(413, "body-too-large", `console forms are limited to ${ACCOUNT_BODY_LIMIT} bytes`);
-      },
-    }),
-  );
+  app.use("/admin/ui/*", limitBody(ACCOUNT_BODY_LIMIT, "console forms"));
   app.route("/admin/ui", consoleRoutes);
   // The gateway's own namespaces are never proxied.
   app.all("/admin/*", notFound);

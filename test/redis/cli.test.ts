@@ -4,49 +4,22 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { runCli } from "../../src/cli/cli";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
-import { dropPrefix } from "../conformance/redis-harness";
-import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import type { SelfHosted } from "../../src/server/self-hosted";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const TOKEN = "cli-admin-token-0123456789";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-let scratch: ScratchDatabase;
-let upstream: EchoUpstream;
+let gateway: TestGateway;
 let server: SelfHosted;
+let TOKEN = "";
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase("aegis_cli");
-  upstream = await startEchoUpstream();
-  server = await startSelfHosted({
-    env: {
-      DATABASE_URL: scratch.url,
-      RATE_LIMIT_REDIS_URL: REDIS_URL,
-      AEGIS_REDIS_PREFIX: prefix,
-      ADMIN_TOKEN: TOKEN,
-      UPSTREAM_URL: upstream.url,
-      BILLING_GRACE_HOURS: "0",
-      BILLING_UNIT_COST: "0.01",
-    },
-    port: 0,
-    instance: "cli",
-    billing: false,
-  });
+  gateway = await startTestGateway("cli", { BILLING_GRACE_HOURS: "0", BILLING_UNIT_COST: "0.01" });
+  server = gateway.server;
+  TOKEN = gateway.token;
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket });
-  await dropPrefix(redis, prefix);
-  await redis.close();
-  await upstream?.close();
-  await scratch?.drop();
-});
+afterAll(() => gateway?.stop());
 
 async function aegis(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";

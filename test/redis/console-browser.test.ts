@@ -7,51 +7,28 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { AegisAdmin, AegisClient, HTTPError } from "../../src/client/index";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
-import { dropPrefix } from "../conformance/redis-harness";
-import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import type { SelfHosted } from "../../src/server/self-hosted";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const TOKEN = "console-admin-token-0123456789";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-let scratch: ScratchDatabase;
-let upstream: EchoUpstream;
+let gateway: TestGateway;
 let server: SelfHosted;
+let TOKEN = "";
 let browser: Browser;
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase("aegis_console");
-  upstream = await startEchoUpstream();
-  server = await startSelfHosted({
-    env: {
-      DATABASE_URL: scratch.url,
-      RATE_LIMIT_REDIS_URL: REDIS_URL,
-      AEGIS_REDIS_PREFIX: prefix,
-      ADMIN_TOKEN: TOKEN,
-      UPSTREAM_URL: upstream.url,
-    },
-    port: 0,
-    instance: "console",
-    billing: false,
-  });
+  gateway = await startTestGateway("console");
+  server = gateway.server;
+  TOKEN = gateway.token;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
-  const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket });
-  await dropPrefix(redis, prefix);
-  await redis.close();
-  await upstream?.close();
-  await scratch?.drop();
+  await gateway?.stop();
 });
 
 describe("operator console in Chromium", () => {

@@ -4,47 +4,23 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
-import { dropPrefix } from "../conformance/redis-harness";
-import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import type { SelfHosted } from "../../src/server/self-hosted";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const TOKEN = "sdk-admin-token-0123456789";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-let scratch: ScratchDatabase;
-let upstream: EchoUpstream;
+let gateway: TestGateway;
 let server: SelfHosted;
+let TOKEN = "";
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase("aegis_sdk");
-  upstream = await startEchoUpstream();
-  server = await startSelfHosted({
-    env: {
-      DATABASE_URL: scratch.url,
-      RATE_LIMIT_REDIS_URL: REDIS_URL,
-      AEGIS_REDIS_PREFIX: prefix,
-      ADMIN_TOKEN: TOKEN,
-      UPSTREAM_URL: upstream.url,
-      ROUTES: JSON.stringify([{ method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 }]),
-    },
-    port: 0,
-    instance: "sdk",
-    billing: false,
+  gateway = await startTestGateway("sdk", {
+    ROUTES: JSON.stringify([{ method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 }]),
   });
+  server = gateway.server;
+  TOKEN = gateway.token;
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket });
-  await dropPrefix(redis, prefix);
-  await redis.close();
-  await upstream?.close();
-  await scratch?.drop();
-});
+afterAll(() => gateway?.stop());
 
 const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 const SCRIPT = path.join(ROOT, "scripts", "sdk-smoke.ts");

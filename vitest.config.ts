@@ -2,11 +2,14 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_WEBHOOK_SECRET } from "./test/support/webhook-secret";
 
-// Keep local workerd runs offline and quiet (see DESIGN.md: wrangler dev offline).
+// Keep local workerd runs offline and quiet: without these, wrangler tries to fetch the
+// Request.cf object from workers.cloudflare.com and to send metrics, and test machines have
+// no internet.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+export const TEST_KEY_SIGNING_SECRET = "test-key-signing-secret-0123456789abcdef";
 
 export default defineConfig({
   test: {
@@ -37,6 +40,7 @@ export default defineConfig({
                 NEON_WS_PROXY: inject("wsProxy"),
                 UPSTREAM_URL: inject("upstreamUrl"),
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                KEY_SIGNING_SECRET: TEST_KEY_SIGNING_SECRET,
                 TEST_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
                 BILLING_WEBHOOK_URL: `${inject("webhookUrl")}/hooks/cron/200`,
                 BILLING_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,

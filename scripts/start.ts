@@ -22,6 +22,7 @@ try {
     env: process.env,
     pgliteDir: path.join(dataDir, "pglite"),
     persistTo: path.join(dataDir, "wrangler"),
+    keySigningSecretFile: path.join(dataDir, "key-signing-secret"),
     log: (line) => {
       if (!quiet && line.trim()) console.log(`[wrangler] ${line}`);
     },

@@ -2,13 +2,22 @@
 // validated once so that a bad setting fails loudly with the variable's name.
 
 import { z } from "zod";
+import { MIN_SIGNING_SECRET_LENGTH } from "./core/api-keys";
 import { isValidTimeZone } from "./core/calendar";
+import { canonicalPath } from "./core/canonical-path";
 import { DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
 import { isCurrency, isPrice } from "./core/money";
 import type { RouteRule } from "./core/route-table";
 import { isWebhookSecret } from "./core/webhook-signature";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 const flag = z
   .enum(["true", "false", "1", "0", ""])
   .transform((v) => v === "true" || v === "1")
@@ -29,7 +38,16 @@ export const routeRuleSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z]+$/)
     .optional(),
-  path: z.string().regex(/^\/[^\s*]*(\/\*)?$/, "a path is '/exact/path' or '/prefix/*'"),
+  /** Matched against the decoded request path, so an escaped rule path is stored decoded. */
+  path: z
+    .string()
+    .regex(/^\/[^\s*]*(\/\*)?$/, "a path is '/exact/path' or '/prefix/*'")
+    .transform((p, ctx) => {
+      const canonical = canonicalPath(p);
+      if ("decoded" in canonical) return canonical.decoded;
+      ctx.addIssue({ code: "custom", message: canonical.refused });
+      return z.NEVER;
+    }),
   route: routeKeySchema,
   cost: int(0, MAX_CALL_UNITS).optional(),
   public: z.boolean().optional(),
@@ -80,8 +98,27 @@ const envSchema = z.object({
    * that host only, and forms must come from it: keep it off the upstream's origin.
    */
   CONSOLE_ORIGIN: z.url().optional(),
+  /**
+   * Self-hosted: the proxies in front of the gateway whose X-Forwarded-For it believes, as
+   * addresses, CIDR ranges or proxy-addr's names (loopback, linklocal, uniquelocal), comma-separated.
+   */
+  TRUSTED_PROXIES: commaList.optional(),
+  /**
+   * Secrets that sign API keys, comma-separated: the first signs new keys, and all verify,
+   * so a new one can be put first while keys signed with the old one are rotated out.
+   */
+  KEY_SIGNING_SECRET: commaList
+    .refine(
+      (secrets) => secrets.length > 0 && secrets.every((s) => s.length >= MIN_SIGNING_SECRET_LENGTH),
+      `one or more comma-separated secrets of at least ${MIN_SIGNING_SECRET_LENGTH} characters`,
+    )
+    .default([]),
+  /** Keys issued before signing: accepted while they are rotated out, then refused. */
+  UNSIGNED_KEYS: z.enum(["accept", "refuse"]).default("accept"),
   LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
   LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
+  /** Bound on a cold limiter's first load of a tenant from Postgres (apart from the check's). */
+  LIMITER_LOAD_TIMEOUT_MS: int(1, 60_000).default(5_000),
   LEGACY_RATELIMIT_HEADERS: flag,
   RESERVATION_TTL_SECONDS: int(1, 86_400).default(900),
   CONFIG_REFRESH_SECONDS: int(1, 86_400).default(300),
@@ -140,6 +177,11 @@ export function loadConfig(env: object): Config {
   if (parsed.data.RATE_LIMIT_REDIS_URL?.includes(",") && !parsed.data.RATE_LIMIT_REDIS_CLUSTER) {
     throw new ConfigError(
       "invalid configuration: RATE_LIMIT_REDIS_URL lists several nodes; set RATE_LIMIT_REDIS_CLUSTER=true for a Redis Cluster",
+    );
+  }
+  if (parsed.data.UNSIGNED_KEYS === "refuse" && parsed.data.KEY_SIGNING_SECRET.length === 0) {
+    throw new ConfigError(
+      "invalid configuration: UNSIGNED_KEYS=refuse needs KEY_SIGNING_SECRET, or no API key could ever be accepted",
     );
   }
   if (parsed.data.BILLING_WEBHOOK_URL && !parsed.data.BILLING_WEBHOOK_SECRET) {

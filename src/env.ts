@@ -20,8 +20,12 @@ export interface Env {
   RATE_LIMIT_REDIS_URL?: string;
   CONSOLE_ORIGIN?: string;
   RATE_LIMIT_REDIS_CLUSTER?: string;
+  TRUSTED_PROXIES?: string;
+  KEY_SIGNING_SECRET?: string;
+  UNSIGNED_KEYS?: string;
   LIMITER_FAILURE_MODE?: string;
   LIMITER_TIMEOUT_MS?: string;
+  LIMITER_LOAD_TIMEOUT_MS?: string;
   LEGACY_RATELIMIT_HEADERS?: string;
   RESERVATION_TTL_SECONDS?: string;
   CONFIG_REFRESH_SECONDS?: string;

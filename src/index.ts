@@ -25,10 +25,15 @@ function openDatabase(env: Env) {
 function store(env: Env) {
   const config = loadConfig(env);
   if (!config.RATE_LIMIT_REDIS_URL) return defaultStore(env);
-  return guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS);
+  return guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
 }
 
-const gateway = createGateway({ openDatabase, store });
+const gateway = createGateway({
+  openDatabase,
+  store,
+  // Cloudflare's edge sets it from the connection; a client cannot.
+  clientAddress: (c) => c.req.header("cf-connecting-ip"),
+});
 
 export default {
   fetch: (request, env, ctx) => gateway.fetch(request, env, ctx),

@@ -20,7 +20,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { newApiKey, newKeyId, newTenantId, sha256Hex } from "../../src/core/secrets";
+import { newApiKey } from "../../src/core/api-keys";
+import { newKeyId, newTenantId, sha256Hex } from "../../src/core/secrets";
 import { openNodeDatabase } from "../../src/db/node";
 import { apiKeys, tenantQuotas, tenants } from "../../src/db/schema";
 import { startLocalGateway } from "../lib/local-gateway";
@@ -64,7 +65,7 @@ async function startBenchUpstream(): Promise<{ url: string; close(): Promise<voi
 }
 
 /** Creates tenants and keys straight in Postgres; each limiter loads its tenant on first use. */
-async function seedTenants(databaseUrl: string, n: number): Promise<string[]> {
+async function seedTenants(databaseUrl: string, signingSecret: string, n: number): Promise<string[]> {
   const handle = openNodeDatabase(databaseUrl, 4);
   const keys: string[] = [];
   try {
@@ -72,7 +73,7 @@ async function seedTenants(databaseUrl: string, n: number): Promise<string[]> {
       const batch = await Promise.all(
         Array.from({ length: Math.min(250, n - start) }, async () => {
           const id = newTenantId();
-          const { key, prefix } = newApiKey(id);
+          const { key, prefix } = await newApiKey(id, signingSecret);
           return { id, key, prefix, hash: await sha256Hex(key) };
         }),
       );
@@ -166,7 +167,7 @@ try {
   console.log(
     `gateway ${gateway.url}, floor ${floor.url} (both wrangler dev); ${gateway.database.embedded ? "embedded PGlite" : "DATABASE_URL"}`,
   );
-  const keys = await seedTenants(gateway.database.url, TENANTS);
+  const keys = await seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS);
   const one = keys.slice(0, 1);
   await warm(`${gateway.url}/bench/limited`, keys);
   await warm(`${floor.url}/floor/do`, keys.slice(0, 1));

@@ -27,9 +27,10 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { newApiKey } from "../../src/core/api-keys";
 import { describeError } from "../../src/core/errors";
 import type { TenantSnapshot } from "../../src/core/limiter-store";
-import { newApiKey, newTenantId, sha256Hex } from "../../src/core/secrets";
+import { newTenantId, sha256Hex } from "../../src/core/secrets";
 import { tenantKeys } from "../../src/redis/keys";
 import type { RedisCommands } from "../../src/redis/lua-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
@@ -113,7 +114,7 @@ async function makeTenants(): Promise<Tenant[]> {
   return Promise.all(
     Array.from({ length: TENANTS }, async () => {
       const id = newTenantId();
-      return { id, keyHash: await sha256Hex(newApiKey(id).key) };
+      return { id, keyHash: await sha256Hex((await newApiKey(id, undefined)).key) };
     }),
   );
 }

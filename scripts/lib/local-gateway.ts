@@ -3,6 +3,7 @@
 // the Worker under wrangler dev. Used by `npm start`, the benchmarks and the start test.
 
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_KEYS } from "../../src/config";
 import { migrateDatabase } from "../../src/db/node";
@@ -28,11 +29,18 @@ export interface LocalGatewayOptions {
   logLevel?: "info" | "warn" | "error";
   /** Extra variables for the Worker, over `env`. */
   vars?: Record<string, string>;
+  /**
+   * Where the API keys' signing secret is kept between runs when KEY_SIGNING_SECRET is not
+   * set; without it, a fresh secret is made for this run.
+   */
+  keySigningSecretFile?: string;
 }
 
 export interface LocalGateway {
   url: string;
   adminToken: string;
+  /** The secret that signs new API keys: KEY_SIGNING_SECRET's first, or the local one. */
+  keySigningSecret: string;
   database: { url: string; embedded: boolean };
   upstream: { url: string; demo: boolean };
   stop(): Promise<void>;
@@ -44,6 +52,20 @@ function isNeonHost(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The local signing secret: read from `file`, or made and kept there (readable by its owner
+ * only), so keys issued by one run still verify in the next.
+ */
+function localSigningSecret(file: string | undefined): string {
+  if (file && existsSync(file)) return readFileSync(file, "utf8").trim();
+  const secret = randomBytes(32).toString("base64url");
+  if (file) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  }
+  return secret;
 }
 
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
@@ -83,6 +105,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       upstreamUrl = upstream.url;
     }
     const adminToken = env.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
+    const keySigningSecret = env.KEY_SIGNING_SECRET || localSigningSecret(options.keySigningSecretFile);
 
     const vars: Record<string, string> = {};
     for (const key of CONFIG_KEYS) {
@@ -91,7 +114,12 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
     Object.assign(
       vars,
-      { DATABASE_URL: databaseUrl, UPSTREAM_URL: upstreamUrl, ADMIN_TOKEN: adminToken },
+      {
+        DATABASE_URL: databaseUrl,
+        UPSTREAM_URL: upstreamUrl,
+        ADMIN_TOKEN: adminToken,
+        KEY_SIGNING_SECRET: keySigningSecret,
+      },
       options.vars,
     );
     if (wsProxy) vars.NEON_WS_PROXY = wsProxy;
@@ -105,7 +133,14 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     });
     cleanups.push(() => dev.stop());
     const url = dev.url;
-    return { url, adminToken, database: { url: databaseUrl, embedded }, upstream: { url: upstreamUrl, demo }, stop };
+    return {
+      url,
+      adminToken,
+      keySigningSecret: keySigningSecret.split(",")[0]?.trim() ?? keySigningSecret,
+      database: { url: databaseUrl, embedded },
+      upstream: { url: upstreamUrl, demo },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,7 @@
 
 import type { AegisAdmin } from "../client/index";
 import type { Quota } from "../client/types";
+import { formatMinor } from "../core/money";
 import { table } from "./table";
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -84,7 +85,8 @@ function quotaPatch(flags: Flags): (current: Quota) => Quota {
   });
 }
 
-const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
+/** An amount in the currency's own minor digits: 1234 is "12.34 USD", "1234 JPY", "1.234 KWD". */
+const money = (minor: number, currency: string) => `${formatMinor(BigInt(minor), currency)} ${currency}`;
 
 const tenantRow = (t: Awaited<ReturnType<AegisAdmin["getTenant"]>>) => [
   t.id,

@@ -2,7 +2,7 @@
 // so a slow or broken store is never mistaken for "limited".
 
 import { describeError } from "./errors";
-import { type LimiterStore, LimiterUnavailableError } from "./limiter-store";
+import { type LimiterStore, LimiterUnavailableError, TenantLoadError } from "./limiter-store";
 import { withTimeout } from "./timeout";
 
 function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -15,17 +15,43 @@ function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Pr
   return withTimeout(attempt, timeoutMs, () => new LimiterUnavailableError(`${what} timed out after ${timeoutMs} ms`));
 }
 
-export function guardedStore(store: LimiterStore, timeoutMs: number): LimiterStore {
+/** Bound on loading one tenant's config from Postgres into a cold limiter. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
+
+/**
+ * The store with every call bounded by `timeoutMs`. A check that finds the tenant cold is
+ * not one call but three: the check answers "cold" at once, the load gets `loadTimeoutMs`
+ * of its own (so a slow first load is not taken for an outage), and the check runs again.
+ * A load that fails is a TenantLoadError, which is never failed open.
+ */
+export function guardedStore(
+  store: LimiterStore,
+  timeoutMs: number,
+  loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
+): LimiterStore {
+  const check: LimiterStore["check"] = (t, r) =>
+    bounded(() => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }), timeoutMs, "limiter check");
+  const load = store.load?.bind(store);
   return {
-    check: (t, r) =>
-      bounded(
-        () => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }),
-        timeoutMs,
-        "limiter check",
-      ),
+    check: async (t, r) => {
+      if (!load || r.loadIfCold === false) return check(t, r);
+      const first = await check(t, { ...r, loadIfCold: false });
+      if (first.status !== "cold") return first;
+      try {
+        await withTimeout(
+          (async () => load(t))(),
+          loadTimeoutMs,
+          () => new Error(`loading the tenant timed out after ${loadTimeoutMs} ms`),
+        );
+      } catch (err) {
+        throw new TenantLoadError(`limiter load of tenant ${t} failed: ${describeError(err)}`, { cause: err });
+      }
+      return check(t, r);
+    },
     settle: (t, id, u, m) => bounded(() => store.settle(t, id, u, m), timeoutMs, "limiter settle"),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),
     limits: (t, r) => bounded(() => store.limits(t, r), timeoutMs, "limiter limits"),
     apply: (s) => bounded(() => store.apply(s), timeoutMs, "limiter apply"),
+    ...(load ? { load: (t: string) => bounded(() => load(t), loadTimeoutMs, "limiter load") } : {}),
   };
 }

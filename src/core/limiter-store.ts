@@ -37,6 +37,12 @@ export interface CheckRequest {
    * later answers "late" and consumes nothing: the caller has already answered 503.
    */
   deadline?: number;
+  /**
+   * False: a limiter without the tenant's config answers "cold" at once instead of loading
+   * it from Postgres, so that the caller can give the load its own, longer, bound (`load`).
+   * Default true.
+   */
+  loadIfCold?: boolean;
 }
 
 /** Usage a tenant reports after the fact (a finished job). */
@@ -62,7 +68,9 @@ export type CheckResult =
   | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number } }
   | { status: "unauthenticated" }
   | { status: "suspended" }
-  | { status: "late" };
+  | { status: "late" }
+  /** Only with `loadIfCold: false`: the tenant's config is not here yet; nothing was consumed. */
+  | { status: "cold" };
 
 export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
 
@@ -93,9 +101,24 @@ export interface LimiterStore {
   limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;
   /** Replaces the limiter's copy of the tenant's config and keys. */
   apply(snapshot: TenantSnapshot): Promise<void>;
+  /**
+   * Loads the tenant's config and keys from Postgres into the limiter (or remembers that
+   * there is no such tenant). A store without it loads inside `check`.
+   */
+  load?(tenantId: string): Promise<void>;
 }
 
 /** The store could not be reached or did not answer in time. Never means "limited". */
 export class LimiterUnavailableError extends Error {
   override name = "LimiterUnavailableError";
+}
+
+/**
+ * The limiter answered, but the tenant's config could not be loaded from Postgres in time,
+ * so its key cannot be verified. Unlike an unreachable limiter, this never lets a call
+ * through, whatever LIMITER_FAILURE_MODE says: a flood of fresh tenants, or a slow
+ * Postgres, must not turn into unverified traffic.
+ */
+export class TenantLoadError extends LimiterUnavailableError {
+  override name = "TenantLoadError";
 }

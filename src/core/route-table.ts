@@ -21,18 +21,6 @@ export interface RouteMatch {
   public: boolean;
 }
 
-/**
- * The path the gateway matches and forwards, or null for one it refuses. Runs of slashes
- * collapse to one. An encoded slash or backslash is refused: an upstream that decodes it
- * would see a different path from the one the route table judged (a `public` prefix
- * followed by `..%2F` could otherwise reach a limited route). Dot segments, plain or
- * percent-encoded, are already resolved by the URL parser.
- */
-export function canonicalPath(pathname: string): string | null {
-  if (/%2f|%5c/i.test(pathname) || pathname.includes("\\")) return null;
-  return pathname.replace(/\/{2,}/g, "/");
-}
-
 function pathMatches(pattern: string, path: string): boolean {
   // A trailing slash does not make another resource for matching: "/v1/x/" is "/v1/x".
   const bare = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
@@ -41,7 +29,10 @@ function pathMatches(pattern: string, path: string): boolean {
   return bare === prefix || bare.startsWith(`${prefix}/`);
 }
 
-/** The first rule that matches the call, else the `default` route. */
+/**
+ * The first rule that matches the call, else the `default` route. `path` is the decoded
+ * path of `canonicalPath()`; rule paths are compared as written, case-sensitively.
+ */
 export function matchRoute(table: readonly RouteRule[], method: string, path: string): RouteMatch {
   for (const rule of table) {
     if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;

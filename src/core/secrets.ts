@@ -1,16 +1,9 @@
-// API keys and tokens: their format, their SHA-256 hashes, and constant-time comparison.
-//
-// A key is `ak_<tenantId>_<secret>`. The tenant id travels in clear so the gateway can
-// route to the tenant's limiter without a database round trip; only the hash of the whole
-// key is ever stored.
+// Ids, random secrets, SHA-256 hashes and constant-time comparison. API keys are built from
+// these in api-keys.ts.
 
-const KEY_PREFIX = "ak_";
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const TENANT_ID_RE = /^tn[a-z2-7]{16}$/;
-const KEY_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32,64})$/;
-/** Characters of the secret kept in the displayable prefix. */
-const PREFIX_SECRET_CHARS = 4;
 
 function randomString(alphabet: string, length: number): string {
   // Rejection sampling keeps every character uniform, whatever the alphabet's size.
@@ -30,16 +23,8 @@ export const newTenantId = () => `tn${randomString(ID_ALPHABET, 16)}`;
 export const newKeyId = () => `key${randomString(ID_ALPHABET, 16)}`;
 export const isTenantId = (id: string) => TENANT_ID_RE.test(id);
 
-/** A new API key for a tenant, with its displayable prefix. The key has 190 random bits. */
-export function newApiKey(tenantId: string): { key: string; prefix: string } {
-  const key = `${KEY_PREFIX}${tenantId}_${randomString(SECRET_ALPHABET, 32)}`;
-  return { key, prefix: key.slice(0, KEY_PREFIX.length + tenantId.length + 1 + PREFIX_SECRET_CHARS) };
-}
-
-/** The tenant id an API key names, or null if the key is not well formed. */
-export function tenantOfKey(key: string): string | null {
-  return KEY_RE.exec(key)?.[1] ?? null;
-}
+/** A random string of letters and digits: `length` characters of about 5.95 bits each. */
+export const randomSecret = (length: number) => randomString(SECRET_ALPHABET, length);
 
 /** Lowercase hex SHA-256 of a string. */
 export async function sha256Hex(value: string): Promise<string> {

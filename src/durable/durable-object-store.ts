@@ -12,5 +12,6 @@ export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimit
     record: (tenantId, request) => stub(tenantId).record(request),
     limits: (tenantId, request) => stub(tenantId).limits(request),
     apply: (snapshot) => stub(snapshot.tenantId).apply(snapshot),
+    load: (tenantId) => stub(tenantId).load(),
   };
 }

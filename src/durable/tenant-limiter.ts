@@ -34,8 +34,6 @@ import { flushOutbox } from "./outbox-flusher";
 const MISSING_TENANT_TTL_MS = 30_000;
 /** How soon a key the snapshot does not know makes it reload (at most once per this period). */
 const UNKNOWN_KEY_REFRESH_MS = 30_000;
-/** Bound on loading a snapshot from Postgres. */
-const LOAD_TIMEOUT_MS = 5_000;
 /** How long events gather in the outbox before a flush, so one send carries many. */
 const FLUSH_DELAY_MS = 1_000;
 /** How long a reported usage's idempotency key is remembered. */
@@ -74,6 +72,10 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
   async check(request: CheckRequest): Promise<CheckResult> {
+    if (!this.snapshot && request.loadIfCold === false) {
+      // Answer at once: the caller bounds the load apart from the check (see guardedStore).
+      return this.clock() < this.missingUntil ? { status: "unauthenticated" } : { status: "cold" };
+    }
     const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
     if ("denied" in auth) return auth.denied;
     // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
@@ -167,6 +169,11 @@ export class TenantLimiter extends DurableObject<Env> {
     const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
     const report = describeLimits(this.state, limits, routes, this.clock());
     return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
+  }
+
+  /** Loads the tenant from Postgres, unless it is here already or known not to exist. */
+  async load(): Promise<void> {
+    if (!this.snapshot) await this.loadSnapshot();
   }
 
   /** Replaces the tenant's config and keys, unless this limiter already has a newer version. */
@@ -272,8 +279,11 @@ export class TenantLimiter extends DurableObject<Env> {
     try {
       const loaded = await withTimeout(
         loadTenantSnapshot(handle.db, tenantId, defaultLimits(this.config)),
-        LOAD_TIMEOUT_MS,
-        () => new Error(`loading tenant ${tenantId} from Postgres timed out after ${LOAD_TIMEOUT_MS} ms`),
+        this.config.LIMITER_LOAD_TIMEOUT_MS,
+        () =>
+          new Error(
+            `loading tenant ${tenantId} from Postgres timed out after ${this.config.LIMITER_LOAD_TIMEOUT_MS} ms`,
+          ),
       );
       if (loaded) this.adopt(loaded);
       else this.forget();

@@ -3,7 +3,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { ConfigError, loadConfig } from "../config";
-import { canonicalPath, matchRoute } from "../core/route-table";
+import { canonicalPath } from "../core/canonical-path";
+import { matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
 import { accountUsageRoutes } from "./account-usage";
 import { adminAuth } from "./admin/auth";
@@ -107,10 +108,12 @@ export function createGateway(deps: GatewayDeps) {
   app.all(
     "*",
     async function resolveRoute(c, next) {
-      const path = canonicalPath(new URL(c.req.url).pathname);
-      if (path === null) throw new Problem(400, "invalid-path", "the path may not contain an encoded '/' or '\\'");
-      c.set("path", path);
-      c.set("route", matchRoute(c.get("config").ROUTES, c.req.method, path));
+      const canonical = canonicalPath(new URL(c.req.url).pathname);
+      if ("refused" in canonical) throw new Problem(400, "invalid-path", canonical.refused);
+      // The route is judged on the decoded path, and the canonical encoding of that same
+      // path is what the upstream gets.
+      c.set("path", canonical.path);
+      c.set("route", matchRoute(c.get("config").ROUTES, c.req.method, canonical.decoded));
       await next();
     },
     async function limitUnlessPublic(c, next) {

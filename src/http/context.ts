@@ -18,6 +18,8 @@ export interface GatewayDeps {
   openDatabase(env: Env): DatabaseHandle;
   /** The limiter store, already bounded by a timeout. */
   store(env: Env): LimiterStore;
+  /** The calling client's address as the runtime saw it, for the upstream's X-Forwarded-For. */
+  clientAddress?(c: Context): string | undefined;
 }
 
 export type GatewayEnv = {

@@ -2,7 +2,7 @@
 
 import { routeKeySchema } from "../config";
 import type { Decision } from "../core/limiter";
-import { type CheckRequest, type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
+import { type CheckRequest, type LimiterStore, LimiterUnavailableError, TenantLoadError } from "../core/limiter-store";
 import { MAX_CALL_UNITS } from "../core/limits";
 import { limitHeaders, quotaExceeded } from "./limit-response";
 import { Problem } from "./problem";
@@ -67,6 +67,10 @@ export async function enforce(
       tenantId,
       error: new LimiterUnavailableError("the limiter answered after the deadline"),
     };
+  }
+  if (result.status === "cold") {
+    const error = new TenantLoadError("the limiter has not loaded the tenant (a check that must not load it)");
+    return { outcome: "unavailable", tenantId, error };
   }
   if (result.status !== "ok") return { outcome: result.status, tenantId };
   const { decision, reservation } = result;

@@ -5,21 +5,9 @@ import { describeError } from "../core/errors";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type Settle } from "../metering/meter-response";
 import { afterResponse, type GatewayEnv } from "./context";
+import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import { Problem } from "./problem";
 import type { AegisContext } from "./rate-limit";
-
-/** Headers that describe one connection and must not be forwarded (RFC 9110 section 7.6.1). */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-];
 
 /** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
 export const TENANT_HEADER = "x-aegis-tenant-id";
@@ -27,23 +15,21 @@ export const ROUTE_HEADER = "x-aegis-route";
 /** Sent instead of the tenant id when the limiter was down and the call went through unchecked. */
 export const UNENFORCED_HEADER = "x-aegis-unenforced";
 
-function requestHeaders(incoming: Headers, aegis: AegisContext | undefined, route: string): Headers {
-  const headers = new Headers(incoming);
-  for (const h of HOP_BY_HOP) headers.delete(h);
+function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
+  const headers = new Headers(c.req.raw.headers);
+  dropHopByHop(headers);
   // The tenant's API key is for the gateway only.
   headers.delete("authorization");
   for (const name of [...headers.keys()]) if (name.startsWith("x-aegis-")) headers.delete(name);
+  setForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
+  // An encoded reply is decoded by fetch() anyway, and its encoding buffers a stream on the
+  // way: asking for the plain body keeps streams flowing and the metering able to read it.
+  headers.set("accept-encoding", "identity");
   // Name the tenant only when the limiter verified its key; a fail-open call's key was
   // never checked, and the upstream must not take it for an authenticated tenant.
   if (aegis?.enforced) headers.set(TENANT_HEADER, aegis.tenantId);
   else if (aegis) headers.set(UNENFORCED_HEADER, "true");
   headers.set(ROUTE_HEADER, route);
-  return headers;
-}
-
-function responseHeaders(upstream: Headers): Headers {
-  const headers = new Headers(upstream);
-  for (const h of HOP_BY_HOP) headers.delete(h);
   return headers;
 }
 
@@ -65,7 +51,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   try {
     res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
-      headers: requestHeaders(req.headers, aegis, c.get("route").route),
+      headers: requestHeaders(c, aegis, c.get("route").route),
       body: hasBody ? req.body : undefined,
       redirect: "manual",
       // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
@@ -76,10 +62,19 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     settle(0);
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
   }
-  const forwarded = new Response(res.body, {
+  let reply: ReturnType<typeof decodedReply>;
+  try {
+    reply = decodedReply(res);
+  } catch (err) {
+    // The client gets a 502 and no body, so it is not billed, as for any upstream failure.
+    settle(0);
+    await res.body?.cancel().catch(() => {});
+    throw err;
+  }
+  const forwarded = new Response(reply.body, {
     status: res.status,
     statusText: res.statusText,
-    headers: responseHeaders(res.headers),
+    headers: reply.headers,
   });
   return meterResponse(forwarded, aegis?.decision?.cost ?? 0, settle, (work) => void afterResponse(c, work));
 }

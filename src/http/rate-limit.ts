@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { loadConfig } from "../config";
 import { guardedStore } from "../core/guarded-store";
 import type { Decision } from "../core/limiter";
-import type { LimiterStore } from "../core/limiter-store";
+import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
 import type { RouteMatch } from "../core/route-table";
 import { durableObjectStore } from "../durable/durable-object-store";
@@ -57,7 +57,12 @@ export interface RateLimitOptions<E extends RateLimitEnv = RateLimitEnv> {
 /** The Durable Object store from `env.TENANT_LIMITER`, bounded by the configured timeout. */
 export function defaultStore(env: Env, timeoutMs?: number): LimiterStore {
   if (!env.TENANT_LIMITER) throw new Error("the TENANT_LIMITER Durable Object binding is missing");
-  return guardedStore(durableObjectStore(env.TENANT_LIMITER), timeoutMs ?? loadConfig(env).LIMITER_TIMEOUT_MS);
+  const config = loadConfig(env);
+  return guardedStore(
+    durableObjectStore(env.TENANT_LIMITER),
+    timeoutMs ?? config.LIMITER_TIMEOUT_MS,
+    config.LIMITER_LOAD_TIMEOUT_MS,
+  );
 }
 
 /** Response header set when the limiter was unreachable and the call went through unchecked. */
@@ -163,7 +168,11 @@ function respond(result: Enforcement, failureMode: "open" | "closed"): Record<st
           error: result.error.message,
         }),
       );
-      if (failureMode === "open") return { [NOT_ENFORCED_HEADER]: "false" };
+      // Fail open only when the limiter itself is out of reach. A tenant it could not load
+      // is a key nobody verified: letting it through would let anyone with a made-up key, or
+      // a slow Postgres, switch enforcement off.
+      if (failureMode === "open" && !(result.error instanceof TenantLoadError))
+        return { [NOT_ENFORCED_HEADER]: "false" };
       throw limiterUnavailable();
   }
 }

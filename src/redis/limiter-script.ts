@@ -94,6 +94,8 @@ if op == 'load' then
   end
   for j = i, #ARGV do f[#f + 1] = 'k:' .. ARGV[j]; f[#f + 1] = '1' end
   for j = 1, #f, 2000 do redis.call('HSET', tenant, unpack(f, j, math.min(j + 1999, #f))) end
+  -- A tenant that was marked missing (with an expiry) exists now: its counters must stay.
+  redis.call('PERSIST', tenant)
   return 1
 end
 
@@ -108,6 +110,8 @@ if op == 'forget' then
   while sweep(1000) > 0 do end
   redis.call('DEL', tenant, res, resx)
   redis.call('HSET', tenant, 'v', '-1', 's', 'missing', 'at', at, 'ttl', ARGV[8])
+  -- The marker outlives its use by nothing: made-up tenant ids never pile up in Redis.
+  redis.call('PEXPIRE', tenant, ARGV[8])
   return 1
 end
 

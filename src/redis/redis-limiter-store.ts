@@ -90,6 +90,9 @@ function metadataArg(metadata: UsageMetadata | undefined): string {
   return clean ? JSON.stringify(clean) : "";
 }
 
+/** Raised inside run() when a check that must not load finds the tenant cold; check() answers "cold". */
+class ColdTenant extends Error {}
+
 /** Thrown when the script and src/core disagree about a call: a bug, never a limit. */
 export class LimiterInvariantError extends Error {
   override name = "LimiterInvariantError";
@@ -115,20 +118,33 @@ export class RedisLimiterStore implements LimiterStore {
     const id = request.reserve ? crypto.randomUUID() : newEventId();
     const ttlMs = this.options.reservationTtlSeconds * 1000;
     let expiresAt = 0;
-    const r = await this.run(tenantId, request.keyHash, "check", (now) => {
-      // The caller has already answered 503 for a call it stopped waiting for: it must cost nothing.
-      if (request.deadline !== undefined && Date.now() > request.deadline) return null;
-      expiresAt = now + ttlMs;
-      return [
-        id,
-        request.route,
-        request.cost ?? "",
-        request.defaultCost ?? "",
-        request.reserve ? "1" : "0",
-        expiresAt,
-        metadataArg(request.metadata),
-      ];
-    });
+    let r: Awaited<ReturnType<RedisLimiterStore["run"]>>;
+    try {
+      r = await this.run(
+        tenantId,
+        request.keyHash,
+        "check",
+        (now) => {
+          // The caller has already answered 503 for a call it stopped waiting for: it must cost nothing.
+          if (request.deadline !== undefined && Date.now() > request.deadline) return null;
+          expiresAt = now + ttlMs;
+          return [
+            id,
+            request.route,
+            request.cost ?? "",
+            request.defaultCost ?? "",
+            request.reserve ? "1" : "0",
+            expiresAt,
+            metadataArg(request.metadata),
+          ];
+        },
+        undefined,
+        request.loadIfCold === false,
+      );
+    } catch (err) {
+      if (err instanceof ColdTenant) return { status: "cold" };
+      throw err;
+    }
     if (r === null) return { status: "late" };
     if ("denied" in r) return r.denied;
     const { reply, limits, now } = r;
@@ -207,6 +223,11 @@ export class RedisLimiterStore implements LimiterStore {
     return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
   }
 
+  /** Loads the tenant from Postgres into Redis (or marks it missing), as a miss does. */
+  async load(tenantId: string): Promise<void> {
+    await this.reload(tenantId, 0);
+  }
+
   /** Replaces the cached config and keys, unless Redis already holds a newer version. */
   async apply(snapshot: TenantSnapshot): Promise<void> {
     await this.write(snapshot);
@@ -230,6 +251,7 @@ export class RedisLimiterStore implements LimiterStore {
     op: string,
     args: (now: number) => (string | number)[] | null,
     idem?: string,
+    coldIsAnswer = false,
   ): Promise<
     | { reply: Reply; limits: TenantLimits; now: number }
     | { denied: { status: "unauthenticated" } | { status: "suspended" } }
@@ -254,6 +276,8 @@ export class RedisLimiterStore implements LimiterStore {
       if (!Array.isArray(reply)) throw new Error(`unexpected limiter script reply: ${String(reply)}`);
       const kind = str(reply[0]);
       if (kind === "miss") {
+        // The caller bounds the load apart from the check (see guardedStore).
+        if (coldIsAnswer) throw new ColdTenant();
         await this.reload(tenantId, 0);
         continue;
       }

@@ -54,6 +54,7 @@ export function workerRedisStore(config: Config, prefix?: string): LimiterStore 
     record: (t, r) => run((s) => s.record(t, r)),
     limits: (t, r) => run((s) => s.limits(t, r)),
     apply: (snapshot) => run((s) => s.apply(snapshot)),
+    load: (tenantId) => run((s) => s.load(tenantId)),
   };
 }
 

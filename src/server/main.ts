@@ -1,7 +1,7 @@
 // `npm run serve`: the self-hosted gateway. The same file runs under Bun and Deno:
 //   bun src/server/main.ts
 //   deno run -A --unstable-sloppy-imports src/server/main.ts
-// Settings come from the environment (see docs/self-hosting.md); PORT sets the port.
+// Settings come from the environment (README.md, "Run it yourself"); PORT sets the port.
 
 import process from "node:process";
 import { ConfigError } from "../config";

@@ -8,8 +8,9 @@
 
 import type http from "node:http";
 import { hostname } from "node:os";
-import { serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import { Cron } from "croner";
+import proxyaddr from "proxy-addr";
 import { billingTick } from "../billing/cron";
 import type { InvoiceRunResult } from "../billing/invoice-run";
 import { type Config, loadConfig } from "../config";
@@ -75,6 +76,13 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   if (!config.RATE_LIMIT_REDIS_URL) throw new SelfHostedConfigError("RATE_LIMIT_REDIS_URL is not set (redis://...)");
   if (!config.ADMIN_TOKEN) console.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
 
+  let trust: (address: string, hop: number) => boolean;
+  try {
+    trust = proxyaddr.compile(config.TRUSTED_PROXIES ?? []);
+  } catch (err) {
+    throw new SelfHostedConfigError(`TRUSTED_PROXIES: ${(err as Error).message}`);
+  }
+
   const redis = openRedis(config, nodeSocket);
   // The consumer and the sweeper move large batches: on a connection of their own, with a
   // longer timeout, they never hold up (or reset) the limiter's connection.
@@ -92,8 +100,14 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   };
   const limiter = new RedisLimiterStore({ ...limiterOptions, redis });
   const sweeping = new RedisLimiterStore({ ...limiterOptions, redis: background });
-  const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS);
-  const gateway = createGateway({ openDatabase: () => shared, store: () => store });
+  const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
+  // The client's address, per request, for the upstream's X-Forwarded-For.
+  const peers = new WeakMap<Request, string>();
+  const gateway = createGateway({
+    openDatabase: () => shared,
+    store: () => store,
+    clientAddress: (c) => peers.get(c.req.raw),
+  });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so
   // a shutdown waits for it instead of dropping usage.
@@ -112,7 +126,12 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   };
 
   const server = serve({
-    fetch: (request: Request) => gateway.fetch(request, env, executionCtx as unknown as ExecutionContext),
+    fetch: (request: Request, bindings: HttpBindings | Http2Bindings) => {
+      // The socket's peer, or past the trusted proxies, the address they say they served.
+      const peer = bindings.incoming.socket.remoteAddress ? proxyaddr(bindings.incoming as never, trust) : undefined;
+      if (peer) peers.set(request, peer);
+      return gateway.fetch(request, env, executionCtx as unknown as ExecutionContext);
+    },
     port: options.port ?? 8787,
     hostname: options.hostname ?? "127.0.0.1",
   });

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { sha256Hex } from "../../src/core/secrets";
 import { durableObjectStore } from "../../src/durable/durable-object-store";
 import type { TenantLimiter } from "../../src/durable/tenant-limiter";
-import { admin, env, limiterStub, newTenant } from "../workers/helpers";
+import { admin, env, limiterStub, newTenant, seedTenantInPostgresOnly } from "../workers/helpers";
 import { type ConformanceHarness, limiterConformance } from "./limiter-conformance";
 
 const keyIds = new Map<string, string>();
@@ -16,6 +16,10 @@ const harness: ConformanceHarness = {
   async createTenant(limits) {
     const { id, key, keyId } = await newTenant(limits);
     keyIds.set(id, keyId);
+    return { tenantId: id, keyHash: await sha256Hex(key) };
+  },
+  async createColdTenant(limits) {
+    const { id, key } = await seedTenantInPostgresOnly(limits);
     return { tenantId: id, keyHash: await sha256Hex(key) };
   },
   async setNow(t, ms) {

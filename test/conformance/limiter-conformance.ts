@@ -26,6 +26,8 @@ export interface ConformanceHarness {
   revokeKey(tenant: ConformanceTenant): Promise<void>;
   /** Suspends the tenant, as the operator API does. */
   suspend(tenant: ConformanceTenant): Promise<void>;
+  /** A new tenant in Postgres only, never pushed: the limiter must load it. */
+  createColdTenant(limits: TenantLimits): Promise<ConformanceTenant>;
 }
 
 /** A fixed instant: 2026-06-15 10:00 UTC. */
@@ -223,6 +225,31 @@ export function limiterConformance(backend: string, harness: () => ConformanceHa
       expect(await other.check(1)).toEqual({ status: "suspended" });
       // A made-up tenant is unknown, not an error.
       expect(await h.store.check("tnaaaaaaaaaaaaaaaa", { keyHash: t.keyHash, route: "chat" })).toEqual({
+        status: "unauthenticated",
+      });
+    });
+
+    it("answers cold, consuming nothing, to a check that must not load; loads; then decides", async () => {
+      const h = harness();
+      const t = await h.createColdTenant(limitsOf({ burst: 2, dailyUnits: 10 }));
+      await h.setNow(t, T0);
+      const check = (loadIfCold: boolean) =>
+        h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1, loadIfCold });
+      expect(await check(false)).toEqual({ status: "cold" });
+      expect(await check(false)).toEqual({ status: "cold" });
+      if (!h.store.load) throw new Error("every backend loads a tenant on its own");
+      await h.store.load(t.tenantId);
+      expect(decisionOf(await check(false)).allowed).toBe(true);
+      expect(decisionOf(await check(false)).allowed).toBe(true);
+      // The cold answers took nothing: the burst of 2 was there for the two checks after the load.
+      expect(decisionOf(await check(false)).allowed).toBe(false);
+      // A tenant Postgres does not have is refused once loaded, and then without a load.
+      const ghost = "tnzzzzzzzzzzzzzzzz";
+      expect(await h.store.check(ghost, { keyHash: t.keyHash, route: "chat", loadIfCold: false })).toEqual({
+        status: "cold",
+      });
+      await h.store.load(ghost);
+      expect(await h.store.check(ghost, { keyHash: t.keyHash, route: "chat", loadIfCold: false })).toEqual({
         status: "unauthenticated",
       });
     });

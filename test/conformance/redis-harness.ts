@@ -57,6 +57,12 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
     async setNow(_t, ms) {
       now.ms = ms;
     },
+    async createColdTenant(limits: TenantLimits) {
+      const tenantId = newTestTenantId();
+      const keyHash = newKeyHash();
+      snapshots.set(tenantId, { tenantId, version: 1, status: "active", limits, keyHashes: [keyHash] });
+      return { tenantId, keyHash };
+    },
     revokeKey: (t) => change(t, () => ({ keyHashes: [] })),
     suspend: (t) => change(t, () => ({ status: "suspended" })),
   };

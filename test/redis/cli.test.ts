@@ -5,7 +5,10 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { newInvoiceId } from "../../src/billing/ids";
 import { runCli } from "../../src/cli/cli";
+import { openNodeDatabase } from "../../src/db/node";
+import { invoices } from "../../src/db/schema";
 import type { SelfHosted } from "../../src/server/self-hosted";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
@@ -187,6 +190,35 @@ describe("aegis CLI", () => {
     expect(await json("tenants", "suspend", id)).toMatchObject({ id, status: "suspended" });
     expect((await json<{ status: string }>("tenants", "activate", id)).status).toBe("active");
   }, 60_000);
+
+  it("shows invoice amounts in each currency's minor digits: 1234 JPY, 1.234 KWD, 12.34 USD", async () => {
+    const { id } = await json<{ id: string }>("tenants", "create", "--name", "currencies");
+    // The gateway bills in one currency; invoices in others are what a change of
+    // BILLING_CURRENCY leaves behind, so they go into the database directly.
+    const shown = { JPY: "1234 JPY", KWD: "1.234 KWD", USD: "12.34 USD" };
+    const rows = Object.keys(shown).map((currency, i) => ({
+      id: newInvoiceId(),
+      tenantId: id,
+      periodStart: `2020-0${i + 1}-01`,
+      periodEnd: `2020-0${i + 2}-01`,
+      units: 1234,
+      amountMinor: 1234,
+      currency,
+      lineItems: [],
+    }));
+    const handle = openNodeDatabase(server.config.DATABASE_URL ?? "", 1);
+    try {
+      await handle.db.insert(invoices).values(rows);
+    } finally {
+      await handle.close();
+    }
+    const listed = await aegis("invoices", "list", "--tenant", id);
+    expect(listed.code).toBe(0);
+    for (const r of rows) {
+      const line = listed.out.split("\n").find((l) => l.startsWith(r.id));
+      expect(line, r.currency).toMatch(new RegExp(`\\s${shown[r.currency as keyof typeof shown]}\\s+issued$`));
+    }
+  });
 
   it("says what went wrong, and exits non-zero", async () => {
     const missing = await aegis("tenants", "get", "tnaaaaaaaaaaaaaaaa");

@@ -1,18 +1,18 @@
-// The operator console in a real browser (Debian's chromium, driven by playwright-core),
-// against the self-hosted gateway on real Postgres and Redis: log in, open a tenant, see its
-// chart, edit its quota and see the next call limited, revoke a key and see the next call
-// refused. A screenshot is kept in test-artifacts/.
+// The operator console in a real browser (the Chromium npm installs, or CHROMIUM_PATH's,
+// driven by playwright-core), against the self-hosted gateway on real Postgres and Redis: log
+// in, open a tenant, see its chart, edit its quota and see the next call limited, revoke a key
+// and see the next call refused. A screenshot is kept in test-artifacts/.
 
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { AegisAdmin, AegisClient, HTTPError } from "../../src/client/index";
 import type { SelfHosted } from "../../src/server/self-hosted";
+import { launchChromium } from "../support/chromium";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
 let gateway: TestGateway;
 let server: SelfHosted;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   gateway = await startTestGateway("console");
   server = gateway.server;
   TOKEN = gateway.token;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

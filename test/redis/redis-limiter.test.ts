@@ -9,7 +9,7 @@ import { LIMITER_SCRIPT } from "../../src/redis/limiter-script";
 import { limiterScript } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { dropPrefix, redisHarness } from "../conformance/redis-harness";
+import { dropPrefix, newKeyHash, newTestTenantId, redisHarness } from "../conformance/redis-harness";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -140,6 +140,27 @@ describe("Redis limiter", () => {
     }
     expect(last).toEqual({ status: "unauthenticated" });
     expect(await redis.send(["HGET", tenantKeys(prefix, t.tenantId).tenant, "s"])).toBe("missing");
+  });
+
+  it("remembers a made-up tenant id for 30 s only, and keeps a tenant created after it for good", async () => {
+    const h = redisHarness(redis, prefix);
+    h.now.ms = T0;
+    const tenantId = newTestTenantId();
+    const key = tenantKeys(prefix, tenantId).tenant;
+    const keyHash = newKeyHash();
+    expect(await h.store.check(tenantId, { keyHash, route: "chat", cost: 1 })).toEqual({ status: "unauthenticated" });
+    expect(await redis.send(["HGET", key, "s"])).toBe("missing");
+    // The marker expires by itself: 2,000 made-up ids leave nothing behind after 30 s.
+    const ttl = Number(await redis.send(["PTTL", key]));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    // The tenant is created (Postgres, then the push): its hash must not expire with the marker.
+    const snapshot = { tenantId, version: 1, status: "active" as const, limits: limits(), keyHashes: [keyHash] };
+    h.snapshots.set(tenantId, snapshot);
+    await h.store.apply(snapshot);
+    expect(Number(await redis.send(["PTTL", key]))).toBe(-1);
+    expect(await h.store.check(tenantId, { keyHash, route: "chat", cost: 1 })).toMatchObject({ status: "ok" });
+    expect(Number(await redis.send(["PTTL", key]))).toBe(-1);
   });
 
   it("re-sends the limits when another process cached different ones under the same version", async () => {

@@ -3,6 +3,7 @@
 // It runs under Node, Bun and Deno, survives a SIGKILL without losing or doubling usage, and
 // behaves as LIMITER_FAILURE_MODE says while Redis is gone.
 
+import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/free-port";
@@ -41,6 +42,7 @@ function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
     AEGIS_REDIS_PREFIX: prefix,
     ADMIN_TOKEN,
     UPSTREAM_URL: upstream.url,
+    ROUTES: JSON.stringify([{ method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 }]),
     ...extra,
   };
 }
@@ -76,6 +78,87 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ti
   return value;
 }
 
+type Echo = { echo: { url: string; headers: Record<string, string> }; usage?: { total_tokens: number } };
+
+/** One call on a keep-alive agent: the status, headers, whole body, and whether the socket was reused. */
+function keepAliveCall(agent: http.Agent, url: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; reused: boolean }>(
+    (resolve, reject) => {
+      const req = http.request(url, { agent, method: "POST", headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+            reused: req.reusedSocket,
+          }),
+        );
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end("{}");
+    },
+  );
+}
+
+/**
+ * Compressed replies reach a keep-alive client whole and metered; a percent-encoded path is
+ * charged to the route it names; the client's forwarding headers never reach the upstream.
+ */
+async function expectCleanProxying(base: string): Promise<void> {
+  const { id, key } = await newTenant(base, { ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json", "accept-encoding": "gzip" };
+    const calls = [
+      "/v1/chat/completions?tokens=11&encoding=gzip",
+      "/v1/chat/completions?tokens=12&encoding=gzip&force=1",
+      "/v1/%63hat/completions?tokens=13&encoding=deflate&force=1",
+      "/v1/chat/completions?tokens=14&encoding=br&force=1",
+    ];
+    const results = [];
+    for (const path of calls) results.push(await keepAliveCall(agent, `${base}${path}`, headers));
+    // One connection carried every call, and each body parsed whole.
+    expect(results.map((r) => r.reused)).toEqual([false, true, true, true]);
+    const bodies = results.map((r) => {
+      expect(r.status, r.body).toBe(200);
+      expect(r.headers["content-encoding"]).toBeUndefined();
+      if (r.headers["content-length"] !== undefined) {
+        expect(Number(r.headers["content-length"])).toBe(Buffer.byteLength(r.body));
+      }
+      return JSON.parse(r.body) as Echo;
+    });
+    expect(bodies.map((b) => b.usage?.total_tokens)).toEqual([11, 12, 13, 14]);
+    expect(bodies[2]?.echo.url).toBe("/v1/chat/completions?tokens=13&encoding=deflate&force=1");
+    expect(bodies.every((b) => b.echo.headers["x-aegis-route"] === "chat")).toBe(true);
+
+    const spoofed = await keepAliveCall(agent, `${base}/v1/chat/completions`, {
+      ...headers,
+      "x-forwarded-for": "6.6.6.6",
+      forwarded: "for=6.6.6.6",
+      "x-real-ip": "6.6.6.6",
+      connection: "keep-alive, x-secret-hop",
+      "x-secret-hop": "must not pass",
+    });
+    const seen = (JSON.parse(spoofed.body) as Echo).echo.headers;
+    expect(seen["x-forwarded-for"]).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+    expect(seen["x-real-ip"]).toBe(seen["x-forwarded-for"]);
+    expect(seen["x-secret-hop"]).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain("6.6.6.6");
+  } finally {
+    agent.destroy();
+  }
+  // The spoofed call reported no usage: it costs the route's estimate of 1.
+  expect(
+    await eventually(
+      () => totalUnits(base, id),
+      (u) => u === 11 + 12 + 13 + 14 + 1,
+    ),
+  ).toBe(11 + 12 + 13 + 14 + 1);
+}
+
 const totalUnits = async (base: string, tenantId: string) => {
   const r = await api(base, `/admin/v1/tenants/${tenantId}/usage`);
   return ((await r.json()) as { totalUnits: number }).totalUnits;
@@ -107,6 +190,7 @@ describe("self-hosted server on every runtime", () => {
         ).toBe(3);
         const limits = await api(server.url, "/account/v1/limits", { key });
         expect(await limits.json()).toMatchObject({ tenantId: id, daily: { used: 3, remaining: 97 } });
+        await expectCleanProxying(server.url);
         expect(await server.stop()).toBe(0);
       } finally {
         await server.kill();
@@ -279,6 +363,35 @@ describe("self-hosted server while Redis is down", () => {
       await new Promise((r) => blackhole.close(r));
     }
   }, 30_000);
+});
+
+describe("self-hosted server behind a proxy", () => {
+  it("believes X-Forwarded-For only from TRUSTED_PROXIES, and refuses a bad list at startup", async () => {
+    const server = await startSelfHosted({
+      env: baseEnv({ TRUSTED_PROXIES: "loopback" }),
+      port: 0,
+      instance: "trusted-proxy",
+      billing: false,
+    });
+    try {
+      const { key } = await newTenant(server.url, { ratePerMinute: 0, burst: 10, dailyUnits: 100 });
+      const r = await api(server.url, "/v1/chat/completions", {
+        method: "POST",
+        key,
+        body: "{}",
+        headers: { "x-forwarded-for": "198.51.100.1, 203.0.113.7" },
+      });
+      const seen = ((await r.json()) as Echo).echo.headers;
+      // The loopback peer is a trusted proxy, and so is nothing else: the nearest untrusted hop is the client.
+      expect(seen["x-forwarded-for"]).toBe("203.0.113.7");
+      expect(seen.forwarded).toMatch(/^for=203\.0\.113\.7;proto=http;host="127\.0\.0\.1:\d+"$/);
+    } finally {
+      await server.close();
+    }
+    await expect(
+      startSelfHosted({ env: baseEnv({ TRUSTED_PROXIES: "10.0.0.0/33" }), port: 0, billing: false }),
+    ).rejects.toThrow(/TRUSTED_PROXIES/);
+  });
 });
 
 describe("self-hosted server's billing scheduler", () => {

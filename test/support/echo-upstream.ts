@@ -8,10 +8,46 @@
 //   sse=1         stream server-sent events; the last data chunk carries the usage
 //   hold=ID       with sse: after the first chunk, wait until GET /release?id=ID
 //   plain=1       answer text/plain, reporting no usage at all
+//   encoding=E    compress the reply with E (gzip, x-gzip, deflate or br) when the request's
+//                 Accept-Encoding allows it, as nginx or Express compression do; with
+//                 force=1, whatever the request asked for (and any other E is sent as a
+//                 label on a plain body)
 // GET /release?id=ID lets a held stream finish.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
+
+const COMPRESS: Record<string, (b: Buffer) => Buffer> = {
+  gzip: (b) => zlib.gzipSync(b),
+  "x-gzip": (b) => zlib.gzipSync(b),
+  deflate: (b) => zlib.deflateSync(b),
+  br: (b) => zlib.brotliCompressSync(b),
+};
+
+/** Sends a whole body, compressed when the query asks for it and the request allows it. */
+function sendBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
+  const encoding = url.searchParams.get("encoding") ?? "";
+  const accepted = (req.headers["accept-encoding"] ?? "").split(",").map((e) => e.trim().split(";")[0]);
+  const compress = COMPRESS[encoding];
+  if (compress && (url.searchParams.get("force") === "1" || accepted.includes(encoding))) {
+    const bytes = compress(Buffer.from(body));
+    res.writeHead(status, { ...headers, "content-encoding": encoding, "content-length": String(bytes.length) });
+    res.end(bytes);
+    return;
+  }
+  // A coding nobody knows, as a misconfigured upstream might send.
+  const label = encoding && !compress && url.searchParams.get("force") === "1" ? { "content-encoding": encoding } : {};
+  res.writeHead(status, { ...headers, ...label, "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
+}
 
 export interface EchoUpstream {
   url: string;
@@ -45,14 +81,19 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         res.end("no usage here");
         return;
       }
+      const sse = (content: string) => `data: ${JSON.stringify({ choices: [{ delta: { content } }] })}\n\n`;
+      const sseUsage = `data: ${JSON.stringify({ model: "echo-stream", choices: [], usage: { total_tokens: tokens } })}\n\n`;
+      if (url.searchParams.get("sse") === "1" && url.searchParams.has("encoding")) {
+        const streamHeaders = { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" };
+        sendBody(req, res, url, status, streamHeaders, `${sse("first")}${sse(" second")}${sseUsage}data: [DONE]\n\n`);
+        return;
+      }
       if (url.searchParams.get("sse") === "1") {
         res.writeHead(status, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
-        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: "first" } }] })}\n\n`);
+        res.write(sse("first"));
         const finish = () => {
-          res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: " second" } }] })}\n\n`);
-          res.write(
-            `data: ${JSON.stringify({ model: "echo-stream", choices: [], usage: { total_tokens: tokens } })}\n\n`,
-          );
+          res.write(sse(" second"));
+          res.write(sseUsage);
           res.end("data: [DONE]\n\n");
         };
         const hold = url.searchParams.get("hold");
@@ -60,8 +101,12 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         else finish();
         return;
       }
-      res.writeHead(status, { ...headers, "content-type": "application/json" });
-      res.end(
+      sendBody(
+        req,
+        res,
+        url,
+        status,
+        { ...headers, "content-type": "application/json" },
         JSON.stringify({
           object: "chat.completion",
           model: "echo-1",

@@ -23,7 +23,9 @@ function command(runtime: Runtime): [string, string[]] {
   if (runtime === "bun") return [bin("bun"), [ENTRY]];
   // Sloppy imports: the sources use extensionless relative imports, as bundlers do.
   if (runtime === "deno") return [bin("deno"), ["run", "-A", "--unstable-sloppy-imports", ENTRY]];
-  return [bin("tsx"), [ENTRY]];
+  // Node loads TypeScript through tsx's loader in the one process: the tsx CLI would stand
+  // between the signal and the server, and SIGKILL the server if it is slow to answer one.
+  return [bin("node"), ["--import", "tsx", ENTRY]];
 }
 
 export async function startServerProcess(
@@ -37,7 +39,7 @@ export async function startServerProcess(
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group: tsx runs the server in a child of its own, and a crash must take both.
+    // Its own process group, so that a signal reaches whatever the runtime started.
     detached: true,
   });
   const signal = (sig: NodeJS.Signals) => {

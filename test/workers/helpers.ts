@@ -75,13 +75,15 @@ export async function withDb<T>(fn: (db: import("../../src/db/database").Databas
  * Durable Object had been wiped: the limiter must load it on its first call.
  */
 export async function seedTenantInPostgresOnly(quota: Quota): Promise<{ id: string; key: string }> {
-  const { newApiKey, newKeyId, newTenantId, sha256Hex } = await import("../../src/core/secrets");
+  const { newKeyId, newTenantId, sha256Hex } = await import("../../src/core/secrets");
+  const { newApiKey } = await import("../../src/core/api-keys");
   const { createKey, createTenant } = await import("../../src/db/tenants");
   const { loadConfig } = await import("../../src/config");
   const { defaultLimits } = await import("../../src/defaults");
-  const defaults = defaultLimits(loadConfig(env));
+  const config = loadConfig(env);
+  const defaults = defaultLimits(config);
   const id = newTenantId();
-  const { key, prefix } = newApiKey(id);
+  const { key, prefix } = await newApiKey(id, config.KEY_SIGNING_SECRET[0]);
   await withDb(async (db) => {
     await createTenant(db, { id, name: "seeded", status: "active", quota }, defaults);
     await createKey(db, id, { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: null }, defaults);

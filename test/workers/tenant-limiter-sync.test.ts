@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { newApiKey, newKeyId, sha256Hex } from "../../src/core/secrets";
+import { newApiKey } from "../../src/core/api-keys";
+import { newKeyId, sha256Hex } from "../../src/core/secrets";
 import { tenants } from "../../src/db/schema";
 import { createKey, updateTenant } from "../../src/db/tenants";
 import { defaultLimits } from "../../src/defaults";
@@ -34,7 +35,7 @@ const status = async (key: string) => {
 describe("changes that reach Postgres but not the limiter", () => {
   it("a new key whose push was lost works within 30 s of its first refusal", async () => {
     const t = await newTenant({ ratePerMinute: 600, burst: 50, dailyUnits: null });
-    const { key, prefix } = newApiKey(t.id);
+    const { key, prefix } = await newApiKey(t.id, loadConfig(env).KEY_SIGNING_SECRET[0]);
     await withDb(async (db) => {
       await createKey(db, t.id, { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: null }, defaults());
     });

@@ -1,7 +1,8 @@
 // Operator routes for a tenant's API keys. A key is shown once, at creation; only its hash is kept.
 
 import { createRoute } from "@hono/zod-openapi";
-import { newApiKey, newKeyId, sha256Hex } from "../../core/secrets";
+import { newApiKey } from "../../core/api-keys";
+import { newKeyId, sha256Hex } from "../../core/secrets";
 import { createKey, getTenant, listKeys, revokeKey } from "../../db/tenants";
 import { defaultLimits } from "../../defaults";
 import { openApiApp } from "../context";
@@ -36,7 +37,7 @@ export const keyRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       const body = c.req.valid("json");
-      const { key, prefix } = newApiKey(id);
+      const { key, prefix } = await newApiKey(id, c.get("config").KEY_SIGNING_SECRET[0]);
       const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: body.name ?? null };
       const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
       if (!changed) throw noSuchTenant(id);

@@ -8,7 +8,9 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Child } from "hono/jsx";
 import { listInvoices } from "../../billing/invoices";
 import { listDeliveries, redeliver } from "../../billing/webhooks/deliveries";
-import { newApiKey, newKeyId, secretsEqual, sha256Hex } from "../../core/secrets";
+import { newApiKey } from "../../core/api-keys";
+import { formatMinor } from "../../core/money";
+import { newKeyId, secretsEqual, sha256Hex } from "../../core/secrets";
 import { usageDaily } from "../../db/schema";
 import { createKey, getTenant, listKeys, listTenants, revokeKey, setQuota } from "../../db/tenants";
 import { defaultLimits } from "../../defaults";
@@ -19,6 +21,7 @@ import { type GatewayEnv, withDatabase } from "../context";
 import { Problem } from "../problem";
 import { QuotaSchema } from "../schemas";
 import { type DayPoint, UsageChart } from "./chart";
+import { readForm } from "./form";
 import { CONSOLE_CSS, Layout } from "./layout";
 import { csrfToken, newSession, SESSION_COOKIE, SESSION_TTL_MS, verifyCsrf, verifySession } from "./session";
 
@@ -78,7 +81,7 @@ function loginPage(error?: string) {
 consoleRoutes.get("/login", (c) => c.html(loginPage(), 200, PAGE_HEADERS));
 
 consoleRoutes.post("/login", async (c) => {
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   const presented = typeof form.token === "string" ? form.token : "";
   if (!presented || !(await secretsEqual(presented, adminToken(c)))) {
     return c.html(loginPage("That is not the operator token."), 401, PAGE_HEADERS);
@@ -100,7 +103,7 @@ consoleRoutes.use("*", async (c, next) => {
   c.set("sessionExpiry", expiry);
   c.set("csrf", await csrfToken(adminToken(c), expiry));
   if (c.req.method === "POST") {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     if (!(await verifyCsrf(adminToken(c), expiry, form.csrf))) {
       throw new Problem(403, "csrf-failed", "the form's CSRF token is missing or wrong; reload the page and try again");
     }
@@ -277,7 +280,7 @@ consoleRoutes.post("/tenants/:id/quota", async (c) => {
   const defaults = defaultLimits(c.get("config"));
   const tenant = await getTenant(db, id, defaults);
   if (!tenant) throw new Problem(404, "tenant-not-found", `no tenant ${id}`);
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   const num = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : undefined);
   const parsed = QuotaSchema.safeParse({
     ratePerMinute: num(form.ratePerMinute),
@@ -300,9 +303,9 @@ consoleRoutes.post("/tenants/:id/quota", async (c) => {
 
 consoleRoutes.post("/tenants/:id/keys", async (c) => {
   const id = c.req.param("id");
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   const name = typeof form.name === "string" && form.name.trim() !== "" ? form.name.trim().slice(0, 200) : null;
-  const { key, prefix } = newApiKey(id);
+  const { key, prefix } = await newApiKey(id, c.get("config").KEY_SIGNING_SECRET[0]);
   const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name };
   const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
   if (!changed) throw new Problem(404, "tenant-not-found", `no tenant ${id}`);
@@ -351,7 +354,7 @@ consoleRoutes.get("/invoices", async (c) => {
               </td>
               <td>{`${i.periodStart} to ${i.periodEnd}`}</td>
               <td class="num">{i.units}</td>
-              <td class="num">{`${(i.amountMinor / 100).toFixed(2)} ${i.currency}`}</td>
+              <td class="num">{`${formatMinor(BigInt(i.amountMinor), i.currency)} ${i.currency}`}</td>
               <td>
                 <form method="post" action={`/admin/ui/invoices/${i.id}/pay`} class="inline">
                   <Csrf token={csrf} />

@@ -1,0 +1,143 @@
+// The headers of a proxied call, both ways: what the upstream may learn about the client,
+// and what the client may be told about the upstream's reply.
+
+import { Problem } from "./problem";
+
+/** Headers that describe one connection and never cross a proxy (RFC 9110 section 7.6.1). */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+];
+
+/**
+ * Headers that tell an upstream who the client is. A client's own values are never
+ * forwarded: the gateway sets them from what it saw itself.
+ */
+const CLIENT_IDENTITY = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-real-ip",
+  "true-client-ip",
+  "x-client-ip",
+];
+
+/**
+ * The content codings this runtime's fetch() decodes by itself in a reply to a request that
+ * asked for `identity` (measured: undici on Node and Bun decode all four, workerd gzip and
+ * br, Deno none). A reply with several codings is refused everywhere: runtimes disagree.
+ */
+export function fetchDecodes(
+  userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? "",
+): readonly string[] {
+  if (userAgent.startsWith("Cloudflare-Workers")) return ["gzip", "br"];
+  if (userAgent.startsWith("Deno")) return [];
+  return ["gzip", "x-gzip", "deflate", "br"];
+}
+
+/** Codings the gateway decodes itself, with DecompressionStream, when fetch() did not. */
+const DECOMPRESSION_FORMAT: Record<string, string> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+  br: "brotli",
+};
+
+function decompression(coding: string): TransformStream<Uint8Array, Uint8Array> | null {
+  const format = DECOMPRESSION_FORMAT[coding];
+  try {
+    // "brotli" is newer than the standard's formats; a runtime without it throws here.
+    return format ? new DecompressionStream(format as "gzip") : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Drops the hop-by-hop headers, and every header the `Connection` field names. */
+export function dropHopByHop(headers: Headers): void {
+  for (const name of (headers.get("connection") ?? "").split(",")) {
+    const token = name.trim().toLowerCase();
+    if (token) headers.delete(token);
+  }
+  for (const h of HOP_BY_HOP) headers.delete(h);
+}
+
+/** What the gateway itself knows about a call's client. */
+export interface ClientView {
+  /** The client's address, when the runtime tells it. */
+  address?: string;
+  /** The URL the gateway was called at. */
+  url: URL;
+}
+
+function forwardedNode(address: string): string {
+  // RFC 7239 section 6: an IPv6 address is bracketed, and then the value must be quoted.
+  return address.includes(":") ? `"[${address}]"` : address;
+}
+
+/**
+ * Replaces the client's forwarding headers with the gateway's own view: `X-Forwarded-For`
+ * and `X-Real-IP` (when the address is known), `X-Forwarded-Proto`, `X-Forwarded-Host`, and
+ * the same in one RFC 7239 `Forwarded` field.
+ */
+export function setForwarding(headers: Headers, client: ClientView): void {
+  for (const h of CLIENT_IDENTITY) headers.delete(h);
+  const proto = client.url.protocol.replace(/:$/, "");
+  const host = client.url.host;
+  const forwarded = [`proto=${proto}`, `host="${host}"`];
+  if (client.address) {
+    headers.set("x-forwarded-for", client.address);
+    headers.set("x-real-ip", client.address);
+    forwarded.unshift(`for=${forwardedNode(client.address)}`);
+  }
+  headers.set("x-forwarded-proto", proto);
+  headers.set("x-forwarded-host", host);
+  headers.set("forwarded", forwarded.join(";"));
+}
+
+/**
+ * The upstream reply as it may go to the client: headers and body that agree. The gateway
+ * asks for `identity`, but an upstream may compress anyway. fetch() decodes some codings on
+ * its own and leaves their `Content-Encoding` and `Content-Length` behind; sent on, the
+ * client would read a body labelled gzip that is not, cut at the compressed length (and, on
+ * a keep-alive connection, take the rest for the next response). So those headers are
+ * dropped, a coding fetch() left alone is decoded here, and one nobody can decode is
+ * refused: its body could neither be metered nor be vouched for.
+ */
+export function decodedReply(
+  upstream: Response,
+  decodedByFetch: readonly string[] = fetchDecodes(),
+): { headers: Headers; body: ReadableStream<Uint8Array> | null } {
+  const headers = new Headers(upstream.headers);
+  dropHopByHop(headers);
+  const codings = (headers.get("content-encoding") ?? "")
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+  let body = upstream.body;
+  const [coding] = codings;
+  if (coding !== undefined && (codings.length > 1 || !decodedByFetch.includes(coding))) {
+    const decoder = codings.length === 1 ? decompression(coding) : null;
+    if (!decoder) {
+      throw new Problem(
+        502,
+        "upstream-encoding",
+        `the upstream answered with content-encoding ${JSON.stringify(headers.get("content-encoding"))}, which the gateway cannot decode; it asks upstreams for identity`,
+      );
+    }
+    body = body?.pipeThrough(decoder) ?? null;
+  }
+  headers.delete("content-encoding");
+  if (codings.length > 0) headers.delete("content-length");
+  return { headers, body };
+}

@@ -8,9 +8,10 @@
 // - escapes of unreserved characters (RFC 3986 section 2.3: letters, digits, - . _ ~) are
 //   decoded, every other escape is kept with upper-case hex (section 6.2.2.1);
 // - runs of slashes collapse to one;
-// - an escape that decodes to '/', '\' or NUL, a '%' that starts no escape, a ';' (path
-//   parameters, which some servers strip and others keep), and a dot segment are refused:
-//   upstreams disagree about them, so no one form could describe what the upstream serves.
+// - an escape that decodes to '/', '\' or NUL, a '%' that starts no escape, escapes that
+//   are not UTF-8, a ';' (path parameters, which some servers strip and others keep), and a
+//   dot segment are refused: upstreams disagree about them, so no one form could describe
+//   what the upstream serves.
 // Matching is case-sensitive, as HTTP paths are (RFC 3986 section 6.2.2.1) and as those
 // upstreams route.
 
@@ -25,7 +26,8 @@ export type CanonicalPath =
 
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
-const utf8 = new TextDecoder("utf-8");
+// Fatal: two different byte strings must never decode to the same path (U+FFFD for both).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Canonicalizes a URL's pathname (as `new URL(...).pathname` gives it). */
@@ -34,7 +36,9 @@ export function canonicalPath(pathname: string): CanonicalPath {
   let path = "";
   const bytes: number[] = [];
   for (let i = 0; i < pathname.length; i++) {
-    const ch = pathname[i] as string;
+    // Whole code points: a character outside the BMP is two UTF-16 units, one UTF-8 sequence.
+    const ch = String.fromCodePoint(pathname.codePointAt(i) as number);
+    if (ch.length === 2) i++;
     if (ch === "\\") return { refused: "the path may not contain '\\'" };
     if (ch === ";") return { refused: "the path may not contain ';' (path parameters are not supported)" };
     if (ch !== "%") {
@@ -54,7 +58,12 @@ export function canonicalPath(pathname: string): CanonicalPath {
     i += 2;
   }
   path = path.replace(/\/{2,}/g, "/");
-  const decoded = utf8.decode(new Uint8Array(bytes)).replace(/\/{2,}/g, "/");
+  let decoded: string;
+  try {
+    decoded = utf8.decode(new Uint8Array(bytes)).replace(/\/{2,}/g, "/");
+  } catch {
+    return { refused: "the path's percent-escapes are not UTF-8" };
+  }
   // The URL parser resolves dot segments, plain or encoded; one left here came from elsewhere.
   if (decoded.split("/").some((s) => s === "." || s === "..")) {
     return { refused: "the path may not contain '.' or '..' segments" };

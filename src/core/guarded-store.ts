@@ -15,20 +15,15 @@ function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Pr
   return withTimeout(attempt, timeoutMs, () => new LimiterUnavailableError(`${what} timed out after ${timeoutMs} ms`));
 }
 
-/** Bound on loading one tenant's config from Postgres into a cold limiter. */
-export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
-
 /**
  * The store with every call bounded by `timeoutMs`. A check that finds the tenant cold is
  * not one call but three: the check answers "cold" at once, the load gets `loadTimeoutMs`
- * of its own (so a slow first load is not taken for an outage), and the check runs again.
- * A load that fails is a TenantLoadError, which is never failed open.
+ * of its own (so a slow first load is not taken for an outage), and the check runs again,
+ * still without loading. If the load failed, that second check may use a config the
+ * limiter holds past its refresh time (its keys verify as well as they did). A tenant still
+ * cold after that is a TenantLoadError: its key cannot be verified.
  */
-export function guardedStore(
-  store: LimiterStore,
-  timeoutMs: number,
-  loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS,
-): LimiterStore {
+export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeoutMs: number): LimiterStore {
   const check: LimiterStore["check"] = (t, r) =>
     bounded(() => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }), timeoutMs, "limiter check");
   const load = store.load?.bind(store);
@@ -37,6 +32,7 @@ export function guardedStore(
       if (!load || r.loadIfCold === false) return check(t, r);
       const first = await check(t, { ...r, loadIfCold: false });
       if (first.status !== "cold") return first;
+      let failure: unknown;
       try {
         await withTimeout(
           (async () => load(t))(),
@@ -44,9 +40,12 @@ export function guardedStore(
           () => new Error(`loading the tenant timed out after ${loadTimeoutMs} ms`),
         );
       } catch (err) {
-        throw new TenantLoadError(`limiter load of tenant ${t} failed: ${describeError(err)}`, { cause: err });
+        failure = err;
       }
-      return check(t, r);
+      const again = await check(t, { ...r, loadIfCold: false, allowStale: failure !== undefined });
+      if (again.status !== "cold") return again;
+      const why = failure === undefined ? "it was cold again after its load" : describeError(failure);
+      throw new TenantLoadError(`limiter load of tenant ${t} failed: ${why}`, { cause: failure });
     },
     settle: (t, id, u, m) => bounded(() => store.settle(t, id, u, m), timeoutMs, "limiter settle"),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),

@@ -43,6 +43,11 @@ export interface CheckRequest {
    * Default true.
    */
   loadIfCold?: boolean;
+  /**
+   * With `loadIfCold: false`: use a config held past its refresh time instead of answering
+   * "cold". The gateway asks for it only after a reload from Postgres failed.
+   */
+  allowStale?: boolean;
 }
 
 /** Usage a tenant reports after the fact (a finished job). */

@@ -74,7 +74,8 @@ export function createGateway(deps: GatewayDeps) {
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
     scheme: "bearer",
-    description: "A tenant API key, `ak_<tenantId>_<secret>`.",
+    description:
+      "A tenant API key, `ak_<tenantId>_<secret>_<mac>` (keys issued before signing: `ak_<tenantId>_<secret>`).",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -18,18 +18,21 @@ const HOP_BY_HOP = [
 ];
 
 /**
- * Headers that tell an upstream who the client is. A client's own values are never
- * forwarded: the gateway sets them from what it saw itself.
+ * Headers that tell an upstream who the client is, as proxies and CDNs set them. A client's
+ * own values are never forwarded (nor any `x-forwarded-*`): the gateway sets them from what
+ * it saw itself. Self-hosted, a client could send Cloudflare's own header too.
  */
 const CLIENT_IDENTITY = [
   "forwarded",
-  "x-forwarded-for",
-  "x-forwarded-host",
-  "x-forwarded-proto",
-  "x-forwarded-port",
   "x-real-ip",
   "true-client-ip",
   "x-client-ip",
+  "x-cluster-client-ip",
+  "x-original-forwarded-for",
+  "fastly-client-ip",
+  "x-envoy-external-address",
+  "cf-connecting-ip",
+  "cf-connecting-ipv6",
 ];
 
 /**
@@ -53,7 +56,7 @@ const DECOMPRESSION_FORMAT: Record<string, string> = {
   br: "brotli",
 };
 
-function decompression(coding: string): TransformStream<Uint8Array, Uint8Array> | null {
+function decompression(coding: string): DecompressionStream | null {
   const format = DECOMPRESSION_FORMAT[coding];
   try {
     // "brotli" is newer than the standard's formats; a runtime without it throws here.
@@ -92,6 +95,7 @@ function forwardedNode(address: string): string {
  */
 export function setForwarding(headers: Headers, client: ClientView): void {
   for (const h of CLIENT_IDENTITY) headers.delete(h);
+  for (const name of [...headers.keys()]) if (name.startsWith("x-forwarded-")) headers.delete(name);
   const proto = client.url.protocol.replace(/:$/, "");
   const host = client.url.host;
   const forwarded = [`proto=${proto}`, `host="${host}"`];
@@ -124,9 +128,10 @@ export function decodedReply(
     .split(",")
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== "" && c !== "identity");
-  let body = upstream.body;
+  let body: ReadableStream<Uint8Array> | null = upstream.body;
   const [coding] = codings;
-  if (coding !== undefined && (codings.length > 1 || !decodedByFetch.includes(coding))) {
+  // A reply with no body (HEAD, 204, 304) has nothing to decode, only headers to drop.
+  if (body !== null && coding !== undefined && (codings.length > 1 || !decodedByFetch.includes(coding))) {
     const decoder = codings.length === 1 ? decompression(coding) : null;
     if (!decoder) {
       throw new Problem(
@@ -135,9 +140,16 @@ export function decodedReply(
         `the upstream answered with content-encoding ${JSON.stringify(headers.get("content-encoding"))}, which the gateway cannot decode; it asks upstreams for identity`,
       );
     }
-    body = body?.pipeThrough(decoder) ?? null;
+    // The DOM and Workers typings disagree on its chunk type; both runtimes pass bytes.
+    body = body.pipeThrough(decoder as unknown as TransformStream<Uint8Array, Uint8Array>);
   }
   headers.delete("content-encoding");
-  if (codings.length > 0) headers.delete("content-length");
+  if (codings.length > 0) {
+    headers.delete("content-length");
+    // A strong validator names the encoded bytes (RFC 9110 section 8.8.3): what is sent is
+    // the same content, not the same bytes.
+    const etag = headers.get("etag");
+    if (etag?.startsWith('"')) headers.set("etag", `W/${etag}`);
+  }
   return { headers, body };
 }

@@ -138,7 +138,8 @@ async function check<E extends RateLimitEnv>(
     { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
     legacy,
   );
-  const headers = respond(result, failureMode);
+  // An app that identified the tenant itself has no key for the limiter to verify.
+  const headers = respond(result, failureMode, keyHash !== undefined);
   c.set("aegis", {
     tenantId,
     enforced: result.outcome === "allowed",
@@ -149,7 +150,7 @@ async function check<E extends RateLimitEnv>(
 }
 
 /** The headers for an admitted call; throws the problem for any other outcome. */
-function respond(result: Enforcement, failureMode: "open" | "closed"): Record<string, string> {
+function respond(result: Enforcement, failureMode: "open" | "closed", verifyingKey: boolean): Record<string, string> {
   switch (result.outcome) {
     case "allowed":
       return result.headers;
@@ -168,11 +169,12 @@ function respond(result: Enforcement, failureMode: "open" | "closed"): Record<st
           error: result.error.message,
         }),
       );
-      // Fail open only when the limiter itself is out of reach. A tenant it could not load
-      // is a key nobody verified: letting it through would let anyone with a made-up key, or
-      // a slow Postgres, switch enforcement off.
-      if (failureMode === "open" && !(result.error instanceof TenantLoadError))
+      // Fail open only when the limiter itself is out of reach. A key whose tenant it could
+      // not load is a key nobody verified: letting it through would let anyone with a
+      // made-up key, or a slow Postgres, switch enforcement off.
+      if (failureMode === "open" && !(verifyingKey && result.error instanceof TenantLoadError)) {
         return { [NOT_ENFORCED_HEADER]: "false" };
+      }
       throw limiterUnavailable();
   }
 }

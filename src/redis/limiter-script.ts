@@ -23,12 +23,15 @@
 //   4 stream  the tenant's usage outbox (one field e, see emit())
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
-// ARGV: 1 op, 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
+// ARGV: 1 op (check, checkstale, settle, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
 // caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's.
 
 export const LIMITER_SCRIPT = `
 local tenant, res, resx, stream, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op, now, today, tz, known, keyHash = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- 'checkstale' is a check that takes a config past its time as it is: its reload failed.
+local stale = op == 'checkstale'
+if stale then op = 'check' end
 local TICKS = 60000
 local SWEEP = 16
 
@@ -121,7 +124,7 @@ if op == 'check' then route = ARGV[8] end
 local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
   'r:' .. route, 'k:' .. keyHash, 'b:' .. route, 'd.day', 'd.used', 'x')
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
-if not c[1] or now - tonumber(c[8]) > tonumber(c[10]) then return {'miss'} end
+if not c[1] or (not stale and now - tonumber(c[8]) > tonumber(c[10])) then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
 if c[6] ~= tz then return {'tz', c[6]} end
 -- The caller's cache is keyed by version and content: two processes may resolve one version

@@ -120,10 +120,11 @@ export class RedisLimiterStore implements LimiterStore {
     let expiresAt = 0;
     let r: Awaited<ReturnType<RedisLimiterStore["run"]>>;
     try {
+      const stale = request.loadIfCold === false && request.allowStale === true;
       r = await this.run(
         tenantId,
         request.keyHash,
-        "check",
+        stale ? "checkstale" : "check",
         (now) => {
           // The caller has already answered 503 for a call it stopped waiting for: it must cost nothing.
           if (request.deadline !== undefined && Date.now() > request.deadline) return null;
@@ -293,8 +294,12 @@ export class RedisLimiterStore implements LimiterStore {
         // (the key may be new, its push lost) and ask again, once.
         const stale = this.clock() - loadedAt >= UNKNOWN_KEY_REFRESH_MS;
         if (stale && this.options.backgroundRefresh === false && attempt < 2) {
-          await this.reload(tenantId, undefined);
-          continue;
+          // The caller bounds the reload apart from the check; after a failed one, this is the answer.
+          if (coldIsAnswer && op === "check") throw new ColdTenant();
+          if (!coldIsAnswer) {
+            await this.reload(tenantId, undefined);
+            continue;
+          }
         }
         this.refreshIfOlderThan(tenantId, loadedAt, UNKNOWN_KEY_REFRESH_MS, undefined);
         return { denied: { status: "unauthenticated" } };

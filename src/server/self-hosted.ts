@@ -75,6 +75,11 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   if (!config.DATABASE_URL) throw new SelfHostedConfigError("DATABASE_URL is not set (postgres://...)");
   if (!config.RATE_LIMIT_REDIS_URL) throw new SelfHostedConfigError("RATE_LIMIT_REDIS_URL is not set (redis://...)");
   if (!config.ADMIN_TOKEN) console.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
+  if (config.KEY_SIGNING_SECRET.length === 0) {
+    console.warn(
+      "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a Postgres query each",
+    );
+  }
 
   let trust: (address: string, hop: number) => boolean;
   try {

@@ -72,6 +72,13 @@ const call = (key: string) =>
     body: "{}",
   });
 
+const storedUnits = async (tenantId: string) => {
+  const res = await fetch(`${server.url}/admin/v1/tenants/${tenantId}/usage`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  return ((await res.json()) as { totalUnits: number }).totalUnits;
+};
+
 /** 2,000 keys nobody issued: half signed with a made-up MAC or another secret, half unsigned. */
 async function forgedKeys(): Promise<string[]> {
   return Promise.all(
@@ -104,6 +111,9 @@ describe("forged API keys, self-hosted", () => {
     const first = await call(key);
     expect(first.status).toBe(200);
     await first.arrayBuffer();
+    // That call's usage reaches Postgres through the same proxy: let it land before counting.
+    for (let i = 0; i < 200 && (await storedUnits(id)) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await storedUnits(id)).toBe(1);
 
     const forged = await forgedKeys();
     const queriesBefore = proxy.queries();

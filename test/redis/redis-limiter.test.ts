@@ -3,10 +3,12 @@
 
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { guardedStore } from "../../src/core/guarded-store";
+import { TenantLoadError } from "../../src/core/limiter-store";
 import type { TenantLimits } from "../../src/core/limits";
 import { tenantKeys } from "../../src/redis/keys";
 import { LIMITER_SCRIPT } from "../../src/redis/limiter-script";
-import { limiterScript } from "../../src/redis/redis-limiter-store";
+import { limiterScript, RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { dropPrefix, newKeyHash, newTestTenantId, redisHarness } from "../conformance/redis-harness";
@@ -161,6 +163,58 @@ describe("Redis limiter", () => {
     expect(Number(await redis.send(["PTTL", key]))).toBe(-1);
     expect(await h.store.check(tenantId, { keyHash, route: "chat", cost: 1 })).toMatchObject({ status: "ok" });
     expect(Number(await redis.send(["PTTL", key]))).toBe(-1);
+  });
+
+  describe("when Postgres cannot be reached", () => {
+    /** A second process on the same Redis, as a Worker runs it (no background refresh), whose Postgres is down. */
+    const cutOff = (h: ReturnType<typeof redisHarness>) =>
+      guardedStore(
+        new RedisLimiterStore({
+          redis,
+          prefix,
+          clock: () => h.now.ms,
+          reservationTtlSeconds: 900,
+          configRefreshSeconds: 300,
+          backgroundRefresh: false,
+          loadSnapshot: () => Promise.reject(new Error("postgres down")),
+        }),
+        1_000,
+        1_000,
+      );
+
+    it("keeps deciding on a config past its refresh time, and refuses keys it does not hold", async () => {
+      const h = redisHarness(redis, prefix);
+      h.now.ms = T0;
+      const t = await h.createTenant(limits({ burst: 2 }));
+      // Past the cached config's time (twice CONFIG_REFRESH_SECONDS): a miss, whose reload fails.
+      h.now.ms = T0 + 601_000;
+      const store = cutOff(h);
+      const check = (keyHash: string) => store.check(t.tenantId, { keyHash, route: "chat", cost: 1 });
+      expect(await check(t.keyHash)).toMatchObject({ status: "ok", decision: { allowed: true } });
+      expect(await check(t.keyHash)).toMatchObject({ status: "ok", decision: { allowed: true } });
+      expect(await check(t.keyHash)).toMatchObject({ status: "ok", decision: { allowed: false } });
+      expect(await check(newKeyHash())).toEqual({ status: "unauthenticated" });
+    });
+
+    it("refuses, never lets through, a key it does not hold when the reload that would look for it fails", async () => {
+      const h = redisHarness(redis, prefix);
+      h.now.ms = T0;
+      const t = await h.createTenant(limits());
+      // Older than 30 s: an unknown key makes a Worker reload before answering; the reload fails.
+      h.now.ms = T0 + 31_000;
+      expect(await cutOff(h).check(t.tenantId, { keyHash: newKeyHash(), route: "chat", cost: 1 })).toEqual({
+        status: "unauthenticated",
+      });
+    });
+
+    it("is a load error, which the gateway never fails open, for a tenant it holds nothing of", async () => {
+      const h = redisHarness(redis, prefix);
+      h.now.ms = T0;
+      const err = await cutOff(h)
+        .check(newTestTenantId(), { keyHash: newKeyHash(), route: "chat", cost: 1 })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TenantLoadError);
+    });
   });
 
   it("re-sends the limits when another process cached different ones under the same version", async () => {

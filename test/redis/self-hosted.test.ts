@@ -117,11 +117,12 @@ async function expectCleanProxying(base: string): Promise<void> {
       "/v1/chat/completions?tokens=12&encoding=gzip&force=1",
       "/v1/%63hat/completions?tokens=13&encoding=deflate&force=1",
       "/v1/chat/completions?tokens=14&encoding=br&force=1",
+      "/v1/chat/completions?tokens=15&encoding=x-gzip&force=1",
     ];
     const results = [];
     for (const path of calls) results.push(await keepAliveCall(agent, `${base}${path}`, headers));
     // One connection carried every call, and each body parsed whole.
-    expect(results.map((r) => r.reused)).toEqual([false, true, true, true]);
+    expect(results.map((r) => r.reused)).toEqual([false, true, true, true, true]);
     const bodies = results.map((r) => {
       expect(r.status, r.body).toBe(200);
       expect(r.headers["content-encoding"]).toBeUndefined();
@@ -130,7 +131,7 @@ async function expectCleanProxying(base: string): Promise<void> {
       }
       return JSON.parse(r.body) as Echo;
     });
-    expect(bodies.map((b) => b.usage?.total_tokens)).toEqual([11, 12, 13, 14]);
+    expect(bodies.map((b) => b.usage?.total_tokens)).toEqual([11, 12, 13, 14, 15]);
     expect(bodies[2]?.echo.url).toBe("/v1/chat/completions?tokens=13&encoding=deflate&force=1");
     expect(bodies.every((b) => b.echo.headers["x-aegis-route"] === "chat")).toBe(true);
 
@@ -139,6 +140,7 @@ async function expectCleanProxying(base: string): Promise<void> {
       "x-forwarded-for": "6.6.6.6",
       forwarded: "for=6.6.6.6",
       "x-real-ip": "6.6.6.6",
+      "cf-connecting-ip": "6.6.6.6",
       connection: "keep-alive, x-secret-hop",
       "x-secret-hop": "must not pass",
     });
@@ -154,9 +156,9 @@ async function expectCleanProxying(base: string): Promise<void> {
   expect(
     await eventually(
       () => totalUnits(base, id),
-      (u) => u === 11 + 12 + 13 + 14 + 1,
+      (u) => u === 11 + 12 + 13 + 14 + 15 + 1,
     ),
-  ).toBe(11 + 12 + 13 + 14 + 1);
+  ).toBe(11 + 12 + 13 + 14 + 15 + 1);
 }
 
 const totalUnits = async (base: string, tenantId: string) => {

@@ -137,9 +137,19 @@ describe("canonical path", () => {
       "/v1/embeddings;x=1",
       "/v1/./embeddings",
       "/v1/../embeddings",
+      "/v1/%FF",
+      "/v1/%C0%AF",
     ]) {
       expect("refused" in canonicalPath(p), p).toBe(true);
     }
+  });
+
+  it("keeps characters outside the BMP whole, in requests and in rule paths", () => {
+    const rules = loadConfig({ ROUTES: JSON.stringify([{ path: "/v1/😀/x", route: "smile" }]) }).ROUTES;
+    expect(rules[0]?.path).toBe("/v1/😀/x");
+    const canonical = canonicalPath(pathnameOf("/v1/😀/x"));
+    expect(canonical).toEqual({ path: "/v1/%F0%9F%98%80/x", decoded: "/v1/😀/x" });
+    if ("decoded" in canonical) expect(matchRoute(rules, "GET", canonical.decoded).route).toBe("smile");
   });
 
   it("is case-sensitive, as the upstreams are", () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { guardedStore } from "../../src/core/guarded-store";
-import { type LimiterStore, LimiterUnavailableError } from "../../src/core/limiter-store";
+import {
+  type CheckRequest,
+  type CheckResult,
+  type LimiterStore,
+  LimiterUnavailableError,
+  TenantLoadError,
+} from "../../src/core/limiter-store";
 import { upstreamUrl } from "../../src/core/upstream-url";
 
 // A store that is down in two ways: one call never answers, the others fail.
@@ -17,19 +23,81 @@ const down: LimiterStore = {
 describe("guarded limiter store", () => {
   it("reports a store that does not answer in time as unavailable, within the bound", async () => {
     const started = performance.now();
-    await expect(guardedStore(down, 50).check("t", { route: "default" })).rejects.toBeInstanceOf(
+    await expect(guardedStore(down, 50, 1_000).check("t", { route: "default" })).rejects.toBeInstanceOf(
       LimiterUnavailableError,
     );
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it("reports failures as unavailable, keeping the cause", async () => {
-    const err = await guardedStore(down, 1_000)
+    const err = await guardedStore(down, 1_000, 1_000)
       .settle("t", "r", 1)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LimiterUnavailableError);
     expect((err as Error).message).toContain("connection reset");
-    await expect(guardedStore(down, 1_000).limits("t", { routes: [] })).rejects.toBeInstanceOf(LimiterUnavailableError);
+    await expect(guardedStore(down, 1_000, 1_000).limits("t", { routes: [] })).rejects.toBeInstanceOf(
+      LimiterUnavailableError,
+    );
+  });
+});
+
+/** A store whose tenant is cold until loaded, and whose load does what `loading` says. */
+function coldStore(loading: () => Promise<void>, staleHeld: boolean) {
+  const calls: string[] = [];
+  let loaded = false;
+  const ok: CheckResult = { status: "unauthenticated" }; // any answer that is not "cold"
+  const store: LimiterStore = {
+    ...down,
+    check: async (_t, r: CheckRequest) => {
+      calls.push(`check loadIfCold=${r.loadIfCold} allowStale=${r.allowStale ?? false}`);
+      if (loaded || (r.allowStale && staleHeld)) return ok;
+      return { status: "cold" };
+    },
+    load: async () => {
+      calls.push("load");
+      await loading();
+      loaded = true;
+    },
+  };
+  return { store, calls };
+}
+
+describe("guarded check of a cold tenant", () => {
+  it("checks without loading, loads under the load bound, and checks again without loading", async () => {
+    const { store, calls } = coldStore(async () => {}, false);
+    expect(await guardedStore(store, 50, 1_000).check("t", { route: "r" })).toEqual({ status: "unauthenticated" });
+    expect(calls).toEqual([
+      "check loadIfCold=false allowStale=false",
+      "load",
+      "check loadIfCold=false allowStale=false",
+    ]);
+  });
+
+  it("uses a config held past its refresh time when the reload fails", async () => {
+    const { store, calls } = coldStore(() => Promise.reject(new Error("postgres down")), true);
+    expect(await guardedStore(store, 50, 1_000).check("t", { route: "r" })).toEqual({ status: "unauthenticated" });
+    expect(calls.at(-1)).toBe("check loadIfCold=false allowStale=true");
+  });
+
+  it("is a TenantLoadError, not an outage, when the load fails and nothing is held", async () => {
+    const failing = coldStore(() => Promise.reject(new Error("postgres down")), false);
+    const err = await guardedStore(failing.store, 50, 1_000)
+      .check("t", { route: "r" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TenantLoadError);
+    expect((err as Error).message).toContain("postgres down");
+    const hanging = coldStore(() => new Promise<void>(() => {}), false);
+    await expect(guardedStore(hanging.store, 50, 60).check("t", { route: "r" })).rejects.toBeInstanceOf(
+      TenantLoadError,
+    );
+  });
+
+  it("is an outage, not a load error, when the first check does not answer", async () => {
+    const err = await guardedStore({ ...down, load: async () => {} }, 30, 1_000)
+      .check("t", { route: "r" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimiterUnavailableError);
+    expect(err).not.toBeInstanceOf(TenantLoadError);
   });
 });
 

@@ -19,7 +19,7 @@ const unreachable: LimiterStore = {
 
 const gateway = createGateway({
   openDatabase: (e) => openNeonDatabase(e.DATABASE_URL ?? "", e.NEON_WS_PROXY),
-  store: () => guardedStore(unreachable, 1_000),
+  store: () => guardedStore(unreachable, 1_000, 1_000),
 });
 
 async function callWith(mode: "open" | "closed", key: string) {

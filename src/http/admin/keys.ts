@@ -1,6 +1,7 @@
 // Operator routes for a tenant's API keys. A key is shown once, at creation; only its hash is kept.
 
 import { createRoute } from "@hono/zod-openapi";
+import type { Config } from "../../config";
 import { newApiKey } from "../../core/api-keys";
 import { newKeyId, sha256Hex } from "../../core/secrets";
 import { createKey, getTenant, listKeys, revokeKey } from "../../db/tenants";
@@ -17,6 +18,22 @@ import {
 } from "../schemas";
 import { pushSnapshot } from "./sync";
 import { noSuchTenant } from "./tenants";
+
+let warnedUnsigned = false;
+
+/** A new key for the tenant, signed with the first KEY_SIGNING_SECRET; warns once if there is none. */
+export async function mintKey(config: Config, tenantId: string): Promise<{ key: string; prefix: string }> {
+  const secret = config.KEY_SIGNING_SECRET[0];
+  if (!secret && !warnedUnsigned) {
+    warnedUnsigned = true;
+    console.warn(
+      JSON.stringify({
+        msg: "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each",
+      }),
+    );
+  }
+  return newApiKey(tenantId, secret);
+}
 
 const security = [{ adminToken: [] }];
 const tags = ["API keys"];
@@ -37,7 +54,7 @@ export const keyRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       const body = c.req.valid("json");
-      const { key, prefix } = await newApiKey(id, c.get("config").KEY_SIGNING_SECRET[0]);
+      const { key, prefix } = await mintKey(c.get("config"), id);
       const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: body.name ?? null };
       const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
       if (!changed) throw noSuchTenant(id);

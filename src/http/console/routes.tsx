@@ -8,7 +8,6 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Child } from "hono/jsx";
 import { listInvoices } from "../../billing/invoices";
 import { listDeliveries, redeliver } from "../../billing/webhooks/deliveries";
-import { newApiKey } from "../../core/api-keys";
 import { formatMinor } from "../../core/money";
 import { newKeyId, secretsEqual, sha256Hex } from "../../core/secrets";
 import { usageDaily } from "../../db/schema";
@@ -16,6 +15,7 @@ import { createKey, getTenant, listKeys, listTenants, revokeKey, setQuota } from
 import { defaultLimits } from "../../defaults";
 import { dailyUsage } from "../../metering/usage-query";
 import { transition } from "../admin/billing";
+import { mintKey } from "../admin/keys";
 import { pushSnapshot } from "../admin/sync";
 import { type GatewayEnv, withDatabase } from "../context";
 import { Problem } from "../problem";
@@ -305,7 +305,7 @@ consoleRoutes.post("/tenants/:id/keys", async (c) => {
   const id = c.req.param("id");
   const form = await readForm(c);
   const name = typeof form.name === "string" && form.name.trim() !== "" ? form.name.trim().slice(0, 200) : null;
-  const { key, prefix } = await newApiKey(id, c.get("config").KEY_SIGNING_SECRET[0]);
+  const { key, prefix } = await mintKey(c.get("config"), id);
   const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name };
   const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
   if (!changed) throw new Problem(404, "tenant-not-found", `no tenant ${id}`);

@@ -2,7 +2,9 @@
 //
 // It runs against the TenantLimiter Durable Object in workerd, and against the Redis store
 // in Node and in workerd (over cloudflare:sockets). Each backend supplies a harness that
-// creates tenants, changes them the way the operator API does, and sets the clock.
+// creates tenants, changes them in the operator API's order (the source of truth, then a
+// push to the limiter), and sets the clock. The Durable Object's harness goes through the
+// real operator API and Postgres; the Redis harness stands a Map in for Postgres (see it).
 
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/limiter";
@@ -22,7 +24,7 @@ export interface ConformanceHarness {
   createTenant(limits: TenantLimits): Promise<ConformanceTenant>;
   /** Sets the tenant's limiter clock to `ms` (since the epoch). */
   setNow(tenant: ConformanceTenant, ms: number): Promise<void>;
-  /** Revokes the tenant's key, as the operator API does (Postgres, then a push). */
+  /** Revokes the tenant's key: the source of truth first, then a push, as the operator API does. */
   revokeKey(tenant: ConformanceTenant): Promise<void>;
   /** Suspends the tenant, as the operator API does. */
   suspend(tenant: ConformanceTenant): Promise<void>;

@@ -1,6 +1,9 @@
-// The conformance harness for the Redis store: tenants live in a map that stands in for
-// Postgres (the store loads from it on a miss), and changes are pushed the way the
-// operator API pushes them.
+// The conformance harness for the Redis store. What it covers: the store and its Lua script,
+// on a real Redis. What it does not: Postgres and the operator API. A Map stands in for
+// Postgres (the store's loadSnapshot reads it on a miss), and a change is made there and
+// then pushed with store.apply, the one call the operator API's sync makes
+// (src/http/admin/sync.ts). The real path, operator API to Postgres to Redis, is covered by
+// test/redis/self-hosted.test.ts, test/redis/cli.test.ts and test/workers/redis-gateway.test.ts.
 
 import type { TenantSnapshot } from "../../src/core/limiter-store";
 import type { TenantLimits } from "../../src/core/limits";
@@ -50,7 +53,7 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
       const keyHash = newKeyHash();
       const snapshot: TenantSnapshot = { tenantId, version: 1, status: "active", limits, keyHashes: [keyHash] };
       snapshots.set(tenantId, snapshot);
-      // Like the operator API: Postgres first, then a push.
+      // In the operator API's order: the source of truth first, then the push.
       await store.apply(snapshot);
       return { tenantId, keyHash };
     },

@@ -61,7 +61,7 @@ describe("aegis CLI", () => {
     );
     expect(created.code).toBe(0);
     const id = created.out.match(/created tenant (tn[a-z2-7]{16})/)?.[1] as string;
-    expect(id).toBeDefined();
+    expect(id).toMatch(/^tn[a-z2-7]{16}$/);
     expect(created.out).toMatch(/Acme AI\s+active\s+0\s+2\s+100/);
     const second = await json<{ id: string; quota: { dailyUnits: number | null } }>(
       "tenants",
@@ -184,11 +184,34 @@ describe("aegis CLI", () => {
       unitPrice: "0.00001",
     });
 
+    // What revoking and suspending do at the gateway, not only what the CLI prints: a call
+    // with the key to the account API (it reads the limits and consumes nothing).
+    const limitsWith = async (apiKey: string) => {
+      const r = await fetch(`${server.url}/account/v1/limits`, { headers: { authorization: `Bearer ${apiKey}` } });
+      return { status: r.status, body: (await r.json()) as { code?: string; tenantId?: string } };
+    };
+    expect(await limitsWith(keyJson.key)).toMatchObject({ status: 200, body: { tenantId: id } });
     expect((await aegis("keys", "revoke", id, keyJson.id)).out).toBe(`revoked ${keyJson.id}\n`);
+    expect(await limitsWith(keyJson.key)).toMatchObject({ status: 401, body: { code: "unauthorized" } });
+    // The tenant's other key is untouched.
+    expect(await limitsWith(apiKey)).toMatchObject({ status: 200, body: { tenantId: id } });
     expect(await json("keys", "revoke", id, keyJson.id)).toEqual({ revoked: keyJson.id, tenantId: id });
+    expect(await limitsWith(keyJson.key)).toMatchObject({ status: 401, body: { code: "unauthorized" } });
+
     expect((await aegis("tenants", "suspend", id)).out).toBe(`suspended ${id}\n`);
+    expect(await limitsWith(apiKey)).toMatchObject({ status: 403, body: { code: "tenant-suspended" } });
+    // And on a call through the proxy.
+    const proxied = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: "{}",
+    });
+    expect(proxied.status).toBe(403);
+    expect(((await proxied.json()) as { code: string }).code).toBe("tenant-suspended");
     expect(await json("tenants", "suspend", id)).toMatchObject({ id, status: "suspended" });
+    expect(await limitsWith(apiKey)).toMatchObject({ status: 403, body: { code: "tenant-suspended" } });
     expect((await json<{ status: string }>("tenants", "activate", id)).status).toBe("active");
+    expect(await limitsWith(apiKey)).toMatchObject({ status: 200, body: { tenantId: id } });
   }, 60_000);
 
   it("shows invoice amounts in each currency's minor digits: 1234 JPY, 1.234 KWD, 12.34 USD", async () => {

@@ -1,7 +1,8 @@
 // The operator console in a real browser (the Chromium npm installs, or CHROMIUM_PATH's,
 // driven by playwright-core), against the self-hosted gateway on real Postgres and Redis: log
 // in, open a tenant, see its chart, edit its quota and see the next call limited, revoke a key
-// and see the next call refused. A screenshot is kept in test-artifacts/.
+// and see the next call refused, log out and be asked to log in again. A screenshot is kept
+// in test-artifacts/.
 
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -80,7 +81,11 @@ describe("operator console in Chromium", () => {
       page.waitForURL(`**/admin/ui/tenants/${tenant.id}`),
       page.click('#quota button[type="submit"]'),
     ]);
-    expect(await page.inputValue('#quota input[name="dailyUnits"]')).toBe("2");
+    // The field's value attribute is what the server rendered (fill() set only the live
+    // value), so "2" there is the reloaded page showing the saved quota.
+    await expect
+      .poll(() => page.getAttribute('#quota input[name="dailyUnits"]', "value"), { timeout: 10_000 })
+      .toBe("2");
     const limited = await client.fetch("/v1/chat/completions", { method: "POST", json: {} }).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(HTTPError);
     expect((limited as HTTPError).status).toBe(429);
@@ -90,7 +95,16 @@ describe("operator console in Chromium", () => {
       page.waitForURL(`**/admin/ui/tenants/${tenant.id}`),
       page.click(`tr[data-key="${keyId}"] button[type="submit"]`),
     ]);
-    expect(await page.textContent(`tr[data-key="${keyId}"] td:nth-child(4)`)).not.toBe("");
+    // The URL does not change, so wait for the reloaded page: the key's row (there until it
+    // is, blank before the revocation) shows when it was revoked, as the operator API has it,
+    // and no longer offers to revoke it.
+    const revokedRow = page.locator(`tr[data-key="${keyId}"]`);
+    const revokedCell = revokedRow.locator("td:nth-child(4)");
+    await expect.poll(() => revokedCell.textContent(), { timeout: 10_000 }).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    const revokedAt = (await admin.listKeys(tenant.id)).keys.find((k) => k.id === keyId)?.revokedAt;
+    expect(await revokedCell.textContent()).toBe(revokedAt);
+    expect(await revokedRow.count()).toBe(1);
+    expect(await revokedRow.locator("form").count()).toBe(0);
     const refused = await client.limits().catch((e: unknown) => e);
     expect((refused as HTTPError).status).toBe(401);
 
@@ -101,6 +115,30 @@ describe("operator console in Chromium", () => {
     await page.screenshot({ path: path.join(ARTIFACTS, "console-tenants.png"), fullPage: true });
     await page.close();
   }, 90_000);
+
+  it("logs out: the browser drops the session cookie, and /admin/ui asks for the login again", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/admin/ui/login`);
+    await page.fill('input[name="token"]', TOKEN);
+    await Promise.all([page.waitForURL(`${server.url}/admin/ui`), page.click('button[type="submit"]')]);
+    const session = (await context.cookies()).filter((c) => c.name === "aegis_session");
+    expect(session).toHaveLength(1);
+    expect(session[0]).toMatchObject({ path: "/admin/ui", httpOnly: true, secure: true, sameSite: "Strict" });
+    expect(session[0]?.value).toMatch(/^\d{13}\.[A-Za-z0-9_-]{43}$/);
+
+    await Promise.all([
+      page.waitForURL(`${server.url}/admin/ui/login`),
+      page.click('header form[action="/admin/ui/logout"] button'),
+    ]);
+    // Gone from the browser, not merely emptied: the deletion matched the cookie's path.
+    expect((await context.cookies()).map((c) => c.name)).not.toContain("aegis_session");
+    await page.goto(`${server.url}/admin/ui`);
+    expect(page.url()).toBe(`${server.url}/admin/ui/login`);
+    expect(await page.locator('input[name="token"]').count()).toBe(1);
+    expect(await page.locator("#tenants").count()).toBe(0);
+    await context.close();
+  }, 60_000);
 
   it("renders the /docs reference from /openapi.json and sends a call from it", async () => {
     const page = await browser.newPage();

@@ -30,12 +30,17 @@ describe("console origin", () => {
     expect(elsewhere.status).toBe(404);
     const foreign = await login("http://console.example.com/admin/ui/login", e, { origin: "https://api.example.com" });
     expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { code: string }).code).toBe("forbidden-origin");
+    expect(foreign.headers.get("set-cookie")).toBeNull();
   });
 
   it("without CONSOLE_ORIGIN takes forms from the request's own origin only", async () => {
     const e = env();
     expect((await login("http://gw.test/admin/ui/login", e, { origin: "http://gw.test" })).status).toBe(303);
-    expect((await login("http://gw.test/admin/ui/login", e, { origin: "https://evil.test" })).status).toBe(403);
+    const foreign = await login("http://gw.test/admin/ui/login", e, { origin: "https://evil.test" });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { code: string }).code).toBe("forbidden-origin");
+    expect(foreign.headers.get("set-cookie")).toBeNull();
     expect((await login("http://gw.test/admin/ui/login", e, {}, "wrong-token-xxxxxxxx")).status).toBe(401);
   });
 

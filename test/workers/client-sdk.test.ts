@@ -3,6 +3,7 @@
 
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { newDeliveryId, newInvoiceId } from "../../src/billing/ids";
 import {
   AegisAdmin,
   AegisClient,
@@ -12,8 +13,9 @@ import {
   NetworkError,
   TimeoutError,
 } from "../../src/client/index";
+import { invoices, webhookDeliveries } from "../../src/db/schema";
 import type { TenantLimiter } from "../../src/durable/tenant-limiter";
-import { ADMIN_TOKEN, BASE, limiterStub, newTenant } from "./helpers";
+import { ADMIN_TOKEN, BASE, limiterStub, newTenant, withDb } from "./helpers";
 
 const viaWorker = (request: Request) => SELF.fetch(request);
 const admin = new AegisAdmin({ baseUrl: BASE, token: ADMIN_TOKEN, fetch: viaWorker });
@@ -112,7 +114,11 @@ describe("AegisClient", () => {
     const unauthorized = (await bad.limits().catch((e: unknown) => e)) as HTTPError;
     expect(unauthorized).toBeInstanceOf(HTTPError);
     expect(unauthorized).toMatchObject({ name: "HTTPError", status: 401, method: "GET" });
-    expect(unauthorized.problem).toMatchObject({ status: 401, code: expect.any(String), detail: expect.any(String) });
+    expect(unauthorized.problem).toMatchObject({
+      status: 401,
+      code: "unauthorized",
+      detail: "the API key is unknown or has been revoked",
+    });
     expect(unauthorized.url).toBe(`${BASE}/account/v1/limits`);
 
     const hanging = new AegisClient({
@@ -126,7 +132,8 @@ describe("AegisClient", () => {
     expect(timeout).toBeInstanceOf(TimeoutError);
     expect(timeout).toMatchObject({ name: "TimeoutError", timeoutMs: 50, method: "GET" });
     expect(timeout.message).toContain("/account/v1/limits");
-    expect(timeout.cause).toBeDefined();
+    // The cause is the fetch's own rejection: the abort the client's timer sent it.
+    expect(timeout.cause).toMatchObject({ name: "AbortError" });
 
     const refused = new AegisClient({
       baseUrl: BASE,
@@ -168,12 +175,16 @@ describe("AegisAdmin", () => {
     const suspended = await admin.updateTenant(tenant.id, { status: "suspended" });
     expect(suspended.status).toBe("suspended");
     const refused = (await client.limits().catch((e: unknown) => e)) as HTTPError;
-    expect(refused.status).toBe(403);
+    expect(refused).toBeInstanceOf(HTTPError);
+    expect(refused.problem).toMatchObject({ status: 403, code: "tenant-suspended" });
     await admin.updateTenant(tenant.id, { status: "active" });
+    expect(await client.limits()).toMatchObject({ tenantId: tenant.id, daily: { units: 100 } });
 
     expect((await admin.listKeys(tenant.id)).keys.map((k) => k.id)).toContain(created.id);
     await admin.revokeKey(tenant.id, created.id);
-    expect(((await client.limits().catch((e: unknown) => e)) as HTTPError).status).toBe(401);
+    const revoked = (await client.limits().catch((e: unknown) => e)) as HTTPError;
+    expect(revoked).toBeInstanceOf(HTTPError);
+    expect(revoked.problem).toMatchObject({ status: 401, code: "unauthorized" });
 
     const usage = await admin.usage(tenant.id);
     expect(usage.tenantId).toBe(tenant.id);
@@ -183,10 +194,62 @@ describe("AegisAdmin", () => {
   });
 
   it("lists invoices and deliveries, and refuses a billing run for an open period", async () => {
-    const invoices = await admin.listInvoices({ limit: 5 });
-    expect(Array.isArray(invoices.invoices)).toBe(true);
-    const deliveries = await admin.listDeliveries({ limit: 5 });
-    expect(Array.isArray(deliveries.deliveries)).toBe(true);
+    // An issued invoice and a delivered webhook, written to the database directly: a billing
+    // run or a payment here would send a real webhook to the mailbox other test files count,
+    // and a delivered row is one the dispatcher never picks up.
+    const t = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: null });
+    const period = { periodStart: "2020-01-01", periodEnd: "2020-02-01" };
+    // 1234 units at 0.0015 USD: 1.851 USD, 185 cents.
+    const line = { kind: "usage" as const, route: "chat", ...period, units: 1234, requests: 1234 };
+    const invoice = {
+      id: newInvoiceId(),
+      tenantId: t.id,
+      ...period,
+      units: 1234,
+      amountMinor: 185,
+      currency: "USD",
+      status: "issued" as const,
+      lineItems: [{ ...line, unitPrice: "0.0015", amountMinor: 185 }],
+    };
+    const deliveredAt = new Date();
+    const delivery = {
+      id: newDeliveryId(),
+      eventType: "invoice.created",
+      payload: { type: "invoice.created", data: { id: invoice.id } },
+      status: "delivered" as const,
+      attempts: 1,
+      lastStatus: 200,
+      deliveredAt,
+    };
+    await withDb(async (db) => {
+      await db.insert(invoices).values(invoice);
+      await db.insert(webhookDeliveries).values(delivery);
+    });
+    const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    expect(await admin.listInvoices({ tenantId: t.id, limit: 5 })).toEqual({
+      invoices: [{ ...invoice, createdAt: iso, paidAt: null, voidedAt: null }],
+      nextCursor: null,
+    });
+
+    // Deliveries are newest first, and other files write theirs meanwhile: page to this one,
+    // checking the status filter on the way.
+    let found: unknown;
+    let cursor: string | undefined;
+    do {
+      const page = await admin.listDeliveries({ status: "delivered", limit: 50, cursor });
+      expect(page.deliveries.filter((d) => d.status !== "delivered")).toEqual([]);
+      found = page.deliveries.find((d) => d.id === delivery.id);
+      cursor = page.nextCursor ?? undefined;
+    } while (!found && cursor);
+    expect(found).toEqual({
+      ...delivery,
+      nextAttemptAt: null,
+      lastError: null,
+      createdAt: iso,
+      deliveredAt: deliveredAt.toISOString(),
+    });
+
     const today = new Date().toISOString().slice(0, 10);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const open = (await admin

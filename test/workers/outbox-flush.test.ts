@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newEventId, type UsageMessage } from "../../src/core/usage-event";
 import { LimiterStorage } from "../../src/durable/limiter-storage";
-import { FLUSH_MAX_EVENTS, flushOutbox } from "../../src/durable/outbox-flusher";
+import { flushOutbox } from "../../src/durable/outbox-flusher";
 import type { TenantLimiter } from "../../src/durable/tenant-limiter";
 import { env, limiterStub } from "./helpers";
 
@@ -54,11 +54,12 @@ describe("outbox flush", () => {
     });
   });
 
-  it("sends at most FLUSH_MAX_EVENTS per flush and reports the rest", async () => {
+  // 5,000 written here, not read from FLUSH_MAX_EVENTS: a cap changed by mistake must fail.
+  it("sends at most 5,000 events per flush and reports the rest", async () => {
     const stub = limiterStub("tnoutboxtestbbbbbb");
     await runInDurableObject(stub, async (_: TenantLimiter, state) => {
       const storage = new LimiterStorage(state.storage.sql);
-      for (let i = 0; i < FLUSH_MAX_EVENTS + 10; i++) {
+      for (let i = 0; i < 5_010; i++) {
         storage.appendEvent({
           eventId: newEventId(),
           tenantId: "tnoutboxtestbbbbbb",
@@ -69,7 +70,7 @@ describe("outbox flush", () => {
       }
       const sent: UsageMessage[][] = [];
       expect(await flushOutbox(storage, queueThatFailsAfter(1_000, sent))).toEqual({
-        sent: FLUSH_MAX_EVENTS,
+        sent: 5_000,
         remaining: 10,
       });
       for (const batch of sent) {

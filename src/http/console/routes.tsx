@@ -57,6 +57,13 @@ consoleRoutes.use("*", async (c, next) => {
   if (c.req.method === "POST") {
     const origin = c.req.header("origin");
     const expected = configured ? new URL(configured).origin : here.origin;
+    // A POST without an Origin header is not refused for that alone: it still needs the
+    // session and its CSRF token (the login, the operator token). Browsers send Origin on
+    // every cross-origin POST ("null" when they hide it, refused here like any foreign
+    // origin), so one without it comes from a script, an old browser, or an extension that
+    // strips it. The CSRF token, which only the console's own pages can read, stops a forged
+    // form from any of those; requiring Origin (or Referer) would add no protection and
+    // would lock such browsers out.
     if (origin && origin !== expected) {
       throw new Problem(403, "forbidden-origin", "the console accepts forms from its own pages only");
     }

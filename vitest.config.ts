@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { CLOCK_OFFSET_VAR, offsetFor, shiftClock } from "./test/support/test-clock";
 import { TEST_WEBHOOK_SECRET } from "./test/support/webhook-secret";
 
 // Keep local workerd runs offline and quiet: without these, wrangler tries to fetch the
@@ -7,6 +8,12 @@ import { TEST_WEBHOOK_SECRET } from "./test/support/webhook-secret";
 // no internet.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
+
+// AEGIS_TEST_NOW shifts the clock of the whole run (test/support/test-clock.ts): computed
+// once, here, and inherited by every process the run starts.
+process.env[CLOCK_OFFSET_VAR] ??= String(offsetFor(process.env.AEGIS_TEST_NOW));
+const clockOffset = process.env[CLOCK_OFFSET_VAR] ?? "0";
+shiftClock(Number(clockOffset));
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const TEST_KEY_SIGNING_SECRET = "test-key-signing-secret-0123456789abcdef";
@@ -19,6 +26,7 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          setupFiles: ["./test/support/clock-setup.ts"],
         },
       },
       {
@@ -26,6 +34,7 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts", "test/redis/**/*.test.ts", "test/conformance/**/*.node.test.ts"],
           environment: "node",
+          setupFiles: ["./test/support/clock-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 130_000,
         },
@@ -42,6 +51,7 @@ export default defineConfig({
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 KEY_SIGNING_SECRET: TEST_KEY_SIGNING_SECRET,
                 TEST_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
+                [CLOCK_OFFSET_VAR]: clockOffset,
                 BILLING_WEBHOOK_URL: `${inject("webhookUrl")}/hooks/cron/200`,
                 BILLING_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
                 BILLING_UNIT_COST: "0.0000015",
@@ -58,6 +68,7 @@ export default defineConfig({
           name: "workers",
           include: ["test/workers/**/*.test.ts", "test/conformance/**/*.workers.test.ts"],
           globalSetup: ["./test/support/workers-setup.ts"],
+          setupFiles: ["./test/workers/clock-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -13,6 +13,7 @@ import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { dropPrefix } from "../conformance/redis-harness";
 import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import { noonZone } from "../support/noon-zone";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 import { TEST_REDIS_URL } from "../support/test-gateway";
 
@@ -73,15 +74,6 @@ async function newTenant(base: string, quota: Record<string, unknown>): Promise<
   const k = await api(base, `/admin/v1/tenants/${id}/keys`, {});
   if (k.status !== 201) throw new Error(`create key: ${k.status} ${await k.text()}`);
   return { id, key: ((await k.json()) as { key: string }).key };
-}
-
-/**
- * The IANA zone where it is now about noon: a daily quota counted there cannot roll over
- * mid-test, whatever the hour in UTC (issue 11's midnight flake). Etc/GMT signs are inverted.
- */
-function zoneNearNoon(now = new Date()): string {
-  const offset = 12 - now.getUTCHours();
-  return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
 }
 
 interface Tally {
@@ -191,7 +183,7 @@ describe("Redis limiter under concurrency through the self-hosted server", () =>
       ratePerMinute: 0,
       burst: 1_000,
       dailyUnits: 50,
-      timeZone: zoneNearNoon(),
+      timeZone: noonZone(),
     });
     const tally = await hammer([base(0), base(1)], key);
     expect(tally.statuses).toEqual({ 200: 50, 429: 450 });

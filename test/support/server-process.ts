@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { CLOCK_OFFSET_VAR } from "./test-clock";
 
 export type Runtime = "node" | "bun" | "deno";
 
@@ -19,13 +20,19 @@ export interface ServerProcess {
 const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 const ENTRY = path.join(ROOT, "src", "server", "main.ts");
 
+/** The run's shifted clock (test-clock.ts), preloaded into the server when there is one. */
+const CLOCK = path.join(ROOT, "test", "support", "clock-setup.ts");
+const shifted = Number(process.env[CLOCK_OFFSET_VAR] ?? 0) !== 0;
+
 function command(runtime: Runtime): [string, string[]] {
-  if (runtime === "bun") return [bin("bun"), [ENTRY]];
+  if (runtime === "bun") return [bin("bun"), [...(shifted ? ["--preload", CLOCK] : []), ENTRY]];
   // Sloppy imports: the sources use extensionless relative imports, as bundlers do.
-  if (runtime === "deno") return [bin("deno"), ["run", "-A", "--unstable-sloppy-imports", ENTRY]];
+  if (runtime === "deno") {
+    return [bin("deno"), ["run", "-A", "--unstable-sloppy-imports", ...(shifted ? ["--preload", CLOCK] : []), ENTRY]];
+  }
   // Node loads TypeScript through tsx's loader in the one process: the tsx CLI would stand
   // between the signal and the server, and SIGKILL the server if it is slow to answer one.
-  return [bin("node"), ["--import", "tsx", ENTRY]];
+  return [bin("node"), ["--import", "tsx", ...(shifted ? ["--import", CLOCK] : []), ENTRY]];
 }
 
 export async function startServerProcess(
@@ -37,7 +44,13 @@ export async function startServerProcess(
   let output = "";
   const child: ChildProcess = spawn(cmd, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DENO_NO_UPDATE_CHECK: "1", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      DENO_NO_UPDATE_CHECK: "1",
+      [CLOCK_OFFSET_VAR]: process.env[CLOCK_OFFSET_VAR] ?? "0",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so that a signal reaches whatever the runtime started.
     detached: true,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { RedisClient, type RedisClientOptions } from "../../src/redis/resp/client";
 import { RedisClosedError, RedisProtocolError, RedisServerError, RedisTimeoutError } from "../../src/redis/resp/errors";
 import { createNodeSocket, nodeSocket } from "../../src/redis/resp/node-socket";
@@ -25,13 +25,43 @@ function client(options: Partial<RedisClientOptions> = {}): RedisClient {
   return c;
 }
 
-/** Polls `check` every 5 ms until it holds, for at most `ms`. */
+// Taken before any test fakes the timers: `until` waits on real sockets, also in the tests
+// that drive the client's own timers by hand.
+const realSetTimeout = globalThis.setTimeout;
+
+/** Polls `check` every 5 ms until it holds, for at most `ms` (of real time, whatever the fake clock says). */
 async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
+    if (performance.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => realSetTimeout(r, 5));
   }
+}
+
+/**
+ * Runs `fn` with setTimeout, clearTimeout and Date faked: the client's connect and command
+ * timers (and its backoff clock, which defaults to Date.now) then move only when the test
+ * advances them, while sockets stay real. A timeout can then be shown to fire at its
+ * configured time and not a millisecond before, without measuring real time.
+ */
+async function withFakeTimers(fn: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    await fn();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/** Whether `promise` has settled once every microtask queued so far has run (no timer involved). */
+async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  const mark = () => {
+    settled = true;
+  };
+  promise.then(mark, mark);
+  await new Promise((r) => setImmediate(r));
+  return settled;
 }
 
 async function freePort(): Promise<number> {
@@ -91,13 +121,17 @@ async function ownRedis(config: string[]): Promise<OwnRedis> {
 
 /** A TCP peer that is not Redis: it accepts and then does what `onSocket` says (by default, nothing). */
 async function tcpPeer(onSocket: (socket: net.Socket) => void = () => {}) {
-  const state = { connections: 0, closed: 0 };
+  // `received`: every byte any client wrote, as latin1, to tell when a command is on the wire.
+  const state = { connections: 0, closed: 0, received: "" };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     state.connections++;
     sockets.add(socket);
     socket.on("error", () => {});
-    socket.resume(); // read, or its end is never seen
+    // Read, or its end is never seen.
+    socket.on("data", (chunk: Buffer) => {
+      state.received += chunk.toString("latin1");
+    });
     socket.on("close", () => {
       state.closed++;
       sockets.delete(socket);
@@ -296,50 +330,67 @@ describe("RedisClient authentication (own redis-server)", () => {
 describe("RedisClient failures", () => {
   it("connecting to a closed port fails fast with RedisClosedError", async () => {
     const port = await freePort();
-    const redis = client({ url: `redis://127.0.0.1:${port}` });
-    const started = Date.now();
+    // A connect timeout of an hour: within the test's timeout only the refusal can answer,
+    // so "fast" is shown by what answered (ECONNREFUSED, not RedisTimeoutError) rather than
+    // by how long it took.
+    // Its backoff clock stands still, so the wait it reports is exactly the first step.
+    const redis = client({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 3_600_000, now: () => 0 });
     const err = await redis.send(["PING"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RedisClosedError);
     expect((err as Error & { cause: { code?: string } }).cause.code).toBe("ECONNREFUSED");
-    expect(Date.now() - started).toBeLessThan(500);
+    // The failed connect started the backoff at its first step.
+    await expect(redis.send(["PING"])).rejects.toThrow("the next attempt is in 50 ms (1 failed)");
   });
 
-  it("times out a connect whose TLS handshake never completes", async () => {
-    const peer = await tcpPeer();
-    const redis = client({ url: `rediss://127.0.0.1:${peer.port}`, connectTimeoutMs: 150 });
-    const started = Date.now();
-    await expect(redis.send(["PING"])).rejects.toBeInstanceOf(RedisTimeoutError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    expect(Date.now() - started).toBeLessThan(1000);
-    await until(() => peer.state.closed === 1);
-    // Backing off now: the next command fails at once, with the cause.
-    const fast = await redis.send(["PING"]).catch((e: unknown) => e);
-    expect(fast).toBeInstanceOf(RedisClosedError);
-    expect((fast as Error).cause).toBeInstanceOf(RedisTimeoutError);
+  it("times out a connect whose TLS handshake never completes, at the connect timeout and not before", async () => {
+    await withFakeTimers(async () => {
+      const peer = await tcpPeer();
+      const redis = client({ url: `rediss://127.0.0.1:${peer.port}`, connectTimeoutMs: 150 });
+      const outcome = redis.send(["PING"]).catch((e: unknown) => e);
+      // The TCP connect went through and the ClientHello is out; the peer will never answer it.
+      await until(() => peer.state.connections === 1 && peer.state.received.length > 0);
+      await vi.advanceTimersByTimeAsync(149);
+      expect(await hasSettled(outcome)).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const err = await outcome;
+      expect(err).toBeInstanceOf(RedisTimeoutError);
+      expect((err as Error).message).toBe(`connecting to 127.0.0.1:${peer.port} timed out after 150 ms`);
+      await until(() => peer.state.closed === 1);
+      // Backing off now: the next command fails at once, with the cause.
+      const fast = await redis.send(["PING"]).catch((e: unknown) => e);
+      expect(fast).toBeInstanceOf(RedisClosedError);
+      expect((fast as Error).cause).toBe(err);
+    });
   });
 
   it("times out a command with no reply, resets the connection, and reconnects for the next", async () => {
-    const peer = await tcpPeer();
-    const redis = client({ url: `redis://127.0.0.1:${peer.port}`, commandTimeoutMs: 150 });
-    const started = Date.now();
-    const results = await Promise.allSettled([
-      redis.send(["GET", "a"]),
-      redis.send(["GET", "b"]),
-      redis.pipeline([["PING"], ["PING"]]),
-    ]);
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(140);
-    expect(elapsed).toBeLessThan(1000);
-    for (const result of results) {
-      expect(result.status).toBe("rejected");
-      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(RedisTimeoutError);
-    }
-    expect(String((results[0] as PromiseRejectedResult).reason.message)).toContain("GET");
-    await until(() => peer.state.closed === 1);
-    expect(redis.connected).toBe(false);
-    const next = redis.send(["PING"]);
-    await until(() => peer.state.connections === 2);
-    await expect(next).rejects.toBeInstanceOf(RedisTimeoutError);
+    await withFakeTimers(async () => {
+      const peer = await tcpPeer();
+      const redis = client({ url: `redis://127.0.0.1:${peer.port}`, commandTimeoutMs: 150 });
+      const pings = () => peer.state.received.split("PING").length - 1;
+      const results = Promise.allSettled([
+        redis.send(["GET", "a"]),
+        redis.send(["GET", "b"]),
+        redis.pipeline([["PING"], ["PING"]]),
+      ]);
+      // All four commands reached the peer (one write), so the command timer runs.
+      await until(() => pings() === 2);
+      await vi.advanceTimersByTimeAsync(149);
+      expect(await hasSettled(results)).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      // One timeout, for the oldest command, resets the connection and everything on it.
+      const reasons = (await results).map((r) => (r.status === "rejected" ? r.reason : r));
+      expect(reasons[0]).toBeInstanceOf(RedisTimeoutError);
+      expect((reasons[0] as Error).message).toBe("no reply to GET within 150 ms; the connection was reset");
+      expect(reasons).toEqual([reasons[0], reasons[0], reasons[0]]);
+      await until(() => peer.state.closed === 1);
+      expect(redis.connected).toBe(false);
+      // The connection was ready before it was lost: the next command reconnects at once.
+      const next = redis.send(["PING"]).catch((e: unknown) => e);
+      await until(() => peer.state.connections === 2 && pings() === 3);
+      await vi.advanceTimersByTimeAsync(150);
+      expect(await next).toBeInstanceOf(RedisTimeoutError);
+    });
   });
 
   it("closes the connection on malformed replies and rejects in-flight commands with RedisProtocolError", async () => {

@@ -1,8 +1,9 @@
 // Two invoice runs racing for a period nobody has invoiced yet, inside workerd: exactly one
 // invoice, one invoice.created delivery (and one webhook sent), and one run that bills.
 //
-// Each test gets a Postgres database of its own on the test server, migrated here from the
-// same drizzle/ files as every scratch database. The watermark (billing_state) is one row per
+// Each test gets a Postgres database of its own on the test server (private-database.ts),
+// migrated from the same drizzle/ files as every scratch database, and a webhook mailbox of
+// its own. The watermark (billing_state) is one row per
 // database: in the shared test database another file's run could bill this tenant's usage
 // between the setup and the race, or move the watermark past it, and a run of ours would
 // move the watermark under theirs.
@@ -11,66 +12,27 @@
 // advisory lock) locked until both runs are waiting on a lock, so neither can finish before
 // the other has begun, whatever the timing of their connections.
 
-/// <reference types="vite/client" />
-
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { describe, expect, inject, it } from "vitest";
-import journal from "../../drizzle/meta/_journal.json";
+import { describe, expect, it } from "vitest";
 import { type InvoiceRunResult, runInvoicing } from "../../src/billing/invoice-run";
 import { billingSettings } from "../../src/billing/settings";
 import { loadConfig } from "../../src/config";
 import { newTenantId } from "../../src/core/secrets";
 import { newEventId } from "../../src/core/usage-event";
 import { type Database, rowsOf } from "../../src/db/database";
-import { openNeonDatabase } from "../../src/db/neon";
 import { createTenant } from "../../src/db/tenants";
 import { defaultLimits } from "../../src/defaults";
-import worker from "../../src/index";
 import { ingestUsage } from "../../src/metering/ingest";
-import { env, withDb } from "./helpers";
-
-const MIGRATIONS = import.meta.glob<string>("../../drizzle/*.sql", { query: "?raw", import: "default", eager: true });
-
-/** Opens `url` through the test's WebSocket proxy for the length of `fn`. */
-async function onDatabase<T>(url: string, fn: (db: Database) => Promise<T>): Promise<T> {
-  const handle = openNeonDatabase(url, env.NEON_WS_PROXY);
-  try {
-    return await fn(handle.db);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A fresh database on the test server, migrated as drizzle's migrator does: in journal order. */
-async function privateDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `aegis_race_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  await withDb((db) => db.execute(sql.raw(`CREATE DATABASE ${name}`)));
-  const url = new URL(env.DATABASE_URL ?? "");
-  url.pathname = `/${name}`;
-  const drop = () => withDb((db) => db.execute(sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))).then(() => {});
-  try {
-    await onDatabase(url.toString(), async (db) => {
-      for (const { tag } of journal.entries) {
-        const text = MIGRATIONS[`../../drizzle/${tag}.sql`];
-        if (text === undefined) throw new Error(`migration ${tag} is in the journal but not in drizzle/`);
-        for (const statement of text.split("--> statement-breakpoint")) await db.execute(sql.raw(statement));
-      }
-    });
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  return { url: url.toString(), drop };
-}
+import { env } from "./helpers";
+import { type PrivateDatabase, privateDatabase } from "./private-database";
 
 /**
  * Starts the runs while billing_state is locked, waits until two sessions wait on a lock
  * (pg_locks is read live, unlike pg_stat_activity inside a transaction), then lets them go.
  */
-async function race<T>(url: string, start: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+async function race<T>(database: PrivateDatabase, start: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
   let runs: Promise<PromiseSettledResult<T>[]> | undefined;
-  await onDatabase(url, (gate) =>
+  await database.withDb((gate) =>
     gate.transaction(async (tx) => {
       await tx.execute(sql`LOCK TABLE billing_state IN ACCESS EXCLUSIVE MODE`);
       runs = Promise.allSettled(start());
@@ -120,17 +82,17 @@ async function outcome(db: Database, tenantId: string) {
 
 describe("invoice runs racing on the Workers path", () => {
   it("two runInvoicing on separate connections: one invoice, one delivery, one run bills and one finds it done", async () => {
-    const database = await privateDatabase();
+    const database = await privateDatabase("billing-race");
     try {
       const MARCH = { start: "2044-03-01", end: "2044-04-01" };
-      const tenantId = await onDatabase(database.url, (db) => tenantWithUsage(db, "2044-03-17T09:00:00Z", 1_234));
-      const before = await onDatabase(database.url, (db) => outcome(db, tenantId));
+      const tenantId = await database.withDb((db) => tenantWithUsage(db, "2044-03-17T09:00:00Z", 1_234));
+      const before = await database.withDb((db) => outcome(db, tenantId));
       expect(before).toEqual({ invoices: [], deliveries: [], watermark: [] });
 
       const settings = billingSettings(loadConfig(env));
-      const runs = await race(database.url, () => [
-        onDatabase(database.url, (db) => runInvoicing(db, MARCH, settings)),
-        onDatabase(database.url, (db) => runInvoicing(db, MARCH, settings)),
+      const runs = await race(database, () => [
+        database.withDb((db) => runInvoicing(db, MARCH, settings)),
+        database.withDb((db) => runInvoicing(db, MARCH, settings)),
       ]);
 
       // Both runs succeed (the loser neither fails nor bills): one created the invoice, the
@@ -140,7 +102,7 @@ describe("invoice runs racing on the Workers path", () => {
       const created = results.map((r) => r.created.map((c) => c.tenantId)).sort();
       expect(created).toEqual([[], [tenantId]]);
 
-      const after = await onDatabase(database.url, (db) => outcome(db, tenantId));
+      const after = await database.withDb((db) => outcome(db, tenantId));
       const winner = results.find((r) => r.created.length > 0);
       // 1,234 units at 0.01 USD = 12.34 USD.
       expect(after.invoices).toEqual([
@@ -156,32 +118,17 @@ describe("invoice runs racing on the Workers path", () => {
   });
 
   it("two cron ticks at once: one invoice, one delivery row, and one invoice.created sent", async () => {
-    const database = await privateDatabase();
+    const database = await privateDatabase("billing-race");
     try {
-      const mailbox = `race-${crypto.randomUUID().slice(0, 8)}`;
-      // The worker's own env, pointed at this test's database and webhook mailbox.
-      const tickEnv = {
-        ...env,
-        DATABASE_URL: database.url,
-        BILLING_WEBHOOK_URL: `${inject("webhookUrl")}/hooks/${mailbox}/200`,
-      };
-      const tenantId = await onDatabase(database.url, (db) => tenantWithUsage(db, "2045-06-30T23:00:00Z", 500));
-      expect((await onDatabase(database.url, (db) => outcome(db, tenantId))).watermark).toEqual([]);
+      const tenantId = await database.withDb((db) => tenantWithUsage(db, "2045-06-30T23:00:00Z", 500));
+      expect((await database.withDb((db) => outcome(db, tenantId))).watermark).toEqual([]);
       // 03:00 on July 1st, past the 2 h grace: June is the closed period.
-      const tick = async () => {
-        const controller = createScheduledController({
-          scheduledTime: Date.parse("2045-07-01T03:00:00Z"),
-          cron: "*/15 * * * *",
-        });
-        const ctx = createExecutionContext();
-        await worker.scheduled(controller, tickEnv);
-        await waitOnExecutionContext(ctx);
-      };
-      const runs = await race(database.url, () => [tick(), tick()]);
+      const tick = () => database.scheduled("2045-07-01T03:00:00Z");
+      const runs = await race(database, () => [tick(), tick()]);
       // Neither tick fails: the second waits for the first and finds June billed.
       expect(runs.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
 
-      const after = await onDatabase(database.url, (db) => outcome(db, tenantId));
+      const after = await database.withDb((db) => outcome(db, tenantId));
       // 500 units at 0.01 USD = 5.00 USD.
       expect(after.invoices).toEqual([
         { id: expect.stringMatching(/^inv_/), period_start: "2045-06-01", units: "500", amount_minor: "500" },
@@ -190,10 +137,7 @@ describe("invoice runs racing on the Workers path", () => {
       expect(after.deliveries).toEqual([{ invoice_id: invoiceId }]);
       expect(after.watermark).toEqual(["2045-07-01"]);
       // Both ticks ran the dispatcher after their run; the delivery went out once.
-      const log = (await (await fetch(`${inject("webhookUrl")}/hooks/${mailbox}/log`)).json()) as {
-        verified: boolean;
-        body: { type: string; data: { id: string } };
-      }[];
+      const log = await database.received();
       expect(log.map((r) => [r.body.type, r.body.data.id, r.verified])).toEqual([["invoice.created", invoiceId, true]]);
     } finally {
       await database.drop();

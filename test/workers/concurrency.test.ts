@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { noonZone } from "../support/noon-zone";
 import { call, newTenant, seedTenantInPostgresOnly } from "./helpers";
 
 async function burst(key: string, n: number): Promise<Map<number, number>> {
@@ -22,7 +23,8 @@ describe("concurrency through the Worker", () => {
   });
 
   it("500 concurrent calls against a daily quota of 50 units at cost 1 admit exactly 50", async () => {
-    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 50 });
+    // At the tenant's noon: midnight cannot reset the quota while the calls race.
+    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 50, timeZone: noonZone() });
     const counts = await burst(t.key, 500);
     expect(Object.fromEntries(counts)).toEqual({ 200: 50, 429: 450 });
   });

@@ -269,23 +269,39 @@ describe("operator console", () => {
   });
 
   it("lists tenants nearest their limit first, and draws 30 days of use", async () => {
-    const cookie = await login();
-    const near = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 10 }, "near the limit");
-    const idle = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 1_000 }, "idle");
-    for (let i = 0; i < 9; i++) expect((await call(near.key)).status).toBe(200);
-    // Today's use comes from the stored rollup, once the usage queue has delivered it.
-    const listed = await eventually(async () => {
-      const p = await page("", cookie);
-      if (!p.html.includes(`data-tenant="${near.id}"`) || !/class="warn" data-tenant/.test(p.html))
-        throw new Error("not yet");
-      return p.html;
-    });
-    expect(listed.indexOf(near.id)).toBeLessThan(listed.indexOf(idle.id));
-    expect(listed).toMatch(new RegExp(`<tr class="warn" data-tenant="${near.id}">`));
-    const tenant = await page(`/tenants/${near.id}`, cookie);
-    expect(tenant.html.match(/<circle class="point"/g)).toHaveLength(30);
-    expect(tenant.html).toMatch(/data-units="9"/);
-    expect((await page("/invoices", cookie)).status).toBe(200);
-    expect((await page("/deliveries", cookie)).status).toBe(200);
+    // "Today's use" is the rollup of the Worker's UTC day. A midnight falling between the
+    // calls and the page splits that use over two days: then the scenario runs once more,
+    // with new tenants (the Worker's clock cannot be pinned: the limiter's alarms run on the
+    // real one).
+    const day = () => new Date().toISOString().slice(0, 10);
+    const started = day();
+    try {
+      await listsAndDraws();
+    } catch (err) {
+      if (day() === started) throw err;
+      await listsAndDraws();
+    }
   });
 });
+
+/** The console test above: two tenants, one near its limit, as the list and the chart show them. */
+async function listsAndDraws(): Promise<void> {
+  const cookie = await login();
+  const near = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 10 }, "near the limit");
+  const idle = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 1_000 }, "idle");
+  for (let i = 0; i < 9; i++) expect((await call(near.key)).status).toBe(200);
+  // Today's use comes from the stored rollup, once the usage queue has delivered it.
+  const listed = await eventually(async () => {
+    const p = await page("", cookie);
+    if (!p.html.includes(`data-tenant="${near.id}"`) || !/class="warn" data-tenant/.test(p.html))
+      throw new Error("not yet");
+    return p.html;
+  });
+  expect(listed.indexOf(near.id)).toBeLessThan(listed.indexOf(idle.id));
+  expect(listed).toMatch(new RegExp(`<tr class="warn" data-tenant="${near.id}">`));
+  const tenant = await page(`/tenants/${near.id}`, cookie);
+  expect(tenant.html.match(/<circle class="point"/g)).toHaveLength(30);
+  expect(tenant.html).toMatch(/data-units="9"/);
+  expect((await page("/invoices", cookie)).status).toBe(200);
+  expect((await page("/deliveries", cookie)).status).toBe(200);
+}

@@ -10,6 +10,7 @@ import worker from "../../src/index";
 import { registryKey } from "../../src/redis/keys";
 import { RedisClient } from "../../src/redis/resp/client";
 import { cloudflareSocket } from "../../src/redis/resp/cloudflare-socket";
+import { noonZone } from "../support/noon-zone";
 import { ADMIN_TOKEN, BASE, env } from "./helpers";
 
 const redisUrl = env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
@@ -61,15 +62,6 @@ async function newRedisTenant(quota: Record<string, unknown>): Promise<{ id: str
   created.push(id);
   const { key } = await adminJson<{ key: string }>(`/tenants/${id}/keys`, {});
   return { id, key };
-}
-
-/**
- * The IANA zone where it is now about noon: a daily quota counted there cannot roll over
- * mid-test, whatever the hour in UTC (issue 11's midnight flake). Etc/GMT signs are inverted.
- */
-function zoneNearNoon(now = new Date()): string {
-  const offset = 12 - now.getUTCHours();
-  return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
 }
 
 /** CALLS calls, IN_FLIGHT at a time; counts "status code:violated policies" ("200" when admitted). */
@@ -124,7 +116,7 @@ describe("Worker on the Redis limiter under concurrency", () => {
       ratePerMinute: 0,
       burst: 1_000,
       dailyUnits: 50,
-      timeZone: zoneNearNoon(),
+      timeZone: noonZone(),
     });
     expect(await hammer(key)).toEqual({ "200": 50, "429 quota-exceeded:daily": 450 });
     expect(await hget(id, "d.used")).toBe("50");

@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { noonZone } from "../support/noon-zone";
 import { admin, BASE, env, eventually, limiterStub, newTenant, usedToday } from "./helpers";
 
 function report(key: string, body: unknown) {
@@ -48,7 +49,8 @@ describe("reported usage", () => {
   });
 
   it("answers 429 and records nothing when the units do not fit today's quota", async () => {
-    const t = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 1_000 });
+    // At the tenant's noon: its day cannot end between the reports.
+    const t = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 1_000, timeZone: noonZone() });
     expect((await report(t.key, { units: 900, idempotencyKey: "a" })).status).toBe(202);
     const limited = await report(t.key, { units: 200, idempotencyKey: "b" });
     expect(limited.status).toBe(429);
@@ -92,12 +94,14 @@ describe("reported usage", () => {
   it("shows each tenant its own usage, and never another's", async () => {
     const a = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });
     const b = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });
-    await report(a.key, { units: 40, idempotencyKey: "a1", route: "batch" });
-    await report(a.key, { units: 2, idempotencyKey: "a2" });
-    await report(b.key, { units: 7, idempotencyKey: "b1" });
+    // The reports name their time, so a UTC midnight passing mid-test cannot split them.
+    const occurredAt = new Date().toISOString();
+    const today = occurredAt.slice(0, 10);
+    await report(a.key, { units: 40, idempotencyKey: "a1", route: "batch", occurredAt });
+    await report(a.key, { units: 2, idempotencyKey: "a2", occurredAt });
+    await report(b.key, { units: 7, idempotencyKey: "b1", occurredAt });
     await runDurableObjectAlarm(limiterStub(a.id));
     await runDurableObjectAlarm(limiterStub(b.id));
-    const today = new Date().toISOString().slice(0, 10);
     const mine = await eventually(async () => {
       const res = await readUsage(a.key);
       expect(res.status).toBe(200);

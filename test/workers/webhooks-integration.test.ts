@@ -1,14 +1,29 @@
 // Webhook delivery to a real local receiver that verifies every request with the
 // standardwebhooks package. Time is injected: each dispatch is told what time it is.
+//
+// The deliveries live in a database of this file's own (private-database.ts). In the shared
+// one, any other file's cron tick dispatches every pending delivery that is due at its
+// scheduled time: a tick at 2031-02-01 (billing-integration's) would send these, enqueued
+// at 2031-01-01, to its own mailbox, between this file's steps, and a delivery meant to stay
+// pending, or to fail on schedule, would come out delivered. The operator API here is the
+// Worker's, called with that database's env; its BILLING_WEBHOOK_URL is a mailbox of its own.
 
 import { eq } from "drizzle-orm";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { invoiceEvent } from "../../src/billing/invoice-view";
 import { deliverDue } from "../../src/billing/webhooks/dispatcher";
 import { enqueueWebhooks } from "../../src/billing/webhooks/outbox";
 import { webhookDeliveries } from "../../src/db/schema";
 import { TEST_WEBHOOK_SECRET } from "../support/webhook-secret";
-import { admin, adminJson, eventually, withDb } from "./helpers";
+import { type PrivateDatabase, privateDatabase } from "./private-database";
+
+let db: PrivateDatabase;
+beforeAll(async () => {
+  db = await privateDatabase("webhooks-integration");
+});
+afterAll(async () => {
+  await db?.drop();
+});
 
 interface Received {
   id: string;
@@ -27,8 +42,8 @@ const received = async (name: string) =>
   (await (await fetch(`${inject("webhookUrl")}/hooks/${name}/log`)).json()) as Received[];
 
 async function enqueue(now: Date): Promise<string> {
-  const [id] = await withDb((db) =>
-    db.transaction((tx) =>
+  const [id] = await db.withDb((d) =>
+    d.transaction((tx) =>
       enqueueWebhooks(
         tx,
         [
@@ -52,7 +67,7 @@ async function enqueue(now: Date): Promise<string> {
 }
 
 const row = async (id: string) => {
-  const [r] = await withDb((db) => db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)));
+  const [r] = await db.withDb((d) => d.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)));
   if (!r) throw new Error(`no delivery ${id}`);
   return r;
 };
@@ -60,7 +75,7 @@ const row = async (id: string) => {
 /** Dispatches this one delivery at its next attempt time, as the cron would. */
 async function tick(id: string, name: string, script: string) {
   const r = await row(id);
-  return withDb((db) => deliverDue(db, target(name, script), { now: r.nextAttemptAt ?? new Date(), ids: [id] }));
+  return db.withDb((d) => deliverDue(d, target(name, script), { now: r.nextAttemptAt ?? new Date(), ids: [id] }));
 }
 
 describe("webhook delivery", () => {
@@ -99,8 +114,8 @@ describe("webhook delivery", () => {
     expect(await row(id)).toMatchObject({ status: "failed", attempts: 8, lastStatus: 500, lastError: "HTTP 500" });
     expect(await received(name)).toHaveLength(8);
     // A failed delivery is not attempted again by the cron.
-    const again = await withDb((db) =>
-      deliverDue(db, target(name, "200"), { now: new Date("2032-01-01T00:00:00Z"), ids: [id] }),
+    const again = await db.withDb((d) =>
+      deliverDue(d, target(name, "200"), { now: new Date("2032-01-01T00:00:00Z"), ids: [id] }),
     );
     expect(again.attempted).toBe(0);
   });
@@ -125,18 +140,19 @@ describe("webhook delivery", () => {
     const name = box();
     const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
     await tick(id, name, "410");
-    const list = await adminJson<{ deliveries: { id: string; status: string }[] }>(
+    const list = await db.adminJson<{ deliveries: { id: string; status: string }[] }>(
       "/webhooks/deliveries?status=disabled&limit=200",
     );
     expect(list.deliveries.map((d) => d.id)).toContain(id);
-    const res = await admin(`/webhooks/deliveries/${id}/redeliver`, { method: "POST" });
+    const res = await db.admin(`/webhooks/deliveries/${id}/redeliver`, { method: "POST" });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ id, status: "pending", attempts: 0 });
-    // Sent at once to the configured BILLING_WEBHOOK_URL (the "cron" box), same webhook-id.
-    await eventually(async () => expect(await row(id)).toMatchObject({ status: "delivered", attempts: 1 }));
-    const log = await received("cron");
-    expect(log.filter((r) => r.id === id).map((r) => r.verified)).toEqual([true]);
-    expect((await admin("/webhooks/deliveries/msg_aaaaaaaaaaaaaaaaaaaa/redeliver", { method: "POST" })).status).toBe(
+    // Sent at once, in the request's after-response work (db.admin waits for it), to the
+    // configured BILLING_WEBHOOK_URL (this database's mailbox), with the same webhook-id.
+    expect(await row(id)).toMatchObject({ status: "delivered", attempts: 1 });
+    const log = await db.received();
+    expect(log.map((r) => [r.id, r.verified])).toEqual([[id, true]]);
+    expect((await db.admin("/webhooks/deliveries/msg_aaaaaaaaaaaaaaaaaaaa/redeliver", { method: "POST" })).status).toBe(
       404,
     );
   });
@@ -146,7 +162,7 @@ describe("webhook delivery", () => {
     const now = new Date("2031-01-01T00:00:00Z");
     const ids = await Promise.all(Array.from({ length: 6 }, () => enqueue(now)));
     const runs = await Promise.all(
-      Array.from({ length: 3 }, () => withDb((db) => deliverDue(db, target(name, "200"), { now, ids }))),
+      Array.from({ length: 3 }, () => db.withDb((d) => deliverDue(d, target(name, "200"), { now, ids }))),
     );
     expect(runs.reduce((n, r) => n + r.delivered, 0)).toBe(6);
     const log = await received(name);
@@ -155,7 +171,7 @@ describe("webhook delivery", () => {
 
   it("leaves deliveries pending when no webhook URL is configured", async () => {
     const id = await enqueue(new Date("2031-01-01T00:00:00Z"));
-    const result = await withDb((db) => deliverDue(db, null, { ids: [id], now: new Date("2031-01-02T00:00:00Z") }));
+    const result = await db.withDb((d) => deliverDue(d, null, { ids: [id], now: new Date("2031-01-02T00:00:00Z") }));
     expect(result.attempted).toBe(0);
     expect(await row(id)).toMatchObject({ status: "pending", attempts: 0 });
   });

@@ -6,7 +6,6 @@
 import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { noonZone } from "../support/noon-zone";
 import { freePort } from "../../scripts/lib/free-port";
 import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
 import { RedisClient } from "../../src/redis/resp/client";
@@ -14,6 +13,7 @@ import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
 import { dropPrefix } from "../conformance/redis-harness";
 import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import { noonZone } from "../support/noon-zone";
 import { startDedicatedRedis } from "../support/redis-server";
 import { type Runtime, startServerProcess } from "../support/server-process";
 

@@ -156,7 +156,12 @@ const base = (i: number) => (servers[i] as ServerProcess).url;
 
 describe("Redis limiter under concurrency through the self-hosted server", () => {
   it("500 calls over many connections to one server, burst 100 and no refill: exactly 100 admitted", async () => {
-    const { id, key } = await newTenant(base(0), { ratePerMinute: 0, burst: 100, dailyUnits: null });
+    const { id, key } = await newTenant(base(0), {
+      ratePerMinute: 0,
+      burst: 100,
+      dailyUnits: null,
+      timeZone: noonZone(),
+    });
     const tally = await hammer([base(0)], key);
     // Only 200s and 429s: a 503 or any other status would hide a miscount.
     expect(tally.statuses).toEqual({ 200: 100, 429: 400 });
@@ -169,7 +174,12 @@ describe("Redis limiter under concurrency through the self-hosted server", () =>
   });
 
   it("500 calls spread over two server processes sharing one Redis: exactly 100 admitted in total", async () => {
-    const { id, key } = await newTenant(base(1), { ratePerMinute: 0, burst: 100, dailyUnits: null });
+    const { id, key } = await newTenant(base(1), {
+      ratePerMinute: 0,
+      burst: 100,
+      dailyUnits: null,
+      timeZone: noonZone(),
+    });
     const tally = await hammer([base(0), base(1)], key);
     expect(tally.statuses).toEqual({ 200: 100, 429: 400 });
     expect(tally.outcomes).toEqual({ "": 100, "quota-exceeded:chat": 400 });

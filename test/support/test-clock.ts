@@ -1,27 +1,36 @@
-// A shifted wall clock for the whole test run. AEGIS_TEST_NOW=<ISO instant> makes every
-// process of the run (vitest itself, its workers, workerd, the servers tests start) read
-// that instant when the run starts, with time advancing as usual from there: a run started
-// with AEGIS_TEST_NOW a few seconds before a UTC midnight crosses it on purpose. Postgres
-// and Redis keep their own clocks; the code uses theirs only for timestamps it stores.
+// A shifted wall clock for the whole test run. AEGIS_TEST_NOW=<ISO instant> makes vitest
+// itself, its workers, workerd's isolates (Worker and Durable Objects) and the self-hosted
+// servers tests start read that instant when the run starts, with time advancing as usual
+// from there: a run started a few seconds before a UTC midnight crosses it on purpose. Not
+// shifted: wrangler dev (the npm start test), the CLI and SDK smoke children, Postgres and
+// Redis, whose clocks the code uses only for timestamps it stores. workerd runs alarms on
+// the real clock, so in a run shifted into the past they fire at once.
 
 /** The offset, in ms, every process of the run adds to the real clock. */
 export const CLOCK_OFFSET_VAR = "AEGIS_TEST_CLOCK_OFFSET_MS";
 
-/** Replaces the global Date with one `offsetMs` ahead (or behind) of the real clock. */
+/**
+ * Replaces the global Date with one `offsetMs` ahead (or behind) of the real clock. It is a
+ * function, not a subclass, so that `Date()` without `new` still works, and every date, also
+ * one a structured clone or an RPC made from the real Date, is still `instanceof Date`.
+ */
 export function shiftClock(offsetMs: number): void {
   if (!Number.isFinite(offsetMs) || offsetMs === 0) return;
   if ((globalThis.Date as { shiftedBy?: number }).shiftedBy !== undefined) return;
   const Real = globalThis.Date;
-  class ShiftedDate extends Real {
-    static readonly shiftedBy = offsetMs;
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(Real.now() + offsetMs);
-      else super(...(args as [string | number | Date]));
-    }
-    static override now(): number {
-      return Real.now() + offsetMs;
-    }
+  const now = () => Real.now() + offsetMs;
+  function ShiftedDate(this: unknown, ...args: unknown[]): Date | string {
+    if (new.target === undefined) return new Real(now()).toString();
+    return args.length === 0 ? new Real(now()) : new Real(...(args as [string | number | Date]));
   }
+  Object.defineProperties(ShiftedDate, {
+    prototype: { value: Real.prototype },
+    now: { value: now },
+    parse: { value: Real.parse },
+    UTC: { value: Real.UTC },
+    shiftedBy: { value: offsetMs },
+    [Symbol.hasInstance]: { value: (value: unknown) => value instanceof Real },
+  });
   globalThis.Date = ShiftedDate as unknown as DateConstructor;
 }
 

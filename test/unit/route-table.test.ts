@@ -37,6 +37,7 @@ describe("configuration", () => {
     expect(c.RATE_LIMIT_BURST).toBe(60);
     expect(c.DEFAULT_DAILY_QUOTA_UNITS).toBe(100_000);
     expect(c.LIMITER_FAILURE_MODE).toBe("closed");
+    expect(c.DEFAULT_TIME_ZONE).toBe("UTC");
     expect(c.ROUTES).toEqual([]);
   });
 

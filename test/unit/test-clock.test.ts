@@ -22,7 +22,9 @@ describe("the test run's shifted clock", () => {
     // Start from the real clock, even in a run that is itself shifted, and put it back after.
     const outer = globalThis.Date;
     const shifted = (outer as { shiftedBy?: number }).shiftedBy !== undefined;
-    globalThis.Date = shifted ? (Object.getPrototypeOf(outer) as DateConstructor) : outer;
+    // A shifted Date's prototype is the real one's: its constructor is the real Date.
+    const real = outer.prototype.constructor;
+    globalThis.Date = shifted ? (real as DateConstructor) : outer;
     try {
       expectShiftedByADay();
     } finally {
@@ -42,4 +44,7 @@ function expectShiftedByADay(): void {
   expect(new Date(0).toISOString()).toBe("1970-01-01T00:00:00.000Z");
   expect(new Date("2026-01-02T03:04:05Z").getTime()).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
   expect(new Date(2026, 0, 2) instanceof Date).toBe(true);
+  // Called without new, and for dates the shift did not make (a structured clone's).
+  expect(Math.abs(Date.parse(Date()) - Date.now())).toBeLessThan(2_000);
+  expect(structuredClone(new Date()) instanceof Date).toBe(true);
 }

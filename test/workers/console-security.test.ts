@@ -84,8 +84,14 @@ describe("operator console", () => {
       body: new URLSearchParams({ token: ADMIN_TOKEN }),
       redirect: "manual",
     });
+    const before = Date.now();
     const cookie = res.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/^aegis_session=\d+\.[A-Za-z0-9_-]{43};/);
+    // A session lasts 8 hours: in the cookie, and in the signed expiry it carries.
+    expect(cookie).toContain("Max-Age=28800");
+    const expiry = Number(/^aegis_session=(\d+)\./.exec(cookie)?.[1]);
+    expect(expiry - before).toBeGreaterThan(8 * 3_600_000 - 60_000);
+    expect(expiry - before).toBeLessThanOrEqual(8 * 3_600_000);
     expect(cookie).toContain("HttpOnly");
     expect(cookie).toContain("Secure");
     expect(cookie).toContain("SameSite=Strict");
@@ -268,7 +274,8 @@ describe("operator console", () => {
     expect(ui.status).toBe(401);
   });
 
-  it("lists tenants nearest their limit first, and draws 30 days of use", async () => {
+  // Room for a second run of the scenario, should a midnight fall inside the first.
+  it("lists tenants nearest their limit first, and draws 30 days of use", { timeout: 60_000 }, async () => {
     // "Today's use" is the rollup of the Worker's UTC day. A midnight falling between the
     // calls and the page splits that use over two days: then the scenario runs once more,
     // with new tenants (the Worker's clock cannot be pinned: the limiter's alarms run on the

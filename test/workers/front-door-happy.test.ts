@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { parseList } from "structured-headers";
 import { describe, expect, it } from "vitest";
+import { noonZone } from "../support/noon-zone";
 import { BASE, call, newTenant } from "./helpers";
 
 const params = (field: string | null) =>
@@ -81,7 +82,9 @@ describe("front door", () => {
   });
 
   it("reports the caller's own limits at /account/v1/limits without consuming", async () => {
-    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 500, routes: { special: { burst: 3 } } });
+    const timeZone = noonZone();
+    const quota = { ratePerMinute: 60, burst: 10, dailyUnits: 500, timeZone, routes: { special: { burst: 3 } } };
+    const t = await newTenant(quota);
     await call(t.key, "/v1/chat/completions");
     const get = () => SELF.fetch(`${BASE}/account/v1/limits`, { headers: { authorization: `Bearer ${t.key}` } });
     const first = (await (await get()).json()) as {
@@ -93,7 +96,7 @@ describe("front door", () => {
     expect(first.buckets.map((b) => b.name)).toEqual(["default", "chat", "embed", "special"]);
     expect(first.buckets.find((b) => b.name === "chat")?.remaining).toBe(9);
     expect(first.buckets.find((b) => b.name === "special")?.burst).toBe(3);
-    expect(first.daily).toMatchObject({ units: 500, used: 1, remaining: 499, timeZone: "UTC" });
+    expect(first.daily).toMatchObject({ units: 500, used: 1, remaining: 499, timeZone });
     const again = await get();
     expect(params(again.headers.get("ratelimit"))).toEqual([
       ["default", { r: 10, t: 0 }],

@@ -2,6 +2,7 @@
 
 import { SELF } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { noonZone } from "../support/noon-zone";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const BASE = "http://gateway.test";
@@ -39,12 +40,17 @@ export interface Quota {
   unitPrice?: string | null;
 }
 
-/** Creates a tenant with the quota and one API key. */
+/**
+ * Creates a tenant with the quota and one API key. Unless the quota names a time zone, the
+ * tenant's is one where it is about noon now, so that no midnight resets its daily quota
+ * while a test counts it (tests that need UTC say so).
+ */
 export async function newTenant(
   quota: Quota,
   name = "test tenant",
 ): Promise<{ id: string; key: string; keyId: string }> {
-  const tenant = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name, quota } });
+  const zoned = { timeZone: noonZone(), ...quota };
+  const tenant = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name, quota: zoned } });
   const key = await adminJson<{ id: string; key: string }>(`/tenants/${tenant.id}/keys`, { method: "POST", json: {} });
   return { id: tenant.id, key: key.key, keyId: key.id };
 }

@@ -2,12 +2,13 @@
 // storage, every Postgres table, and what the Worker logged hold neither the key nor any
 // 8-character window of its secret.
 
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { rowsOf } from "../../src/db/database";
 import type { TenantLimiter } from "../../src/durable/tenant-limiter";
-import { admin, adminJson, call, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
+import worker from "../../src/index";
+import { admin, adminJson, BASE, call, env, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
 
 const logged: string[] = [];
 
@@ -42,6 +43,16 @@ describe("API keys at rest, Workers", () => {
       body: JSON.stringify({ units: 5, idempotencyKey: "job-1", metadata: { job: "nightly" } }),
     });
     expect(report.status).toBe(202);
+    // An upstream that cannot be reached: the Worker logs the failed call.
+    const ctx = createExecutionContext();
+    const failed = await worker.fetch(
+      new Request(`${BASE}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${t.key}` } }),
+      { ...env, UPSTREAM_URL: "http://127.0.0.1:1" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(failed.status).toBe(502);
+    expect(logged.some((line) => line.includes("upstream fetch failed"))).toBe(true);
     const nearMiss = `${t.key.slice(0, -1)}${t.key.endsWith("0") ? "1" : "0"}`;
     expect((await call(nearMiss)).status).toBe(401);
     await eventually(async () => expect(await usedToday(t.id)).toBe(9 + 4 + 5));

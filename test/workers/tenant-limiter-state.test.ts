@@ -32,7 +32,7 @@ describe("TenantLimiter state", () => {
   });
 
   it("resets the daily quota at midnight UTC, under an injected clock", async () => {
-    const t = await newTenant({ ratePerMinute: 6_000, burst: 100, dailyUnits: 3 });
+    const t = await newTenant({ ratePerMinute: 6_000, burst: 100, dailyUnits: 3, timeZone: "UTC" });
     const lastSecond = Date.UTC(2026, 10, 29, 23, 59, 59, 200);
     await setClock(t.id, lastSecond);
     expect(await statuses(t.key, 3)).toEqual([200, 200, 200]);

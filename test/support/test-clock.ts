@@ -23,13 +23,15 @@ export function shiftClock(offsetMs: number): void {
     if (new.target === undefined) return new Real(now()).toString();
     return args.length === 0 ? new Real(now()) : new Real(...(args as [string | number | Date]));
   }
+  // Writable and configurable like Date's own: fake timers replace `now` on a subclass.
+  const property = (value: unknown) => ({ value, writable: true, configurable: true });
   Object.defineProperties(ShiftedDate, {
     prototype: { value: Real.prototype },
-    now: { value: now },
-    parse: { value: Real.parse },
-    UTC: { value: Real.UTC },
-    shiftedBy: { value: offsetMs },
-    [Symbol.hasInstance]: { value: (value: unknown) => value instanceof Real },
+    now: property(now),
+    parse: property(Real.parse),
+    UTC: property(Real.UTC),
+    shiftedBy: property(offsetMs),
+    [Symbol.hasInstance]: property((value: unknown) => value instanceof Real),
   });
   globalThis.Date = ShiftedDate as unknown as DateConstructor;
 }

@@ -3,7 +3,13 @@
 // Held reservations, unsent usage events and idempotency keys must all be there afterwards,
 // and no call may be counted twice, in the limiter or in Postgres.
 
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import {
+  abortAllDurableObjects,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  SELF,
+} from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import { usageRecords } from "../../src/db/schema";
@@ -238,6 +244,29 @@ describe("a reservation whose Worker never settles, across an eviction", () => {
     expect(await usedToday(t.id)).toBe(5);
     await sweep(t.id);
     expect(await storedUnits(t.id, 1)).toEqual([5]);
+  });
+
+  it("survives a crash-style abort of the object: the reservation and the outbox are kept, and recorded once", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 1_000 });
+    const stub = limiterStub(t.id);
+    await setClock(t.id, START);
+    // One call recorded at once (its event waits in the outbox), one held as a reservation.
+    const recorded = await stub.check({ route: "chat", cost: 3 });
+    expect(recorded.status).toBe("ok");
+    const id = await reserve(t.id, 5);
+    expect(await outboxUnits(t.id)).toEqual([3]);
+    // Not an eviction: every object is torn down as by a crash, with no chance to finish.
+    await abortAllDurableObjects();
+    expect(await reservationIds(t.id)).toEqual([id]);
+    expect(await outboxUnits(t.id)).toEqual([3]);
+
+    await setClock(t.id, START + TTL_MS);
+    await sweep(t.id);
+    expect(await reservationIds(t.id)).toEqual([]);
+    expect(await usedToday(t.id)).toBe(8);
+    expect((await storedUnits(t.id, 2)).sort((a, b) => a - b)).toEqual([3, 5]);
+    await sweep(t.id);
+    expect((await storedUnits(t.id, 2)).sort((a, b) => a - b)).toEqual([3, 5]);
   });
 
   it("a settle after expiry but before the alarm answers expired, records the estimate once, and the alarm adds nothing", async () => {

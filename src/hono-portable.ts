@@ -1,18 +1,18 @@
-// `aegis-edge/hono` outside Workers (Node, Bun, Deno): the middleware and functions, without
-// the Durable Object class, which needs the Workers runtime. Pass `store` (a Redis store).
+// `aegis-edge/hono` outside Workers (Node, Bun, Deno): the middleware and functions, with
+// the limiter passed in (a Redis store, or memoryStore() for tests and one process). No
+// export here reads a binding, so none can fail for want of one.
+
 export { LimiterUnavailableError, TenantLoadError } from "./core/limiter-store";
-export type { Env } from "./env";
+export { type Aegis, type AegisOptions, createAegis } from "./http/aegis";
 export { type Enforcement, enforce } from "./http/enforce";
-export { limitHeaders, quotaExceeded } from "./http/limit-response";
-export { Problem } from "./http/problem";
 export {
   type AegisContext,
+  type AegisEnv,
   type AegisVariables,
-  defaultStore,
-  enforceRateLimit,
   NOT_ENFORCED_HEADER,
-  type RateLimitOptions,
-  rateLimit,
-  recordUsage,
-} from "./http/rate-limit";
-export type { RecordOutcome, UsageInput } from "./metering/record-usage";
+  type RouteLimitOptions,
+} from "./http/limit-call";
+export { limitHeaders, quotaExceeded } from "./http/limit-response";
+export { Problem } from "./http/problem";
+export { enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./http/rate-limit";
+export type { RecordOutcome, UsageInput } from "./http/record-usage";

@@ -6,13 +6,16 @@ import { guardedStore } from "./core/guarded-store";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";
+import { defaultStore } from "./hono";
 import { createGateway } from "./http/app";
 import { Problem } from "./http/problem";
-import { defaultStore } from "./http/rate-limit";
 import { consumeUsageBatch } from "./metering/queue-consumer";
 import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
 
 export { TenantLimiter } from "./durable/tenant-limiter";
+export type { Env } from "./env";
+// The forms that default to the TENANT_LIMITER binding take the place of the portable ones.
+export { defaultStore, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./hono";
 export * from "./portable";
 
 function openDatabase(env: Env) {

@@ -2,7 +2,6 @@
 // Worker's handlers and Durable Object class (which need the Workers runtime).
 
 export type { Env } from "./env";
+export * from "./hono-portable";
 export { createGateway } from "./http/app";
 export type { GatewayDeps } from "./http/context";
-export type { Enforcement } from "./http/enforce";
-export { type AegisContext, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./http/rate-limit";

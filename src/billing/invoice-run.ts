@@ -5,10 +5,10 @@ import { sql } from "drizzle-orm";
 import { type BillingPeriodKind, dayStart, type Period, periodContaining } from "../core/billing-period";
 import { lineAmountMinor, type Price, parsePrice, trimDecimal } from "../core/money";
 import { type Database, rowsOf, type Transaction } from "../db/database";
+import { BILLING_LOCK } from "../db/lock";
 import type { InvoiceLine } from "../db/schema";
 import { newInvoiceId } from "./ids";
 import { invoiceEvent } from "./invoice-view";
-import { BILLING_LOCK } from "./lock";
 import { enqueueWebhooks } from "./webhooks/outbox";
 
 export interface BillingSettings {

@@ -22,11 +22,17 @@ import type {
 import { MAX_CALL_UNITS, routeCost } from "../core/limits";
 import { hashIn } from "../core/secrets";
 import { withTimeout } from "../core/timeout";
-import { cleanMetadata, idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "../core/usage-event";
+import {
+  cleanMetadata,
+  idempotentEventId,
+  newEventId,
+  type UsageEvent,
+  type UsageMessage,
+  type UsageMetadata,
+} from "../core/usage-event";
 import { openNeonDatabase } from "../db/neon";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
-import type { Env } from "../env";
 import { LimiterStorage, type Reservation } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
 
@@ -39,9 +45,17 @@ const FLUSH_DELAY_MS = 1_000;
 /** How long a reported usage's idempotency key is remembered. */
 const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
 
+/**
+ * The bindings the Durable Object reads: its outbox's queue, and the settings `loadConfig`
+ * validates. The Worker's full `Env` satisfies it; `durable/` does not import the entry's types.
+ */
+export interface LimiterEnv {
+  USAGE_QUEUE: Queue<UsageMessage>;
+}
+
 type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
 
-export class TenantLimiter extends DurableObject<Env> {
+export class TenantLimiter extends DurableObject<LimiterEnv> {
   /** The limiter's clock. Tests replace it through `runInDurableObject`. */
   clock: () => number = () => Date.now();
 
@@ -58,7 +72,7 @@ export class TenantLimiter extends DurableObject<Env> {
   /** While sends fail, no flush before this time, however many events arrive. */
   private flushNotBefore = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
     this.config = loadConfig(env);
     this.storage = new LimiterStorage(ctx.storage.sql);

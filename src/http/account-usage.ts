@@ -1,12 +1,12 @@
 // Tenant usage routes: report a job's usage, and read back the tenant's own usage.
 
 import { createRoute } from "@hono/zod-openapi";
-import { recordReportedUsage } from "../metering/record-usage";
 import { dailyUsage, usageRange } from "../metering/usage-query";
-import { invalidKey, presentedKey, suspended } from "./api-key";
+import { invalidKey, keyPolicyOf, presentedKey, suspended } from "./api-key";
 import { openApiApp, withDatabase } from "./context";
 import { limiterUnavailable } from "./limit-response";
 import { Problem } from "./problem";
+import { recordReportedUsage } from "./record-usage";
 import { problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
 
 const tags = ["Account"];
@@ -31,7 +31,7 @@ export const accountUsageRoutes = openApiApp()
       },
     }),
     async (c) => {
-      const { tenantId, keyHash } = await presentedKey(c);
+      const { tenantId, keyHash } = await presentedKey(c, keyPolicyOf(c.get("config")));
       const body = c.req.valid("json");
       const config = c.get("config");
       const result = await recordReportedUsage(
@@ -69,7 +69,7 @@ export const accountUsageRoutes = openApiApp()
       responses: { 200: { description: "Daily usage", ...json(UsageSchema) }, ...problems(400, 401, 403, 503) },
     }),
     async (c) => {
-      const { tenantId, keyHash } = await presentedKey(c);
+      const { tenantId, keyHash } = await presentedKey(c, keyPolicyOf(c.get("config")));
       const range = usageRange(c.req.valid("query"), Date.now());
       if (typeof range === "string") throw new Problem(400, "invalid-range", range);
       // The limiter vouches for the key, so a revoked key reads nothing from the next call on.

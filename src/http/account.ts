@@ -4,7 +4,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { dailyPolicy, type PolicyReport } from "../core/limiter";
 import { DEFAULT_ROUTE } from "../core/limits";
 import { routeKeys } from "../core/route-table";
-import { invalidKey, presentedKey, suspended } from "./api-key";
+import { invalidKey, keyPolicyOf, presentedKey, suspended } from "./api-key";
 import { openApiApp } from "./context";
 import { limiterUnavailable, limitHeaders } from "./limit-response";
 import { LimitsSchema, problems } from "./schemas";
@@ -26,7 +26,7 @@ export const accountRoutes = openApiApp().openapi(
     },
   }),
   async (c) => {
-    const { tenantId, keyHash } = await presentedKey(c);
+    const { tenantId, keyHash } = await presentedKey(c, keyPolicyOf(c.get("config")));
     const config = c.get("config");
     const store = c.get("deps").store(c.env);
     let result: Awaited<ReturnType<typeof store.limits>>;

@@ -1,7 +1,7 @@
 // Reads a tenant's API key from a request and identifies the tenant it names.
 
 import type { Context } from "hono";
-import { loadConfig } from "../config";
+import type { Config } from "../config";
 import { parseApiKey, verifyKeyMac } from "../core/api-keys";
 import { sha256Hex } from "../core/secrets";
 import { Problem } from "./problem";
@@ -22,20 +22,32 @@ export function unauthorized(detail: string): Problem {
 
 export const invalidKey = () => unauthorized("the API key is unknown or has been revoked");
 
+/** Which keys may be presented at all: signed with one of these secrets, and unsigned ones or not. */
+export interface KeyPolicy {
+  /** KEY_SIGNING_SECRET: the current secret first, then any still accepted while rotating. */
+  signingSecrets: readonly string[];
+  /** UNSIGNED_KEYS: keys issued before signing. */
+  unsignedKeys: "accept" | "refuse";
+}
+
+export const keyPolicyOf = (config: Config): KeyPolicy => ({
+  signingSecrets: config.KEY_SIGNING_SECRET,
+  unsignedKeys: config.UNSIGNED_KEYS,
+});
+
 /**
  * The tenant id and key hash of the request's API key; throws 401 when there is none, and
  * for a key the gateway cannot have issued: a signed key whose MAC is wrong, or an unsigned
  * one when UNSIGNED_KEYS is "refuse". Either is refused before any limiter or database work.
  */
-export async function presentedKey(c: Context): Promise<{ tenantId: string; keyHash: string }> {
+export async function presentedKey(c: Context, policy: KeyPolicy): Promise<{ tenantId: string; keyHash: string }> {
   const key = bearerToken(c);
   if (!key) throw unauthorized("send the API key as 'Authorization: Bearer ak_...'");
   const parsed = parseApiKey(key);
   if (!parsed) throw invalidKey();
-  const config = loadConfig(c.env);
   if (parsed.signed) {
-    if (!(await verifyKeyMac(config.KEY_SIGNING_SECRET, parsed))) throw invalidKey();
-  } else if (config.UNSIGNED_KEYS === "refuse") {
+    if (!(await verifyKeyMac(policy.signingSecrets, parsed))) throw invalidKey();
+  } else if (policy.unsignedKeys === "refuse") {
     throw invalidKey();
   }
   return { tenantId: parsed.tenantId, keyHash: await sha256Hex(key) };

@@ -12,12 +12,13 @@ import { billingRoutes } from "./admin/billing";
 import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
+import { keyPolicyOf } from "./api-key";
 import { consoleRoutes } from "./console/routes";
 import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
+import { checkCall, limitMiddleware } from "./limit-call";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
-import { rateLimit } from "./rate-limit";
 
 /** Largest operator request body. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -35,7 +36,8 @@ const limitBody = (maxSize: number, what: string) =>
     },
   });
 
-export function createGateway(deps: GatewayDeps) {
+export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
+  const deps = runtimeDeps as unknown as GatewayDeps;
   const app = new OpenAPIHono<GatewayEnv>();
   app.onError(problemFromError);
   app.notFound(notFound);
@@ -101,10 +103,14 @@ export function createGateway(deps: GatewayDeps) {
   app.get("/docs/app.css", (c) => c.body(DOCS_CSS, 200, { ...docsHeaders, "content-type": "text/css; charset=utf-8" }));
 
   // Proxied calls reserve the route's estimate; the proxy settles it to the units used.
-  const limiter = rateLimit<GatewayEnv>({
-    route: (c) => c.get("route"),
-    store: (c) => deps.store(c.env),
-    reserve: true,
+  const limiter = limitMiddleware<GatewayEnv>((c) => {
+    const config = c.get("config");
+    const settings = {
+      failureMode: config.LIMITER_FAILURE_MODE,
+      legacyHeaders: config.LEGACY_RATELIMIT_HEADERS,
+      keys: keyPolicyOf(config),
+    };
+    return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true });
   });
   app.all(
     "*",

@@ -8,22 +8,25 @@ import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
 import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
-import type { Env } from "../env";
+import type { AegisVariables } from "./limit-call";
 import { Problem } from "./problem";
-import type { AegisVariables } from "./rate-limit";
 
-/** The runtime-specific pieces the gateway is built from. */
-export interface GatewayDeps {
+/**
+ * The runtime-specific pieces the gateway is built from. `B` is the runtime's bindings as
+ * Hono passes them in `c.env` (the Worker's `Env`, or the process's variables): only the
+ * runtime's own deps know their shape, so the gateway passes them through untyped.
+ */
+export interface GatewayDeps<B extends object = object> {
   /** Opens a database handle for one request; closed when the request ends. */
-  openDatabase(env: Env): DatabaseHandle;
+  openDatabase(env: B): DatabaseHandle;
   /** The limiter store, already bounded by a timeout. */
-  store(env: Env): LimiterStore;
+  store(env: B): LimiterStore;
   /** The calling client's address as the runtime saw it, for the upstream's X-Forwarded-For. */
   clientAddress?(c: Context): string | undefined;
 }
 
 export type GatewayEnv = {
-  Bindings: Env;
+  Bindings: object;
   Variables: AegisVariables & {
     config: Config;
     deps: GatewayDeps;

@@ -6,8 +6,8 @@ import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type Settle } from "../metering/meter-response";
 import { afterResponse, type GatewayEnv } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
+import type { AegisContext } from "./limit-call";
 import { Problem } from "./problem";
-import type { AegisContext } from "./rate-limit";
 
 /** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
 export const TENANT_HEADER = "x-aegis-tenant-id";

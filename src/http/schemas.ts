@@ -6,7 +6,7 @@ import { MAX_RATE, MAX_UNITS, routeKeySchema } from "../config";
 import { isValidTimeZone } from "../core/calendar";
 import { MAX_CALL_UNITS } from "../core/limits";
 import { usageMetadataSchema } from "../metering/messages";
-import { MAX_REPORTED_UNITS } from "../metering/record-usage";
+import { MAX_REPORTED_UNITS } from "./record-usage";
 
 export const ProblemSchema = z
   .object({

@@ -3,9 +3,9 @@
 // usage_late, for the next invoice.
 
 import { sql } from "drizzle-orm";
-import { BILLING_LOCK } from "../billing/lock";
 import type { UsageEvent } from "../core/usage-event";
 import { type Database, rowsOf } from "../db/database";
+import { BILLING_LOCK } from "../db/lock";
 
 export interface IngestResult {
   /** Events that were new; the rest were already stored. */

@@ -20,7 +20,6 @@ import type { DatabaseHandle } from "../db/database";
 import { openNodeDatabase } from "../db/node";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
-import type { Env } from "../env";
 import { createGateway } from "../http/app";
 import { DEFAULT_PREFIX, registryKey } from "../redis/keys";
 import { openRedis } from "../redis/open-redis";
@@ -70,7 +69,7 @@ export class SelfHostedConfigError extends Error {
 
 export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfHosted> {
   // One env object for the process: the config cache is keyed by it.
-  const env = { ...options.env } as unknown as Env;
+  const env = { ...options.env };
   const config = loadConfig(env);
   if (!config.DATABASE_URL) throw new SelfHostedConfigError("DATABASE_URL is not set (postgres://...)");
   if (!config.RATE_LIMIT_REDIS_URL) throw new SelfHostedConfigError("RATE_LIMIT_REDIS_URL is not set (redis://...)");

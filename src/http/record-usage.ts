@@ -6,9 +6,9 @@ import type { Decision } from "../core/limiter";
 import { type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
 import { DEFAULT_ROUTE, MAX_CALL_UNITS } from "../core/limits";
 import type { UsageMetadata } from "../core/usage-event";
-import { limitHeaders, quotaExceeded } from "../http/limit-response";
-import { Problem } from "../http/problem";
-import { usageMetadataSchema } from "./messages";
+import { usageMetadataSchema } from "../metering/messages";
+import { limitHeaders, quotaExceeded } from "./limit-response";
+import { Problem } from "./problem";
 
 /** How far ahead of the gateway's clock a report may date its usage. */
 export const MAX_FUTURE_MS = 5 * 60_000;

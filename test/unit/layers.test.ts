@@ -15,13 +15,34 @@ const BIOME = path.join(ROOT, "node_modules/.bin/biome");
 /** Each folder, an import it must refuse and one it may make (from a file one level down). */
 const PROBES: Record<string, { refused: string[]; allowed: string[] }> = {
   core: { refused: ["../config", "../db/database", "../http/problem"], allowed: ["./limits"] },
-  db: { refused: ["../metering/ingest", "../billing/invoices", "../http/app", "../env"], allowed: ["../core/limits", "../config"] },
-  metering: { refused: ["../billing/invoices", "../http/problem", "../redis/keys"], allowed: ["../db/lock", "../core/limits"] },
-  billing: { refused: ["../metering/ingest", "../http/problem", "../durable/limiter-storage"], allowed: ["../db/lock"] },
-  durable: { refused: ["../http/problem", "../redis/keys", "../env", "../billing/invoices"], allowed: ["../metering/messages", "../db/tenants"] },
-  redis: { refused: ["../http/problem", "../durable/limiter-storage", "../server/self-hosted"], allowed: ["../metering/queue-consumer"] },
-  http: { refused: ["../durable/durable-object-store", "../redis/keys", "../env", "../hono", "../client/index"], allowed: ["../billing/invoices", "../metering/messages"] },
-  server: { refused: ["../index", "../hono", "../cli/cli", "../client/index"], allowed: ["../http/app", "../redis/keys"] },
+  db: {
+    refused: ["../metering/ingest", "../billing/invoices", "../http/app", "../env"],
+    allowed: ["../core/limits", "../config"],
+  },
+  metering: {
+    refused: ["../billing/invoices", "../http/problem", "../redis/keys"],
+    allowed: ["../db/lock", "../core/limits"],
+  },
+  billing: {
+    refused: ["../metering/ingest", "../http/problem", "../durable/limiter-storage"],
+    allowed: ["../db/lock"],
+  },
+  durable: {
+    refused: ["../http/problem", "../redis/keys", "../env", "../billing/invoices"],
+    allowed: ["../metering/messages", "../db/tenants"],
+  },
+  redis: {
+    refused: ["../http/problem", "../durable/limiter-storage", "../server/self-hosted"],
+    allowed: ["../metering/queue-consumer"],
+  },
+  http: {
+    refused: ["../durable/durable-object-store", "../redis/keys", "../env", "../hono", "../client/index"],
+    allowed: ["../billing/invoices", "../metering/messages"],
+  },
+  server: {
+    refused: ["../index", "../hono", "../cli/cli", "../client/index"],
+    allowed: ["../http/app", "../redis/keys"],
+  },
   client: { refused: ["../http/problem", "../config", "../db/schema"], allowed: ["../http/schemas", "../core/limits"] },
   cli: { refused: ["../http/app", "../db/schema", "../config"], allowed: ["../client/index", "../core/money"] },
 };
@@ -56,7 +77,9 @@ function lintProbes(): string[] {
   } catch (err) {
     out = (err as { stdout: string }).stdout;
   }
-  const report = JSON.parse(out) as { diagnostics: { location: { path: { file: string } | string }; category: string }[] };
+  const report = JSON.parse(out) as {
+    diagnostics: { location: { path: { file: string } | string }; category: string }[];
+  };
   return report.diagnostics
     .filter((d) => d.category === "lint/style/noRestrictedImports")
     .map((d) => (typeof d.location.path === "string" ? d.location.path : d.location.path.file));
@@ -78,7 +101,9 @@ describe("layers", () => {
   }
 
   it("has a rule for every folder of src/", () => {
-    const folders = readdirSync(path.join(ROOT, "src")).filter((f) => statSync(path.join(ROOT, "src", f)).isDirectory());
+    const folders = readdirSync(path.join(ROOT, "src")).filter((f) =>
+      statSync(path.join(ROOT, "src", f)).isDirectory(),
+    );
     expect(folders.sort()).toEqual(Object.keys(PROBES).sort());
   });
 });

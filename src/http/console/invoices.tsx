@@ -1,0 +1,54 @@
+// The unpaid-invoices page, and marking an invoice paid from it.
+
+import { Hono } from "hono";
+import { listInvoices } from "../../billing/invoices";
+import { formatMinor } from "../../core/money";
+import { transition } from "../admin/billing";
+import type { GatewayEnv } from "../context";
+import { Layout } from "./layout";
+import { Csrf, PAGE_HEADERS } from "./page";
+import { Table } from "./table";
+
+export const invoiceRoutes = new Hono<GatewayEnv>();
+
+invoiceRoutes.get("/invoices", async (c) => {
+  const { items } = await listInvoices(c.get("db"), { status: "issued", limit: 200 });
+  const csrf = c.get("csrf");
+  return c.html(
+    <Layout title="Unpaid invoices" csrf={csrf}>
+      <Table
+        id="invoices"
+        rows={items}
+        rowAttributes={(i) => ({ "data-invoice": i.id })}
+        columns={[
+          { header: "Invoice", cell: (i) => <code>{i.id}</code> },
+          { header: "Tenant", cell: (i) => <a href={`/admin/ui/tenants/${i.tenantId}`}>{i.tenantId}</a> },
+          { header: "Period", cell: (i) => `${i.periodStart} to ${i.periodEnd}` },
+          { header: "Units", class: "num", cell: (i) => i.units },
+          // Amounts are in the currency's minor unit, which is not a hundredth everywhere.
+          {
+            header: "Amount",
+            class: "num",
+            cell: (i) => `${formatMinor(BigInt(i.amountMinor), i.currency)} ${i.currency}`,
+          },
+          {
+            cell: (i) => (
+              <form method="post" action={`/admin/ui/invoices/${i.id}/pay`} class="inline">
+                <Csrf token={csrf} />
+                <button type="submit">Mark paid</button>
+              </form>
+            ),
+          },
+        ]}
+      />
+      {items.length === 0 ? <p>Nothing is waiting to be paid.</p> : null}
+    </Layout>,
+    200,
+    PAGE_HEADERS,
+  );
+});
+
+invoiceRoutes.post("/invoices/:id/pay", async (c) => {
+  await transition(c, c.req.param("id"), "paid");
+  return c.redirect("/admin/ui/invoices", 303);
+});

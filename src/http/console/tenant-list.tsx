@@ -1,0 +1,79 @@
+// The console's front page: every tenant with today's use against its daily quota.
+
+import { eq, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { usageDaily } from "../../db/schema";
+import { listTenants, type TenantView } from "../../db/tenants";
+import { defaultLimits } from "../../defaults";
+import type { GatewayEnv } from "../context";
+import { isoDay } from "./days";
+import { Layout } from "./layout";
+import { PAGE_HEADERS } from "./page";
+import { type Column, Table } from "./table";
+
+type TenantUse = { tenant: TenantView; used: number };
+
+const columns: Column<TenantUse>[] = [
+  {
+    header: "Tenant",
+    cell: ({ tenant: t }) => (
+      <>
+        <a href={`/admin/ui/tenants/${t.id}`}>{t.name}</a> <code>{t.id}</code>
+      </>
+    ),
+  },
+  { header: "Status", cell: ({ tenant: t }) => <span class={`badge ${t.status}`}>{t.status}</span> },
+  { header: "Today", class: "num use", cell: ({ used }) => used },
+  {
+    header: "Daily quota",
+    cell: ({ tenant, used: u }) => {
+      const q = tenant.quota.dailyUnits;
+      if (q === null) return "no daily limit";
+      const pct = q ? Math.min(100, Math.round((100 * u) / q)) : 0;
+      return (
+        <span>
+          <meter min={0} max={q} low={0.8 * q} high={q - 0.5} optimum={0} value={Math.min(u, q)} /> {pct}% of {q}
+        </span>
+      );
+    },
+  },
+  { cell: () => null },
+];
+
+/** How near its limit the row is, as the row's class: the style sheet bolds "warn" and "over". */
+function level({ tenant, used: u }: TenantUse): string {
+  const q = tenant.quota.dailyUnits;
+  return q && u >= q ? "over" : q && u >= 0.8 * q ? "warn" : "ok";
+}
+
+export const tenantListRoutes = new Hono<GatewayEnv>();
+
+tenantListRoutes.get("/", async (c) => {
+  const db = c.get("db");
+  const { tenants } = await listTenants(db, { limit: 500 }, defaultLimits(c.get("config")));
+  const today = isoDay(Date.now());
+  const used = new Map<string, number>();
+  const rows = await db
+    .select({ tenantId: usageDaily.tenantId, units: sql<string>`sum(${usageDaily.units})` })
+    .from(usageDaily)
+    .where(eq(usageDaily.day, today))
+    .groupBy(usageDaily.tenantId);
+  for (const r of rows) used.set(r.tenantId, Number(r.units));
+  // Who is nearest their limit comes first.
+  const share = (t: TenantView) =>
+    t.quota.dailyUnits ? (used.get(t.id) ?? 0) / t.quota.dailyUnits : (used.get(t.id) ?? 0) > 0 ? 0 : -1;
+  const sorted = [...tenants].sort((a, b) => share(b) - share(a));
+  return c.html(
+    <Layout title="Tenants" csrf={c.get("csrf")}>
+      <p>Today's use ({today}, UTC) against each daily quota; the tenants nearest their limit first.</p>
+      <Table
+        id="tenants"
+        columns={columns}
+        rows={sorted.map((tenant) => ({ tenant, used: used.get(tenant.id) ?? 0 }))}
+        rowAttributes={(row) => ({ class: level(row), "data-tenant": row.tenant.id })}
+      />
+    </Layout>,
+    200,
+    PAGE_HEADERS,
+  );
+});

@@ -5,7 +5,7 @@ import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
 import type { TenantLimits } from "../core/limits";
 import { trimDecimal } from "../core/money";
-import type { Database } from "./database";
+import type { Database, Transaction } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
 
 export type QuotaInput = Omit<TenantLimits, "timeZone" | "shadow" | "routes"> &
@@ -35,8 +35,6 @@ export interface KeyView {
   revokedAt: string | null;
 }
 
-type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
-
 function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantLimits {
   if (!q) return defaults;
   return {
@@ -61,7 +59,7 @@ function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: Te
   };
 }
 
-async function readSnapshot(db: Database | Tx, tenantId: string, defaults: TenantLimits) {
+async function readSnapshot(db: Database | Transaction, tenantId: string, defaults: TenantLimits) {
   const [row] = await db
     .select()
     .from(tenants)
@@ -90,7 +88,7 @@ export async function loadTenantSnapshot(db: Database, tenantId: string, default
 /** The snapshot and view after a change, read inside the change's transaction. */
 export type Changed = { snapshot: TenantSnapshot; view: TenantView };
 
-async function bumpVersion(tx: Tx, tenantId: string): Promise<boolean> {
+async function bumpVersion(tx: Transaction, tenantId: string): Promise<boolean> {
   const rows = await tx
     .update(tenants)
     .set({ configVersion: sql`${tenants.configVersion} + 1`, updatedAt: sql`now()` })
@@ -99,7 +97,7 @@ async function bumpVersion(tx: Tx, tenantId: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-async function changed(tx: Tx, tenantId: string, defaults: TenantLimits): Promise<Changed> {
+async function changed(tx: Transaction, tenantId: string, defaults: TenantLimits): Promise<Changed> {
   const read = await readSnapshot(tx, tenantId, defaults);
   if (!read) throw new Error(`tenant ${tenantId} vanished inside its own transaction`);
   return read;
@@ -170,7 +168,7 @@ async function change(
   db: Database,
   tenantId: string,
   defaults: TenantLimits,
-  apply: (tx: Tx) => Promise<void>,
+  apply: (tx: Transaction) => Promise<void>,
 ): Promise<Changed | null> {
   return db.transaction(async (tx) => {
     if (!(await bumpVersion(tx, tenantId))) return null;

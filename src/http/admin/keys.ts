@@ -1,13 +1,7 @@
 // Operator routes for a tenant's API keys. A key is shown once, at creation; only its hash is kept.
 
 import { createRoute } from "@hono/zod-openapi";
-import type { Config } from "../../config";
-import { newApiKey } from "../../core/api-keys";
-import { newKeyId, sha256Hex } from "../../core/secrets";
-import { createKey, getTenant, listKeys, revokeKey } from "../../db/tenants";
-import { defaultLimits } from "../../defaults";
 import { openApiApp } from "../context";
-import { Problem } from "../problem";
 import {
   CreatedKeySchema,
   CreateKeySchema,
@@ -16,24 +10,7 @@ import {
   problems,
   TenantIdParamSchema,
 } from "../schemas";
-import { pushSnapshot } from "./sync";
-import { noSuchTenant } from "./tenants";
-
-let warnedUnsigned = false;
-
-/** A new key for the tenant, signed with the first KEY_SIGNING_SECRET; warns once if there is none. */
-export async function mintKey(config: Config, tenantId: string): Promise<{ key: string; prefix: string }> {
-  const secret = config.KEY_SIGNING_SECRET[0];
-  if (!secret && !warnedUnsigned) {
-    warnedUnsigned = true;
-    console.warn(
-      JSON.stringify({
-        msg: "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each",
-      }),
-    );
-  }
-  return newApiKey(tenantId, secret);
-}
+import { tenantAdmin } from "../tenant-admin";
 
 const security = [{ adminToken: [] }];
 const tags = ["API keys"];
@@ -54,14 +31,10 @@ export const keyRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       const body = c.req.valid("json");
-      const { key, prefix } = await mintKey(c.get("config"), id);
-      const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name: body.name ?? null };
-      const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
-      if (!changed) throw noSuchTenant(id);
-      await pushSnapshot(c, changed.snapshot, false);
+      const { key, view } = await tenantAdmin(c).createKey(id, body.name ?? null);
       c.header("Cache-Control", "no-store");
       return c.json(
-        { id: row.id, key, prefix, name: row.name, createdAt: new Date().toISOString(), revokedAt: null },
+        { id: view.id, key, prefix: view.prefix, name: view.name, createdAt: view.createdAt, revokedAt: null },
         201,
       );
     },
@@ -78,8 +51,7 @@ export const keyRoutes = openApiApp()
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      if (!(await getTenant(c.get("db"), id, defaultLimits(c.get("config"))))) throw noSuchTenant(id);
-      return c.json({ keys: await listKeys(c.get("db"), id), nextCursor: null }, 200);
+      return c.json({ keys: await tenantAdmin(c).listKeys(id), nextCursor: null }, 200);
     },
   )
   .openapi(
@@ -95,10 +67,7 @@ export const keyRoutes = openApiApp()
     }),
     async (c) => {
       const { id, keyId } = c.req.valid("param");
-      const { result, found } = await revokeKey(c.get("db"), id, keyId, defaultLimits(c.get("config")));
-      if (!result) throw noSuchTenant(id);
-      if (!found) throw new Problem(404, "key-not-found", `tenant ${id} has no key ${keyId}`);
-      await pushSnapshot(c, result.snapshot, true);
+      await tenantAdmin(c).revokeKey(id, keyId);
       return c.body(null, 204);
     },
   );

@@ -1,12 +1,9 @@
 // Operator routes for tenants and their quotas.
 
 import { createRoute } from "@hono/zod-openapi";
-import { isTenantId, newTenantId } from "../../core/secrets";
-import { createTenant, getTenant, listTenants, setQuota, updateTenant } from "../../db/tenants";
-import { defaultLimits } from "../../defaults";
+import { isTenantId } from "../../core/secrets";
 import { openApiApp } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
-import { Problem } from "../problem";
 import {
   CreateTenantSchema,
   ListQuerySchema,
@@ -17,13 +14,11 @@ import {
   TenantSchema,
   UpdateTenantSchema,
 } from "../schemas";
-import { pushSnapshot } from "./sync";
+import { tenantAdmin } from "../tenant-admin";
 
 const security = [{ adminToken: [] }];
 const tags = ["Tenants"];
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
-
-export const noSuchTenant = (id: string) => new Problem(404, "tenant-not-found", `no tenant with id ${id}`);
 
 export const tenantRoutes = openApiApp()
   .openapi(
@@ -37,21 +32,7 @@ export const tenantRoutes = openApiApp()
       responses: { 201: { description: "The new tenant", ...json(TenantSchema) }, ...problems(400, 401, 413) },
     }),
     async (c) => {
-      const body = c.req.valid("json");
-      const defaults = defaultLimits(c.get("config"));
-      const { snapshot, view } = await createTenant(
-        c.get("db"),
-        {
-          id: newTenantId(),
-          name: body.name,
-          status: body.status ?? "active",
-          billingAccountId: body.billingAccountId,
-          quota: body.quota ?? defaults,
-        },
-        defaults,
-      );
-      await pushSnapshot(c, snapshot, false);
-      return c.json(view, 201);
+      return c.json(await tenantAdmin(c).create(c.req.valid("json")), 201);
     },
   )
   .openapi(
@@ -66,11 +47,7 @@ export const tenantRoutes = openApiApp()
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      const page = await listTenants(
-        c.get("db"),
-        { limit, after: cursor ? decodeCursor(cursor, isTenantId) : undefined },
-        defaultLimits(c.get("config")),
-      );
+      const page = await tenantAdmin(c).list({ limit, after: cursor ? decodeCursor(cursor, isTenantId) : undefined });
       return c.json({ tenants: page.tenants, nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
     },
   )
@@ -86,9 +63,7 @@ export const tenantRoutes = openApiApp()
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const view = await getTenant(c.get("db"), id, defaultLimits(c.get("config")));
-      if (!view) throw noSuchTenant(id);
-      return c.json(view, 200);
+      return c.json(await tenantAdmin(c).get(id), 200);
     },
   )
   .openapi(
@@ -104,10 +79,7 @@ export const tenantRoutes = openApiApp()
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const changed = await updateTenant(c.get("db"), id, c.req.valid("json"), defaultLimits(c.get("config")));
-      if (!changed) throw noSuchTenant(id);
-      await pushSnapshot(c, changed.snapshot, true);
-      return c.json(changed.view, 200);
+      return c.json(await tenantAdmin(c).update(id, c.req.valid("json")), 200);
     },
   )
   .openapi(
@@ -123,9 +95,6 @@ export const tenantRoutes = openApiApp()
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const changed = await setQuota(c.get("db"), id, c.req.valid("json"), defaultLimits(c.get("config")));
-      if (!changed) throw noSuchTenant(id);
-      await pushSnapshot(c, changed.snapshot, true);
-      return c.json(changed.view, 200);
+      return c.json(await tenantAdmin(c).setQuota(id, c.req.valid("json")), 200);
     },
   );

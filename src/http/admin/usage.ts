@@ -1,13 +1,11 @@
 // Operator route for a tenant's usage.
 
 import { createRoute } from "@hono/zod-openapi";
-import { getTenant } from "../../db/tenants";
-import { defaultLimits } from "../../defaults";
 import { dailyUsage, usageRange } from "../../metering/usage-query";
 import { openApiApp } from "../context";
 import { Problem } from "../problem";
 import { problems, TenantIdParamSchema, UsageQuerySchema, UsageSchema } from "../schemas";
-import { noSuchTenant } from "./tenants";
+import { tenantAdmin } from "../tenant-admin";
 
 export const usageRoutes = openApiApp().openapi(
   createRoute({
@@ -26,7 +24,7 @@ export const usageRoutes = openApiApp().openapi(
     const { id } = c.req.valid("param");
     const range = usageRange(c.req.valid("query"), Date.now());
     if (typeof range === "string") throw new Problem(400, "invalid-range", range);
-    if (!(await getTenant(c.get("db"), id, defaultLimits(c.get("config"))))) throw noSuchTenant(id);
+    await tenantAdmin(c).get(id);
     return c.json(await dailyUsage(c.get("db"), id, range.from, range.to), 200);
   },
 );

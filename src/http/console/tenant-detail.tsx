@@ -3,24 +3,19 @@
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
-import { newKeyId, sha256Hex } from "../../core/secrets";
-import { createKey, listKeys, revokeKey, setQuota, type TenantView } from "../../db/tenants";
-import { defaultLimits } from "../../defaults";
+import { type KeyView, listKeys, type TenantView } from "../../db/tenants";
 import { dailyUsage } from "../../metering/usage-query";
-import { mintKey } from "../admin/keys";
-import { pushSnapshot } from "../admin/sync";
 import type { GatewayEnv } from "../context";
-import { Problem } from "../problem";
 import { QuotaSchema } from "../schemas";
+import { tenantAdmin } from "../tenant-admin";
 import { type DayPoint, UsageChart } from "./chart";
 import { DAY_MS, isoDay } from "./days";
 import { readForm } from "./form";
 import { Layout } from "./layout";
-import { loadTenant, tenantNotFound } from "./load-tenant";
 import { Csrf, PAGE_HEADERS } from "./page";
 import { Table } from "./table";
 
-type KeyRow = Awaited<ReturnType<typeof listKeys>>[number];
+type KeyRow = KeyView;
 
 function QuotaForm(props: { tenant: TenantView; csrf: string }) {
   const q = props.tenant.quota;
@@ -86,7 +81,7 @@ function KeysSection(props: { tenantId: string; keys: KeyRow[]; csrf: string }) 
 /** The tenant's page, with `extra` (a notice or an error) above it. */
 async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child) {
   const db = c.get("db");
-  const tenant = await loadTenant(c, id);
+  const tenant = await tenantAdmin(c).get(id);
   const now = Date.now();
   const from = isoDay(now - 29 * DAY_MS);
   const usage = await dailyUsage(db, id, from, isoDay(now + DAY_MS));
@@ -120,7 +115,7 @@ tenantDetailRoutes.get("/tenants/:id", async (c) => c.html(await tenantPage(c, c
 
 tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
   const id = c.req.param("id");
-  const tenant = await loadTenant(c, id);
+  const tenant = await tenantAdmin(c).get(id);
   const form = await readForm(c);
   const num = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : undefined);
   const parsed = QuotaSchema.safeParse({
@@ -136,23 +131,16 @@ tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     return c.html(await tenantPage(c, id, <p class="error">{`Not saved: ${detail}`}</p>), 400, PAGE_HEADERS);
   }
-  const changed = await setQuota(c.get("db"), id, parsed.data as never, defaultLimits(c.get("config")));
-  if (!changed) throw tenantNotFound(id);
-  await pushSnapshot(c, changed.snapshot, true);
+  await tenantAdmin(c).setQuota(id, parsed.data as never);
   return c.redirect(`/admin/ui/tenants/${id}`, 303);
 });
 
-// Key creation repeated from the operator API's (../admin/keys), because here the new key is
-// shown once in the tenant's page rather than returned as JSON.
+// The new key is shown once, in the tenant's page.
 tenantDetailRoutes.post("/tenants/:id/keys", async (c) => {
   const id = c.req.param("id");
   const form = await readForm(c);
   const name = typeof form.name === "string" && form.name.trim() !== "" ? form.name.trim().slice(0, 200) : null;
-  const { key, prefix } = await mintKey(c.get("config"), id);
-  const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name };
-  const changed = await createKey(c.get("db"), id, row, defaultLimits(c.get("config")));
-  if (!changed) throw tenantNotFound(id);
-  await pushSnapshot(c, changed.snapshot, false);
+  const { key } = await tenantAdmin(c).createKey(id, name);
   const shown = (
     <div class="notice" id="created-key">
       <p>The new key, shown this once. Store it now:</p>
@@ -164,8 +152,6 @@ tenantDetailRoutes.post("/tenants/:id/keys", async (c) => {
 
 tenantDetailRoutes.post("/tenants/:id/keys/:keyId/revoke", async (c) => {
   const { id, keyId } = c.req.param();
-  const { result, found } = await revokeKey(c.get("db"), id, keyId, defaultLimits(c.get("config")));
-  if (!result || !found) throw new Problem(404, "key-not-found", `tenant ${id} has no key ${keyId}`);
-  await pushSnapshot(c, result.snapshot, true);
+  await tenantAdmin(c).revokeKey(id, keyId);
   return c.redirect(`/admin/ui/tenants/${id}`, 303);
 });

@@ -3,9 +3,9 @@
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { usageDaily } from "../../db/schema";
-import { listTenants, type TenantView } from "../../db/tenants";
-import { defaultLimits } from "../../defaults";
+import type { TenantView } from "../../db/tenants";
 import type { GatewayEnv } from "../context";
+import { tenantAdmin } from "../tenant-admin";
 import { isoDay } from "./days";
 import { Layout } from "./layout";
 import { PAGE_HEADERS } from "./page";
@@ -50,7 +50,7 @@ export const tenantListRoutes = new Hono<GatewayEnv>();
 
 tenantListRoutes.get("/", async (c) => {
   const db = c.get("db");
-  const { tenants } = await listTenants(db, { limit: 500 }, defaultLimits(c.get("config")));
+  const { tenants } = await tenantAdmin(c).list({ limit: 500 });
   const today = isoDay(Date.now());
   const used = new Map<string, number>();
   const rows = await db

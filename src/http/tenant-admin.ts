@@ -1,0 +1,142 @@
+// The tenant admin service: every change to a tenant writes Postgres first, then pushes the
+// tenant's snapshot to its limiter. The operator API and the console both go through it, so
+// "which changes must the limiter confirm" and "what is a missing tenant" are said once.
+
+import type { Context } from "hono";
+import type { Config } from "../config";
+import { newApiKey } from "../core/api-keys";
+import type { TenantLimits } from "../core/limits";
+import { newKeyId, newTenantId, sha256Hex } from "../core/secrets";
+import type { Database } from "../db/database";
+import {
+  createKey,
+  createTenant,
+  getTenant,
+  type KeyView,
+  listKeys,
+  listTenants,
+  type QuotaInput,
+  revokeKey,
+  setQuota,
+  type TenantView,
+  updateTenant,
+} from "../db/tenants";
+import { defaultLimits } from "../defaults";
+import { pushSnapshot } from "./admin/sync";
+import type { GatewayEnv } from "./context";
+import { Problem } from "./problem";
+
+export const tenantNotFound = (id: string) => new Problem(404, "tenant-not-found", `no tenant with id ${id}`);
+export const keyNotFound = (tenantId: string, keyId: string) =>
+  new Problem(404, "key-not-found", `tenant ${tenantId} has no key ${keyId}`);
+
+let warnedUnsigned = false;
+
+/** A new key for the tenant, signed with the first KEY_SIGNING_SECRET; warns once if there is none. */
+export async function mintKey(config: Config, tenantId: string): Promise<{ key: string; prefix: string }> {
+  const secret = config.KEY_SIGNING_SECRET[0];
+  if (!secret && !warnedUnsigned) {
+    warnedUnsigned = true;
+    console.warn(
+      JSON.stringify({
+        msg: "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each",
+      }),
+    );
+  }
+  return newApiKey(tenantId, secret);
+}
+
+export interface NewTenant {
+  name: string;
+  status?: "active" | "suspended";
+  billingAccountId?: string | null;
+  quota?: QuotaInput;
+}
+
+/** The service for one request: its database, its limiter and the configured default limits. */
+export class TenantAdmin {
+  /** The limits of a tenant created without a quota, and of fields a stored quota leaves out. */
+  readonly defaults: TenantLimits;
+  private readonly db: Database;
+
+  constructor(private readonly c: Context<GatewayEnv>) {
+    this.db = c.get("db");
+    this.defaults = defaultLimits(c.get("config"));
+  }
+
+  /** The tenant; a 404 tenant-not-found problem when there is none. */
+  async get(id: string): Promise<TenantView> {
+    const view = await getTenant(this.db, id, this.defaults);
+    if (!view) throw tenantNotFound(id);
+    return view;
+  }
+
+  list(page: Parameters<typeof listTenants>[1]) {
+    return listTenants(this.db, page, this.defaults);
+  }
+
+  /** A creation is not confirmed by the limiter: it loads the new tenant when first asked. */
+  async create(input: NewTenant): Promise<TenantView> {
+    const { snapshot, view } = await createTenant(
+      this.db,
+      {
+        id: newTenantId(),
+        name: input.name,
+        status: input.status ?? "active",
+        billingAccountId: input.billingAccountId,
+        quota: input.quota ?? this.defaults,
+      },
+      this.defaults,
+    );
+    await pushSnapshot(this.c, snapshot, false);
+    return view;
+  }
+
+  /** A rename, suspension or reactivation; the limiter must confirm it (502 edge-sync-pending). */
+  async update(id: string, patch: Parameters<typeof updateTenant>[2]): Promise<TenantView> {
+    const changed = await updateTenant(this.db, id, patch, this.defaults);
+    if (!changed) throw tenantNotFound(id);
+    await pushSnapshot(this.c, changed.snapshot, true);
+    return changed.view;
+  }
+
+  /** A new quota may take something away, so the limiter must confirm it. */
+  async setQuota(id: string, quota: QuotaInput): Promise<TenantView> {
+    const changed = await setQuota(this.db, id, quota, this.defaults);
+    if (!changed) throw tenantNotFound(id);
+    await pushSnapshot(this.c, changed.snapshot, true);
+    return changed.view;
+  }
+
+  /**
+   * A new key, returned this once. The push is not confirmed: failing the request would
+   * lose a key that is never shown again, and the limiter loads an unknown key's tenant.
+   */
+  async createKey(tenantId: string, name: string | null): Promise<{ key: string; view: KeyView }> {
+    const { key, prefix } = await mintKey(this.c.get("config"), tenantId);
+    const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name };
+    const changed = await createKey(this.db, tenantId, row, this.defaults);
+    if (!changed) throw tenantNotFound(tenantId);
+    await pushSnapshot(this.c, changed.snapshot, false);
+    return {
+      key,
+      view: { id: row.id, prefix, name: row.name, createdAt: new Date().toISOString(), revokedAt: null },
+    };
+  }
+
+  /** Revoking takes something away: the limiter must confirm it. Revoking twice succeeds. */
+  async revokeKey(tenantId: string, keyId: string): Promise<void> {
+    const { result, found } = await revokeKey(this.db, tenantId, keyId, this.defaults);
+    if (!result) throw tenantNotFound(tenantId);
+    if (!found) throw keyNotFound(tenantId, keyId);
+    await pushSnapshot(this.c, result.snapshot, true);
+  }
+
+  async listKeys(tenantId: string): Promise<KeyView[]> {
+    await this.get(tenantId);
+    return listKeys(this.db, tenantId);
+  }
+}
+
+/** The service for this request. */
+export const tenantAdmin = (c: Context<GatewayEnv>) => new TenantAdmin(c);

@@ -1,10 +1,11 @@
 // The limiter conformance suite: one set of behaviours every LimiterStore backend must show.
 //
-// It runs against the TenantLimiter Durable Object in workerd, and against the Redis store
-// in Node and in workerd (over cloudflare:sockets). Each backend supplies a harness that
-// creates tenants, changes them in the operator API's order (the source of truth, then a
-// push to the limiter), and sets the clock. The Durable Object's harness goes through the
-// real operator API and Postgres; the Redis harness stands a Map in for Postgres (see it).
+// It runs against the TenantLimiter Durable Object in workerd, against the Redis store in
+// Node and in workerd (over cloudflare:sockets), and against the in-memory store
+// (src/core/memory-store.ts) in Node. Each backend supplies a harness that creates tenants,
+// changes them in the operator API's order (the source of truth, then a push to the
+// limiter), and sets the clock. The Durable Object's harness goes through the real operator
+// API and Postgres; the Redis and memory harnesses stand a Map in for Postgres (see them).
 
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/limiter";

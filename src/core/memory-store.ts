@@ -1,0 +1,276 @@
+// memoryStore: the LimiterStore in one process's memory, for tests and single-process
+// embedding (one Node process, no Redis, no Durable Objects).
+//
+// The decisions are src/core's (decide, decideReported, settle, describeLimits), and the
+// semantics are the TenantLimiter Durable Object's; the conformance suite holds it to them.
+// It differs only where one process's memory is not a Durable Object:
+// - Tenants come from apply() and, for a tenant the store does not hold, options.loadSnapshot
+//   (without it, a tenant never applied is unauthenticated). A held snapshot is never
+//   reloaded: a push is a function call and cannot go missing, so no refresh stands behind
+//   it. allowStale changes nothing, as in the DO: a config once held is always used.
+// - The DO's alarm is a sweep run by every call, by drainUsage() and by sweep(): it records
+//   reservations that expired unsettled at their estimate, and forgets idempotency keys
+//   after 7 days and unknown tenant ids after 30 s. Nothing runs between calls; an embedder
+//   that wants expired reservations billed while the store is idle calls sweep() on a timer.
+// - One clock, options.now, for the limits and for a check's deadline: pass deadlines read
+//   from it (the DO reads deadlines on the real clock, its own being a test seam).
+//
+// Usage events: every metered event (a non-reserved admitted call with units, a settled or
+// expired reservation, a recorded report: where the DO writes its outbox) is emitted once,
+// in the call that metered it. With options.onUsage it is handed to onUsage at once, not
+// awaited; an event onUsage throws or rejects for is kept. Without onUsage every event is
+// kept. drainUsage() returns the kept events and forgets them. So each event reaches exactly
+// one of onUsage (delivered) and drainUsage (not delivered, or no onUsage): none is lost,
+// none is counted twice. delivered() waits for the onUsage calls in flight.
+
+import { dayOf } from "./calendar";
+import { decide, decideReported, describeLimits, type Reservation, settle } from "./limiter";
+import type {
+  CheckRequest,
+  CheckResult,
+  LimiterStore,
+  LimitsResult,
+  RecordRequest,
+  RecordResult,
+  SettleResult,
+  TenantSnapshot,
+} from "./limiter-store";
+import { MAX_CALL_UNITS, routeCost } from "./limits";
+import { memoryTenants } from "./memory-tenants";
+import { cleanMetadata, idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "./usage-event";
+import { type UsageSink, usageOutbox } from "./usage-outbox";
+
+/** RESERVATION_TTL_SECONDS's default (src/config.ts), which core cannot import. */
+export const DEFAULT_RESERVATION_TTL_MS = 900_000;
+/** How long a reported usage's idempotency key is remembered, as in the DO. */
+export const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
+
+export interface MemoryStoreOptions {
+  /** The clock, in ms since the epoch. Default Date.now. A check's `deadline` is read on it too. */
+  now?: () => number;
+  /** How long an unsettled reservation is held. Default DEFAULT_RESERVATION_TTL_MS. */
+  reservationTtlMs?: number;
+  /** The snapshot of a tenant the store does not hold, or null when there is no such tenant. */
+  loadSnapshot?: (tenantId: string) => Promise<TenantSnapshot | null>;
+  /** Takes every usage event as it is metered; one it fails is kept for drainUsage(). */
+  onUsage?: UsageSink;
+}
+
+export interface MemoryStore extends LimiterStore {
+  /** Loads a tenant the store does not hold with options.loadSnapshot (a no-op without it). */
+  load(tenantId: string): Promise<void>;
+  /** The usage events not delivered to onUsage, oldest first, forgotten as they are returned. Sweeps first. */
+  drainUsage(): UsageEvent[];
+  /** Resolves once every onUsage call made so far has finished (a failed one's event is then kept). */
+  delivered(): Promise<void>;
+  /** Sweeps now (see the module comment); returns how many expired reservations it recorded. */
+  sweep(): number;
+  /** What the store holds, to show that it stays bounded. */
+  sizes(): { tenants: number; reservations: number; idempotencyKeys: number; missingTenants: number; usage: number };
+}
+
+interface Held extends Reservation {
+  id: string;
+  tenantId: string;
+  expiresAt: number;
+  reservedAt: number;
+  metadata?: UsageMetadata;
+}
+
+function assertUnits(units: number): void {
+  if (!Number.isSafeInteger(units) || units < 0 || units > MAX_CALL_UNITS) {
+    throw new RangeError(`units must be a whole number from 0 to ${MAX_CALL_UNITS}, got ${units}`);
+  }
+}
+
+/** A key per tenant: ids and idempotency keys come from callers, and one tenant's must not reach another's. */
+const keyOf = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
+
+/**
+ * A LimiterStore in this process's memory, with the Durable Object's semantics.
+ *
+ * @example
+ * const store = memoryStore({ now: () => clock.ms, onUsage: (event) => usage.push(event) });
+ * await store.apply({ tenantId, version: 1, status: "active", limits, keyHashes: [await sha256Hex(key)] });
+ * const result = await store.check(tenantId, { keyHash: await sha256Hex(key), route: "chat" });
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
+    throw new RangeError(`memoryStore: reservationTtlMs must be a whole number of ms above 0, got ${ttlMs}`);
+  }
+  const outbox = usageOutbox(options.onUsage);
+  const tenants = memoryTenants(now, options.loadSnapshot);
+  // Both maps are in insertion order, which is expiry order under a constant TTL, so a
+  // sweep reads from the front and stops at the first live entry. A clock that steps back
+  // can put an entry behind a later-expiring one: it is swept at most that step late.
+  const reservations = new Map<string, Held>();
+  const idempotencyKeys = new Map<string, number>();
+
+  function emit(event: UsageEvent): void {
+    const { metadata, ...rest } = event;
+    const clean = cleanMetadata(metadata);
+    outbox.emit(clean ? { ...rest, metadata: clean } : rest);
+  }
+
+  function emitReservation(r: Held, units: number, metadata: UsageMetadata | undefined): void {
+    const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
+    emit({
+      eventId: newEventId(),
+      tenantId: r.tenantId,
+      route: r.route,
+      units,
+      occurredAt: r.reservedAt,
+      metadata: merged,
+    });
+  }
+
+  function sweepAt(at: number): number {
+    let recorded = 0;
+    for (const [key, r] of reservations) {
+      if (r.expiresAt > at) break;
+      reservations.delete(key);
+      emitReservation(r, r.units, undefined);
+      recorded++;
+    }
+    for (const [key, seenAt] of idempotencyKeys) {
+      if (seenAt >= at - IDEMPOTENCY_TTL_MS) break;
+      idempotencyKeys.delete(key);
+    }
+    tenants.sweep(at);
+    return recorded;
+  }
+
+  /** The clock's time, after a sweep at it: every call that reads the clock keeps the store bounded. */
+  function tick(): number {
+    const at = now();
+    sweepAt(at);
+    return at;
+  }
+
+  return {
+    async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
+      const held = tenants.held(tenantId);
+      if (!held && request.loadIfCold === false) {
+        // Answer at once: the caller bounds the load apart from the check (see guardedStore).
+        return tenants.loadable(tenantId) ? { status: "cold" } : { status: "unauthenticated" };
+      }
+      const auth = tenants.authorize(held ?? (await tenants.load(tenantId)), request.keyHash);
+      if ("denied" in auth) return auth.denied;
+      // No await from here on: the decision, its state and its usage event land together.
+      const at = tick();
+      // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
+      if (request.deadline !== undefined && at > request.deadline) return { status: "late" };
+      const { limits } = auth.tenant.snapshot;
+      const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
+      assertUnits(cost);
+      const { decision, state, bucketTicks } = decide(auth.tenant.state, limits, request.route, cost, at);
+      auth.tenant.state = state;
+      let reservation: { id: string; expiresAt: number } | undefined;
+      // A reserved call is metered even at cost 0: it is settled to the units it used.
+      if (decision.allowed && (cost > 0 || request.reserve)) {
+        if (request.reserve) {
+          reservation = { id: crypto.randomUUID(), expiresAt: at + ttlMs };
+          reservations.set(keyOf(tenantId, reservation.id), {
+            ...reservation,
+            tenantId,
+            route: request.route,
+            units: cost,
+            bucketTicks,
+            day: dayOf(at, limits.timeZone),
+            reservedAt: at,
+            // Cleaned now, so a held reservation keeps no more than its event may carry.
+            metadata: cleanMetadata(request.metadata),
+          });
+        } else {
+          const { route, metadata } = request;
+          emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata });
+        }
+      }
+      return { status: "ok", decision, reservation };
+    },
+
+    async settle(
+      tenantId: string,
+      reservationId: string,
+      units: number,
+      metadata?: UsageMetadata,
+    ): Promise<SettleResult> {
+      assertUnits(units);
+      const at = now();
+      const key = keyOf(tenantId, reservationId);
+      const reservation = reservations.get(key);
+      // Taken before the sweep, which would otherwise record it and answer "unknown": in the
+      // DO too, a reservation settled after its expiry but before the alarm is "expired".
+      reservations.delete(key);
+      sweepAt(at);
+      if (!reservation) return { status: "unknown" };
+      const tenant = tenants.held(tenantId);
+      if (reservation.expiresAt <= at || !tenant) {
+        emitReservation(reservation, reservation.units, metadata);
+        return { status: "expired" };
+      }
+      tenant.state = settle(tenant.state, tenant.snapshot.limits, reservation, units, at);
+      emitReservation(reservation, units, metadata);
+      return { status: "settled", units };
+    },
+
+    async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
+      assertUnits(request.units);
+      const eventId = await idempotentEventId(tenantId, request.idempotencyKey);
+      const auth = tenants.authorize(await tenants.load(tenantId), request.keyHash);
+      if ("denied" in auth) return auth.denied;
+      // From here to the return, nothing awaits: a duplicate check and its insert cannot interleave.
+      const at = tick();
+      const key = keyOf(tenantId, request.idempotencyKey);
+      if (idempotencyKeys.has(key)) return { status: "duplicate", eventId };
+      const { decision, state } = decideReported(
+        auth.tenant.state,
+        auth.tenant.snapshot.limits,
+        request.route,
+        request.units,
+        at,
+      );
+      if (!decision.allowed) return { status: "limited", decision };
+      auth.tenant.state = state;
+      idempotencyKeys.set(key, at);
+      const { route, units, occurredAt, metadata } = request;
+      emit({ eventId, tenantId, route, units, occurredAt, metadata });
+      return { status: "recorded", eventId, decision };
+    },
+
+    async limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult> {
+      const auth = tenants.authorize(await tenants.load(tenantId), request.keyHash);
+      if ("denied" in auth) return auth.denied;
+      const { limits } = auth.tenant.snapshot;
+      const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
+      const report = describeLimits(auth.tenant.state, limits, routes, tick());
+      return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
+    },
+
+    async apply(snapshot: TenantSnapshot) {
+      tenants.adopt(snapshot);
+    },
+
+    async load(tenantId: string) {
+      await tenants.load(tenantId);
+    },
+
+    drainUsage() {
+      sweepAt(now());
+      return outbox.drain();
+    },
+
+    delivered: () => outbox.delivered(),
+
+    sweep: () => sweepAt(now()),
+
+    sizes: () => ({
+      ...tenants.sizes(),
+      reservations: reservations.size,
+      idempotencyKeys: idempotencyKeys.size,
+      usage: outbox.size(),
+    }),
+  };
+}

@@ -2,9 +2,10 @@
 
 import { createRoute } from "@hono/zod-openapi";
 import { dailyUsage, usageRange } from "../metering/usage-query";
-import { invalidKey, keyPolicyOf, presentedKey, suspended } from "./api-key";
+import { keyPolicyOf, presentedKey } from "./api-key";
 import { openApiApp, withDatabase } from "./context";
 import { limiterUnavailable } from "./limit-response";
+import { askLimiter, assertVouched, refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 import { recordReportedUsage } from "./record-usage";
 import { problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
@@ -46,14 +47,8 @@ export const accountUsageRoutes = openApiApp()
           return c.json({ eventId: result.eventId, duplicate: false }, 202);
         case "duplicate":
           return c.json({ eventId: result.eventId, duplicate: true }, 200);
-        case "limited":
-          throw result.problem;
-        case "unauthenticated":
-          throw invalidKey();
-        case "suspended":
-          throw suspended();
-        case "unavailable":
-          throw limiterUnavailable();
+        default:
+          throw refusalProblem(result);
       }
     },
   )
@@ -73,14 +68,8 @@ export const accountUsageRoutes = openApiApp()
       const range = usageRange(c.req.valid("query"), Date.now());
       if (typeof range === "string") throw new Problem(400, "invalid-range", range);
       // The limiter vouches for the key, so a revoked key reads nothing from the next call on.
-      let auth: Awaited<ReturnType<ReturnType<typeof c.var.deps.store>["limits"]>>;
-      try {
-        auth = await c.get("deps").store(c.env).limits(tenantId, { keyHash, routes: [] });
-      } catch {
-        throw limiterUnavailable();
-      }
-      if (auth.status === "unauthenticated") throw invalidKey();
-      if (auth.status === "suspended") throw suspended();
+      const auth = await askLimiter(() => c.get("deps").store(c.env).limits(tenantId, { keyHash, routes: [] }));
+      assertVouched(auth.status);
       return c.json(await dailyUsage(c.get("db"), tenantId, range.from, range.to), 200);
     },
   );

@@ -4,9 +4,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { dailyPolicy, type PolicyReport } from "../core/limiter";
 import { DEFAULT_ROUTE } from "../core/limits";
 import { routeKeys } from "../core/route-table";
-import { invalidKey, keyPolicyOf, presentedKey, suspended } from "./api-key";
+import { keyPolicyOf, presentedKey } from "./api-key";
 import { openApiApp } from "./context";
-import { limiterUnavailable, limitHeaders } from "./limit-response";
+import { limitHeaders } from "./limit-response";
+import { askLimiter, assertVouched } from "./outcomes";
 import { LimitsSchema, problems } from "./schemas";
 
 export const accountRoutes = openApiApp().openapi(
@@ -29,14 +30,9 @@ export const accountRoutes = openApiApp().openapi(
     const { tenantId, keyHash } = await presentedKey(c, keyPolicyOf(c.get("config")));
     const config = c.get("config");
     const store = c.get("deps").store(c.env);
-    let result: Awaited<ReturnType<typeof store.limits>>;
-    try {
-      result = await store.limits(tenantId, { keyHash, routes: routeKeys(config.ROUTES) });
-    } catch {
-      throw limiterUnavailable();
-    }
-    if (result.status === "unauthenticated") throw invalidKey();
-    if (result.status === "suspended") throw suspended();
+    const result = await askLimiter(() => store.limits(tenantId, { keyHash, routes: routeKeys(config.ROUTES) }));
+    assertVouched(result.status);
+    if (result.status !== "ok") throw new Error(`unexpected limiter status ${result.status}`);
     const { limits } = result;
     // The headers describe the default route's bucket and the daily quota; the body has them all.
     const policies: PolicyReport[] = limits.buckets.filter((b) => b.name === DEFAULT_ROUTE);

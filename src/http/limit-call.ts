@@ -7,9 +7,9 @@ import type { Decision } from "../core/limiter";
 import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
 import type { RouteMatch } from "../core/route-table";
-import { invalidKey, type KeyPolicy, presentedKey, suspended } from "./api-key";
+import { type KeyPolicy, presentedKey } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
-import { limiterUnavailable } from "./limit-response";
+import { refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 
 /** What the middleware leaves on the context for later handlers (`c.get("aegis")`). */
@@ -107,11 +107,9 @@ function respond(result: Enforcement, failureMode: "open" | "closed", verifyingK
     case "allowed":
       return result.headers;
     case "limited":
-      throw result.problem;
     case "unauthenticated":
-      throw invalidKey();
     case "suspended":
-      throw suspended();
+      throw refusalProblem(result);
     case "unavailable":
       console.error(
         JSON.stringify({
@@ -127,7 +125,7 @@ function respond(result: Enforcement, failureMode: "open" | "closed", verifyingK
       if (failureMode === "open" && !(verifyingKey && result.error instanceof TenantLoadError)) {
         return { [NOT_ENFORCED_HEADER]: "false" };
       }
-      throw limiterUnavailable();
+      throw refusalProblem(result);
   }
 }
 

@@ -56,7 +56,7 @@ export interface DecideResult {
 }
 
 /** What a reservation held, so that settling it can give back exactly that. */
-export interface Reservation {
+export interface HeldUnits {
   route: string;
   /** Units counted against the day. */
   units: number;
@@ -210,7 +210,7 @@ export function decideReported(
 export function settle(
   state: LimiterState,
   limits: TenantLimits,
-  reservation: Reservation,
+  reservation: HeldUnits,
   actual: number,
   now: number,
 ): LimiterState {

@@ -1,6 +1,6 @@
 // The TenantLimiter's SQLite tables, and reads and writes of its state.
 
-import type { Reservation as HeldUnits, LimiterState } from "../core/limiter";
+import type { HeldUnits, LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
 import type { UsageEvent, UsageMetadata } from "../core/usage-event";
 

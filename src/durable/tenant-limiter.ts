@@ -10,6 +10,13 @@ import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
 import { decide, decideReported, describeLimits, type LimiterState, settle } from "../core/limiter";
+import {
+  assertUnits,
+  IDEMPOTENCY_TTL_MS,
+  MISSING_TENANT_TTL_MS,
+  reservationExpiry,
+  UNKNOWN_KEY_REFRESH_MS,
+} from "../core/limiter-rules";
 import type {
   CheckRequest,
   CheckResult,
@@ -19,7 +26,7 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import { MAX_CALL_UNITS, routeCost } from "../core/limits";
+import { routeCost } from "../core/limits";
 import { hashIn } from "../core/secrets";
 import { withTimeout } from "../core/timeout";
 import {
@@ -36,14 +43,8 @@ import { defaultLimits } from "../defaults";
 import { LimiterStorage, type Reservation } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
 
-/** How long an unknown tenant id is remembered before Postgres is asked again. */
-const MISSING_TENANT_TTL_MS = 30_000;
-/** How soon a key the snapshot does not know makes it reload (at most once per this period). */
-const UNKNOWN_KEY_REFRESH_MS = 30_000;
 /** How long events gather in the outbox before a flush, so one send carries many. */
 const FLUSH_DELAY_MS = 1_000;
-/** How long a reported usage's idempotency key is remembered. */
-const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
 
 /**
  * The bindings the Durable Object reads: its outbox's queue, and the settings `loadConfig`
@@ -107,7 +108,10 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
     // A reserved call is metered even at cost 0: it is settled to the units it used.
     if (decision.allowed && (cost > 0 || request.reserve)) {
       if (request.reserve) {
-        reservation = { id: crypto.randomUUID(), expiresAt: now + this.config.RESERVATION_TTL_SECONDS * 1000 };
+        reservation = {
+          id: crypto.randomUUID(),
+          expiresAt: reservationExpiry(now, this.config.RESERVATION_TTL_SECONDS),
+        };
         const day = dayOf(now, limits.timeZone);
         this.storage.insertReservation({
           ...reservation,
@@ -328,11 +332,5 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
         JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: describeError(err) }),
       );
     });
-  }
-}
-
-function assertUnits(units: number): void {
-  if (!Number.isSafeInteger(units) || units < 0 || units > MAX_CALL_UNITS) {
-    throw new RangeError(`units must be a whole number from 0 to ${MAX_CALL_UNITS}, got ${units}`);
   }
 }

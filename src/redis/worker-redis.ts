@@ -11,9 +11,9 @@ import type { LimiterStore } from "../core/limiter-store";
 import { openNeonDatabase } from "../db/neon";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
-import { registryKey } from "./keys";
 import { openRedis, type RedisConnection } from "./open-redis";
 import { RedisLimiterStore } from "./redis-limiter-store";
+import { sweepAllTenants } from "./reservation-sweep";
 import { cloudflareSocket } from "./resp/cloudflare-socket";
 import { UsageStreamConsumer } from "./usage-stream-consumer";
 
@@ -58,9 +58,6 @@ export function workerRedisStore(config: Config, prefix?: string): LimiterStore 
   };
 }
 
-/** Tenants swept at once: their scripts are pipelined on the one connection. */
-const SWEEP_CONCURRENCY = 64;
-
 export interface DrainResult {
   read: number;
   stored: number;
@@ -98,16 +95,11 @@ export async function drainRedisUsage(config: Config, budgetMs = 20_000, prefix?
     };
     // Usage first: it is what billing waits for. Sweeping gets what time is left.
     await drain();
-    const store = storeOn(redis, config, prefix);
-    const members = await redis.send(["SMEMBERS", registryKey(prefix ?? "aegis")]);
-    const tenants = Array.isArray(members) ? members.map(String) : [];
-    // Start at a random tenant, so a budget that runs out does not always spare the same ones.
-    const from = Math.floor(Math.random() * tenants.length);
-    const order = [...tenants.slice(from), ...tenants.slice(0, from)];
-    for (let i = 0; i < order.length && Date.now() < end; i += SWEEP_CONCURRENCY) {
-      const swept = await Promise.all(order.slice(i, i + SWEEP_CONCURRENCY).map((t) => store.sweepExpired(t)));
-      result.swept += swept.reduce((a, b) => a + b, 0);
-    }
+    result.swept += await sweepAllTenants(storeOn(redis, config, prefix), redis, {
+      prefix,
+      keepGoing: () => Date.now() < end,
+      randomStart: true,
+    });
     // And what the sweep recorded, if time is left (else the next run stores it).
     if (result.swept > 0) await drain();
   } catch (err) {

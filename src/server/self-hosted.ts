@@ -21,9 +21,10 @@ import { openNodeDatabase } from "../db/node";
 import { loadTenantSnapshot } from "../db/tenants";
 import { defaultLimits } from "../defaults";
 import { createGateway } from "../http/app";
-import { DEFAULT_PREFIX, registryKey } from "../redis/keys";
+import { DEFAULT_PREFIX } from "../redis/keys";
 import { openRedis } from "../redis/open-redis";
 import { RedisLimiterStore } from "../redis/redis-limiter-store";
+import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 
@@ -31,7 +32,6 @@ import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 export const BILLING_SCHEDULE = "*/15 * * * *";
 const IDLE_POLL_MS = 200;
 const SWEEP_EVERY_MS = 5_000;
-const SWEEP_CONCURRENCY = 64;
 /** The consumer's and the sweeper's command timeout: they move whole batches. */
 const BACKGROUND_TIMEOUT_MS = 10_000;
 /** How long a shutdown lets requests in flight finish before cutting their connections. */
@@ -176,17 +176,10 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     }
   })();
 
-  // Reservations that expire unsettled are recorded at their estimate. One sweep at a time;
-  // tenants are swept SWEEP_CONCURRENCY at once, which pipelines them on the connection.
-  let sweep: Promise<void> | null = null;
+  // Reservations that expire unsettled are recorded at their estimate. One sweep at a time.
+  let sweep: Promise<unknown> | null = null;
   const sweeper = setInterval(() => {
-    sweep ??= (async () => {
-      const members = await background.send(["SMEMBERS", registryKey(prefix)]);
-      const tenants = Array.isArray(members) ? members.map(String) : [];
-      for (let i = 0; i < tenants.length && !stopping; i += SWEEP_CONCURRENCY) {
-        await Promise.all(tenants.slice(i, i + SWEEP_CONCURRENCY).map((t) => sweeping.sweepExpired(t)));
-      }
-    })()
+    sweep ??= sweepAllTenants(sweeping, background, { prefix, keepGoing: () => !stopping })
       .catch((err: unknown) => logError("reservation sweep failed", err))
       .finally(() => {
         sweep = null;

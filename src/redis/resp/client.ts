@@ -3,7 +3,7 @@
 import { Connection } from "./connection";
 import type { RedisArg } from "./encoder";
 import { RedisClosedError, RedisServerError } from "./errors";
-import type { RedisReply } from "./parser";
+import type { RedisReply } from "./reply";
 import type { SocketConnector } from "./socket";
 import { parseRedisUrl, type RedisConnectionOptions } from "./url";
 

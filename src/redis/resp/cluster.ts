@@ -7,7 +7,7 @@
 import { RedisClient, type RedisClientOptions } from "./client";
 import type { RedisArg } from "./encoder";
 import { RedisClosedError, RedisServerError } from "./errors";
-import type { RedisReply } from "./parser";
+import type { RedisReply } from "./reply";
 import { parseRedisUrl, type RedisConnectionOptions } from "./url";
 
 const SLOTS = 16_384;

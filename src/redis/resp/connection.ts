@@ -2,7 +2,8 @@
 
 import { concat, encodeCommands, type RedisArg } from "./encoder";
 import { RedisClosedError, RedisProtocolError, RedisServerError, RedisTimeoutError } from "./errors";
-import { type RedisReply, RespParser } from "./parser";
+import { RespParser } from "./parser";
+import type { RedisReply } from "./reply";
 import type { RedisSocket, SocketConnector, SocketOptions } from "./socket";
 
 export interface ConnectionConfig {

@@ -4,6 +4,7 @@
 export { RedisClient, type RedisClientOptions } from "./client";
 export { encodeCommand, encodeCommands, type RedisArg } from "./encoder";
 export { RedisClosedError, RedisError, RedisProtocolError, RedisServerError, RedisTimeoutError } from "./errors";
-export { type ParserOptions, type RedisReply, RespParser } from "./parser";
+export { type ParserOptions, RespParser } from "./parser";
+export type { RedisReply } from "./reply";
 export type { RedisSocket, SocketConnector, SocketHandlers, SocketOptions } from "./socket";
 export { parseRedisUrl, type RedisConnectionOptions } from "./url";

@@ -1,22 +1,30 @@
 // An incremental RESP2 + RESP3 reply parser: bytes in, split anywhere; complete replies out, in order.
+// It owns the framing (lines, bulk payloads, the stack of open aggregates); the
+// values that fit on one line are decoded in scalars.ts.
 
 import { RedisProtocolError, RedisServerError } from "./errors";
+import {
+  ARRAY,
+  ATTRIBUTE,
+  BIG_NUMBER,
+  BOOLEAN,
+  BULK,
+  BULK_ERROR,
+  DOUBLE,
+  ERROR,
+  INTEGER,
+  MAP,
+  NULL,
+  PUSH,
+  type RedisReply,
+  SIMPLE,
+  TYPES,
+  VERBATIM,
+} from "./reply";
+import { bigNumberOf, booleanOf, doubleOf, integerOf, lengthOf } from "./scalars";
 
-/**
- * A decoded reply. Simple and bulk strings are UTF-8 strings; integers are numbers, or bigints
- * beyond ±2^53 (Redis integers are 64-bit); RESP3 doubles are numbers, big numbers bigints, maps
- * Maps and sets arrays. A RedisServerError appears here only nested in an array (EXEC, a Lua
- * table): a top-level error reply makes `send` reject instead.
- */
-export type RedisReply =
-  | null
-  | string
-  | number
-  | bigint
-  | boolean
-  | RedisServerError
-  | RedisReply[]
-  | Map<RedisReply, RedisReply>;
+// What the parser emits; its home is reply.ts.
+export type { RedisReply } from "./reply";
 
 export interface ParserOptions {
   /** Longest bulk string (and simple-string line) accepted; Redis's own proto-max-bulk-len default. */
@@ -40,31 +48,6 @@ const HEADER_LINE_MAX = 64;
 const INITIAL_CAPACITY = 16 * 1024;
 // Past this, an emptied buffer is dropped, so one huge reply doesn't pin its memory for the connection's life.
 const SHRINK_ABOVE = 1024 * 1024;
-
-const SIMPLE = 0x2b; // +
-const ERROR = 0x2d; // -
-const INTEGER = 0x3a; // :
-const BULK = 0x24; // $
-const ARRAY = 0x2a; // *
-const NULL = 0x5f; // _
-const BOOLEAN = 0x23; // #
-const DOUBLE = 0x2c; // ,
-const BIG_NUMBER = 0x28; // (
-const BULK_ERROR = 0x21; // !
-const VERBATIM = 0x3d; // =
-const MAP = 0x25; // %
-const PUSH = 0x3e; // >
-const ATTRIBUTE = 0x7c; // |
-// Sets (~) need no constant: they read as arrays, the default branch.
-
-const TYPES = new Set(Array.from("+-:$*_#,(!=%~>|", (c) => c.charCodeAt(0)));
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const SPECIAL_DOUBLES = new Map([
-  ["inf", Infinity],
-  ["+inf", Infinity],
-  ["-inf", -Infinity],
-  ["nan", NaN],
-]);
 
 /** What a header line returns when the value it starts is still to come. */
 const OPENED: unique symbol = Symbol("opened");
@@ -200,16 +183,13 @@ export class RespParser {
       case ERROR:
         return new RedisServerError(this.#text(from, to));
       case INTEGER:
-        return this.#integer(from, to);
+        return this.#valid(integerOf(this.#ascii(from, to)), "invalid integer", from);
       case DOUBLE:
-        return this.#double(from, to);
+        return this.#valid(doubleOf(this.#ascii(from, to)), "invalid double", from);
       case BIG_NUMBER:
-        return this.#bigNumber(from, to);
-      case BOOLEAN: {
-        const b = this.#buf[from];
-        if (to - from !== 1 || (b !== 0x74 && b !== 0x66)) throw this.#error("invalid boolean", from);
-        return b === 0x74;
-      }
+        return this.#valid(bigNumberOf(this.#text(from, to)), "invalid big number", from);
+      case BOOLEAN:
+        return this.#valid(booleanOf(this.#buf, from, to), "invalid boolean", from);
       case NULL:
         if (to !== from) throw this.#error("invalid null", from);
         return null;
@@ -286,37 +266,13 @@ export class RespParser {
 
   /** A declared length: digits only, or -1 (null) where RESP allows it. */
   #length(from: number, to: number, nullable: boolean): number {
-    const buf = this.#buf;
-    if (nullable && to - from === 2 && buf[from] === ERROR && buf[from + 1] === 0x31) return -1;
-    if (to === from || to - from > 19) throw this.#error("invalid length", from);
-    let n = 0;
-    for (let i = from; i < to; i++) {
-      const d = (buf[i] as number) - 0x30;
-      if (d < 0 || d > 9) throw this.#error("invalid length", from);
-      n = n * 10 + d;
-    }
-    return n;
+    return this.#valid(lengthOf(this.#buf, from, to, nullable), "invalid length", from);
   }
 
-  #integer(from: number, to: number): number | bigint {
-    const text = this.#ascii(from, to);
-    if (!/^-?\d{1,19}$/.test(text)) throw this.#error("invalid integer", from);
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : BigInt(text);
-  }
-
-  #double(from: number, to: number): number {
-    const text = this.#ascii(from, to);
-    const special = SPECIAL_DOUBLES.get(text.toLowerCase());
-    if (special !== undefined) return special;
-    if (!DECIMAL.test(text)) throw this.#error("invalid double", from);
-    return Number(text);
-  }
-
-  #bigNumber(from: number, to: number): bigint {
-    const text = this.#text(from, to);
-    if (!/^[+-]?\d+$/.test(text)) throw this.#error("invalid big number", from);
-    return BigInt(text);
+  /** A decoded line value, or a protocol error when its decoder found it malformed. */
+  #valid<T>(value: T | undefined, what: string, at: number): T {
+    if (value === undefined) throw this.#error(what, at);
+    return value;
   }
 
   #error(what: string, at: number): RedisProtocolError {

@@ -1,0 +1,140 @@
+// The limiter script's calling convention: a typed call in, KEYS and ARGV out. The script
+// reads its arguments by position (see limiter-script.ts), so every call site passes an
+// object and this module alone knows which slot holds what and how an absent value is sent.
+
+import type { TenantSnapshot } from "../core/limiter-store";
+import { cleanMetadata, type UsageMetadata } from "../core/usage-event";
+import type { TenantKeys } from "./keys";
+import { limiterScript } from "./limiter-script";
+import type { RedisCommands } from "./lua-script";
+import type { RedisReply } from "./resp/index";
+
+/** ARGV 2 to 6. Ops that read no config (load, forget, sweep) leave all but `now` out. */
+export interface CallContext {
+  now: number;
+  /** The tenant's calendar day (YYYY-MM-DD) in `zone`. */
+  today?: string;
+  zone?: string;
+  /** The "version:hash" of the config this process holds: the script sends the config only if it differs. */
+  knownVersion?: string;
+  /** SHA-256 hex of the caller's key; absent when the caller identified the tenant itself. */
+  keyHash?: string;
+}
+
+export type LimiterOp =
+  | {
+      op: "check" | "checkstale";
+      /** The usage event's id, or the reservation's id when reserving. */
+      eventId: string;
+      route: string;
+      cost?: number;
+      /** The route table's cost, for a route the tenant does not price. */
+      defaultCost?: number;
+      reserve: boolean;
+      expiresAt: number;
+      metadata?: UsageMetadata;
+    }
+  | { op: "settle"; reservationId: string; units: number; metadata?: UsageMetadata }
+  | {
+      op: "record";
+      eventId: string;
+      route: string;
+      units: number;
+      occurredAt: number;
+      metadata?: UsageMetadata;
+      idempotencyTtlMs: number;
+    }
+  | { op: "peek" }
+  | { op: "sweep"; limit: number }
+  /** Marks the tenant missing for `markerTtlMs`, unless Redis holds a version newer than `newerThan`. */
+  | { op: "forget"; markerTtlMs: number; newerThan: number }
+  /** `configTtlMs`: how long the config stays good after it is written. */
+  | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number };
+
+export type LimiterCall = CallContext & LimiterOp;
+
+export interface EncodedCall {
+  keys: string[];
+  args: (string | number)[];
+}
+
+/** Metadata as the script stores it: cleaned JSON, or "" for none. */
+function metadataArg(metadata: UsageMetadata | undefined): string {
+  const clean = cleanMetadata(metadata);
+  return clean ? JSON.stringify(clean) : "";
+}
+
+/** ARGV 7 onwards. Redis has no null argument: an absent value is "". */
+function opArgs(call: LimiterOp): (string | number)[] {
+  switch (call.op) {
+    case "check":
+    case "checkstale":
+      return [
+        call.eventId,
+        call.route,
+        call.cost ?? "",
+        call.defaultCost ?? "",
+        call.reserve ? "1" : "0",
+        call.expiresAt,
+        metadataArg(call.metadata),
+      ];
+    // settle, sweep and forget leave ARGV 7 (check's event id) empty and start at 8.
+    case "settle":
+      return ["", call.reservationId, call.units, metadataArg(call.metadata)];
+    case "record":
+      return [call.eventId, call.route, call.units, call.occurredAt, metadataArg(call.metadata), call.idempotencyTtlMs];
+    case "peek":
+      return [];
+    case "sweep":
+      return ["", call.limit];
+    case "forget":
+      return ["", call.markerTtlMs, call.newerThan];
+    case "load": {
+      const { snapshot } = call;
+      const { limits } = snapshot;
+      // A route's override as "rate,burst,cost", an empty part meaning the tenant's default.
+      const routes = Object.entries(limits.routes).flatMap(([route, o]) => [
+        route,
+        `${o.ratePerMinute ?? ""},${o.burst ?? ""},${o.cost ?? ""}`,
+      ]);
+      return [
+        snapshot.version,
+        snapshot.status,
+        limits.ratePerMinute,
+        limits.burst,
+        limits.dailyUnits ?? -1,
+        limits.timeZone,
+        limits.shadow ? 1 : 0,
+        JSON.stringify(limits),
+        call.configTtlMs,
+        routes.length / 2,
+        ...routes,
+        ...snapshot.keyHashes,
+      ];
+    }
+  }
+}
+
+/** KEYS and ARGV for one call of the limiter script on the tenant whose keys these are. */
+export function encodeLimiterCall(keys: TenantKeys, call: LimiterCall): EncodedCall {
+  // KEYS[5] is read by record only; any key of the tenant keeps the call in its cluster slot.
+  const idem = keys.idem(call.op === "record" ? call.eventId : "");
+  return {
+    keys: [keys.tenant, keys.res, keys.resx, keys.stream, idem],
+    args: [
+      call.op,
+      call.now,
+      call.today ?? "",
+      call.zone ?? "",
+      call.knownVersion ?? "",
+      call.keyHash ?? "",
+      ...opArgs(call),
+    ],
+  };
+}
+
+/** Runs one call of the limiter script. */
+export function runLimiterCall(redis: RedisCommands, keys: TenantKeys, call: LimiterCall): Promise<RedisReply> {
+  const { keys: keyList, args } = encodeLimiterCall(keys, call);
+  return limiterScript.run(redis, keyList, args);
+}

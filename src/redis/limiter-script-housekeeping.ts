@@ -1,0 +1,55 @@
+// The limiter script's ops that read no config: sweep, and load and forget, which write it.
+// Part of LIMITER_SCRIPT (limiter-script.ts); they return before the tenant is read.
+
+export const LUA_HOUSEKEEPING = `
+if op == 'sweep' then
+  return sweep(tonumber(ARGV[8]))
+end
+
+if op == 'load' then
+  -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 daily, 12 tz, 13 shadow, 14 json,
+  -- 15 ttl ms, 16 route count, then route/spec pairs, then key hashes. Counters stay.
+  local have = redis.call('HGET', tenant, 'v')
+  if have and tonumber(have) > tonumber(ARGV[7]) then
+    -- A push got here after this load read Postgres: what Redis holds is the newer, and as
+    -- fresh as the load; without a new time it would be reloaded again and again.
+    redis.call('HSET', tenant, 'at', ARGV[2])
+    return 0
+  end
+  local old = {}
+  for i, f in ipairs(redis.call('HKEYS', tenant)) do
+    local kind = string.sub(f, 1, 2)
+    if kind == 'k:' or kind == 'r:' then old[#old + 1] = f end
+  end
+  for j = 1, #old, 1000 do redis.call('HDEL', tenant, unpack(old, j, math.min(j + 999, #old))) end
+  local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'daily', ARGV[11],
+    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'h', redis.sha1hex(ARGV[14]), 'at', ARGV[2],
+    'ttl', ARGV[15]}
+  local n = tonumber(ARGV[16])
+  local i = 17
+  for _ = 1, n do
+    f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
+  end
+  for j = i, #ARGV do f[#f + 1] = 'k:' .. ARGV[j]; f[#f + 1] = '1' end
+  for j = 1, #f, 2000 do redis.call('HSET', tenant, unpack(f, j, math.min(j + 1999, #f))) end
+  -- A tenant that was marked missing (with an expiry) exists now: its counters must stay.
+  redis.call('PERSIST', tenant)
+  return 1
+end
+
+if op == 'forget' then
+  -- The tenant is not in Postgres: record held reservations at their estimate, drop its
+  -- limits and counters, and remember for ARGV[8] ms that it does not exist, unless a push
+  -- newer than ARGV[9] has arrived meanwhile.
+  local have = redis.call('HGET', tenant, 'v')
+  if have and tonumber(have) > tonumber(ARGV[9]) then return 0 end
+  local at = ARGV[2]
+  now = math.huge
+  while sweep(1000) > 0 do end
+  redis.call('DEL', tenant, res, resx)
+  redis.call('HSET', tenant, 'v', '-1', 's', 'missing', 'at', at, 'ttl', ARGV[8])
+  -- The marker outlives its use by nothing: made-up tenant ids never pile up in Redis.
+  redis.call('PEXPIRE', tenant, ARGV[8])
+  return 1
+end
+`;

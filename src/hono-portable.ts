@@ -3,6 +3,7 @@
 // export here reads a binding, so none can fail for want of one.
 
 export { LimiterUnavailableError, TenantLoadError } from "./core/limiter-store";
+export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./core/memory-store";
 export { type Aegis, type AegisOptions, createAegis } from "./http/aegis";
 export { type Enforcement, enforce } from "./http/enforce";
 export {

@@ -24,7 +24,8 @@
 // none is counted twice. delivered() waits for the onUsage calls in flight.
 
 import { dayOf } from "./calendar";
-import { decide, decideReported, describeLimits, type Reservation, settle } from "./limiter";
+import { decide, decideReported, describeLimits, type HeldUnits, settle } from "./limiter";
+import { assertUnits, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
   CheckResult,
@@ -42,8 +43,6 @@ import { type UsageSink, usageOutbox } from "./usage-outbox";
 
 /** RESERVATION_TTL_SECONDS's default (src/config.ts), which core cannot import. */
 export const DEFAULT_RESERVATION_TTL_MS = 900_000;
-/** How long a reported usage's idempotency key is remembered, as in the DO. */
-export const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
 
 export interface MemoryStoreOptions {
   /** The clock, in ms since the epoch. Default Date.now. A check's `deadline` is read on it too. */
@@ -69,18 +68,12 @@ export interface MemoryStore extends LimiterStore {
   sizes(): { tenants: number; reservations: number; idempotencyKeys: number; missingTenants: number; usage: number };
 }
 
-interface Held extends Reservation {
+interface Held extends HeldUnits {
   id: string;
   tenantId: string;
   expiresAt: number;
   reservedAt: number;
   metadata?: UsageMetadata;
-}
-
-function assertUnits(units: number): void {
-  if (!Number.isSafeInteger(units) || units < 0 || units > MAX_CALL_UNITS) {
-    throw new RangeError(`units must be a whole number from 0 to ${MAX_CALL_UNITS}, got ${units}`);
-  }
 }
 
 /** A key per tenant: ids and idempotency keys come from callers, and one tenant's must not reach another's. */

@@ -2,11 +2,10 @@
 // through the embedder's loadSnapshot, and the tenant ids it knows not to exist.
 
 import type { LimiterState } from "./limiter";
+import { MISSING_TENANT_TTL_MS } from "./limiter-rules";
 import type { TenantSnapshot } from "./limiter-store";
 import { hashIn } from "./secrets";
 
-/** How long an unknown tenant id is remembered before loadSnapshot is asked again, as in the DO. */
-export const MISSING_TENANT_TTL_MS = 30_000;
 /** Most unknown tenant ids remembered at once, so that made-up ids cannot grow the store. */
 export const MISSING_TENANT_LIMIT = 10_000;
 

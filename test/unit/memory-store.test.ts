@@ -5,17 +5,19 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import type { TenantSnapshot } from "../../src/core/limiter-store";
 import type { TenantLimits } from "../../src/core/limits";
-import {
-  DEFAULT_RESERVATION_TTL_MS,
-  IDEMPOTENCY_TTL_MS,
-  type MemoryStoreOptions,
-  memoryStore,
-} from "../../src/core/memory-store";
-import { MISSING_TENANT_LIMIT, MISSING_TENANT_TTL_MS } from "../../src/core/memory-tenants";
+import { DEFAULT_RESERVATION_TTL_MS, type MemoryStoreOptions, memoryStore } from "../../src/core/memory-store";
 import { idempotentEventId, type UsageEvent } from "../../src/core/usage-event";
 
 /** 2026-06-15 10:00 UTC. */
 const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
+// The store's own figures, written out rather than imported: a test that read them from the
+// code would pass whatever they became.
+/** Reported usage's idempotency keys: 7 days. */
+const IDEMPOTENCY_TTL_MS = 7 * 24 * 3_600_000;
+/** An unknown tenant id is remembered for 30 s. */
+const MISSING_TENANT_TTL_MS = 30_000;
+/** At most 10,000 unknown tenant ids at once. */
+const MISSING_TENANT_LIMIT = 10_000;
 const TENANT = "tnaaaaaaaaaaaaaaab";
 const KEY = "a".repeat(64);
 

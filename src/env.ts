@@ -1,7 +1,7 @@
 // The Worker's bindings. Every setting is a string var or secret; src/config.ts validates them.
 
 import type { UsageMessage } from "./core/usage-event";
-import type { TenantLimiter } from "./durable/tenant-limiter";
+import type { TenantLimiter } from "./tenant-limiter";
 
 export interface Env {
   TENANT_LIMITER: DurableObjectNamespace<TenantLimiter>;

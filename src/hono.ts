@@ -22,8 +22,8 @@ import {
 } from "./http/limit-call";
 import { type RecordOutcome, recordReportedUsage, type UsageInput } from "./http/record-usage";
 
-export { TenantLimiter } from "./durable/tenant-limiter";
 export * from "./hono-portable";
+export { TenantLimiter } from "./tenant-limiter";
 
 /** The least a Hono env must offer for the binding-default middleware. */
 export type RateLimitEnv = { Bindings: Env; Variables: AegisVariables };

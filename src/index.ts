@@ -12,11 +12,11 @@ import { Problem } from "./http/problem";
 import { consumeUsageBatch } from "./metering/queue-consumer";
 import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
 
-export { TenantLimiter } from "./durable/tenant-limiter";
 export type { Env } from "./env";
 // The forms that default to the TENANT_LIMITER binding take the place of the portable ones.
 export { defaultStore, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./hono";
 export * from "./portable";
+export { TenantLimiter } from "./tenant-limiter";
 
 function openDatabase(env: Env) {
   const config = loadConfig(env);

@@ -20,6 +20,12 @@ export interface TenantSnapshot {
   keyHashes: string[];
 }
 
+/**
+ * Where a limiter loads a tenant it does not hold, or holds too old: Postgres, in every
+ * runtime. Null means there is no such tenant.
+ */
+export type LoadTenantSnapshot = (tenantId: string) => Promise<TenantSnapshot | null>;
+
 export interface CheckRequest {
   /** SHA-256 hex of the presented API key. Absent when the embedding app has identified the tenant. */
   keyHash?: string;

@@ -1,10 +1,10 @@
 // The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision.
 
 import type { LimiterStore } from "../core/limiter-store";
-import type { TenantLimiter } from "./tenant-limiter";
+import type { TenantLimiterObject } from "./tenant-limiter";
 
 /** Routes each tenant to the Durable Object named by its tenant id. */
-export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimiter>): LimiterStore {
+export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimiterObject>): LimiterStore {
   const stub = (tenantId: string) => namespace.get(namespace.idFromName(tenantId));
   return {
     check: (tenantId, request) => stub(tenantId).check(request),

@@ -21,6 +21,7 @@ import type {
   CheckRequest,
   CheckResult,
   LimitsResult,
+  LoadTenantSnapshot,
   RecordRequest,
   RecordResult,
   SettleResult,
@@ -37,9 +38,7 @@ import {
   type UsageMessage,
   type UsageMetadata,
 } from "../core/usage-event";
-import { openNeonDatabase } from "../db/neon";
-import { loadTenantSnapshot } from "../db/tenants";
-import { defaultLimits } from "../defaults";
+import { AlarmSchedule } from "./alarm-schedule";
 import { LimiterStorage, type Reservation } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
 
@@ -56,33 +55,35 @@ export interface LimiterEnv {
 
 type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
 
-export class TenantLimiter extends DurableObject<LimiterEnv> {
+/**
+ * The Durable Object, less where it loads a tenant from: the Worker's entry
+ * (src/tenant-limiter.ts) supplies the Postgres source, so durable/ opens no database.
+ */
+export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   /** The limiter's clock. Tests replace it through `runInDurableObject`. */
   clock: () => number = () => Date.now();
 
   private readonly storage: LimiterStorage;
   private readonly config: Config;
+  /** Null when no database is configured: a cold tenant cannot be loaded, and nothing refreshes. */
+  private readonly snapshots: LoadTenantSnapshot | null;
   private snapshot: TenantSnapshot | null = null;
   private loadedAt = 0;
   private state: LimiterState;
   private missingUntil = 0;
   private loading: Promise<TenantSnapshot | null> | null = null;
-  /** When the alarm is set for (real time), or null when none is. */
-  private alarmAt: number | null = null;
-  private flushFailures = 0;
-  /** While sends fail, no flush before this time, however many events arrive. */
-  private flushNotBefore = 0;
+  private readonly alarms: AlarmSchedule;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
     this.config = loadConfig(env);
+    this.snapshots = this.snapshotSource(this.config);
     this.storage = new LimiterStorage(ctx.storage.sql);
     const saved = this.storage.readSnapshot();
     if (saved) ({ snapshot: this.snapshot, loadedAt: this.loadedAt } = saved);
     this.state = this.storage.readState();
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
-    });
+    this.alarms = new AlarmSchedule(ctx.storage);
+    ctx.blockConcurrencyWhile(() => this.alarms.restore());
   }
 
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
@@ -107,31 +108,15 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
     let reservation: { id: string; expiresAt: number } | undefined;
     // A reserved call is metered even at cost 0: it is settled to the units it used.
     if (decision.allowed && (cost > 0 || request.reserve)) {
+      const { route, metadata } = request;
       if (request.reserve) {
-        reservation = {
-          id: crypto.randomUUID(),
-          expiresAt: reservationExpiry(now, this.config.RESERVATION_TTL_SECONDS),
-        };
-        const day = dayOf(now, limits.timeZone);
-        this.storage.insertReservation({
-          ...reservation,
-          route: request.route,
-          units: cost,
-          bucketTicks,
-          day,
-          reservedAt: now,
-          metadata: request.metadata,
-        });
-        this.scheduleAlarm(reservation.expiresAt - now);
+        const expiresAt = reservationExpiry(now, this.config.RESERVATION_TTL_SECONDS);
+        reservation = { id: crypto.randomUUID(), expiresAt };
+        const held = { route, units: cost, bucketTicks, day: dayOf(now, limits.timeZone), reservedAt: now, metadata };
+        this.storage.insertReservation({ ...reservation, ...held });
+        this.alarms.schedule(expiresAt - now);
       } else {
-        this.emit({
-          eventId: newEventId(),
-          tenantId,
-          route: request.route,
-          units: cost,
-          occurredAt: now,
-          metadata: request.metadata,
-        });
+        this.emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: now, metadata });
       }
     }
     return { status: "ok", decision, reservation };
@@ -204,31 +189,13 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
    * sends the outbox to the usage queue. A failed send is retried with backoff.
    */
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.alarms.fired();
     const now = this.clock();
     for (const r of this.storage.takeExpiredReservations(now)) this.emitReservation(r, r.units, undefined, false);
     this.storage.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
-    try {
-      const { remaining } = await flushOutbox(this.storage, this.env.USAGE_QUEUE);
-      this.flushFailures = 0;
-      this.flushNotBefore = 0;
-      if (remaining > 0) this.scheduleAlarm(0);
-    } catch (err) {
-      this.flushFailures++;
-      const delay = Math.min(300_000, 1_000 * 2 ** this.flushFailures);
-      this.flushNotBefore = Date.now() + delay;
-      console.error(
-        JSON.stringify({
-          msg: "usage outbox flush failed",
-          tenant: this.ctx.id.name,
-          retryInMs: delay,
-          error: describeError(err),
-        }),
-      );
-      this.scheduleAlarm(delay);
-    }
+    await this.alarms.send(() => flushOutbox(this.storage, this.env.USAGE_QUEUE), this.ctx.id.name);
     const expiry = this.storage.nextExpiry();
-    if (expiry !== null) this.scheduleAlarm(Math.max(0, expiry - now));
+    if (expiry !== null) this.alarms.schedule(Math.max(0, expiry - now));
   }
 
   /** Appends a usage event to the outbox, in the caller's transaction, and makes sure a flush follows. */
@@ -236,7 +203,7 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
     const { metadata, ...rest } = event;
     const clean = cleanMetadata(metadata);
     this.storage.appendEvent(clean ? { ...rest, metadata: clean } : rest);
-    if (schedule) this.scheduleAlarm(FLUSH_DELAY_MS);
+    if (schedule) this.alarms.schedule(FLUSH_DELAY_MS);
   }
 
   private emitReservation(r: Reservation, units: number, metadata: UsageMetadata | undefined, schedule = true): void {
@@ -245,14 +212,6 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
     const occurredAt = r.reservedAt > 0 ? r.reservedAt : this.clock();
     const event = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt };
     this.emit(merged ? { ...event, metadata: merged } : event, schedule);
-  }
-
-  /** Sets the alarm `inMs` from now unless one is already set for sooner; never sooner than a backoff allows. */
-  private scheduleAlarm(inMs: number): void {
-    const at = Math.max(Date.now() + inMs, this.flushNotBefore);
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
   }
 
   private tenantId(): string {
@@ -289,26 +248,22 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
     return this.loading;
   }
 
+  /** Where this limiter loads its tenant from; null when no database is configured. */
+  protected abstract snapshotSource(config: Config): LoadTenantSnapshot | null;
+
   private async fetchSnapshot(): Promise<TenantSnapshot | null> {
-    const url = this.config.DATABASE_URL;
-    if (!url) throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
-    const tenantId = this.tenantId();
-    const handle = openNeonDatabase(url, this.config.NEON_WS_PROXY);
-    try {
-      const loaded = await withTimeout(
-        loadTenantSnapshot(handle.db, tenantId, defaultLimits(this.config)),
-        this.config.LIMITER_LOAD_TIMEOUT_MS,
-        () =>
-          new Error(
-            `loading tenant ${tenantId} from Postgres timed out after ${this.config.LIMITER_LOAD_TIMEOUT_MS} ms`,
-          ),
-      );
-      if (loaded) this.adopt(loaded);
-      else this.forget();
-      return this.snapshot;
-    } finally {
-      this.ctx.waitUntil(handle.close().catch(() => {}));
+    if (!this.snapshots) {
+      throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
     }
+    const tenantId = this.tenantId();
+    const loaded = await withTimeout(this.snapshots(tenantId), this.config.LIMITER_LOAD_TIMEOUT_MS, () => {
+      return new Error(
+        `loading tenant ${tenantId} from Postgres timed out after ${this.config.LIMITER_LOAD_TIMEOUT_MS} ms`,
+      );
+    });
+    if (loaded) this.adopt(loaded);
+    else this.forget();
+    return this.snapshot;
   }
 
   /** The tenant is not in Postgres (never was, or was deleted): refuse it, keep no limits. */
@@ -326,7 +281,7 @@ export class TenantLimiter extends DurableObject<LimiterEnv> {
   /** A safety net behind the admin API's pushes: reload a snapshot older than `maxAgeMs`, in the background. */
   private refreshIfOlderThan(maxAgeMs: number): void {
     if (this.loading || this.clock() - this.loadedAt < maxAgeMs) return;
-    if (!this.config.DATABASE_URL) return;
+    if (!this.snapshots) return;
     this.loadSnapshot().catch((err: unknown) => {
       console.error(
         JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: describeError(err) }),

@@ -8,11 +8,10 @@ import { limiterUnavailable } from "./limit-response";
 import { askLimiter, assertVouched, refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 import { recordReportedUsage } from "./record-usage";
-import { problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
+import { json, problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
 
 const tags = ["Account"];
 const security = [{ apiKey: [] }];
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 export const accountUsageRoutes = openApiApp()
   .openapi(

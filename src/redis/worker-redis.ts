@@ -9,8 +9,7 @@ import type { Config } from "../config";
 import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
 import { openNeonDatabase } from "../db/neon";
-import { loadTenantSnapshot } from "../db/tenants";
-import { defaultLimits } from "../defaults";
+import { neonSnapshots } from "../db/snapshot-source";
 import { openRedis, type RedisConnection } from "./open-redis";
 import { RedisLimiterStore } from "./redis-limiter-store";
 import { sweepAllTenants } from "./reservation-sweep";
@@ -26,15 +25,9 @@ function storeOn(redis: RedisConnection, config: Config, prefix?: string): Redis
     backgroundRefresh: false,
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
-    loadSnapshot: async (tenantId) => {
-      if (!config.DATABASE_URL) throw new Error("DATABASE_URL is not set, so the tenant's config cannot be loaded");
-      const handle = openNeonDatabase(config.DATABASE_URL, config.NEON_WS_PROXY);
-      try {
-        return await loadTenantSnapshot(handle.db, tenantId, defaultLimits(config));
-      } finally {
-        await handle.close().catch(() => {});
-      }
-    },
+    loadSnapshot:
+      neonSnapshots(config) ??
+      (() => Promise.reject(new Error("DATABASE_URL is not set, so the tenant's config cannot be loaded"))),
   });
 }
 

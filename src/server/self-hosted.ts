@@ -18,8 +18,7 @@ import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
 import type { DatabaseHandle } from "../db/database";
 import { openNodeDatabase } from "../db/node";
-import { loadTenantSnapshot } from "../db/tenants";
-import { defaultLimits } from "../defaults";
+import { pooledSnapshots } from "../db/snapshot-source";
 import { createGateway } from "../http/app";
 import { DEFAULT_PREFIX } from "../redis/keys";
 import { openRedis } from "../redis/open-redis";
@@ -98,7 +97,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const prefix = options.redisPrefix ?? options.env.AEGIS_REDIS_PREFIX ?? DEFAULT_PREFIX;
   const limiterOptions = {
     prefix,
-    loadSnapshot: (tenantId: string) => loadTenantSnapshot(database.db, tenantId, defaultLimits(config)),
+    loadSnapshot: pooledSnapshots(database.db, config),
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
   };

@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { sha256Hex } from "../../src/core/secrets";
 import { durableObjectStore } from "../../src/durable/durable-object-store";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { admin, env, limiterStub, newTenant, seedTenantInPostgresOnly } from "../workers/helpers";
 import { type ConformanceHarness, limiterConformance } from "./limiter-conformance";
 

@@ -28,7 +28,7 @@ const PROBES: Record<string, { refused: string[]; allowed: string[] }> = {
     allowed: ["../db/lock"],
   },
   durable: {
-    refused: ["../http/problem", "../redis/keys", "../env", "../billing/invoices"],
+    refused: ["../http/problem", "../redis/keys", "../env", "../billing/invoices", "../tenant-limiter"],
     allowed: ["../metering/messages", "../db/tenants"],
   },
   redis: {

@@ -14,7 +14,7 @@ import {
   TimeoutError,
 } from "../../src/client/index";
 import { invoices, webhookDeliveries } from "../../src/db/schema";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { ADMIN_TOKEN, BASE, limiterStub, newTenant, withDb } from "./helpers";
 
 const viaWorker = (request: Request) => SELF.fetch(request);

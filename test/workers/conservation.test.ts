@@ -5,7 +5,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { usageDaily, usageRecords } from "../../src/db/schema";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { call, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
 
 const CLIENTS = 50;

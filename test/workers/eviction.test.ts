@@ -13,7 +13,7 @@ import {
 import { eq } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import { usageRecords } from "../../src/db/schema";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { noonZone } from "../support/noon-zone";
 import { BASE, call, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
 

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import { usageRecords } from "../../src/db/schema";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { call, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
 
 const heldReservations = (tenantId: string) =>

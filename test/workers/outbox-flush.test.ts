@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { newEventId, type UsageMessage } from "../../src/core/usage-event";
 import { LimiterStorage } from "../../src/durable/limiter-storage";
 import { flushOutbox } from "../../src/durable/outbox-flusher";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { env, limiterStub } from "./helpers";
 
 function queueThatFailsAfter(successes: number, sent: UsageMessage[][]): Pick<Queue<UsageMessage>, "sendBatch"> {

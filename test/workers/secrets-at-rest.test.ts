@@ -6,8 +6,8 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { rowsOf } from "../../src/db/database";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
 import worker from "../../src/index";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { admin, adminJson, BASE, call, env, eventually, limiterStub, newTenant, usedToday, withDb } from "./helpers";
 
 const logged: string[] = [];

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { call, limiterStub, newTenant } from "./helpers";
 
 /** Sets the limiter's clock; it stays set until the object is evicted. */

@@ -7,7 +7,7 @@ import { newKeyId, sha256Hex } from "../../src/core/secrets";
 import { tenants } from "../../src/db/schema";
 import { createKey, updateTenant } from "../../src/db/tenants";
 import { defaultLimits } from "../../src/defaults";
-import type { TenantLimiter } from "../../src/durable/tenant-limiter";
+import type { TenantLimiter } from "../../src/tenant-limiter";
 import { call, env, limiterStub, newTenant, withDb } from "./helpers";
 
 const defaults = () => defaultLimits(loadConfig(env));

@@ -23,11 +23,11 @@ import {
   InvoiceListSchema,
   InvoiceQuerySchema,
   InvoiceSchema,
+  json,
   problems,
 } from "../schemas";
 
 const security = [{ adminToken: [] }];
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const isInvoiceId = (id: string) => /^inv_[a-z2-7]{20}$/.test(id);
 const isDeliveryId = (id: string) => /^msg_[a-z2-7]{20}$/.test(id);
 const MAX_PERIOD_DAYS = 366;

@@ -5,6 +5,7 @@ import { openApiApp } from "../context";
 import {
   CreatedKeySchema,
   CreateKeySchema,
+  json,
   KeyIdParamSchema,
   KeyListSchema,
   problems,
@@ -14,7 +15,6 @@ import { tenantAdmin } from "../tenant-admin";
 
 const security = [{ adminToken: [] }];
 const tags = ["API keys"];
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 export const keyRoutes = openApiApp()
   .openapi(

@@ -6,6 +6,7 @@ import { openApiApp } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
 import {
   CreateTenantSchema,
+  json,
   ListQuerySchema,
   problems,
   QuotaSchema,
@@ -18,7 +19,6 @@ import { tenantAdmin } from "../tenant-admin";
 
 const security = [{ adminToken: [] }];
 const tags = ["Tenants"];
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 export const tenantRoutes = openApiApp()
   .openapi(

@@ -1,0 +1,135 @@
+// The schemas of tenants, their quotas and keys, and the limits a tenant reads.
+
+import { z } from "@hono/zod-openapi";
+import { routeKeySchema } from "../../config";
+import { isValidTimeZone } from "../../core/calendar";
+import { billingAccountId, burst, callUnits, name, rate, units } from "./common";
+
+export const RouteOverrideSchema = z
+  .strictObject({ ratePerMinute: rate.optional(), burst: burst.optional(), cost: callUnits.optional() })
+  .openapi("RouteOverride", { description: "Per-route bucket and cost; unset fields use the tenant's defaults." });
+
+export const QuotaSchema = z
+  .strictObject({
+    ratePerMinute: rate.openapi({ description: "Tokens added to each route's bucket per minute. 0: no refill." }),
+    burst: burst.openapi({ description: "Capacity of each route's bucket." }),
+    dailyUnits: units.nullable().openapi({ description: "Units per calendar day; null for no daily limit." }),
+    timeZone: z
+      .string()
+      .refine(isValidTimeZone, "not an IANA time zone name")
+      .optional()
+      .openapi({ description: "Time zone whose midnight resets the daily quota.", example: "UTC" }),
+    shadow: z.boolean().optional().openapi({ description: "Evaluate and report, but never block." }),
+    routes: z
+      .record(routeKeySchema, RouteOverrideSchema)
+      .refine((r) => Object.keys(r).length <= 100, "at most 100 route overrides")
+      .optional(),
+    // The column keeps 12 decimals: a finer price would be rounded silently when stored.
+    unitPrice: z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,12})?$/, "a decimal price with at most 12 decimals, such as 0.000002")
+      .nullable()
+      .optional()
+      .openapi({
+        description: "This tenant's price per unit, in BILLING_CURRENCY; null or absent: BILLING_UNIT_COST.",
+      }),
+  })
+  .openapi("Quota");
+
+export const ResolvedQuotaSchema = QuotaSchema.required().openapi("ResolvedQuota");
+
+export const TenantStatusSchema = z.enum(["active", "suspended"]);
+
+/** Free text that Postgres will store: no control characters (a NUL is not even storable). */
+export const TenantSchema = z
+  .object({
+    id: z.string().openapi({ example: "tnq3v7k2m4x5c6b7n8p9" }),
+    name: z.string(),
+    status: TenantStatusSchema,
+    billingAccountId: z.string().nullable(),
+    quota: ResolvedQuotaSchema,
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Tenant");
+
+export const CreateTenantSchema = z
+  .strictObject({
+    name,
+    status: TenantStatusSchema.optional(),
+    billingAccountId: billingAccountId.optional(),
+    quota: QuotaSchema.optional(),
+  })
+  .openapi("CreateTenant");
+
+export const UpdateTenantSchema = z
+  .strictObject({
+    name: name.optional(),
+    status: TenantStatusSchema.optional(),
+    billingAccountId: billingAccountId.optional(),
+  })
+  .openapi("UpdateTenant");
+
+export const TenantListSchema = z
+  .object({ tenants: z.array(TenantSchema), nextCursor: z.string().nullable() })
+  .openapi("TenantList");
+
+export const TenantIdParamSchema = z.object({
+  id: z
+    .string()
+    .regex(/^tn[a-z2-7]{16}$/, "not a tenant id")
+    .openapi({ param: { name: "id", in: "path" }, example: "tnq3v7k2m4x5c6b7n8p9" }),
+});
+
+export const KeyIdParamSchema = TenantIdParamSchema.extend({
+  keyId: z
+    .string()
+    .regex(/^key[a-z2-7]{16}$/, "not a key id")
+    .openapi({ param: { name: "keyId", in: "path" } }),
+});
+
+export const CreateKeySchema = z
+  .strictObject({ name: z.string().trim().min(1).max(200).optional() })
+  .openapi("CreateKey");
+
+export const KeySchema = z
+  .object({
+    id: z.string(),
+    prefix: z.string().openapi({ description: "The key's first characters, for display." }),
+    name: z.string().nullable(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    revokedAt: z.string().nullable().openapi({ format: "date-time" }),
+  })
+  .openapi("ApiKey");
+
+export const CreatedKeySchema = KeySchema.extend({
+  key: z.string().openapi({ description: "The API key. It is shown only once; only its hash is stored." }),
+}).openapi("CreatedApiKey");
+
+export const KeyListSchema = z.object({ keys: z.array(KeySchema), nextCursor: z.null() }).openapi("ApiKeyList");
+
+const PolicySchema = z.object({
+  name: z.string(),
+  kind: z.enum(["bucket", "daily"]),
+  quota: z.int(),
+  windowSeconds: z.int(),
+  remaining: z.int(),
+  resetSeconds: z.int(),
+});
+
+export const LimitsSchema = z
+  .object({
+    tenantId: z.string(),
+    shadow: z.boolean(),
+    buckets: z.array(PolicySchema.extend({ ratePerMinute: z.int(), burst: z.int() })),
+    daily: z.object({
+      units: z.int().nullable(),
+      used: z.int(),
+      remaining: z.int().nullable(),
+      resetSeconds: z.int(),
+      timeZone: z.string(),
+    }),
+  })
+  .openapi("Limits");
+
+/** problem+json responses, for route definitions. */

@@ -1,0 +1,49 @@
+// The schemas of usage: the daily usage a tenant or operator reads, and a reported usage.
+
+import { z } from "@hono/zod-openapi";
+import { routeKeySchema } from "../../config";
+import { usageMetadataSchema } from "../../metering/messages";
+import { MAX_REPORTED_UNITS } from "../record-usage";
+import { isoDay } from "./common";
+
+export const UsageQuerySchema = z.object({
+  from: isoDay.optional().openapi({
+    param: { name: "from", in: "query" },
+    description: "First day, inclusive (UTC). Default: 30 days before `to`.",
+  }),
+  to: isoDay
+    .optional()
+    .openapi({ param: { name: "to", in: "query" }, description: "Last day, exclusive (UTC). Default: tomorrow." }),
+});
+
+export const UsageSchema = z
+  .object({
+    tenantId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    days: z.array(z.object({ day: z.string(), route: z.string(), units: z.int(), requests: z.int() })),
+    totalUnits: z.int(),
+  })
+  .openapi("Usage");
+
+export const UsageReportSchema = z
+  .strictObject({
+    units: z.int().min(1).max(MAX_REPORTED_UNITS).openapi({ description: "Units the job used." }),
+    route: routeKeySchema.optional().openapi({ description: 'The route to count them under. Default: "default".' }),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+      .openapi({ description: "Your id for this report: the same key is recorded once, however often it is sent." }),
+    occurredAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "When the usage happened (ISO 8601). Default: now. At most 5 minutes ahead." }),
+    metadata: usageMetadataSchema.optional().openapi({ description: "Kept with the usage record, e.g. the model." }),
+  })
+  .openapi("UsageReport");
+
+export const UsageReportResultSchema = z
+  .object({ eventId: z.string(), duplicate: z.boolean() })
+  .openapi("UsageReportResult");

@@ -33,6 +33,12 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/node/**/*.test.ts", "test/redis/**/*.test.ts", "test/conformance/**/*.node.test.ts"],
+          // The embedding examples import the package by name, as an app would.
+          alias: {
+            "aegis-edge/hono": new URL("./src/hono-portable.ts", import.meta.url).pathname,
+            "aegis-edge/redis/node-socket": new URL("./src/redis/resp/node-socket.ts", import.meta.url).pathname,
+            "aegis-edge/redis": new URL("./src/redis/index.ts", import.meta.url).pathname,
+          },
           environment: "node",
           setupFiles: ["./test/support/clock-setup.ts"],
           testTimeout: 60_000,

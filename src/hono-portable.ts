@@ -2,8 +2,17 @@
 // the limiter passed in (a Redis store, or memoryStore() for tests and one process). No
 // export here reads a binding, so none can fail for want of one.
 
-export { LimiterUnavailableError, TenantLoadError } from "./core/limiter-store";
+export { hashApiKey, newApiKey } from "./core/api-keys";
+export {
+  type LimiterStore,
+  LimiterUnavailableError,
+  type LoadTenantSnapshot,
+  TenantLoadError,
+  type TenantSnapshot,
+} from "./core/limiter-store";
+export type { TenantLimits } from "./core/limits";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./core/memory-store";
+export type { UsageEvent } from "./core/usage-event";
 export { type Aegis, type AegisOptions, createAegis } from "./http/aegis";
 export { type Enforcement, enforce } from "./http/enforce";
 export {

@@ -10,7 +10,7 @@
 // before signing, `ak_<tenantId>_<secret>`, carry no MAC; whether they are still accepted
 // is the operator's choice while they are rotated out (UNSIGNED_KEYS).
 
-import { constantTimeEqual, randomSecret } from "./secrets";
+import { constantTimeEqual, randomSecret, sha256Hex } from "./secrets";
 
 const SIGNED_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32})_([0-9a-f]{32})$/;
 const UNSIGNED_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32,64})$/;
@@ -88,3 +88,6 @@ export async function newApiKey(
 export function tenantOfKey(key: string): string | null {
   return parseApiKey(key)?.tenantId ?? null;
 }
+
+/** What a tenant snapshot's `keyHashes` hold for a key: its SHA-256, in hex. */
+export const hashApiKey = (key: string): Promise<string> => sha256Hex(key);

@@ -49,4 +49,13 @@ describe("docs agree with the code", () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it("show the embedding examples as they are in examples/embedding/, which a test runs", () => {
+    const readme = read("README.md");
+    const section = readme.slice(readme.indexOf("## Embed the limiter"), readme.indexOf("### On Workers"));
+    const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    expect(blocks).toHaveLength(2);
+    const examples = read("examples/embedding/memory.ts") + read("examples/embedding/redis.ts");
+    for (const block of blocks) expect(examples, "a README block not in examples/embedding/").toContain(block);
+  });
 });

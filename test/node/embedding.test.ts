@@ -1,0 +1,75 @@
+// The README's embedding examples (examples/embedding/), run on Node as an app would run
+// them: served by @hono/node-server on a real port, called over HTTP, with the store in
+// memory and on the real Redis. A call is admitted with its RateLimit fields, the next
+// past the burst is refused, a call without a key is a 401, and the usage is metered once.
+
+import { serve } from "@hono/node-server";
+import type { Hono } from "hono";
+import { afterAll, describe, expect, it } from "vitest";
+
+const LIMITS = { ratePerMinute: 0, burst: 2, dailyUnits: null, timeZone: "UTC", shadow: false, routes: {} };
+const TENANT = `tn${"embedexample".padEnd(16, "a")}`;
+
+const servers: { close(): void }[] = [];
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+/** Serves the example's app on an ephemeral port. */
+async function listen(app: Hono<never>): Promise<string> {
+  return new Promise((resolve) => {
+    servers.push(
+      serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(`http://127.0.0.1:${info.port}`)),
+    );
+  });
+}
+
+async function callsAgainstABurstOf2(base: string, key: string) {
+  const call = (headers: Record<string, string>) => fetch(`${base}/v1/chat/completions`, { method: "POST", headers });
+  const auth = { authorization: `Bearer ${key}` };
+  const first = await call(auth);
+  expect(first.status).toBe(200);
+  expect(await first.json()).toEqual({ tenant: TENANT });
+  // A bucket that never refills (0 a minute) is described over a day.
+  expect(first.headers.get("ratelimit-policy")).toBe('"chat";q=2;w=86400');
+  expect(first.headers.get("ratelimit")).toMatch(/^"chat";r=1;t=\d+$/);
+  expect((await call(auth)).status).toBe(200);
+  const limited = await call(auth);
+  expect(limited.status).toBe(429);
+  expect(limited.headers.get("content-type")).toBe("application/problem+json");
+  expect(((await limited.json()) as { "violated-policies": string[] })["violated-policies"]).toEqual(["chat"]);
+  const anonymous = await call({});
+  expect(anonymous.status).toBe(401);
+}
+
+describe("embedding the limiter in a Node app", () => {
+  it("with memoryStore(): admits the burst, refuses the next, and hands each call's usage over once", async () => {
+    const example = await import("../../examples/embedding/memory");
+    const key = await example.addTenant(TENANT, LIMITS);
+    await callsAgainstABurstOf2(await listen(example.app as never), key);
+    await example.store.delivered();
+    expect(example.usage.map((e) => [e.tenantId, e.route, e.units])).toEqual([
+      [TENANT, "chat", 1],
+      [TENANT, "chat", 1],
+    ]);
+    expect(example.store.drainUsage()).toEqual([]);
+  });
+
+  it("with the Redis store: admits the burst, refuses the next, and leaves the usage in the tenant's stream", async () => {
+    const prefix = `embed-example-${crypto.randomUUID()}`;
+    process.env.AEGIS_REDIS_PREFIX = prefix;
+    process.env.REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+    const example = await import("../../examples/embedding/redis");
+    try {
+      const key = await example.addTenant(TENANT, LIMITS);
+      await callsAgainstABurstOf2(await listen(example.app as never), key);
+      const stream = `${prefix}:{${TENANT}}:usage`;
+      const entries = (await example.redis.send(["XRANGE", stream, "-", "+"])) as [string, string[]][];
+      expect(entries).toHaveLength(2);
+      const keys = await example.redis.send(["KEYS", `${prefix}:*`]);
+      await example.redis.send(["DEL", ...(keys as string[])]);
+    } finally {
+      await example.redis.close();
+    }
+  });
+});

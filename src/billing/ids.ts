@@ -1,13 +1,7 @@
 // Ids of billing records: a prefix and 20 random base32 characters.
 
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+import { newRandomId } from "../core/secrets";
 
-function randomId(prefix: string): string {
-  let out = prefix;
-  for (const byte of crypto.getRandomValues(new Uint8Array(20))) out += ALPHABET[byte % 32];
-  return out;
-}
-
-export const newInvoiceId = () => randomId("inv_");
+export const newInvoiceId = () => newRandomId("inv_", 20);
 /** Also the `webhook-id` of every attempt of the delivery. */
-export const newDeliveryId = () => randomId("msg_");
+export const newDeliveryId = () => newRandomId("msg_", 20);

@@ -1,14 +1,19 @@
 // The SDK's errors, after ky's pattern: one base class, and a subclass per way a call fails.
 // Each names the method and URL it was about and keeps what caused it.
 
+import type { ProblemCode } from "../core/problem-codes";
+
 /** RFC 9457 problem details, as every gateway error answers. */
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
   detail: string;
-  /** The problem type's short name, e.g. "quota-exceeded". */
-  code: string;
+  /**
+   * The problem type's short name, e.g. "quota-exceeded": one of the gateway's codes, or
+   * whatever an upstream's own problem says.
+   */
+  code: ProblemCode | (string & {});
   [extension: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 // One HTTP call with a timeout, turned into typed errors, retried on 429 and 503 as the
 // gateway asks (Retry-After, with jitter) until a total wait runs out.
 
+import type { PROBLEM_TYPE_BASE } from "../core/problem-codes";
 import { AegisError, HTTPError, NetworkError, type ProblemDetails, type RequestTarget, TimeoutError } from "./errors";
 
 export interface RetryOptions {
@@ -42,7 +43,9 @@ export interface CallOptions {
 }
 
 /** The gateway's own problem types; anything else in a response came from the upstream. */
-export const GATEWAY_PROBLEM = "urn:aegis-edge:problem:";
+// The SDK takes no runtime code from the gateway, so the URN is written here; its type is
+// core's, so a literal that drifted from the gateway's would not compile.
+export const GATEWAY_PROBLEM: typeof PROBLEM_TYPE_BASE = "urn:aegis-edge:problem:";
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /** Whether an error answer is the gateway's own problem+json (not the upstream's). */

@@ -10,10 +10,10 @@
 // before signing, `ak_<tenantId>_<secret>`, carry no MAC; whether they are still accepted
 // is the operator's choice while they are rotated out (UNSIGNED_KEYS).
 
-import { constantTimeEqual, randomSecret, sha256Hex } from "./secrets";
+import { constantTimeEqual, randomSecret, sha256Hex, TENANT_ID_SOURCE } from "./secrets";
 
-const SIGNED_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32})_([0-9a-f]{32})$/;
-const UNSIGNED_RE = /^ak_(tn[a-z2-7]{16})_([A-Za-z0-9]{32,64})$/;
+const SIGNED_RE = new RegExp(`^ak_(${TENANT_ID_SOURCE})_([A-Za-z0-9]{32})_([0-9a-f]{32})$`);
+const UNSIGNED_RE = new RegExp(`^ak_(${TENANT_ID_SOURCE})_([A-Za-z0-9]{32,64})$`);
 const CONTEXT = "aegis-key-v1";
 /** Characters of the secret kept in the displayable prefix. */
 const PREFIX_SECRET_CHARS = 4;

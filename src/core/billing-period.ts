@@ -1,5 +1,6 @@
 // Billing periods: UTC days or calendar months, written as [start, end) in YYYY-MM-DD.
 
+import { DAY_MS, isoDay } from "./calendar";
 export type BillingPeriodKind = "day" | "month";
 
 export interface Period {
@@ -9,8 +10,6 @@ export interface Period {
   end: string;
 }
 
-const DAY_MS = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 const startOfMonth = (ms: number) => {
   const d = new Date(ms);
@@ -21,18 +20,18 @@ const startOfMonth = (ms: number) => {
 export function dayStart(day: string): number | null {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;
   const ms = Date.parse(`${day}T00:00:00Z`);
-  return Number.isNaN(ms) || iso(ms) !== day ? null : ms;
+  return Number.isNaN(ms) || isoDay(ms) !== day ? null : ms;
 }
 
 /** The period that contains the instant `at`. */
 export function periodContaining(at: number, kind: BillingPeriodKind): Period {
   if (kind === "day") {
     const start = startOfDay(at);
-    return { start: iso(start), end: iso(start + DAY_MS) };
+    return { start: isoDay(start), end: isoDay(start + DAY_MS) };
   }
   const start = startOfMonth(at);
   const d = new Date(start);
-  return { start: iso(start), end: iso(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)) };
+  return { start: isoDay(start), end: isoDay(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)) };
 }
 
 /**

@@ -1,6 +1,10 @@
 // Calendar days in a time zone: which day an instant falls on, and when the next one begins.
 
-const DAY_MS = 86_400_000;
+/** A UTC day, in ms. The one definition. */
+export const DAY_MS = 86_400_000;
+
+/** The UTC day (YYYY-MM-DD) that the instant `ms` falls in. */
+export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const resetCache = new Map<string, number>();
 

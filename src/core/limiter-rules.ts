@@ -1,6 +1,7 @@
 // What every limiter store shares: how long it remembers things, and what a call may cost.
 // The Durable Object and the Redis store import these, so the two backends cannot drift.
 
+import { DAY_MS } from "./calendar";
 import { MAX_CALL_UNITS } from "./limits";
 
 /** How long an unknown tenant id is remembered before Postgres is asked again. */
@@ -8,7 +9,7 @@ export const MISSING_TENANT_TTL_MS = 30_000;
 /** A key the cached config does not know reloads the config, at most once per this period. */
 export const UNKNOWN_KEY_REFRESH_MS = 30_000;
 /** How long a reported usage's idempotency key is remembered. */
-export const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
+export const IDEMPOTENCY_TTL_MS = 7 * DAY_MS;
 
 /** When a reservation made at `now` expires unsettled (RESERVATION_TTL_SECONDS is in seconds). */
 export function reservationExpiry(now: number, ttlSeconds: number): number {

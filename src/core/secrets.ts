@@ -3,7 +3,9 @@
 
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const TENANT_ID_RE = /^tn[a-z2-7]{16}$/;
+/** A tenant id: `tn` and 16 lowercase base32 characters. The one spelling of the pattern. */
+export const TENANT_ID_SOURCE = "tn[a-z2-7]{16}";
+export const TENANT_ID_PATTERN = new RegExp(`^${TENANT_ID_SOURCE}$`);
 
 function randomString(alphabet: string, length: number): string {
   // Rejection sampling keeps every character uniform, whatever the alphabet's size.
@@ -18,10 +20,13 @@ function randomString(alphabet: string, length: number): string {
 }
 
 /** A new tenant id: `tn` and 16 base32 characters (80 random bits). */
-export const newTenantId = () => `tn${randomString(ID_ALPHABET, 16)}`;
+export const newTenantId = () => newRandomId("tn", 16);
 /** A new API key id: `key` and 16 base32 characters. */
-export const newKeyId = () => `key${randomString(ID_ALPHABET, 16)}`;
-export const isTenantId = (id: string) => TENANT_ID_RE.test(id);
+export const newKeyId = () => newRandomId("key", 16);
+export const isTenantId = (id: string) => TENANT_ID_PATTERN.test(id);
+
+/** An id of a record: `prefix` and `length` base32 characters (5 random bits each). */
+export const newRandomId = (prefix: string, length: number) => `${prefix}${randomString(ID_ALPHABET, length)}`;
 
 /** A random string of letters and digits: `length` characters of about 5.95 bits each. */
 export const randomSecret = (length: number) => randomString(SECRET_ALPHABET, length);

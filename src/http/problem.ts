@@ -4,9 +4,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { describeError } from "../core/errors";
+import { PROBLEM_TYPE_BASE, type ProblemCode } from "../core/problem-codes";
 
-/** Problem types are URNs ending in the code, e.g. `urn:aegis-edge:problem:quota-exceeded`. */
-export const PROBLEM_TYPE_BASE = "urn:aegis-edge:problem:";
+export { PROBLEM_TYPE_BASE } from "../core/problem-codes";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 export interface ProblemBody {
@@ -38,7 +38,7 @@ export class Problem extends Error {
   override name = "Problem";
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ProblemCode,
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
@@ -65,7 +65,7 @@ export class Problem extends Error {
   }
 }
 
-const HTTP_CODES: Record<number, string> = {
+const HTTP_CODES: Record<number, ProblemCode> = {
   400: "invalid-request",
   401: "unauthorized",
   404: "not-found",

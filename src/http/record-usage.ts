@@ -2,6 +2,7 @@
 // quota and recorded once per idempotency key.
 
 import { routeKeySchema } from "../config";
+import { DAY_MS } from "../core/calendar";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
 import { DEFAULT_ROUTE, MAX_CALL_UNITS } from "../core/limits";
@@ -13,7 +14,7 @@ import { Problem } from "./problem";
 /** How far ahead of the gateway's clock a report may date its usage. */
 export const MAX_FUTURE_MS = 5 * 60_000;
 /** How far back a report may date its usage. */
-export const MAX_PAST_MS = 90 * 86_400_000;
+export const MAX_PAST_MS = 90 * DAY_MS;
 /** Largest single report. */
 export const MAX_REPORTED_UNITS = MAX_CALL_UNITS;
 

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { routeKeySchema } from "../config";
 import { MAX_CALL_UNITS } from "../core/limits";
+import { TENANT_ID_PATTERN } from "../core/secrets";
 import {
   isStorableText,
   METADATA_MAX_ENTRIES,
@@ -28,7 +29,7 @@ export const usageEventSchema: z.ZodType<UsageEvent> = z.strictObject({
     .min(1)
     .max(128)
     .regex(/^[\x21-\x7e]+$/, "printable ASCII"),
-  tenantId: z.string().regex(/^tn[a-z2-7]{16}$/),
+  tenantId: z.string().regex(TENANT_ID_PATTERN),
   route: routeKeySchema,
   units: z.int().min(0).max(MAX_CALL_UNITS),
   occurredAt: z.int().min(EARLIEST).max(LATEST),

@@ -1,10 +1,10 @@
 // Reading usage back: a tenant's daily rollup over a range of UTC days.
 
 import { and, asc, eq, gte, lt } from "drizzle-orm";
+import { DAY_MS, isoDay } from "../core/calendar";
 import type { Database } from "../db/database";
 import { usageDaily } from "../db/schema";
 
-const DAY_MS = 86_400_000;
 /** Longest range one query may span. */
 export const MAX_USAGE_DAYS = 366;
 
@@ -15,8 +15,6 @@ export interface UsageReport {
   days: { day: string; route: string; units: number; requests: number }[];
   totalUnits: number;
 }
-
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The range a query asked for, with the defaults filled in (`to`: tomorrow, so today is

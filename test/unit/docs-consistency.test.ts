@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { PROBLEM_CODES } from "../../src/core/problem-codes";
 import { FULL_PARSE_BYTES } from "../../src/core/usage-sniffer";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -57,5 +58,10 @@ describe("docs agree with the code", () => {
     expect(blocks).toHaveLength(2);
     const examples = read("examples/embedding/memory.ts") + read("examples/embedding/redis.ts");
     for (const block of blocks) expect(examples, "a README block not in examples/embedding/").toContain(block);
+  });
+
+  it("describe every problem code the gateway can send, and no other", () => {
+    const documented = [...read("docs/problems.md").matchAll(/^\| `([a-z-]+)`/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...PROBLEM_CODES].sort());
   });
 });

@@ -2,6 +2,7 @@
 // schedule, honouring the receiver's Retry-After, and stopping for good on 410.
 
 import { sql } from "drizzle-orm";
+import { DAY_MS } from "../../core/calendar";
 import { describeError } from "../../core/errors";
 import { withTimeout } from "../../core/timeout";
 import { signWebhook } from "../../core/webhook-signature";
@@ -14,7 +15,7 @@ export const ATTEMPT_TIMEOUT_MS = 15_000;
 /** How long a claimed delivery is hidden from other dispatchers: one attempt and a margin. */
 const LEASE_MS = ATTEMPT_TIMEOUT_MS + 45_000;
 /** The longest Retry-After honoured: a day. */
-const MAX_RETRY_AFTER_MS = 86_400_000;
+const MAX_RETRY_AFTER_MS = DAY_MS;
 
 export interface WebhookTarget {
   url: string;

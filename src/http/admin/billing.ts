@@ -9,6 +9,7 @@ import { billingSettings, webhookTarget } from "../../billing/settings";
 import { listDeliveries, redeliver } from "../../billing/webhooks/deliveries";
 import { deliverDue } from "../../billing/webhooks/dispatcher";
 import { closedPeriod, dayStart } from "../../core/billing-period";
+import { DAY_MS } from "../../core/calendar";
 import { afterResponse, type GatewayEnv, openApiApp } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { Problem } from "../problem";
@@ -79,7 +80,7 @@ export const billingRoutes = openApiApp()
       const closed = closedPeriod(Date.now(), config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
       let period = closed;
       if (body.periodStart && body.periodEnd) {
-        const span = ((dayStart(body.periodEnd) ?? 0) - (dayStart(body.periodStart) ?? 0)) / 86_400_000;
+        const span = ((dayStart(body.periodEnd) ?? 0) - (dayStart(body.periodStart) ?? 0)) / DAY_MS;
         if (span <= 0 || span > MAX_PERIOD_DAYS) {
           throw new Problem(
             400,

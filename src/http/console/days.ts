@@ -1,7 +1,3 @@
-// UTC days for the console's usage views.
+// UTC days for the console's usage views: core's, re-exported for the pages.
 
-// A local copy: other modules keep their own DAY_MS too, to be unified in one place later.
-export const DAY_MS = 86_400_000;
-
-/** The UTC day (YYYY-MM-DD) that the instant `ms` falls in. */
-export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export { DAY_MS, isoDay } from "../../core/calendar";

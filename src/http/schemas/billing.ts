@@ -1,6 +1,7 @@
 // The schemas of invoices, billing runs and webhook deliveries.
 
 import { z } from "@hono/zod-openapi";
+import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { isoDay, ListQuerySchema } from "./common";
 
 const InvoiceLineSchema = z.object({
@@ -41,7 +42,7 @@ export const InvoiceQuerySchema = ListQuerySchema.extend({
   status: InvoiceStatusSchema.optional().openapi({ param: { name: "status", in: "query" } }),
   tenantId: z
     .string()
-    .regex(/^tn[a-z2-7]{16}$/, "not a tenant id")
+    .regex(TENANT_ID_PATTERN, "not a tenant id")
     .optional()
     .openapi({ param: { name: "tenantId", in: "query" } }),
 });

@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { routeKeySchema } from "../../config";
 import { isValidTimeZone } from "../../core/calendar";
+import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { billingAccountId, burst, callUnits, name, rate, units } from "./common";
 
 export const RouteOverrideSchema = z
@@ -77,7 +78,7 @@ export const TenantListSchema = z
 export const TenantIdParamSchema = z.object({
   id: z
     .string()
-    .regex(/^tn[a-z2-7]{16}$/, "not a tenant id")
+    .regex(TENANT_ID_PATTERN, "not a tenant id")
     .openapi({ param: { name: "id", in: "path" }, example: "tnq3v7k2m4x5c6b7n8p9" }),
 });
 

@@ -3,6 +3,7 @@
 import { billingTick } from "./billing/cron";
 import { loadConfig } from "./config";
 import { guardedStore } from "./core/guarded-store";
+import { log } from "./core/log";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";
@@ -46,14 +47,12 @@ export default {
       // With the Redis limiter, usage waits in Redis streams until this tick stores it. A
       // failed drain is logged by it and retried next tick; billing still runs.
       const drained = await drainRedisUsage(config).catch(() => null);
-      if (drained) console.log(JSON.stringify({ msg: "redis usage drained", ...drained }));
+      if (drained) log.info("redis usage drained", { ...drained });
     }
     const handle = openDatabase(env);
     try {
       const { run, delivery } = await billingTick(handle.db, loadConfig(env), controller.scheduledTime);
-      console.log(
-        JSON.stringify({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery }),
-      );
+      log.info("billing tick", { period: run.period, invoices: run.created.length, webhooks: delivery });
     } finally {
       await handle.close();
     }

@@ -3,6 +3,7 @@
 import type { Config } from "../config";
 import { closedPeriod } from "../core/billing-period";
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 import type { Database } from "../db/database";
 import { type InvoiceRunResult, runInvoicing } from "./invoice-run";
 import { billingSettings, webhookTarget } from "./settings";
@@ -25,7 +26,7 @@ export async function billingTick(
   try {
     run = await runInvoicing(db, period, billingSettings(config), { now });
   } catch (err) {
-    console.error(JSON.stringify({ msg: "invoice run failed", period, error: describeError(err) }));
+    log.error("invoice run failed", { period, error: describeError(err) });
     run = err instanceof Error ? err : new Error(String(err));
   }
   const delivery = await deliverDue(db, webhookTarget(config), { now, limit: 500 });

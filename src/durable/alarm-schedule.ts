@@ -3,6 +3,7 @@
 // failure (capped at 5 minutes), however many events arrive meanwhile.
 
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 
 /** Longest wait after failed sends. */
 const MAX_BACKOFF_MS = 300_000;
@@ -45,9 +46,7 @@ export class AlarmSchedule {
       this.failures++;
       const delay = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** this.failures);
       this.notBefore = Date.now() + delay;
-      console.error(
-        JSON.stringify({ msg: "usage outbox flush failed", tenant, retryInMs: delay, error: describeError(err) }),
-      );
+      log.error("usage outbox flush failed", { tenant, retryInMs: delay, error: describeError(err) });
       this.schedule(delay);
     }
   }

@@ -28,6 +28,7 @@ import type {
   TenantSnapshot,
 } from "../core/limiter-store";
 import { routeCost } from "../core/limits";
+import { log } from "../core/log";
 import { hashIn } from "../core/secrets";
 import { withTimeout } from "../core/timeout";
 import {
@@ -283,9 +284,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     if (this.loading || this.clock() - this.loadedAt < maxAgeMs) return;
     if (!this.snapshots) return;
     this.loadSnapshot().catch((err: unknown) => {
-      console.error(
-        JSON.stringify({ msg: "tenant snapshot refresh failed", tenant: this.ctx.id.name, error: describeError(err) }),
-      );
+      log.error("tenant snapshot refresh failed", { tenant: this.ctx.id.name, error: describeError(err) });
     });
   }
 }

@@ -4,6 +4,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { ConfigError, loadConfig } from "../config";
 import { canonicalPath } from "../core/canonical-path";
+import { log } from "../core/log";
 import { matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
 import { accountUsageRoutes } from "./account-usage";
@@ -47,7 +48,7 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
       c.set("config", loadConfig(c.env));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      console.error(JSON.stringify({ msg: "invalid configuration", error: err.message }));
+      log.error("invalid configuration", { error: err.message });
       throw new Problem(500, "misconfigured", `the gateway is misconfigured: ${err.message}`);
     }
     c.set("deps", deps);

@@ -6,6 +6,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config";
 import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
+import { log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
 import type { AegisVariables } from "./limit-call";
@@ -43,9 +44,7 @@ export type GatewayEnv = {
 
 /** Runs `work` after the response when the runtime allows it, else before returning. */
 export async function afterResponse(c: Context, work: Promise<unknown>): Promise<void> {
-  const guarded = work.catch((err: unknown) =>
-    console.error(JSON.stringify({ msg: "background work failed", error: describeError(err) })),
-  );
+  const guarded = work.catch((err: unknown) => log.error("background work failed", { error: describeError(err) }));
   let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
   try {
     ctx = c.executionCtx;

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
+import { log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import { type KeyPolicy, presentedKey } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
@@ -111,14 +112,7 @@ function respond(result: Enforcement, failureMode: "open" | "closed", verifyingK
     case "suspended":
       throw refusalProblem(result);
     case "unavailable":
-      console.error(
-        JSON.stringify({
-          msg: "limiter unavailable",
-          tenant: result.tenantId,
-          failureMode,
-          error: result.error.message,
-        }),
-      );
+      log.error("limiter unavailable", { tenant: result.tenantId, failureMode, error: result.error.message });
       // Fail open only when the limiter itself is out of reach. A key whose tenant it could
       // not load is a key nobody verified: letting it through would let anyone with a
       // made-up key, or a slow Postgres, switch enforcement off.

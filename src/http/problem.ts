@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 import { PROBLEM_TYPE_BASE, type ProblemCode } from "../core/problem-codes";
 
 export { PROBLEM_TYPE_BASE } from "../core/problem-codes";
@@ -99,7 +100,7 @@ export function problemFromError(err: unknown, c: Context): Response {
     err.message.startsWith("Failed query:") &&
     (state === undefined || /^(08|53|57)/.test(state));
   if (unreachable) {
-    console.error(JSON.stringify({ msg: "database unavailable", path: c.req.path, error: describeError(err) }));
+    log.error("database unavailable", { path: c.req.path, error: describeError(err) });
     return new Problem(
       503,
       "database-unavailable",
@@ -121,14 +122,7 @@ export function problemFromError(err: unknown, c: Context): Response {
     const detail = HTTP_DETAILS[status] ?? (err.message || TITLES[status] || "request failed");
     return new Problem(status, code, detail).response();
   }
-  console.error(
-    JSON.stringify({
-      msg: "unhandled error",
-      method: c.req.method,
-      path: c.req.path,
-      error: describeError(err),
-    }),
-  );
+  log.error("unhandled error", { method: c.req.method, path: c.req.path, error: describeError(err) });
   return new Problem(500, "internal", "the gateway failed to handle this request; it has been logged").response();
 }
 

@@ -2,6 +2,7 @@
 
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type Settle } from "../metering/meter-response";
 import { afterResponse, type GatewayEnv } from "./context";
@@ -58,7 +59,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
       ...(hasBody ? { duplex: "half" } : {}),
     } as RequestInit);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "upstream fetch failed", path: c.req.path, error: describeError(err) }));
+    log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
     settle(0);
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
   }

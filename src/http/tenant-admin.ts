@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { Config } from "../config";
 import { newApiKey } from "../core/api-keys";
 import type { TenantLimits } from "../core/limits";
+import { log } from "../core/log";
 import { newKeyId, newTenantId, sha256Hex } from "../core/secrets";
 import type { Database } from "../db/database";
 import {
@@ -37,11 +38,7 @@ export async function mintKey(config: Config, tenantId: string): Promise<{ key: 
   const secret = config.KEY_SIGNING_SECRET[0];
   if (!secret && !warnedUnsigned) {
     warnedUnsigned = true;
-    console.warn(
-      JSON.stringify({
-        msg: "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each",
-      }),
-    );
+    log.warn("KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each");
   }
   return newApiKey(tenantId, secret);
 }

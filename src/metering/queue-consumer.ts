@@ -2,6 +2,7 @@
 // malformed, and store the rest with one SQL statement per batch.
 
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 import type { UsageEvent } from "../core/usage-event";
 import type { Database, DatabaseHandle } from "../db/database";
 import { ingestUsage } from "./ingest";
@@ -132,13 +133,7 @@ export async function consumeUsageBatch(
     // Never ack on a database error: the whole batch comes back later, and event ids make
     // the retry harmless if the first attempt did commit.
     retryAll();
-    console.error(
-      JSON.stringify({
-        msg: "usage ingest failed; batch will be retried",
-        events: events.length,
-        error: describeError(err),
-      }),
-    );
+    log.error("usage ingest failed; batch will be retried", { events: events.length, error: describeError(err) });
     return result;
   } finally {
     await handle?.close().catch(() => {});
@@ -148,11 +143,11 @@ export async function consumeUsageBatch(
     try {
       await deps.deadLetter(letters);
       result.deadLettered = letters.length;
-      console.error(JSON.stringify({ msg: "usage dead-lettered", letters: letters.length, first: letters[0]?.reason }));
+      log.error("usage dead-lettered", { letters: letters.length, first: letters[0]?.reason });
     } catch (err) {
       // Not acked, not lost: the messages come back; what was stored is skipped as duplicates.
       retryAll();
-      console.error(JSON.stringify({ msg: "dead-lettering failed; batch will be retried", error: describeError(err) }));
+      log.error("dead-lettering failed; batch will be retried", { error: describeError(err) });
       return result;
     }
   }

@@ -9,6 +9,7 @@ import { describeError } from "../core/errors";
 import { MISSING_TENANT_TTL_MS } from "../core/limiter-rules";
 import type { TenantSnapshot } from "../core/limiter-store";
 import type { TenantLimits } from "../core/limits";
+import { log } from "../core/log";
 import { INGEST_GROUP, registryKey, tenantKeys } from "./keys";
 import { runLimiterCall } from "./limiter-call";
 import type { RedisCommands } from "./lua-script";
@@ -94,9 +95,7 @@ export class TenantConfigs {
     if (!this.options.backgroundRefresh) return;
     if (this.loading.has(tenantId) || this.options.clock() - loadedAt < maxAgeMs) return;
     this.reload(tenantId, seen).catch((err: unknown) => {
-      console.error(
-        JSON.stringify({ msg: "tenant config refresh failed", tenant: tenantId, error: describeError(err) }),
-      );
+      log.error("tenant config refresh failed", { tenant: tenantId, error: describeError(err) });
     });
   }
 

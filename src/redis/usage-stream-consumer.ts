@@ -8,6 +8,7 @@
 // insert of the same event a no-op, so re-reading is always safe.
 
 import { describeError } from "../core/errors";
+import { log } from "../core/log";
 import type { UsageMetadata } from "../core/usage-event";
 import { cleanMetadata } from "../core/usage-event";
 import type { DatabaseHandle } from "../db/database";
@@ -230,7 +231,7 @@ export class UsageStreamConsumer {
       } catch (err) {
         // Stored but not acknowledged: the entries come back and are skipped as duplicates.
         this.readOwnPending = true;
-        console.error(JSON.stringify({ msg: "usage stream ack failed", error: describeError(err) }));
+        log.error("usage stream ack failed", { error: describeError(err) });
       }
     }
     return result;

@@ -8,6 +8,7 @@
 import type { Config } from "../config";
 import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
+import { log } from "../core/log";
 import { openNeonDatabase } from "../db/neon";
 import { neonSnapshots } from "../db/snapshot-source";
 import { openRedis, type RedisConnection } from "./open-redis";
@@ -96,7 +97,7 @@ export async function drainRedisUsage(config: Config, budgetMs = 20_000, prefix?
     // And what the sweep recorded, if time is left (else the next run stores it).
     if (result.swept > 0) await drain();
   } catch (err) {
-    console.error(JSON.stringify({ msg: "redis usage drain failed", error: describeError(err) }));
+    log.error("redis usage drain failed", { error: describeError(err) });
     throw err;
   } finally {
     await redis.close().catch(() => {});

@@ -5,6 +5,7 @@
 
 import process from "node:process";
 import { ConfigError } from "../config";
+import { log } from "../core/log";
 import { SelfHostedConfigError, startSelfHosted } from "./self-hosted";
 
 try {
@@ -13,12 +14,12 @@ try {
     port: Number(process.env.PORT ?? 8787),
     hostname: process.env.HOST ?? "127.0.0.1",
   });
-  console.log(JSON.stringify({ msg: "aegis-edge self-hosted gateway listening", url: server.url }));
+  log.info("aegis-edge self-hosted gateway listening", { url: server.url });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(JSON.stringify({ msg: "shutting down", signal }));
+    log.info("shutting down", { signal });
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -16,6 +16,7 @@ import type { InvoiceRunResult } from "../billing/invoice-run";
 import { type Config, loadConfig } from "../config";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
+import { log } from "../core/log";
 import type { DatabaseHandle } from "../db/database";
 import { openNodeDatabase } from "../db/node";
 import { pooledSnapshots } from "../db/snapshot-source";
@@ -72,11 +73,9 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const config = loadConfig(env);
   if (!config.DATABASE_URL) throw new SelfHostedConfigError("DATABASE_URL is not set (postgres://...)");
   if (!config.RATE_LIMIT_REDIS_URL) throw new SelfHostedConfigError("RATE_LIMIT_REDIS_URL is not set (redis://...)");
-  if (!config.ADMIN_TOKEN) console.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
+  if (!config.ADMIN_TOKEN) log.warn("ADMIN_TOKEN is not set: the operator API refuses every request");
   if (config.KEY_SIGNING_SECRET.length === 0) {
-    console.warn(
-      "KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a Postgres query each",
-    );
+    log.warn("KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a Postgres query each");
   }
 
   let trust: (address: string, hop: number) => boolean;
@@ -188,7 +187,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
   const runBilling = async (scheduled: number): Promise<InvoiceRunResult> => {
     const { run, delivery } = await billingTick(database.db, config, scheduled - (scheduled % 60_000));
-    log({ msg: "billing tick", period: run.period, invoices: run.created.length, webhooks: delivery });
+    log.info("billing tick", { period: run.period, invoices: run.created.length, webhooks: delivery });
     return run;
   };
   let tick: Promise<void> | null = null;
@@ -233,8 +232,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   };
 }
 
-const log = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
-const logError = (msg: string, err: unknown) => console.error(JSON.stringify({ msg, error: describeError(err) }));
+const logError = (msg: string, err: unknown) => log.error(msg, { error: describeError(err) });
 
 /** Waits that a shutdown can cut short, so it does not wait out a backoff. */
 class Sleeper {

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { describeError } from "../../core/errors";
 import type { TenantSnapshot } from "../../core/limiter-store";
+import { log } from "../../core/log";
 import type { GatewayEnv } from "../context";
 import { Problem } from "../problem";
 
@@ -25,7 +26,7 @@ export async function pushSnapshot(
     await c.get("deps").store(c.env).apply(snapshot);
   } catch (err) {
     const refresh = c.get("config").CONFIG_REFRESH_SECONDS;
-    console.error(JSON.stringify({ msg: "limiter push failed", tenant: snapshot.tenantId, error: describeError(err) }));
+    log.error("limiter push failed", { tenant: snapshot.tenantId, error: describeError(err) });
     if (mustConfirm) {
       throw new Problem(
         502,

@@ -1,6 +1,6 @@
 // The Worker entry: the gateway's fetch handler and the TenantLimiter Durable Object class.
 
-import { billingTick } from "./billing/cron";
+import { billingTick } from "./billing/tick";
 import { loadConfig } from "./config";
 import { guardedStore } from "./core/guarded-store";
 import { log } from "./core/log";

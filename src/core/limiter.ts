@@ -203,11 +203,12 @@ export function decideReported(
 }
 
 /**
- * Settles a reservation to the `actual` units used: the difference is refunded to, or
- * charged to, both the bucket and the day it was reserved on. A refund gives back no more
+ * The counters once a reservation is settled to the `actual` units used (the store's
+ * settle() calls it): the difference is refunded to, or charged to, both the bucket and
+ * the day it was reserved on. A refund gives back no more
  * than the reservation took from the bucket.
  */
-export function settle(
+export function reconcile(
   state: LimiterState,
   limits: TenantLimits,
   reservation: HeldUnits,

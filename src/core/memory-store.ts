@@ -1,7 +1,7 @@
 // memoryStore: the LimiterStore in one process's memory, for tests and single-process
 // embedding (one Node process, no Redis, no Durable Objects).
 //
-// The decisions are src/core's (decide, decideReported, settle, describeLimits), and the
+// The decisions are src/core's (decide, decideReported, reconcile, describeLimits), and the
 // semantics are the TenantLimiter Durable Object's; the conformance suite holds it to them.
 // It differs only where one process's memory is not a Durable Object:
 // - Tenants come from apply() and, for a tenant the store does not hold, options.loadSnapshot
@@ -24,7 +24,7 @@
 // none is counted twice. delivered() waits for the onUsage calls in flight.
 
 import { dayOf } from "./calendar";
-import { decide, decideReported, describeLimits, type HeldUnits, settle } from "./limiter";
+import { decide, decideReported, describeLimits, type HeldUnits, reconcile } from "./limiter";
 import { assertUnits, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
@@ -204,7 +204,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         emitReservation(reservation, reservation.units, metadata);
         return { status: "expired" };
       }
-      tenant.state = settle(tenant.state, tenant.snapshot.limits, reservation, units, at);
+      tenant.state = reconcile(tenant.state, tenant.snapshot.limits, reservation, units, at);
       emitReservation(reservation, units, metadata);
       return { status: "settled", units };
     },

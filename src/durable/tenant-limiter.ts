@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
-import { decide, decideReported, describeLimits, type LimiterState, settle } from "../core/limiter";
+import { decide, decideReported, describeLimits, type LimiterState, reconcile } from "../core/limiter";
 import {
   assertUnits,
   IDEMPOTENCY_TTL_MS,
@@ -138,7 +138,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       this.emitReservation(reservation, reservation.units, metadata);
       return { status: "expired" };
     }
-    const state = settle(this.state, snapshot.limits, reservation, units, now);
+    const state = reconcile(this.state, snapshot.limits, reservation, units, now);
     this.storage.writeState(this.state, state);
     this.state = state;
     this.emitReservation(reservation, units, metadata);

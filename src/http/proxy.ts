@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
 import { upstreamUrl } from "../core/upstream-url";
-import { meterResponse, type Settle } from "../metering/meter-response";
+import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { afterResponse, type GatewayEnv } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import type { AegisContext } from "./limit-call";
@@ -41,7 +41,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const req = c.req.raw;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const aegis = c.get("aegis");
-  const settle: Settle = (units, metadata) => {
+  const reportUsed: ReportUsed = (units, metadata) => {
     const reservation = aegis?.reservation;
     if (!aegis || !reservation) return;
     const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, metadata);
@@ -60,7 +60,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     } as RequestInit);
   } catch (err) {
     log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
-    settle(0);
+    reportUsed(0);
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
   }
   let reply: ReturnType<typeof decodedReply>;
@@ -68,7 +68,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     reply = decodedReply(res);
   } catch (err) {
     // The client gets a 502 and no body, so it is not billed, as for any upstream failure.
-    settle(0);
+    reportUsed(0);
     await res.body?.cancel().catch(() => {});
     throw err;
   }
@@ -77,5 +77,5 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     statusText: res.statusText,
     headers: reply.headers,
   });
-  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, settle, (work) => void afterResponse(c, work));
+  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, reportUsed, (work) => void afterResponse(c, work));
 }

@@ -3,7 +3,7 @@
 import type { UsageMetadata } from "../core/usage-event";
 import { UsageSniffer, unitsFromHeader } from "../core/usage-sniffer";
 
-export type Settle = (units: number, metadata?: UsageMetadata) => void;
+export type ReportUsed = (units: number, metadata?: UsageMetadata) => void;
 
 /** The header an upstream sets to report the units a call used; it wins over the body. */
 export const USAGE_UNITS_HEADER = "x-usage-units";
@@ -24,20 +24,20 @@ export const USAGE_UNITS_HEADER = "x-usage-units";
 export function meterResponse(
   res: Response,
   estimate: number,
-  settle: Settle,
+  reportUsed: ReportUsed,
   background: (work: Promise<unknown>) => void,
 ): Response {
   if (res.status >= 500) {
-    settle(0);
+    reportUsed(0);
     return res;
   }
   const reported = unitsFromHeader(res.headers.get(USAGE_UNITS_HEADER));
   if (reported !== undefined) {
-    settle(reported);
+    reportUsed(reported);
     return res;
   }
   if (!res.body) {
-    settle(estimate);
+    reportUsed(estimate);
     return res;
   }
   const sniffer = new UsageSniffer(res.headers.get("content-type"));
@@ -50,7 +50,7 @@ export function meterResponse(
     if (settled) return;
     settled = true;
     const usage = sniffer.finish();
-    settle(usage.units ?? estimate, usage.metadata);
+    reportUsed(usage.units ?? estimate, usage.metadata);
   };
   const drain = async () => {
     try {

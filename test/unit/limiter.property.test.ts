@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dayOf } from "../../src/core/calendar";
-import { decide, type LimiterState, settle } from "../../src/core/limiter";
+import { decide, type LimiterState, reconcile } from "../../src/core/limiter";
 import type { TenantLimits } from "../../src/core/limits";
 
 const limitsArb: fc.Arbitrary<TenantLimits> = fc.record({
@@ -80,7 +80,7 @@ describe("limiter decision", () => {
           }
           const r = decide(state, limits, "default", reserved, now);
           fc.pre(r.decision.allowed);
-          const settled = settle(
+          const settled = reconcile(
             r.state,
             limits,
             { route: "default", units: reserved, bucketTicks: r.bucketTicks, day: dayOf(now, limits.timeZone) },
@@ -145,7 +145,7 @@ describe("limiter decision", () => {
     const over = decide(drained.state, limits, "default", 5, 0);
     expect(over.decision.shadowed).toBe(true);
     expect(over.bucketTicks).toBe(2 * 60_000);
-    const settled = settle(
+    const settled = reconcile(
       over.state,
       limits,
       { route: "default", units: 5, bucketTicks: over.bucketTicks, day: "1970-01-01" },
@@ -192,9 +192,9 @@ describe("limiter decision", () => {
     const after = Date.UTC(2026, 10, 30, 0, 1);
     const r = decide(empty, limits, "default", 10, before);
     const held = { route: "default", units: 10, bucketTicks: r.bucketTicks, day: "2026-11-29" };
-    const charged = settle(r.state, limits, held, 25, after);
+    const charged = reconcile(r.state, limits, held, 25, after);
     expect(charged.daily).toEqual({ day: "2026-11-30", used: 15 });
-    const refunded = settle(r.state, limits, held, 4, after);
+    const refunded = reconcile(r.state, limits, held, 4, after);
     expect(refunded.daily).toEqual({ day: "2026-11-29", used: 10 });
   });
 

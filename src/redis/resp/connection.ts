@@ -23,7 +23,7 @@ export interface ConnectionConfig {
 interface Pending {
   readonly name: string;
   deadline: number;
-  settle(reply: RedisReply): void;
+  answer(reply: RedisReply): void;
   fail(err: Error): void;
 }
 
@@ -75,7 +75,7 @@ export class Connection {
         (args, i): Pending => ({
           name: commandName(args),
           deadline: 0,
-          settle: (reply) => {
+          answer: (reply) => {
             replies[i] = reply;
             if (--remaining === 0) resolve(replies);
           },
@@ -200,7 +200,7 @@ export class Connection {
       this.#inflight = this.#inflight.slice(this.#head);
       this.#head = 0;
     }
-    entry.settle(reply);
+    entry.answer(reply);
     this.#endIfIdle();
   }
 

@@ -10,6 +10,7 @@ import { log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import { type KeyPolicy, presentedKey } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
+import { NOT_ENFORCED_HEADER } from "./gateway-headers";
 import { refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 
@@ -52,8 +53,7 @@ export interface LimitSettings {
   keys: KeyPolicy;
 }
 
-/** Response header set when the limiter was unreachable and the call went through unchecked. */
-export const NOT_ENFORCED_HEADER = "Aegis-Limit-Enforced";
+export { NOT_ENFORCED_HEADER } from "./gateway-headers";
 
 /** Throws a TypeError for options that could never work, when the middleware is built. */
 export function validateRouteOptions(options: { cost?: unknown }, where: string): void {

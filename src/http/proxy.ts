@@ -7,30 +7,25 @@ import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { afterResponse, type GatewayEnv } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
+import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
 import type { AegisContext } from "./limit-call";
 import { Problem } from "./problem";
-
-/** Identity headers the gateway sets for the upstream; a client must never be able to set them. */
-export const TENANT_HEADER = "x-aegis-tenant-id";
-export const ROUTE_HEADER = "x-aegis-route";
-/** Sent instead of the tenant id when the limiter was down and the call went through unchecked. */
-export const UNENFORCED_HEADER = "x-aegis-unenforced";
 
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
   const headers = new Headers(c.req.raw.headers);
   dropHopByHop(headers);
   // The tenant's API key is for the gateway only.
   headers.delete("authorization");
-  for (const name of [...headers.keys()]) if (name.startsWith("x-aegis-")) headers.delete(name);
+  for (const name of [...headers.keys()]) if (isGatewayHeader(name)) headers.delete(name);
   setForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
   // An encoded reply is decoded by fetch() anyway, and its encoding buffers a stream on the
   // way: asking for the plain body keeps streams flowing and the metering able to read it.
   headers.set("accept-encoding", "identity");
   // Name the tenant only when the limiter verified its key; a fail-open call's key was
   // never checked, and the upstream must not take it for an authenticated tenant.
-  if (aegis?.enforced) headers.set(TENANT_HEADER, aegis.tenantId);
-  else if (aegis) headers.set(UNENFORCED_HEADER, "true");
-  headers.set(ROUTE_HEADER, route);
+  if (aegis?.enforced) setUpstreamHeader(headers, TENANT_HEADER, aegis.tenantId);
+  else if (aegis) setUpstreamHeader(headers, UNENFORCED_HEADER, "true");
+  setUpstreamHeader(headers, ROUTE_HEADER, route);
   return headers;
 }
 

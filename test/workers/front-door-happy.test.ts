@@ -30,6 +30,27 @@ describe("front door", () => {
     expect(res.headers.get("x-ratelimit-limit")).toBeNull();
   });
 
+  it("names the tenant and route to the upstream under Aegis-*, and the deprecated x-aegis-* too, whatever the client sent", async () => {
+    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
+    const spoofed = {
+      "Aegis-Tenant-Id": "tnspoofedspoofedsp",
+      "aegis-route": "free",
+      "Aegis-Unenforced": "true",
+      "x-aegis-route": "free",
+      "Aegis-Anything": "x",
+    };
+    const res = await call(t.key, "/v1/chat/completions", { headers: spoofed });
+    expect(res.status).toBe(200);
+    const sent = ((await res.json()) as { echo: { headers: Record<string, string> } }).echo.headers;
+    const gateway = Object.fromEntries(Object.entries(sent).filter(([name]) => /^(x-)?aegis-/.test(name)));
+    expect(gateway).toEqual({
+      "aegis-tenant-id": t.id,
+      "aegis-route": "chat",
+      "x-aegis-tenant-id": t.id,
+      "x-aegis-route": "chat",
+    });
+  });
+
   it("answers 429 problem+json with violated-policies, Retry-After and parseable fields", async () => {
     const t = await newTenant({ ratePerMinute: 6, burst: 2, dailyUnits: 1000 });
     expect((await call(t.key, "/v1/other")).status).toBe(200);

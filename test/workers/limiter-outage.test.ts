@@ -91,6 +91,8 @@ async function expectForwardedUnenforced(res: Response) {
   const seen = ((await res.json()) as { echo: { headers: Record<string, string> } }).echo.headers;
   expect(seen["x-aegis-tenant-id"]).toBeUndefined();
   expect(seen["x-aegis-unenforced"]).toBe("true");
+  expect(seen["aegis-tenant-id"]).toBeUndefined();
+  expect(seen["aegis-unenforced"]).toBe("true");
   expect(seen.authorization).toBeUndefined();
 }
 

@@ -5,9 +5,8 @@ import { describeError } from "../../core/errors";
 import type { TenantSnapshot } from "../../core/limiter-store";
 import { log } from "../../core/log";
 import type { GatewayEnv } from "../context";
+import { SYNC_HEADER } from "../gateway-headers";
 import { Problem } from "../problem";
-
-export const SYNC_HEADER = "Aegis-Edge-Sync";
 
 /**
  * Pushes `snapshot` to the tenant's limiter. Postgres already holds the change; if the push

@@ -5,6 +5,11 @@ import { z } from "zod";
 import { MIN_SIGNING_SECRET_LENGTH } from "./core/api-keys";
 import { isValidTimeZone } from "./core/calendar";
 import { canonicalPath } from "./core/canonical-path";
+import {
+  DEFAULT_LIMITER_TIMEOUT_MS,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  DEFAULT_RESERVATION_TTL_SECONDS,
+} from "./core/limiter-rules";
 import { DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
 import { isCurrency, isPrice } from "./core/money";
 import type { RouteRule } from "./core/route-table";
@@ -116,11 +121,11 @@ const envSchema = z.object({
   /** Keys issued before signing: accepted while they are rotated out, then refused. */
   UNSIGNED_KEYS: z.enum(["accept", "refuse"]).default("accept"),
   LIMITER_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
-  LIMITER_TIMEOUT_MS: int(1, 60_000).default(1_500),
+  LIMITER_TIMEOUT_MS: int(1, 60_000).default(DEFAULT_LIMITER_TIMEOUT_MS),
   /** Bound on a cold limiter's first load of a tenant from Postgres (apart from the check's). */
-  LIMITER_LOAD_TIMEOUT_MS: int(1, 60_000).default(5_000),
+  LIMITER_LOAD_TIMEOUT_MS: int(1, 60_000).default(DEFAULT_LOAD_TIMEOUT_MS),
   LEGACY_RATELIMIT_HEADERS: flag,
-  RESERVATION_TTL_SECONDS: int(1, 86_400).default(900),
+  RESERVATION_TTL_SECONDS: int(1, 86_400).default(DEFAULT_RESERVATION_TTL_SECONDS),
   CONFIG_REFRESH_SECONDS: int(1, 86_400).default(300),
   /** Dollars (major units of BILLING_CURRENCY) per unit, as an exact decimal string. */
   BILLING_UNIT_COST: z.string().refine(isPrice, "a decimal price such as 0.000002").default("0.000002"),

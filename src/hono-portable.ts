@@ -13,6 +13,7 @@ export {
 export type { TenantLimits } from "./core/limits";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./core/memory-store";
 export type { UsageEvent } from "./core/usage-event";
+export type { Env } from "./env";
 export { type Aegis, type AegisOptions, createAegis } from "./http/aegis";
 export { type Enforcement, enforce } from "./http/enforce";
 export {

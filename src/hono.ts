@@ -9,19 +9,21 @@ import { guardedStore } from "./core/guarded-store";
 import type { LimiterStore } from "./core/limiter-store";
 import { durableObjectStore } from "./durable/durable-object-store";
 import type { Env } from "./env";
-import { keyPolicyOf } from "./http/api-key";
 import type { Enforcement } from "./http/enforce";
 import { enforce } from "./http/enforce";
 import {
   type AegisVariables,
   checkCall,
   limitMiddleware,
+  limitSettingsOf,
   type RouteLimitOptions,
   validateFailureMode,
+  validatePositive,
   validateRouteOptions,
 } from "./http/limit-call";
 import { type RecordOutcome, recordReportedUsage, type UsageInput } from "./http/record-usage";
 
+export type { Env } from "./env";
 export * from "./hono-portable";
 export { TenantLimiter } from "./tenant-limiter";
 
@@ -71,16 +73,15 @@ export function rateLimit<E extends RateLimitEnv = RateLimitEnv>(
 ): MiddlewareHandler<E> {
   validateRouteOptions(options, "rateLimit()");
   validateFailureMode(options.failureMode, "rateLimit()");
-  if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
-    throw new TypeError("rateLimit(): timeoutMs must be positive");
-  }
+  validatePositive(options.timeoutMs, "timeoutMs", "rateLimit()");
   return limitMiddleware<E>((c) => {
     const config = loadConfig(c.env);
     const store = options.store ? options.store(c) : defaultStore(c.env, options.timeoutMs);
+    const configured = limitSettingsOf(config);
     const settings = {
-      failureMode: options.failureMode ?? config.LIMITER_FAILURE_MODE,
-      legacyHeaders: options.legacyHeaders ?? config.LEGACY_RATELIMIT_HEADERS,
-      keys: keyPolicyOf(config),
+      ...configured,
+      failureMode: options.failureMode ?? configured.failureMode,
+      legacyHeaders: options.legacyHeaders ?? configured.legacyHeaders,
     };
     return checkCall(c, store, settings, options);
   });

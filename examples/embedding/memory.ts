@@ -2,8 +2,9 @@
 // their counters, and hands each metered call to onUsage once. For tests, and for an app that
 // runs as a single process; several processes need the Redis store (./redis.ts).
 //
-// Run it: npx tsx examples/embedding/memory.ts, then
-//   curl -X POST -H "authorization: Bearer <the printed key>" localhost:8787/v1/chat/completions
+// Run it (in this repository, where tsconfig.server.json maps the package name to src/):
+//   TSX_TSCONFIG_PATH=tsconfig.server.json npx tsx examples/embedding/memory.ts
+//   curl -X POST -H "authorization: Bearer <the printed key>" 127.0.0.1:8787/v1/chat/completions
 
 import { serve } from "@hono/node-server";
 import {
@@ -37,7 +38,7 @@ export async function addTenant(tenantId: string, limits: TenantLimits): Promise
 }
 
 if (import.meta.main) {
-  const key = await addTenant("tnexampletenant00", {
+  const key = await addTenant("tnexampletenantaaa", {
     ratePerMinute: 60,
     burst: 10,
     dailyUnits: 1_000,
@@ -45,6 +46,8 @@ if (import.meta.main) {
     shadow: false,
     routes: {},
   });
-  serve({ fetch: app.fetch, port: 8787 });
-  console.log(`listening on http://localhost:8787; API key: ${key}`);
+  const port = Number(process.env.PORT ?? 8787);
+  serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () =>
+    console.log(`listening on http://127.0.0.1:${port}; API key: ${key}`),
+  );
 }

@@ -5,7 +5,9 @@
 // Usage waits in per-tenant Redis streams until a UsageStreamConsumer (aegis-edge/redis)
 // stores it, as the self-hosted server does.
 //
-// Run it: REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/embedding/redis.ts
+// Run it (in this repository, where tsconfig.server.json maps the package name to src/):
+//   REDIS_URL=redis://127.0.0.1:6379 TSX_TSCONFIG_PATH=tsconfig.server.json npx tsx examples/embedding/redis.ts
+//   curl -X POST -H "authorization: Bearer <the printed key>" 127.0.0.1:8787/v1/chat/completions
 
 import { serve } from "@hono/node-server";
 import {
@@ -48,7 +50,7 @@ export async function addTenant(tenantId: string, limits: TenantLimits): Promise
 }
 
 if (import.meta.main) {
-  const key = await addTenant("tnexampletenant00", {
+  const key = await addTenant("tnexampletenantaaa", {
     ratePerMinute: 60,
     burst: 10,
     dailyUnits: 1_000,
@@ -56,6 +58,8 @@ if (import.meta.main) {
     shadow: false,
     routes: {},
   });
-  serve({ fetch: app.fetch, port: 8787 });
-  console.log(`listening on http://localhost:8787; API key: ${key}`);
+  const port = Number(process.env.PORT ?? 8787);
+  serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () =>
+    console.log(`listening on http://127.0.0.1:${port}; API key: ${key}`),
+  );
 }

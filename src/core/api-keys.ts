@@ -10,7 +10,7 @@
 // before signing, `ak_<tenantId>_<secret>`, carry no MAC; whether they are still accepted
 // is the operator's choice while they are rotated out (UNSIGNED_KEYS).
 
-import { constantTimeEqual, randomSecret, sha256Hex, TENANT_ID_SOURCE } from "./secrets";
+import { constantTimeEqual, randomSecret, sha256Hex, TENANT_ID_PATTERN, TENANT_ID_SOURCE } from "./secrets";
 
 const SIGNED_RE = new RegExp(`^ak_(${TENANT_ID_SOURCE})_([A-Za-z0-9]{32})_([0-9a-f]{32})$`);
 const UNSIGNED_RE = new RegExp(`^ak_(${TENANT_ID_SOURCE})_([A-Za-z0-9]{32,64})$`);
@@ -78,6 +78,8 @@ export async function newApiKey(
   tenantId: string,
   signingSecret: string | undefined,
 ): Promise<{ key: string; prefix: string }> {
+  // A key for a malformed id would be refused by every check: fail where it is made.
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new RangeError(`not a tenant id: ${JSON.stringify(tenantId)}`);
   const secret = randomSecret(32);
   const unsigned = `ak_${tenantId}_${secret}`;
   const key = signingSecret ? `${unsigned}_${await keyMac(signingSecret, tenantId, secret)}` : unsigned;

@@ -4,6 +4,13 @@
 import { DAY_MS } from "./calendar";
 import { MAX_CALL_UNITS } from "./limits";
 
+/** LIMITER_TIMEOUT_MS's default: the bound on one limiter call. */
+export const DEFAULT_LIMITER_TIMEOUT_MS = 1_500;
+/** LIMITER_LOAD_TIMEOUT_MS's default: the bound on loading a cold tenant from Postgres. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
+/** RESERVATION_TTL_SECONDS's default: how long an unsettled reservation is held. */
+export const DEFAULT_RESERVATION_TTL_SECONDS = 900;
+
 /** How long an unknown tenant id is remembered before Postgres is asked again. */
 export const MISSING_TENANT_TTL_MS = 30_000;
 /** A key the cached config does not know reloads the config, at most once per this period. */

@@ -18,7 +18,8 @@ export interface Logger {
 }
 
 function write(level: LogLevel, msg: string, fields: LogFields): void {
-  const line = JSON.stringify({ level, msg, ...fields });
+  // level and msg lead the line, and a field of the same name cannot replace them.
+  const line = JSON.stringify(Object.assign({ level, msg }, fields, { level, msg }));
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

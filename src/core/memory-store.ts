@@ -12,8 +12,8 @@
 //   reservations that expired unsettled at their estimate, and forgets idempotency keys
 //   after 7 days and unknown tenant ids after 30 s. Nothing runs between calls; an embedder
 //   that wants expired reservations billed while the store is idle calls sweep() on a timer.
-// - One clock, options.now, for the limits and for a check's deadline: pass deadlines read
-//   from it (the DO reads deadlines on the real clock, its own being a test seam).
+// - options.now is the limits' clock; a check's deadline is read on the real clock, as the
+//   DO and the Redis store read it, since the caller (guardedStore) sets it from Date.now().
 //
 // Usage events: every metered event (a non-reserved admitted call with units, a settled or
 // expired reservation, a recorded report: where the DO writes its outbox) is emitted once,
@@ -25,7 +25,7 @@
 
 import { dayOf } from "./calendar";
 import { decide, decideReported, describeLimits, type HeldUnits, reconcile } from "./limiter";
-import { assertUnits, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
+import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
   CheckResult,
@@ -36,16 +36,16 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "./limiter-store";
-import { MAX_CALL_UNITS, routeCost } from "./limits";
+import { routeCost } from "./limits";
 import { memoryTenants } from "./memory-tenants";
 import { cleanMetadata, idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "./usage-event";
 import { type UsageSink, usageOutbox } from "./usage-outbox";
 
-/** RESERVATION_TTL_SECONDS's default (src/config.ts), which core cannot import. */
-export const DEFAULT_RESERVATION_TTL_MS = 900_000;
+/** RESERVATION_TTL_SECONDS's default, in ms. */
+export const DEFAULT_RESERVATION_TTL_MS = DEFAULT_RESERVATION_TTL_SECONDS * 1000;
 
 export interface MemoryStoreOptions {
-  /** The clock, in ms since the epoch. Default Date.now. A check's `deadline` is read on it too. */
+  /** The limits' clock, in ms since the epoch. Default Date.now. (A check's `deadline` is on the real clock.) */
   now?: () => number;
   /** How long an unsettled reservation is held. Default DEFAULT_RESERVATION_TTL_MS. */
   reservationTtlMs?: number;
@@ -154,7 +154,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // No await from here on: the decision, its state and its usage event land together.
       const at = tick();
       // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
-      if (request.deadline !== undefined && at > request.deadline) return { status: "late" };
+      // The deadline is the caller's, on the real clock (guardedStore sets it from Date.now()),
+      // as in the DO and the Redis store; the store's own clock may be a test's.
+      if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
       const { limits } = auth.tenant.snapshot;
       const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
       assertUnits(cost);

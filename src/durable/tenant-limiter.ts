@@ -30,7 +30,6 @@ import type {
 import { routeCost } from "../core/limits";
 import { log } from "../core/log";
 import { hashIn } from "../core/secrets";
-import { withTimeout } from "../core/timeout";
 import {
   cleanMetadata,
   idempotentEventId,
@@ -257,11 +256,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
     }
     const tenantId = this.tenantId();
-    const loaded = await withTimeout(this.snapshots(tenantId), this.config.LIMITER_LOAD_TIMEOUT_MS, () => {
-      return new Error(
-        `loading tenant ${tenantId} from Postgres timed out after ${this.config.LIMITER_LOAD_TIMEOUT_MS} ms`,
-      );
-    });
+    // The source bounds the load (LIMITER_LOAD_TIMEOUT_MS) and closes its connection.
+    const loaded = await this.snapshots(tenantId);
     if (loaded) this.adopt(loaded);
     else this.forget();
     return this.snapshot;

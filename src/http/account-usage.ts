@@ -4,7 +4,6 @@ import { createRoute } from "@hono/zod-openapi";
 import { dailyUsage, usageRange } from "../metering/usage-query";
 import { keyPolicyOf, presentedKey } from "./api-key";
 import { openApiApp, withDatabase } from "./context";
-import { limiterUnavailable } from "./limit-response";
 import { askLimiter, assertVouched, refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 import { recordReportedUsage } from "./record-usage";

@@ -4,6 +4,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { guardedStore } from "../core/guarded-store";
+import { DEFAULT_LIMITER_TIMEOUT_MS, DEFAULT_LOAD_TIMEOUT_MS } from "../core/limiter-rules";
 import type { LimiterStore } from "../core/limiter-store";
 import { type Enforcement, enforce } from "./enforce";
 import {
@@ -13,13 +14,10 @@ import {
   limitMiddleware,
   type RouteLimitOptions,
   validateFailureMode,
+  validatePositive,
   validateRouteOptions,
 } from "./limit-call";
 import { type RecordOutcome, recordReportedUsage, type UsageInput } from "./record-usage";
-
-/** The defaults of LIMITER_TIMEOUT_MS and LIMITER_LOAD_TIMEOUT_MS. */
-export const DEFAULT_TIMEOUT_MS = 1_500;
-export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
 
 export interface AegisOptions {
   /** The limiter backend: a Redis store, memoryStore(), or a Durable Object store. */
@@ -55,12 +53,6 @@ export interface Aegis {
   recordUsage(tenantId: string, usage: UsageInput): Promise<RecordOutcome>;
 }
 
-function positive(value: number | undefined, name: string): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new TypeError(`createAegis(): ${name} must be positive, got ${value}`);
-  }
-}
-
 /**
  * @example
  * ```ts
@@ -78,9 +70,9 @@ export function createAegis(options: AegisOptions): Aegis {
     throw new TypeError("createAegis(): store is required: a Redis store, memoryStore(), or a Durable Object store");
   }
   validateFailureMode(options.failureMode, "createAegis()");
-  positive(options.timeoutMs, "timeoutMs");
-  positive(options.loadTimeoutMs, "loadTimeoutMs");
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  validatePositive(options.timeoutMs, "timeoutMs", "createAegis()");
+  validatePositive(options.loadTimeoutMs, "loadTimeoutMs", "createAegis()");
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LIMITER_TIMEOUT_MS;
   const store = guardedStore(options.store, timeoutMs, options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS);
   const legacyHeaders = options.legacyHeaders ?? false;
   const settings: LimitSettings = {

@@ -13,11 +13,10 @@ import { billingRoutes } from "./admin/billing";
 import { keyRoutes } from "./admin/keys";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
-import { keyPolicyOf } from "./api-key";
 import { consoleRoutes } from "./console/routes";
 import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
-import { checkCall, limitMiddleware } from "./limit-call";
+import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
 
@@ -105,12 +104,7 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
 
   // Proxied calls reserve the route's estimate; the proxy settles it to the units used.
   const limiter = limitMiddleware<GatewayEnv>((c) => {
-    const config = c.get("config");
-    const settings = {
-      failureMode: config.LIMITER_FAILURE_MODE,
-      legacyHeaders: config.LEGACY_RATELIMIT_HEADERS,
-      keys: keyPolicyOf(config),
-    };
+    const settings = limitSettingsOf(c.get("config"));
     return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true });
   });
   app.all(

@@ -9,6 +9,8 @@
 export const NOT_ENFORCED_HEADER = "Aegis-Limit-Enforced";
 /** To the operator: "pending" when a change was saved but its push to the limiter was not confirmed. */
 export const SYNC_HEADER = "Aegis-Sync";
+/** SYNC_HEADER's name before the prefix was unified: still sent alongside, deprecated. */
+export const LEGACY_SYNC_HEADER = "Aegis-Edge-Sync";
 /** To the upstream: the tenant whose key the limiter verified. */
 export const TENANT_HEADER = "Aegis-Tenant-Id";
 /** To the upstream: the route key the call matched. */

@@ -3,12 +3,13 @@
 // front door both run it; neither reads the runtime's bindings here.
 
 import type { Context } from "hono";
+import type { Config } from "../config";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
 import { log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
-import { type KeyPolicy, presentedKey } from "./api-key";
+import { type KeyPolicy, keyPolicyOf, presentedKey } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
 import { NOT_ENFORCED_HEADER } from "./gateway-headers";
 import { refusalProblem } from "./outcomes";
@@ -61,6 +62,22 @@ export function validateRouteOptions(options: { cost?: unknown }, where: string)
   if (typeof cost === "number" && !(Number.isSafeInteger(cost) && cost >= 0)) {
     throw new TypeError(`${where}: cost must be a non-negative integer, got ${cost}`);
   }
+}
+
+/** Throws a TypeError for a bound that is set but not a positive number. */
+export function validatePositive(value: number | undefined, name: string, where: string): void {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new TypeError(`${where}: ${name} must be positive, got ${value}`);
+  }
+}
+
+/** The settings the gateway's config gives every check. */
+export function limitSettingsOf(config: Config): LimitSettings {
+  return {
+    failureMode: config.LIMITER_FAILURE_MODE,
+    legacyHeaders: config.LEGACY_RATELIMIT_HEADERS,
+    keys: keyPolicyOf(config),
+  };
 }
 
 export function validateFailureMode(failureMode: unknown, where: string): void {

@@ -7,7 +7,13 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { LimiterStore } from "../core/limiter-store";
 import { type AegisOptions, createAegis } from "./aegis";
 import type { Enforcement } from "./enforce";
-import { type AegisEnv, type RouteLimitOptions, validateFailureMode, validateRouteOptions } from "./limit-call";
+import {
+  type AegisEnv,
+  type RouteLimitOptions,
+  validateFailureMode,
+  validatePositive,
+  validateRouteOptions,
+} from "./limit-call";
 import type { RecordOutcome, UsageInput } from "./record-usage";
 
 /** Everything createAegis() and one route take, with the store possibly chosen per request. */
@@ -28,9 +34,7 @@ export function rateLimit<E extends AegisEnv = AegisEnv>(options: RateLimitOptio
   }
   validateRouteOptions(options, "rateLimit()");
   validateFailureMode(options.failureMode, "rateLimit()");
-  if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
-    throw new TypeError("rateLimit(): timeoutMs must be positive");
-  }
+  validatePositive(options.timeoutMs, "timeoutMs", "rateLimit()");
   if (typeof store !== "function") return createAegis({ ...options, store }).rateLimit(options);
   return (c, next) => createAegis({ ...options, store: store(c) }).rateLimit(options)(c, next);
 }

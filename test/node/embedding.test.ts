@@ -3,17 +3,67 @@
 // memory and on the real Redis. A call is admitted with its RateLimit fields, the next
 // past the burst is refused, a call without a key is a 401, and the usage is metered once.
 
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { RedisClient } from "../../src/redis/resp/client";
+import { nodeSocket } from "../../src/redis/resp/node-socket";
 
 const LIMITS = { ratePerMinute: 0, burst: 2, dailyUnits: null, timeZone: "UTC", shadow: false, routes: {} };
 const TENANT = `tn${"embedexample".padEnd(16, "a")}`;
 
+const ROOT = path.resolve(import.meta.dirname, "../..");
 const servers: { close(): void }[] = [];
+const children: ChildProcess[] = [];
 afterAll(() => {
   for (const s of servers) s.close();
+  for (const child of children) child.kill("SIGKILL");
 });
+
+/** A port nothing listens on right now, on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/**
+ * Runs an example as its "Run it" comment says (Node 24 from the devDependency, tsx, the
+ * package name mapped to src/ by tsconfig.server.json's paths), and returns its URL and the
+ * key it prints.
+ */
+async function runExample(file: string, env: Record<string, string> = {}): Promise<{ base: string; key: string }> {
+  const port = await freePort();
+  const child = spawn(path.join(ROOT, "node_modules/.bin/node"), ["--import", "tsx", file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), TSX_TSCONFIG_PATH: "tsconfig.server.json" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} printed no key within 30 s: ${output}`)), 30_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /listening on (http:\/\/\S+); API key: (\S+)/.exec(output);
+      if (m?.[1] && m[2]) {
+        clearTimeout(timer);
+        resolve({ base: m[1], key: m[2] });
+      }
+    };
+    child.stdout?.on("data", read);
+    child.stderr?.on("data", read);
+    child.on("exit", (code) => reject(new Error(`${file} exited with ${code}: ${output}`)));
+  });
+}
 
 /** Serves the example's app on an ephemeral port. */
 async function listen(app: Hono<never>): Promise<string> {
@@ -72,4 +122,26 @@ describe("embedding the limiter in a Node app", () => {
       await example.redis.close();
     }
   });
+
+  it("runs each example as its comment says: a process that prints a key the limiter accepts", async () => {
+    const memory = await runExample("examples/embedding/memory.ts");
+    const prefix = `embed-run-${crypto.randomUUID()}`;
+    const url = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+    const redis = await runExample("examples/embedding/redis.ts", { AEGIS_REDIS_PREFIX: prefix, REDIS_URL: url });
+    onTestFinished(async () => {
+      const client = new RedisClient({ url, connect: nodeSocket });
+      const keys = (await client.send(["KEYS", `${prefix}:*`])) as string[];
+      if (keys.length > 0) await client.send(["DEL", ...keys]);
+      await client.close();
+    });
+    for (const { base, key } of [memory, redis]) {
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ tenant: "tnexampletenantaaa" });
+      expect(res.headers.get("ratelimit-policy")).toBe('"chat";q=10;w=10, "daily";q=1000;w=86400');
+    }
+  }, 60_000);
 });

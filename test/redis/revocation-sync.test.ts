@@ -130,3 +130,28 @@ describe("a revocation whose push to the limiter fails", () => {
     expect(await until(() => call(refreshed.key), 401, 30_000)).toBe(401);
   }, 60_000);
 });
+
+describe("a key creation whose push to the limiter fails", () => {
+  it("still answers 201 with the key, marked Aegis-Sync: pending (and the deprecated Aegis-Edge-Sync), and the key works", async () => {
+    const created = await admin("/tenants", {
+      method: "POST",
+      body: JSON.stringify({ name: "pending", quota: { ratePerMinute: 0, burst: 1_000, dailyUnits: null } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    expect(created.headers.get("aegis-sync")).toBeNull();
+    await control.send(["CLIENT", "PAUSE", "10000", "WRITE"]);
+    let res: Response;
+    try {
+      res = await admin(`/tenants/${id}/keys`, { method: "POST", body: "{}" });
+    } finally {
+      await control.send(["CLIENT", "UNPAUSE"]);
+    }
+    // Failing the request would lose a key that is shown only once.
+    expect(res.status).toBe(201);
+    expect(res.headers.get("aegis-sync")).toBe("pending");
+    expect(res.headers.get("aegis-edge-sync")).toBe("pending");
+    const { key } = (await res.json()) as { key: string };
+    // The limiter has not heard of the key; it reloads the tenant on a key it does not know.
+    expect(await until(() => call(key), 200, 30_000)).toBe(200);
+  }, 60_000);
+});

@@ -63,6 +63,12 @@ describe("API keys", () => {
     expect(await genuine(fresh, [])).toBe(false);
   });
 
+  it("refuses to mint a key for a malformed tenant id, which no check could ever accept", async () => {
+    for (const id of ["tnexampletenant00", "tnABCDEFGHIJKLMNOP", "tn", "xyabcdefghijklmnop", "tnabcdefghijklmnopq"]) {
+      await expect(newApiKey(id, SECRET)).rejects.toThrow(/not a tenant id/);
+    }
+  });
+
   it("still parses keys issued before signing, as unsigned, and nothing else", async () => {
     const tenant = newTenantId();
     const { key } = await newApiKey(tenant, undefined);

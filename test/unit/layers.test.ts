@@ -8,13 +8,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { layerOverrides } from "../../scripts/lint/layers";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIOME = path.join(ROOT, "node_modules/.bin/biome");
 
 /** Each folder, an import it must refuse and one it may make (from a file one level down). */
 const PROBES: Record<string, { refused: string[]; allowed: string[] }> = {
-  core: { refused: ["../config", "../db/database", "../http/problem"], allowed: ["./limits"] },
+  core: { refused: ["../config", "../config.ts", "..", "../db/database", "../http/problem"], allowed: ["./limits"] },
   db: {
     refused: ["../metering/ingest", "../billing/invoices", "../http/app", "../env"],
     allowed: ["../core/limits", "../config"],
@@ -28,7 +29,15 @@ const PROBES: Record<string, { refused: string[]; allowed: string[] }> = {
     allowed: ["../db/lock"],
   },
   durable: {
-    refused: ["../http/problem", "../redis/keys", "../env", "../billing/invoices", "../tenant-limiter"],
+    refused: [
+      "../http/problem",
+      "../redis/keys",
+      "../env",
+      "../billing/invoices",
+      "../tenant-limiter",
+      "../db/neon",
+      "../db/snapshot-source",
+    ],
     allowed: ["../metering/messages", "../db/tenants"],
   },
   redis: {
@@ -105,5 +114,10 @@ describe("layers", () => {
       statSync(path.join(ROOT, "src", f)).isDirectory(),
     );
     expect(folders.sort()).toEqual(Object.keys(PROBES).sort());
+  });
+
+  it("keeps biome.json's overrides as the layer table writes them (npm run lint:layers)", () => {
+    const config = JSON.parse(readFileSync(path.join(ROOT, "biome.json"), "utf8"));
+    expect(config.overrides).toEqual(layerOverrides());
   });
 });

@@ -49,4 +49,10 @@ describe("log", () => {
       { level: "info", msg: "ok", service: "gateway", requestId: "r1" },
     ]);
   });
+
+  it("keeps its own level and message when a field has the same name", () => {
+    const lines = capture();
+    log.error("real", { level: "info", msg: "fake", n: 1 });
+    expect(lines).toEqual([{ stream: "stderr", entry: { level: "error", msg: "real", n: 1 } }]);
+  });
 });

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
+import { guardedStore } from "../../src/core/guarded-store";
 import type { TenantSnapshot } from "../../src/core/limiter-store";
 import type { TenantLimits } from "../../src/core/limits";
 import { DEFAULT_RESERVATION_TTL_MS, type MemoryStoreOptions, memoryStore } from "../../src/core/memory-store";
@@ -230,12 +231,24 @@ describe("memory store", () => {
     expect(results.map((r) => r.status === "ok" && r.decision.allowed)).toEqual([true, true, false]);
   });
 
-  it("answers late, consuming nothing, when the deadline has passed on its clock", async () => {
+  it("answers late, consuming nothing, when the caller's deadline has passed on the real clock", async () => {
+    // The store's clock is T0, months from the real one: the deadline is the caller's
+    // (guardedStore sets it from Date.now()), so only the real clock can judge it.
     const { store } = await setup({ burst: 1 });
-    expect(await store.check(TENANT, { keyHash: KEY, route: "chat", deadline: T0 - 1 })).toEqual({ status: "late" });
-    const r = await store.check(TENANT, { keyHash: KEY, route: "chat", deadline: T0 });
+    const passed = Date.now() - 1;
+    expect(await store.check(TENANT, { keyHash: KEY, route: "chat", deadline: passed })).toEqual({ status: "late" });
+    const r = await store.check(TENANT, { keyHash: KEY, route: "chat", deadline: Date.now() + 60_000 });
     expect(r).toMatchObject({ status: "ok", decision: { allowed: true } });
     expect(store.drainUsage()).toHaveLength(1);
+  });
+
+  it("answers a bounded check in time when its own clock runs ahead of the real one", async () => {
+    const clock = { ms: Date.now() + 3_600_000 };
+    const store = memoryStore({ now: () => clock.ms });
+    await store.apply(snapshot({ burst: 1 }));
+    const bounded = guardedStore(store, 1_500, 5_000);
+    const r = await bounded.check(TENANT, { keyHash: KEY, route: "chat" });
+    expect(r).toMatchObject({ status: "ok", decision: { allowed: true } });
   });
 
   it("settles a suspended tenant's reservation, and never another tenant's", async () => {

@@ -5,7 +5,7 @@ import { describeError } from "../../core/errors";
 import type { TenantSnapshot } from "../../core/limiter-store";
 import { log } from "../../core/log";
 import type { GatewayEnv } from "../context";
-import { SYNC_HEADER } from "../gateway-headers";
+import { LEGACY_SYNC_HEADER, SYNC_HEADER } from "../gateway-headers";
 import { Problem } from "../problem";
 
 /**
@@ -34,5 +34,6 @@ export async function pushSnapshot(
       );
     }
     c.header(SYNC_HEADER, "pending");
+    c.header(LEGACY_SYNC_HEADER, "pending");
   }
 }

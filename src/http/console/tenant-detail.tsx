@@ -131,7 +131,7 @@ tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     return c.html(await tenantPage(c, id, <p class="error">{`Not saved: ${detail}`}</p>), 400, PAGE_HEADERS);
   }
-  await tenantAdmin(c).setQuota(id, parsed.data as never);
+  await tenantAdmin(c).setQuota(id, parsed.data);
   return c.redirect(`/admin/ui/tenants/${id}`, 303);
 });
 

@@ -1,5 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { CLOCK_OFFSET_VAR, offsetFor, shiftClock } from "./test/support/test-clock";
 import { TEST_WEBHOOK_SECRET } from "./test/support/webhook-secret";
 
@@ -24,7 +24,10 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts"],
+          // Tests live by subject (test/<area>/); the file name says what runs them: plain
+          // *.test.ts here, *.node.test.ts in "node", *.workers.test.ts in "workers".
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/**/*.node.test.ts", "test/**/*.workers.test.ts"],
           environment: "node",
           setupFiles: ["./test/support/clock-setup.ts"],
         },
@@ -32,7 +35,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts", "test/redis/**/*.test.ts", "test/conformance/**/*.node.test.ts"],
+          include: ["test/**/*.node.test.ts"],
           // The embedding examples import the package by name, as an app would.
           alias: {
             "aegis-edge/hono": new URL("./src/hono-portable.ts", import.meta.url).pathname,
@@ -72,9 +75,9 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["test/workers/**/*.test.ts", "test/conformance/**/*.workers.test.ts"],
+          include: ["test/**/*.workers.test.ts"],
           globalSetup: ["./test/support/workers-setup.ts"],
-          setupFiles: ["./test/workers/clock-setup.ts"],
+          setupFiles: ["./test/support/workers/clock-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -1,5 +1,6 @@
 // The LimiterStore on Redis: one script call per decision, with the semantics of the
-// TenantLimiter Durable Object (the conformance suite in test/conformance holds both to it).
+// TenantLimiter Durable Object (the conformance suite in test/limiter/conformance holds both
+// to it).
 //
 // The script moves the counters and writes the usage event atomically, and returns the
 // state it found; the Decision is then rebuilt here with src/core's decide(), so headers

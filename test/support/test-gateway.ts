@@ -5,7 +5,7 @@ import { createScratchDatabase } from "../../scripts/lib/scratch-database";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
-import { dropPrefix } from "../conformance/redis-harness";
+import { dropPrefix } from "../limiter/conformance/redis-harness";
 import { startEchoUpstream } from "./echo-upstream";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";

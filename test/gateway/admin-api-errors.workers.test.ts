@@ -1,0 +1,149 @@
+import { SELF } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { admin, adminJson, BASE } from "../support/workers/helpers";
+
+async function problem(res: Response) {
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as { type: string; title: string; status: number; detail: string; code: string };
+  expect(body.status).toBe(res.status);
+  expect(body.type.endsWith(body.code)).toBe(true);
+  expect(body.detail.length).toBeGreaterThan(0);
+  return body;
+}
+
+describe("operator API errors", () => {
+  it("answers 401 to a missing or wrong token", async () => {
+    const missing = await SELF.fetch(`${BASE}/admin/v1/tenants`);
+    expect(missing.status).toBe(401);
+    expect((await problem(missing)).code).toBe("unauthorized");
+    const wrong = await admin("/tenants", { headers: { authorization: "Bearer test-admin-token-0123456780" } });
+    expect(wrong.status).toBe(401);
+    await problem(wrong);
+    const basic = await admin("/tenants", { headers: { authorization: "Basic dGVzdDp0ZXN0" } });
+    expect(basic.status).toBe(401);
+  });
+
+  it("answers 400 to a malformed body", async () => {
+    const res = await admin("/tenants", {
+      method: "POST",
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.status).toBe(400);
+    await problem(res);
+  });
+
+  it("answers 400 with every issue to bad types and unknown fields", async () => {
+    const res = await admin("/tenants", {
+      method: "POST",
+      json: { name: 42, quota: { ratePerMinute: -1, burst: 1.5, dailyUnits: "lots" }, colour: "blue" },
+    });
+    expect(res.status).toBe(400);
+    const body = await problem(res);
+    expect(body.code).toBe("invalid-request");
+    const paths = ((body as unknown as { errors: { path: string }[] }).errors ?? []).map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(["name", "quota.ratePerMinute", "quota.burst", "quota.dailyUnits"]));
+  });
+
+  it("rejects a route override named after the daily policy, and an unknown time zone", async () => {
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "x" } });
+    const daily = await admin(`/tenants/${id}/quota`, {
+      method: "PUT",
+      json: { ratePerMinute: 1, burst: 1, dailyUnits: 1, routes: { daily: { cost: 1 } } },
+    });
+    expect(daily.status).toBe(400);
+    const tz = await admin(`/tenants/${id}/quota`, {
+      method: "PUT",
+      json: { ratePerMinute: 1, burst: 1, dailyUnits: 1, timeZone: "Mars/Base" },
+    });
+    expect(tz.status).toBe(400);
+    expect((await problem(tz)).detail).toContain("time zone");
+  });
+
+  it("answers 404 to an unknown tenant or key, and 400 to a malformed id", async () => {
+    const unknown = "tnaaaaaaaaaaaaaaaa";
+    expect((await admin(`/tenants/${unknown}`)).status).toBe(404);
+    expect((await admin(`/tenants/${unknown}`, { method: "PATCH", json: { name: "x" } })).status).toBe(404);
+    expect(
+      (await admin(`/tenants/${unknown}/quota`, { method: "PUT", json: { ratePerMinute: 1, burst: 1, dailyUnits: 1 } }))
+        .status,
+    ).toBe(404);
+    expect((await admin(`/tenants/${unknown}/keys`, { method: "POST", json: {} })).status).toBe(404);
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "x" } });
+    const noKey = await admin(`/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`, { method: "DELETE" });
+    expect(noKey.status).toBe(404);
+    expect((await problem(noKey)).code).toBe("key-not-found");
+    const malformed = await admin("/tenants/not-a-tenant");
+    expect(malformed.status).toBe(400);
+    await problem(malformed);
+    expect((await admin("/nothing-here")).status).toBe(404);
+  });
+
+  it("answers 400 to text Postgres cannot store", async () => {
+    for (const json of [{ name: "a\u0000b" }, { name: "ok", billingAccountId: "cus\u0000" }, { name: "tab\there" }]) {
+      const res = await admin("/tenants", { method: "POST", json });
+      expect(res.status, JSON.stringify(json)).toBe(400);
+      await problem(res);
+    }
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "x" } });
+    expect((await admin(`/tenants/${id}/keys`, { method: "POST", json: { name: "k\u0000" } })).status).toBe(400);
+  });
+
+  it("answers 400 to a bad cursor or page size, and 413 to a huge body", async () => {
+    expect((await admin("/tenants?cursor=%%%")).status).toBe(400);
+    const forged = btoa(JSON.stringify(["+010000-01-01T00:00:00.000Z", "tnaaaaaaaaaaaaaaaa"]));
+    expect((await admin(`/tenants?cursor=${encodeURIComponent(forged)}`)).status).toBe(400);
+    const nul = btoa(JSON.stringify(["2026-01-01T00:00:00.000Z", "x\u0000"]));
+    expect((await admin(`/tenants?cursor=${encodeURIComponent(nul)}`)).status).toBe(400);
+    expect((await admin("/tenants?limit=0")).status).toBe(400);
+    expect((await admin("/tenants?limit=abc")).status).toBe(400);
+    const huge = await admin("/tenants", { method: "POST", json: { name: "x".repeat(70_000) } });
+    expect(huge.status).toBe(413);
+    await problem(huge);
+  });
+
+  it("never answers 5xx to fuzzed bodies and paths", async () => {
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "fuzz" } });
+    const pathArb = fc.oneof(
+      fc.constantFrom(
+        "/tenants",
+        `/tenants/${id}`,
+        `/tenants/${id}/quota`,
+        `/tenants/${id}/keys`,
+        `/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`,
+      ),
+      fc.webPath().map((p) => `/tenants${p}`),
+      fc.string({ unit: "binary" }).map((s) => `/tenants/${encodeURIComponent(s)}`),
+      fc.string({ unit: "binary" }).map((s) => `/tenants?cursor=${encodeURIComponent(s)}`),
+    );
+    const bodyArb = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.string({ unit: "binary" }).map((s) => JSON.stringify({ name: s, billingAccountId: s })),
+      fc.jsonValue().map((v) => JSON.stringify({ name: v, quota: v, status: v })),
+      fc
+        .record(
+          { ratePerMinute: fc.jsonValue(), burst: fc.jsonValue(), dailyUnits: fc.jsonValue(), routes: fc.jsonValue() },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE"),
+        pathArb,
+        bodyArb,
+        fc.constantFrom("application/json", "text/plain", ""),
+        async (method, path, body, contentType) => {
+          const headers: Record<string, string> = contentType ? { "content-type": contentType } : {};
+          const res = await admin(path, { method, headers, body: method === "GET" ? undefined : body });
+          const text = await res.text();
+          expect(res.status, `${method} ${path} ${body} -> ${text}`).toBeLessThan(500);
+          if (res.status >= 400) expect(res.headers.get("content-type"), text).toBe("application/problem+json");
+        },
+      ),
+      { numRuns: 250 },
+    );
+  });
+});

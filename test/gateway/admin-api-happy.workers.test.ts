@@ -1,0 +1,120 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { admin, adminJson, BASE } from "../support/workers/helpers";
+
+interface Tenant {
+  id: string;
+  name: string;
+  status: string;
+  billingAccountId: string | null;
+  quota: Record<string, unknown>;
+  createdAt: string;
+}
+
+describe("operator API", () => {
+  it("creates a tenant with the default quota, reads and renames it", async () => {
+    const created = await admin("/tenants", { method: "POST", json: { name: "Acme AI", billingAccountId: "cus_123" } });
+    expect(created.status).toBe(201);
+    const tenant = (await created.json()) as Tenant;
+    expect(tenant).toMatchObject({ name: "Acme AI", status: "active", billingAccountId: "cus_123" });
+    expect(tenant.id).toMatch(/^tn[a-z2-7]{16}$/);
+    // Defaults come from DEFAULT_RATE_LIMIT_PER_MIN, RATE_LIMIT_BURST and DEFAULT_DAILY_QUOTA_UNITS.
+    expect(tenant.quota).toEqual({
+      ratePerMinute: 60,
+      burst: 60,
+      dailyUnits: 100_000,
+      timeZone: "UTC",
+      shadow: false,
+      routes: {},
+      unitPrice: null,
+    });
+
+    expect(await adminJson<Tenant>(`/tenants/${tenant.id}`)).toEqual(tenant);
+    const renamed = await adminJson<Tenant>(`/tenants/${tenant.id}`, { method: "PATCH", json: { name: "Acme" } });
+    expect(renamed.name).toBe("Acme");
+    expect(renamed.status).toBe("active");
+  });
+
+  it("replaces a quota with per-route overrides", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "q" } });
+    const quota = {
+      ratePerMinute: 120,
+      burst: 20,
+      dailyUnits: null,
+      timeZone: "Europe/Berlin",
+      shadow: true,
+      routes: { chat: { ratePerMinute: 30, burst: 5, cost: 2 } },
+      unitPrice: "0.0000015",
+    };
+    const updated = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: quota });
+    expect(updated.quota).toEqual(quota);
+    expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(quota);
+  });
+
+  it("pages through tenants in creation order", async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++)
+      made.push((await adminJson<Tenant>("/tenants", { method: "POST", json: { name: `page ${i}` } })).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const page: { tenants: Tenant[]; nextCursor: string | null } = await adminJson(`/tenants?limit=2${q}`);
+      expect(page.tenants.length).toBeLessThanOrEqual(2);
+      seen.push(...page.tenants.map((t) => t.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    const positions = made.map((id) => seen.indexOf(id));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it("creates a key that is shown once, with its display prefix", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "k" } });
+    const res = await admin(`/tenants/${id}/keys`, { method: "POST", json: { name: "production" } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const key = (await res.json()) as { id: string; key: string; prefix: string; name: string };
+    expect(key.key.startsWith(key.prefix)).toBe(true);
+    expect(key.key.startsWith(`ak_${id}_`)).toBe(true);
+    expect(key.name).toBe("production");
+    const listed = await adminJson<{ keys: { id: string; prefix: string }[] }>(`/tenants/${id}/keys`);
+    expect(listed.keys).toEqual([expect.objectContaining({ id: key.id, prefix: key.prefix })]);
+  });
+
+  it("accepts a key request with no body at all", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "k2" } });
+    const res = await admin(`/tenants/${id}/keys`, { method: "POST" });
+    expect(res.status).toBe(201);
+  });
+
+  it("serves an OpenAPI 3.1 document describing the operator and tenant routes", async () => {
+    const res = await SELF.fetch(`${BASE}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        "/account/v1/limits",
+        "/account/v1/usage",
+        "/admin/v1/billing/run",
+        "/admin/v1/invoices",
+        "/admin/v1/invoices/{id}",
+        "/admin/v1/invoices/{id}/pay",
+        "/admin/v1/invoices/{id}/void",
+        "/admin/v1/webhooks/deliveries",
+        "/admin/v1/webhooks/deliveries/{id}/redeliver",
+        "/admin/v1/tenants",
+        "/admin/v1/tenants/{id}",
+        "/admin/v1/tenants/{id}/keys",
+        "/admin/v1/tenants/{id}/keys/{keyId}",
+        "/admin/v1/tenants/{id}/quota",
+        "/admin/v1/tenants/{id}/usage",
+      ].sort(),
+    );
+    expect(Object.keys(doc.paths["/admin/v1/tenants"] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(doc.paths["/admin/v1/tenants/{id}"] ?? {}).sort()).toEqual(["get", "patch"]);
+    expect(Object.keys(doc.paths["/account/v1/usage"] ?? {}).sort()).toEqual(["get", "post"]);
+  });
+});

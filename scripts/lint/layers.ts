@@ -1,5 +1,5 @@
 // The layer table (docs/architecture.md, "Layers") as biome's per-folder noRestrictedImports
-// overrides. `npm run lint:layers` writes them into biome.json; test/unit/layers.test.ts
+// overrides. `npm run lint:layers` writes them into biome.json; test/project/layers.test.ts
 // fails when biome.json and this table disagree, and runs biome on probe files.
 
 import { readFileSync, writeFileSync } from "node:fs";

@@ -8,7 +8,7 @@ import { loadConfig } from "./config";
 import { guardedStore } from "./core/guarded-store";
 import type { LimiterStore } from "./core/limiter-store";
 import { durableObjectStore } from "./durable/durable-object-store";
-import type { Env } from "./env";
+import type { TenantLimiterObject } from "./durable/tenant-limiter";
 import type { Enforcement } from "./http/enforce";
 import { enforce } from "./http/enforce";
 import {
@@ -27,8 +27,17 @@ export type { Env } from "./env";
 export * from "./hono-portable";
 export { TenantLimiter } from "./tenant-limiter";
 
+/**
+ * The bindings the binding-default forms read: the Durable Object namespace (and, through
+ * loadConfig, any of the settings vars an app sets). The Worker's full `Env` satisfies it;
+ * an embedding app need not declare the usage queues.
+ */
+export interface LimiterBindings {
+  TENANT_LIMITER: DurableObjectNamespace<TenantLimiterObject>;
+}
+
 /** The least a Hono env must offer for the binding-default middleware. */
-export type RateLimitEnv = { Bindings: Env; Variables: AegisVariables };
+export type RateLimitEnv = { Bindings: LimiterBindings; Variables: AegisVariables };
 
 export interface RateLimitOptions<E extends RateLimitEnv = RateLimitEnv> extends RouteLimitOptions<E> {
   /** The limiter backend. Default: the `TENANT_LIMITER` Durable Object binding. */
@@ -42,7 +51,7 @@ export interface RateLimitOptions<E extends RateLimitEnv = RateLimitEnv> extends
 }
 
 /** The Durable Object store from `env.TENANT_LIMITER`, bounded by the configured timeout. */
-export function defaultStore(env: Env, timeoutMs?: number): LimiterStore {
+export function defaultStore(env: LimiterBindings, timeoutMs?: number): LimiterStore {
   if (!env.TENANT_LIMITER) throw new Error("the TENANT_LIMITER Durable Object binding is missing");
   const config = loadConfig(env);
   return guardedStore(
@@ -97,7 +106,12 @@ export function rateLimit<E extends RateLimitEnv = RateLimitEnv>(
  * if (result.outcome === "limited") return result.problem.response();
  * ```
  */
-export function enforceRateLimit(env: Env, tenantId: string, routeKey: string, cost: number): Promise<Enforcement> {
+export function enforceRateLimit(
+  env: LimiterBindings,
+  tenantId: string,
+  routeKey: string,
+  cost: number,
+): Promise<Enforcement> {
   const config = loadConfig(env);
   return enforce(defaultStore(env), tenantId, { route: routeKey, cost }, config.LEGACY_RATELIMIT_HEADERS);
 }
@@ -113,7 +127,7 @@ export function enforceRateLimit(env: Env, tenantId: string, routeKey: string, c
  * if (result.outcome === "limited") return result.problem.response();
  * ```
  */
-export function recordUsage(env: Env, tenantId: string, usage: UsageInput): Promise<RecordOutcome> {
+export function recordUsage(env: LimiterBindings, tenantId: string, usage: UsageInput): Promise<RecordOutcome> {
   return recordReportedUsage(defaultStore(env), tenantId, usage, {
     legacyHeaders: loadConfig(env).LEGACY_RATELIMIT_HEADERS,
   });

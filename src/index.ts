@@ -15,7 +15,14 @@ import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
 
 export type { Env } from "./env";
 // The forms that default to the TENANT_LIMITER binding take the place of the portable ones.
-export { defaultStore, enforceRateLimit, type RateLimitOptions, rateLimit, recordUsage } from "./hono";
+export {
+  defaultStore,
+  enforceRateLimit,
+  type LimiterBindings,
+  type RateLimitOptions,
+  rateLimit,
+  recordUsage,
+} from "./hono";
 export * from "./portable";
 export { TenantLimiter } from "./tenant-limiter";
 

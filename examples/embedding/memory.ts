@@ -25,8 +25,9 @@ export const store = memoryStore({ onUsage: (event) => void usage.push(event) })
 const aegis = createAegis({ store });
 
 export const app = new Hono<{ Variables: AegisVariables }>();
-// Authenticates `Authorization: Bearer ak_...`, takes 1 unit from the tenant's "chat" bucket
-// and daily quota, answers 429 when they are spent, and adds the RateLimit fields.
+// Authenticates the key (`Authorization: Bearer`, `x-api-key` or `api-key`), takes 1 unit
+// from the tenant's "chat" bucket and daily quota, answers 429 when they are spent, and
+// adds the RateLimit fields.
 app.use("/v1/chat/*", aegis.rateLimit({ route: "chat" }));
 app.post("/v1/chat/completions", (c) => c.json({ tenant: c.get("aegis").tenantId }));
 

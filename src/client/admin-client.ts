@@ -37,7 +37,7 @@ export class AegisAdmin {
     if (!options.token) throw new TypeError("AegisAdmin needs the operator token");
     // An operator's writes are not retried on 503 by default: a 502/503 after a write may
     // mean "saved, not yet pushed"; the operator decides. 429 does not apply to them.
-    this.t = new Transport({ retry: false, ...options }, `Bearer ${options.token}`);
+    this.t = new Transport({ retry: false, ...options }, { header: "authorization", value: `Bearer ${options.token}` });
   }
 
   createTenant(body: CreateTenant): Promise<Tenant> {

@@ -1,5 +1,6 @@
 // AegisClient: a tenant's calls through the gateway, with its API key.
 
+import type { ApiKeyHeader } from "../core/api-keys";
 import { HTTPError } from "./errors";
 import { parseRateLimit, type RateLimitInfo } from "./ratelimit-fields";
 import { type CallOptions, type ClientOptions, isGatewayProblem, problemOf, Transport } from "./transport";
@@ -8,6 +9,11 @@ import type { Limits, Usage, UsageReportResult } from "./types";
 export interface AegisClientOptions extends ClientOptions {
   /** The tenant's key, `ak_...`. */
   apiKey: string;
+  /**
+   * The header the key goes in: `authorization` (as `Bearer ak_...`, the default),
+   * `x-api-key` or `api-key`. The gateway reads any of them, and forwards none.
+   */
+  keyHeader?: ApiKeyHeader;
 }
 
 /** A gateway response, with its RateLimit fields read. */
@@ -43,7 +49,12 @@ export class AegisClient {
 
   constructor(options: AegisClientOptions) {
     if (!options.apiKey) throw new TypeError("AegisClient needs an apiKey");
-    this.transport = new Transport(options, `Bearer ${options.apiKey}`);
+    const header = options.keyHeader ?? "authorization";
+    if (!["authorization", "x-api-key", "api-key"].includes(header)) {
+      throw new TypeError(`AegisClient: keyHeader must be authorization, x-api-key or api-key, got ${header}`);
+    }
+    const value = header === "authorization" ? `Bearer ${options.apiKey}` : options.apiKey;
+    this.transport = new Transport(options, { header, value });
   }
 
   /**

@@ -125,7 +125,8 @@ export class Transport {
 
   constructor(
     private readonly options: ClientOptions,
-    private readonly authorization: string,
+    /** The credential header: `authorization` with `Bearer ...`, or a tenant key's own header. */
+    private readonly credential: { header: string; value: string },
   ) {
     if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError("baseUrl must be an http:// or https:// URL");
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -211,7 +212,7 @@ export class Transport {
     target: RequestTarget,
   ): Promise<Response> {
     const headers = new Headers(options.headers);
-    headers.set("authorization", this.authorization);
+    headers.set(this.credential.header, this.credential.value);
     if (options.json !== undefined) headers.set("content-type", "application/json");
     if (!headers.has("accept")) headers.set("accept", "application/json, application/problem+json;q=0.9, */*;q=0.1");
     const timeoutMs = this.options.timeoutMs ?? 30_000;

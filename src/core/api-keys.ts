@@ -93,3 +93,40 @@ export function tenantOfKey(key: string): string | null {
 
 /** What a tenant snapshot's `keyHashes` hold for a key: its SHA-256, in hex. */
 export const hashApiKey = (key: string): Promise<string> => sha256Hex(key);
+
+/**
+ * The headers a tenant's key may come in, in the order they are read: OpenAI-style clients
+ * send `Authorization: Bearer`, Anthropic's `x-api-key`, Azure OpenAI's `api-key`. The
+ * gateway reads the key from any of them and forwards none of them.
+ */
+export const API_KEY_HEADERS = ["authorization", "x-api-key", "api-key"] as const;
+export type ApiKeyHeader = (typeof API_KEY_HEADERS)[number];
+
+export type PresentedKey =
+  | { key: string; header: ApiKeyHeader }
+  /** No key at all; `notBearer` when an Authorization header was there but not `Bearer <token>`. */
+  | { missing: true; notBearer?: boolean }
+  /** Two headers carry different keys: which one the client meant cannot be told. */
+  | { conflict: ApiKeyHeader[] };
+
+/**
+ * The one rule for reading a tenant's key from a request's headers, wherever a key is read.
+ * The same key in several of the headers is one key; different ones are a conflict.
+ */
+export function keyFromHeaders(header: (name: ApiKeyHeader) => string | null | undefined): PresentedKey {
+  const found: { key: string; header: ApiKeyHeader }[] = [];
+  let notBearer = false;
+  for (const name of API_KEY_HEADERS) {
+    const raw = header(name)?.trim();
+    if (!raw) continue;
+    // An Authorization that is not a bearer token is not a key (it may be for a proxy on
+    // the way); the key may still come in another header.
+    const key = name === "authorization" ? /^Bearer\s+(\S+)$/i.exec(raw)?.[1] : raw;
+    if (key) found.push({ key, header: name });
+    else notBearer = true;
+  }
+  const first = found[0];
+  if (!first) return notBearer ? { missing: true, notBearer } : { missing: true };
+  if (found.some((f) => f.key !== first.key)) return { conflict: found.map((f) => f.header) };
+  return first;
+}

@@ -7,10 +7,18 @@ import { openApiApp, withDatabase } from "./context";
 import { askLimiter, assertVouched, refusalProblem } from "./outcomes";
 import { Problem } from "./problem";
 import { recordReportedUsage } from "./record-usage";
-import { json, problems, UsageQuerySchema, UsageReportResultSchema, UsageReportSchema, UsageSchema } from "./schemas";
+import {
+  json,
+  problems,
+  TENANT_KEY_SECURITY,
+  UsageQuerySchema,
+  UsageReportResultSchema,
+  UsageReportSchema,
+  UsageSchema,
+} from "./schemas";
 
 const tags = ["Account"];
-const security = [{ apiKey: [] }];
+const security = TENANT_KEY_SECURITY;
 
 export const accountUsageRoutes = openApiApp()
   .openapi(

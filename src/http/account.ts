@@ -8,14 +8,14 @@ import { keyPolicyOf, presentedKey } from "./api-key";
 import { openApiApp } from "./context";
 import { limitHeaders } from "./limit-response";
 import { askLimiter, assertVouched } from "./outcomes";
-import { LimitsSchema, problems } from "./schemas";
+import { LimitsSchema, problems, TENANT_KEY_SECURITY } from "./schemas";
 
 export const accountRoutes = openApiApp().openapi(
   createRoute({
     method: "get",
     path: "/limits",
     tags: ["Account"],
-    security: [{ apiKey: [] }],
+    security: TENANT_KEY_SECURITY,
     summary: "The caller's buckets and the quota remaining today",
     description: "Reads the limits without consuming anything.",
     responses: {

@@ -2,7 +2,7 @@
 
 import type { Context } from "hono";
 import type { Config } from "../config";
-import { parseApiKey, verifyKeyMac } from "../core/api-keys";
+import { API_KEY_HEADERS, keyFromHeaders, parseApiKey, verifyKeyMac } from "../core/api-keys";
 import { sha256Hex } from "../core/secrets";
 import { Problem } from "./problem";
 
@@ -35,14 +35,25 @@ export const keyPolicyOf = (config: Config): KeyPolicy => ({
   unsignedKeys: config.UNSIGNED_KEYS,
 });
 
+/** The headers a tenant's key may come in; the proxy forwards none of them. */
+export { API_KEY_HEADERS };
+
 /**
- * The tenant id and key hash of the request's API key; throws 401 when there is none, and
- * for a key the gateway cannot have issued: a signed key whose MAC is wrong, or an unsigned
- * one when UNSIGNED_KEYS is "refuse". Either is refused before any limiter or database work.
+ * The tenant id and key hash of the request's API key, from `Authorization: Bearer`,
+ * `x-api-key` or `api-key` (core's keyFromHeaders). Throws 401 when there is none, when
+ * two headers carry different keys, and for a key the gateway cannot have issued: a signed
+ * key whose MAC is wrong, or an unsigned one when UNSIGNED_KEYS is "refuse". Each is
+ * refused before any limiter or database work.
  */
 export async function presentedKey(c: Context, policy: KeyPolicy): Promise<{ tenantId: string; keyHash: string }> {
-  const key = bearerToken(c);
-  if (!key) throw unauthorized("send the API key as 'Authorization: Bearer ak_...'");
+  const presented = keyFromHeaders((name) => c.req.header(name));
+  if ("missing" in presented) {
+    throw unauthorized("send the API key as 'Authorization: Bearer ak_...', 'x-api-key: ak_...' or 'api-key: ak_...'");
+  }
+  if ("conflict" in presented) {
+    throw unauthorized(`the request carries different API keys in ${presented.conflict.join(", ")}; send one`);
+  }
+  const { key } = presented;
   const parsed = parseApiKey(key);
   if (!parsed) throw invalidKey();
   if (parsed.signed) {

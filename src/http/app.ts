@@ -79,6 +79,18 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
     description:
       "A tenant API key, `ak_<tenantId>_<secret>_<mac>` (keys issued before signing: `ak_<tenantId>_<secret>`).",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "xApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: "The same tenant API key, as Anthropic's clients send it.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "azureApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "api-key",
+    description: "The same tenant API key, as Azure OpenAI's clients send it.",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -38,7 +38,8 @@ export interface RouteLimitOptions<E extends AegisEnv = AegisEnv> {
   /** Units to take, overriding the tenant's route cost. 0 peeks. */
   cost?: number | ((c: Context<E>) => number);
   /**
-   * How the tenant is identified. Default: the `Authorization: Bearer ak_...` key, verified
+   * How the tenant is identified. Default: the tenant's key (`Authorization: Bearer`,
+   * `x-api-key` or `api-key`), verified
    * by the limiter. A function returns the tenant id of a call the app has already
    * authenticated, and the limiter then checks only the limits.
    */

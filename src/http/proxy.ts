@@ -5,6 +5,7 @@ import { describeError } from "../core/errors";
 import { log } from "../core/log";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
+import { API_KEY_HEADERS } from "./api-key";
 import { afterResponse, type GatewayEnv } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
@@ -14,8 +15,8 @@ import { Problem } from "./problem";
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
   const headers = new Headers(c.req.raw.headers);
   dropHopByHop(headers);
-  // The tenant's API key is for the gateway only.
-  headers.delete("authorization");
+  // The tenant's API key is for the gateway only, in whichever header it came.
+  for (const name of API_KEY_HEADERS) headers.delete(name);
   for (const name of [...headers.keys()]) if (isGatewayHeader(name)) headers.delete(name);
   setForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
   // An encoded reply is decoded by fetch() anyway, and its encoding buffers a stream on the

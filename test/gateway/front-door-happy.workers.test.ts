@@ -51,6 +51,17 @@ describe("front door", () => {
     });
   });
 
+  it("takes the key from x-api-key or api-key as well, and forwards none of the three key headers", async () => {
+    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
+    for (const header of ["x-api-key", "api-key"]) {
+      const res = await SELF.fetch(`${BASE}/v1/chat/completions`, { method: "POST", headers: { [header]: t.key } });
+      expect(res.status).toBe(200);
+      const sent = ((await res.json()) as { echo: { headers: Record<string, string> } }).echo.headers;
+      expect(sent["aegis-tenant-id"]).toBe(t.id);
+      expect([sent.authorization, sent["x-api-key"], sent["api-key"]]).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
   it("answers 429 problem+json with violated-policies, Retry-After and parseable fields", async () => {
     const t = await newTenant({ ratePerMinute: 6, burst: 2, dailyUnits: 1000 });
     expect((await call(t.key, "/v1/other")).status).toBe(200);

@@ -21,6 +21,25 @@ const viaWorker = (request: Request) => SELF.fetch(request);
 const admin = new AegisAdmin({ baseUrl: BASE, token: ADMIN_TOKEN, fetch: viaWorker });
 
 describe("AegisClient", () => {
+  it("sends the key in the header it is told to, and the gateway takes it from each", async () => {
+    const { key, id } = await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: null });
+    for (const keyHeader of ["authorization", "x-api-key", "api-key"] as const) {
+      const sent: string[] = [];
+      const client = new AegisClient({
+        baseUrl: BASE,
+        apiKey: key,
+        keyHeader,
+        fetch: (request) => {
+          sent.push(...["authorization", "x-api-key", "api-key"].filter((h) => request.headers.has(h)));
+          return viaWorker(request);
+        },
+      });
+      expect((await client.limits()).tenantId).toBe(id);
+      expect(sent).toEqual([keyHeader]);
+    }
+    expect(() => new AegisClient({ baseUrl: BASE, apiKey: key, keyHeader: "x-key" as never })).toThrow(/keyHeader/);
+  });
+
   it("reads both RateLimit fields, with every policy, on each response", async () => {
     const { key } = await newTenant({ ratePerMinute: 60, burst: 5, dailyUnits: 1_000 });
     const client = new AegisClient({ baseUrl: BASE, apiKey: key, fetch: viaWorker });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { keyMac, newApiKey, parseApiKey, tenantOfKey, verifyKeyMac } from "../../src/core/api-keys";
+import { keyFromHeaders, keyMac, newApiKey, parseApiKey, tenantOfKey, verifyKeyMac } from "../../src/core/api-keys";
 import { isTenantId, newTenantId } from "../../src/core/secrets";
 
 const SECRET = "signing-secret-one-0123456789abcdef";
@@ -94,5 +94,35 @@ describe("API keys", () => {
     expect(() => loadConfig({ KEY_SIGNING_SECRET: "short" })).toThrow(/KEY_SIGNING_SECRET/);
     expect(() => loadConfig({ UNSIGNED_KEYS: "refuse" })).toThrow(/KEY_SIGNING_SECRET/);
     expect(() => loadConfig({ UNSIGNED_KEYS: "maybe", KEY_SIGNING_SECRET: SECRET })).toThrow(/UNSIGNED_KEYS/);
+  });
+
+  it("reads a key from Authorization: Bearer, x-api-key or api-key, one rule for all three", () => {
+    const from = (h: Record<string, string>) => keyFromHeaders((name) => h[name]);
+    expect(from({ authorization: "Bearer ak_1" })).toEqual({ key: "ak_1", header: "authorization" });
+    expect(from({ authorization: "bearer   ak_1  " })).toEqual({ key: "ak_1", header: "authorization" });
+    expect(from({ "x-api-key": "ak_1" })).toEqual({ key: "ak_1", header: "x-api-key" });
+    expect(from({ "api-key": " ak_1 " })).toEqual({ key: "ak_1", header: "api-key" });
+    expect(from({})).toEqual({ missing: true });
+    expect(from({ authorization: "Basic dXNlcjpwYXNz" })).toEqual({ missing: true, notBearer: true });
+    expect(from({ authorization: "Bearer a b" })).toEqual({ missing: true, notBearer: true });
+    expect(from({ authorization: "Basic x", "api-key": "ak_1" })).toEqual({ key: "ak_1", header: "api-key" });
+  });
+
+  it("takes one key sent in several headers as that key, and different keys as a conflict", () => {
+    const headers = ["authorization", "x-api-key", "api-key"] as const;
+    const token = fc.stringMatching(/^[A-Za-z0-9_]{1,40}$/);
+    fc.assert(
+      fc.property(fc.subarray([...headers], { minLength: 1 }), token, token, fc.nat(), (present, a, b, pick) => {
+        const odd = present[pick % present.length];
+        const value = (name: string, key: string) => (name === "authorization" ? `Bearer ${key}` : key);
+        const same = keyFromHeaders((name) => (present.includes(name) ? value(name, a) : undefined));
+        expect(same).toEqual({ key: a, header: present[0] });
+        const mixed = keyFromHeaders((name) =>
+          present.includes(name) ? value(name, name === odd ? b : a) : undefined,
+        );
+        if (present.length === 1 || a === b) expect(mixed).toMatchObject({ header: present[0] });
+        else expect(mixed).toEqual({ conflict: present });
+      }),
+    );
   });
 });

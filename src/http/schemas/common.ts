@@ -76,3 +76,6 @@ export const isoDay = z
 
 /** An OpenAPI JSON body or response of this schema. */
 export const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+
+/** A tenant call's credentials: the key in any one of its three headers (see API_KEY_HEADERS). */
+export const TENANT_KEY_SECURITY: Record<string, string[]>[] = [{ apiKey: [] }, { xApiKey: [] }, { azureApiKey: [] }];

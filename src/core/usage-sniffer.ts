@@ -1,8 +1,16 @@
-// Reads the units an upstream reply reports, as the reply passes through: an OpenAI-style
-// `usage.total_tokens` in a JSON body, or in the last server-sent event that carries one.
+// Reads the usage an upstream reply reports, as the reply passes through: in a JSON body,
+// or in the server-sent events of a stream, in any of the shapes token-usage.ts reads
+// (OpenAI Chat Completions, Completions, Embeddings and Responses; Anthropic Messages).
 
-import { MAX_CALL_UNITS } from "./limits";
-import { isStorableText, type UsageMetadata } from "./usage-event";
+import {
+  modelName,
+  StreamUsage,
+  type TokenBreakdown,
+  usageFromBody,
+  usageFromHeaders,
+  usageFromObject,
+} from "./token-usage";
+import type { UsageMetadata } from "./usage-event";
 
 /** JSON bodies up to this size are parsed whole, for an exact reading. */
 export const FULL_PARSE_BYTES = 1024 * 1024;
@@ -20,22 +28,17 @@ export interface SniffedUsage {
 
 /** The units in an `x-usage-units` header, when it holds a whole number. */
 export function unitsFromHeader(value: string | null): number | undefined {
-  if (value === null || !/^\s*\d{1,13}\s*$/.test(value)) return undefined;
-  const units = Number(value);
-  return units <= MAX_CALL_UNITS ? units : undefined;
+  return usageFromHeaders((name) => (name === "x-usage-units" ? value : null))?.units;
 }
 
-/** `usage.total_tokens` and `model` of a parsed OpenAI-style object. */
+/** The usage and model of a parsed reply, in the sniffer's terms. */
 export function usageOf(body: unknown): SniffedUsage {
-  if (typeof body !== "object" || body === null) return {};
-  const { usage, model } = body as { usage?: { total_tokens?: unknown }; model?: unknown };
-  const total = usage?.total_tokens;
-  const units = Number.isSafeInteger(total) && (total as number) >= 0 ? (total as number) : undefined;
-  const metadata =
-    typeof model === "string" && model.length > 0 && model.length <= 128 && isStorableText(model)
-      ? { model }
-      : undefined;
-  return units === undefined ? {} : { units, ...(metadata ? { metadata } : {}) };
+  return sniffed(usageFromBody(body));
+}
+
+function sniffed(usage: ReturnType<typeof usageFromBody>): SniffedUsage {
+  if (!usage) return {};
+  return { units: usage.units, ...(usage.model ? { metadata: { model: usage.model } } : {}) };
 }
 
 /**
@@ -85,7 +88,8 @@ export class UsageSniffer {
   private skippingLine = false;
   private data: string[] = [];
   private dataChars = 0;
-  private found: SniffedUsage = {};
+  private reported: ReturnType<typeof usageFromBody>;
+  private readonly stream = new StreamUsage();
 
   constructor(contentType: string | null) {
     const type = (contentType ?? "").toLowerCase();
@@ -102,19 +106,25 @@ export class UsageSniffer {
     if (this.mode === "json" && this.bytes > 0) {
       if (this.whole) {
         try {
-          this.found = usageOf(JSON.parse(this.decoder.decode(concat(this.whole, this.bytes))));
+          this.reported = usageFromBody(JSON.parse(this.decoder.decode(concat(this.whole, this.bytes))));
         } catch {
           // not JSON after all: the route's cost applies
         }
       } else {
-        const usage = usageOf({ usage: lastUsageObject(this.decoder.decode(concat(this.tail, this.tailBytes))) });
-        const model = /"model"\s*:\s*"([^"\\]{1,128})"/.exec(this.head)?.[1];
-        this.found = usage.units === undefined ? {} : usageOf({ usage: { total_tokens: usage.units }, model });
+        const model = modelName(/"model"\s*:\s*"([^"\\]{1,128})"/.exec(this.head)?.[1]);
+        const tail = this.decoder.decode(concat(this.tail, this.tailBytes));
+        this.reported = usageFromObject(lastUsageObject(tail), model);
       }
     } else if (this.mode === "sse") {
       this.readText(`${this.decoder.decode()}\n\n`);
+      this.reported = this.stream.result();
     }
-    return this.found;
+    return sniffed(this.reported);
+  }
+
+  /** After finish(): the input, output and cached-input tokens, when the reply broke them down. */
+  tokens(): TokenBreakdown | undefined {
+    return this.reported?.tokens;
   }
 
   private keepJson(chunk: Uint8Array): void {
@@ -173,10 +183,10 @@ export class UsageSniffer {
     const data = this.data.join("\n");
     this.data = [];
     this.dataChars = 0;
+    // Only events that can carry usage are parsed: a stream's text chunks never are.
     if (!data.includes('"usage"') || data === "[DONE]") return;
     try {
-      const usage = usageOf(JSON.parse(data));
-      if (usage.units !== undefined) this.found = usage;
+      this.stream.event(JSON.parse(data));
     } catch {
       // a data line that is not JSON carries no usage
     }

@@ -1,12 +1,10 @@
 // Metering a proxied reply: find the units it used, without holding it up, and settle.
 
+import { usageFromHeaders } from "../core/token-usage";
 import type { UsageMetadata } from "../core/usage-event";
-import { UsageSniffer, unitsFromHeader } from "../core/usage-sniffer";
+import { UsageSniffer } from "../core/usage-sniffer";
 
 export type ReportUsed = (units: number, metadata?: UsageMetadata) => void;
-
-/** The header an upstream sets to report the units a call used; it wins over the body. */
-export const USAGE_UNITS_HEADER = "x-usage-units";
 
 /**
  * Returns the reply to send on, and settles the call's reservation, exactly once, to the
@@ -31,9 +29,11 @@ export function meterResponse(
     reportUsed(0);
     return res;
   }
-  const reported = unitsFromHeader(res.headers.get(USAGE_UNITS_HEADER));
+  // x-usage-input-tokens / x-usage-output-tokens, else x-usage-units: for upstreams that
+  // state their usage in headers, whatever their body is.
+  const reported = usageFromHeaders((name) => res.headers.get(name));
   if (reported !== undefined) {
-    reportUsed(reported);
+    reportUsed(reported.units);
     return res;
   }
   if (!res.body) {

@@ -10,10 +10,25 @@ export interface UsageEvent {
   eventId: string;
   tenantId: string;
   route: string;
+  /** What the limiter enforces: input + output tokens on token routes, the fixed cost elsewhere. */
   units: number;
   /** When the usage happened, in ms since the epoch. */
   occurredAt: number;
   metadata?: UsageMetadata;
+  // The usage dimensions (v2 contract). Events from before them, still in a queue or an
+  // outbox, lack them: they count as one request of no known model and no tokens.
+  /** The model the upstream named; null or absent when unknown. */
+  model?: string | null;
+  /** Calls: 1 per call. Default 1. */
+  requests?: number;
+  /** Every input token, cached ones included. Default 0. */
+  inputTokens?: number;
+  /** Output tokens, reasoning included. Default 0. */
+  outputTokens?: number;
+  /** The part of inputTokens served from a cache. Default 0. */
+  cachedInputTokens?: number;
+  /** True when the upstream reported nothing and the units are the gateway's estimate. */
+  estimated?: boolean;
 }
 
 /** A queue message body: many events, so one send carries a batch. */

@@ -105,26 +105,49 @@ export const usageRecords = pgTable(
     eventId: text("event_id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     route: text("route").notNull(),
+    /** The model the upstream named; null when unknown. */
+    model: text("model"),
     units: bigint("units", { mode: "number" }).notNull(),
+    // The usage dimensions (v2). Rows from before them count one request and no tokens.
+    requests: bigint("requests", { mode: "number" }).notNull().default(1),
+    inputTokens: bigint("input_tokens", { mode: "number" }).notNull().default(0),
+    outputTokens: bigint("output_tokens", { mode: "number" }).notNull().default(0),
+    cachedInputTokens: bigint("cached_input_tokens", { mode: "number" }).notNull().default(0),
+    /** True when the upstream reported nothing and the units are the gateway's estimate. */
+    estimated: boolean("estimated").notNull().default(false),
     occurredAt: ts("occurred_at").notNull(),
     receivedAt: ts("received_at").notNull().defaultNow(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
   },
-  (t) => [check("usage_records_units_check", sql`${t.units} >= 0`)],
+  (t) => [
+    check("usage_records_units_check", sql`${t.units} >= 0`),
+    check(
+      "usage_records_dimensions_check",
+      sql`${t.requests} >= 0 AND ${t.inputTokens} >= 0 AND ${t.outputTokens} >= 0 AND ${t.cachedInputTokens} >= 0 AND ${t.cachedInputTokens} <= ${t.inputTokens}`,
+    ),
+  ],
 );
 
-/** Units and requests per tenant, UTC day and route: the shape of both rollup tables. */
+/**
+ * Usage per tenant, UTC day, route and model, a column per dimension: the shape of both
+ * rollup tables. `model` is '' when unknown, since a primary key's columns cannot be null;
+ * reads turn it back into null.
+ */
 const dailyUsageColumns = () => ({
   tenantId: text("tenant_id").notNull(),
   day: date("day", { mode: "string" }).notNull(),
   route: text("route").notNull(),
+  model: text("model").notNull().default(""),
   units: bigint("units", { mode: "number" }).notNull(),
   requests: bigint("requests", { mode: "number" }).notNull(),
+  inputTokens: bigint("input_tokens", { mode: "number" }).notNull().default(0),
+  outputTokens: bigint("output_tokens", { mode: "number" }).notNull().default(0),
+  cachedInputTokens: bigint("cached_input_tokens", { mode: "number" }).notNull().default(0),
 });
 
 /** The daily rollup, maintained from newly inserted events only. */
 export const usageDaily = pgTable("usage_daily", dailyUsageColumns(), (t) => [
-  primaryKey({ columns: [t.tenantId, t.day, t.route] }),
+  primaryKey({ columns: [t.tenantId, t.day, t.route, t.model] }),
 ]);
 
 /**
@@ -146,7 +169,7 @@ export const billingState = pgTable(
  * the statement that updates the rollup.
  */
 export const usageLate = pgTable("usage_late", dailyUsageColumns(), (t) => [
-  primaryKey({ columns: [t.tenantId, t.day, t.route] }),
+  primaryKey({ columns: [t.tenantId, t.day, t.route, t.model] }),
 ]);
 
 export interface InvoiceLine {

@@ -1,6 +1,7 @@
 // The ingest statement: a batch of usage events into usage_records and the usage_daily
-// rollup, in one SQL statement, idempotently; usage for days already invoiced also goes to
-// usage_late, for the next invoice.
+// rollup (per tenant, UTC day, route and model, a column per dimension), in one SQL
+// statement, idempotently; usage for days already invoiced also goes to usage_late, for the
+// next invoice.
 
 import { sql } from "drizzle-orm";
 import type { UsageEvent } from "../core/usage-event";
@@ -34,7 +35,13 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
     event_id: e.eventId,
     tenant_id: e.tenantId,
     route: e.route,
+    model: e.model ?? null,
     units: e.units,
+    requests: e.requests ?? 1,
+    input_tokens: e.inputTokens ?? 0,
+    output_tokens: e.outputTokens ?? 0,
+    cached_input_tokens: e.cachedInputTokens ?? 0,
+    estimated: e.estimated ?? false,
     occurred_at: e.occurredAt,
     metadata: e.metadata ?? null,
   }));
@@ -46,28 +53,40 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
       const result = await tx.execute(sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          AS x(event_id text, tenant_id text, route text, units bigint, occurred_at bigint, metadata jsonb)
+          AS x(event_id text, tenant_id text, route text, model text, units bigint, requests bigint,
+               input_tokens bigint, output_tokens bigint, cached_input_tokens bigint, estimated boolean,
+               occurred_at bigint, metadata jsonb)
       ), inserted AS (
-        INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
-        SELECT event_id, tenant_id, route, units, to_timestamp(occurred_at / 1000.0), metadata FROM input
+        INSERT INTO usage_records (event_id, tenant_id, route, model, units, requests, input_tokens, output_tokens,
+                                   cached_input_tokens, estimated, occurred_at, metadata)
+        SELECT event_id, tenant_id, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
+               estimated, to_timestamp(occurred_at / 1000.0), metadata FROM input
         ORDER BY event_id
         ON CONFLICT (event_id) DO NOTHING
-        RETURNING tenant_id, route, units, occurred_at
+        RETURNING tenant_id, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens, occurred_at
       ), grouped AS (
-        SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, route, sum(units) AS units, count(*) AS requests
-        FROM inserted GROUP BY 1, 2, 3
+        SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, route, coalesce(model, '') AS model,
+               sum(units) AS units, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+               sum(output_tokens) AS output_tokens, sum(cached_input_tokens) AS cached_input_tokens
+        FROM inserted GROUP BY 1, 2, 3, 4
       ), rollup AS (
-        INSERT INTO usage_daily (tenant_id, day, route, units, requests)
-        SELECT tenant_id, day, route, units, requests FROM grouped ORDER BY 1, 2, 3
-        ON CONFLICT (tenant_id, day, route) DO UPDATE
-          SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests
+        INSERT INTO usage_daily (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens)
+        SELECT * FROM grouped ORDER BY 1, 2, 3, 4
+        ON CONFLICT (tenant_id, day, route, model) DO UPDATE
+          SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests,
+              input_tokens = usage_daily.input_tokens + excluded.input_tokens,
+              output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+              cached_input_tokens = usage_daily.cached_input_tokens + excluded.cached_input_tokens
       ), late AS (
-        INSERT INTO usage_late (tenant_id, day, route, units, requests)
-        SELECT tenant_id, day, route, units, requests FROM grouped
+        INSERT INTO usage_late (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens)
+        SELECT * FROM grouped
         WHERE day < coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
-        ORDER BY 1, 2, 3
-        ON CONFLICT (tenant_id, day, route) DO UPDATE
-          SET units = usage_late.units + excluded.units, requests = usage_late.requests + excluded.requests
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (tenant_id, day, route, model) DO UPDATE
+          SET units = usage_late.units + excluded.units, requests = usage_late.requests + excluded.requests,
+              input_tokens = usage_late.input_tokens + excluded.input_tokens,
+              output_tokens = usage_late.output_tokens + excluded.output_tokens,
+              cached_input_tokens = usage_late.cached_input_tokens + excluded.cached_input_tokens
       )
       SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
     `);

@@ -23,18 +23,29 @@ export const usageMetadataSchema = z
   .record(storable(METADATA_MAX_KEY).min(1), z.union([storable(METADATA_MAX_VALUE), z.number().finite(), z.boolean()]))
   .refine((m) => Object.keys(m).length <= METADATA_MAX_ENTRIES, `at most ${METADATA_MAX_ENTRIES} metadata entries`);
 
-export const usageEventSchema: z.ZodType<UsageEvent> = z.strictObject({
-  eventId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[\x21-\x7e]+$/, "printable ASCII"),
-  tenantId: z.string().regex(TENANT_ID_PATTERN),
-  route: routeKeySchema,
-  units: z.int().min(0).max(MAX_CALL_UNITS),
-  occurredAt: z.int().min(EARLIEST).max(LATEST),
-  metadata: usageMetadataSchema.optional(),
-});
+export const usageEventSchema: z.ZodType<UsageEvent> = z
+  .strictObject({
+    eventId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII"),
+    tenantId: z.string().regex(TENANT_ID_PATTERN),
+    route: routeKeySchema,
+    units: z.int().min(0).max(MAX_CALL_UNITS),
+    occurredAt: z.int().min(EARLIEST).max(LATEST),
+    metadata: usageMetadataSchema.optional(),
+    model: storable(128).min(1).nullable().optional(),
+    requests: z.int().min(0).max(MAX_CALL_UNITS).optional(),
+    inputTokens: z.int().min(0).max(MAX_CALL_UNITS).optional(),
+    outputTokens: z.int().min(0).max(MAX_CALL_UNITS).optional(),
+    cachedInputTokens: z.int().min(0).max(MAX_CALL_UNITS).optional(),
+    estimated: z.boolean().optional(),
+  })
+  .refine((e) => (e.cachedInputTokens ?? 0) <= (e.inputTokens ?? 0), {
+    message: "cachedInputTokens cannot exceed inputTokens",
+    path: ["cachedInputTokens"],
+  });
 
 /** The envelope of a message; its events are checked one by one, so one bad event refuses only itself. */
 export const usageEnvelopeSchema = z.strictObject({

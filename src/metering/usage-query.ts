@@ -1,6 +1,6 @@
 // Reading usage back: a tenant's daily rollup over a range of UTC days.
 
-import { and, asc, eq, gte, lt } from "drizzle-orm";
+import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
 import { DAY_MS, isoDay } from "../core/calendar";
 import type { Database } from "../db/database";
 import { usageDaily } from "../db/schema";
@@ -29,12 +29,23 @@ export function usageRange(query: { from?: string; to?: string }, now: number): 
   return { from, to };
 }
 
-/** The tenant's units and requests per day and route, from `from` (inclusive) to `to` (exclusive). */
+/**
+ * The tenant's units and requests per day and route, from `from` (inclusive) to `to`
+ * (exclusive), summed over models (the rollup's rows are per model; reads per model and
+ * dimension come with the v2 usage read).
+ */
 export async function dailyUsage(db: Database, tenantId: string, from: string, to: string): Promise<UsageReport> {
   const rows = await db
-    .select({ day: usageDaily.day, route: usageDaily.route, units: usageDaily.units, requests: usageDaily.requests })
+    .select({
+      day: usageDaily.day,
+      route: usageDaily.route,
+      units: sql<string>`sum(${usageDaily.units})`,
+      requests: sql<string>`sum(${usageDaily.requests})`,
+    })
     .from(usageDaily)
     .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.day, from), lt(usageDaily.day, to)))
+    .groupBy(usageDaily.day, usageDaily.route)
     .orderBy(asc(usageDaily.day), asc(usageDaily.route));
-  return { tenantId, from, to, days: rows, totalUnits: rows.reduce((sum, r) => sum + r.units, 0) };
+  const days = rows.map((r) => ({ day: r.day, route: r.route, units: Number(r.units), requests: Number(r.requests) }));
+  return { tenantId, from, to, days, totalUnits: days.reduce((sum, r) => sum + r.units, 0) };
 }

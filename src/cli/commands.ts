@@ -156,9 +156,18 @@ export const commands: Record<string, Command> = {
     return {
       json: u,
       text: `${table(
-        ["day", "route", "units", "requests"],
-        u.days.map((d) => [d.day, d.route, d.units, d.requests]),
-      )}\ntotal ${u.totalUnits} units, ${u.from} to ${u.to} (exclusive)`,
+        ["day", "route", "model", "requests", "input", "output", "cached", "units"],
+        u.days.map((d) => [
+          d.day,
+          d.route,
+          d.model ?? "-",
+          d.requests,
+          d.inputTokens,
+          d.outputTokens,
+          d.cachedInputTokens,
+          d.units,
+        ]),
+      )}\ntotal ${u.totals.units} units: ${u.totals.requests} requests, ${u.totals.inputTokens} input tokens (${u.totals.cachedInputTokens} cached), ${u.totals.outputTokens} output tokens; ${u.from} to ${u.to} (exclusive)`,
     };
   },
   async "invoices list"(admin, _args, flags) {

@@ -1,6 +1,6 @@
-// Reading usage back: a tenant's daily rollup over a range of UTC days.
+// Reading usage back: a tenant's daily rollup over a range of UTC days, per route and model.
 
-import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { DAY_MS, isoDay } from "../core/calendar";
 import type { Database } from "../db/database";
 import { usageDaily } from "../db/schema";
@@ -12,7 +12,9 @@ export interface UsageReport {
   tenantId: string;
   from: string;
   to: string;
-  days: { day: string; route: string; units: number; requests: number }[];
+  days: ({ day: string; route: string; model: string | null } & UsageTotals)[];
+  totals: UsageTotals;
+  /** totals.units, kept for readers of the v1 shape. */
   totalUnits: number;
 }
 
@@ -29,23 +31,44 @@ export function usageRange(query: { from?: string; to?: string }, now: number): 
   return { from, to };
 }
 
+/** The dimensions a usage row and its totals carry. */
+export interface UsageTotals {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  units: number;
+}
+
+export const ZERO_TOTALS: UsageTotals = {
+  requests: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  units: 0,
+};
+
 /**
- * The tenant's units and requests per day and route, from `from` (inclusive) to `to`
- * (exclusive), summed over models (the rollup's rows are per model; reads per model and
- * dimension come with the v2 usage read).
+ * The tenant's usage per day, route and model, every dimension, from `from` (inclusive) to
+ * `to` (exclusive), with totals per dimension. `model` is null when the upstream named none.
  */
 export async function dailyUsage(db: Database, tenantId: string, from: string, to: string): Promise<UsageReport> {
   const rows = await db
     .select({
       day: usageDaily.day,
       route: usageDaily.route,
-      units: sql<string>`sum(${usageDaily.units})`,
-      requests: sql<string>`sum(${usageDaily.requests})`,
+      model: usageDaily.model,
+      requests: usageDaily.requests,
+      inputTokens: usageDaily.inputTokens,
+      outputTokens: usageDaily.outputTokens,
+      cachedInputTokens: usageDaily.cachedInputTokens,
+      units: usageDaily.units,
     })
     .from(usageDaily)
     .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.day, from), lt(usageDaily.day, to)))
-    .groupBy(usageDaily.day, usageDaily.route)
-    .orderBy(asc(usageDaily.day), asc(usageDaily.route));
-  const days = rows.map((r) => ({ day: r.day, route: r.route, units: Number(r.units), requests: Number(r.requests) }));
-  return { tenantId, from, to, days, totalUnits: days.reduce((sum, r) => sum + r.units, 0) };
+    .orderBy(asc(usageDaily.day), asc(usageDaily.route), asc(usageDaily.model));
+  const days = rows.map((r) => ({ ...r, model: r.model === "" ? null : r.model }));
+  const totals = { ...ZERO_TOTALS };
+  for (const d of days) for (const k of Object.keys(totals) as (keyof UsageTotals)[]) totals[k] += d[k];
+  return { tenantId, from, to, days, totals, totalUnits: totals.units };
 }

@@ -128,8 +128,8 @@ describe("aegis CLI", () => {
     }
     expect(usage.totalUnits).toBe(256);
     const usageText = await aegis("usage", id, "--from", day(lastMonth(1)));
-    expect(usageText.out).toMatch(/^day\s+route\s+units\s+requests/);
-    expect(usageText.out).toMatch(/total 256 units/);
+    expect(usageText.out).toMatch(/^day\s+route\s+model\s+requests\s+input\s+output\s+cached\s+units/);
+    expect(usageText.out).toMatch(/total 256 units: \d+ requests, 0 input tokens \(0 cached\), 0 output tokens/);
 
     const billed = await aegis("billing", "run", "--from", day(lastMonth(1)), "--to", day(thisMonth));
     expect(billed.code).toBe(0);

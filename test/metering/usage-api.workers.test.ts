@@ -105,15 +105,18 @@ describe("reported usage", () => {
     const mine = await eventually(async () => {
       const res = await readUsage(a.key);
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { tenantId: string; totalUnits: number; days: unknown[] };
+      const body = (await res.json()) as { tenantId: string; totalUnits: number; days: unknown[]; totals: unknown };
       expect(body.totalUnits).toBe(42);
       return body;
     });
     expect(mine.tenantId).toBe(a.id);
+    // Per day, route and model, every dimension: reports that named no model or tokens.
+    const none = { model: null, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
     expect(mine.days).toEqual([
-      { day: today, route: "batch", units: 40, requests: 1 },
-      { day: today, route: "default", units: 2, requests: 1 },
+      { day: today, route: "batch", ...none, units: 40, requests: 1 },
+      { day: today, route: "default", ...none, units: 2, requests: 1 },
     ]);
+    expect(mine.totals).toEqual({ requests: 2, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, units: 42 });
     const theirs = await eventually(async () => {
       const body = (await (await readUsage(b.key)).json()) as { tenantId: string; totalUnits: number };
       expect(body.totalUnits).toBe(7);

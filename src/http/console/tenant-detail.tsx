@@ -12,6 +12,7 @@ import { type DayPoint, UsageChart } from "./chart";
 import { DAY_MS, isoDay } from "./days";
 import { readForm } from "./form";
 import { Layout } from "./layout";
+import { ModelUsage } from "./model-usage";
 import { Csrf, PAGE_HEADERS } from "./page";
 import { Table } from "./table";
 
@@ -101,6 +102,8 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child) {
       </p>
       <h2>Usage, last 30 days</h2>
       <UsageChart points={points} quota={tenant.quota.dailyUnits} />
+      <h2>Tokens per model, last 30 days</h2>
+      <ModelUsage usage={usage} />
       <h2>Quota</h2>
       <QuotaForm tenant={tenant} csrf={csrf} />
       <h2>Keys</h2>

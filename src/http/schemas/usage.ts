@@ -16,13 +16,30 @@ export const UsageQuerySchema = z.object({
     .openapi({ param: { name: "to", in: "query" }, description: "Last day, exclusive (UTC). Default: tomorrow." }),
 });
 
+const UsageTotalsSchema = z
+  .object({
+    requests: z.int().openapi({ description: "Calls." }),
+    inputTokens: z.int().openapi({ description: "Every input token, cached ones included." }),
+    outputTokens: z.int().openapi({ description: "Output tokens, reasoning included." }),
+    cachedInputTokens: z.int().openapi({ description: "The part of the input served from a cache." }),
+    units: z.int().openapi({ description: "What the limits count: input + output tokens on token routes." }),
+  })
+  .openapi("UsageTotals");
+
 export const UsageSchema = z
   .object({
     tenantId: z.string(),
     from: z.string(),
     to: z.string(),
-    days: z.array(z.object({ day: z.string(), route: z.string(), units: z.int(), requests: z.int() })),
-    totalUnits: z.int(),
+    days: z.array(
+      UsageTotalsSchema.extend({
+        day: z.string(),
+        route: z.string(),
+        model: z.string().nullable().openapi({ description: "The model the upstream named; null when unknown." }),
+      }),
+    ),
+    totals: UsageTotalsSchema,
+    totalUnits: z.int().openapi({ description: "totals.units." }),
   })
   .openapi("Usage");
 

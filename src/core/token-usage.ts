@@ -50,25 +50,42 @@ function breakdown(inputTokens: number, outputTokens: number, cached: number, mo
   return within({ units: inputTokens + outputTokens, tokens, ...(model ? { model } : {}) });
 }
 
-/** The breakdown in one `usage` object, whichever of the shapes above it has. */
+/**
+ * The breakdown in one `usage` object, whichever of the shapes above it has. A count that
+ * is there but is not a whole number in range makes the breakdown untrustworthy: then only
+ * `total_tokens`, if it is sound, is used.
+ */
 export function usageFromObject(value: unknown, model?: string): ReportedUsage | undefined {
   const usage = obj(value);
   if (!usage) return undefined;
-  const prompt = count(usage.prompt_tokens);
-  if (prompt !== undefined) {
-    const cached = count(obj(usage.prompt_tokens_details)?.cached_tokens) ?? 0;
-    return breakdown(prompt, count(usage.completion_tokens) ?? 0, cached, model);
+  const total = () => {
+    const units = count(usage.total_tokens);
+    return units === undefined ? undefined : within({ units, ...(model ? { model } : {}) });
+  };
+  /** The count under `key`: 0 when absent, null when present but malformed. */
+  const field = (from: Obj | undefined, key: string): number | null => {
+    const v = from?.[key];
+    if (v === undefined || v === null) return 0;
+    return count(v) ?? null;
+  };
+  if (usage.prompt_tokens !== undefined && usage.prompt_tokens !== null) {
+    const prompt = field(usage, "prompt_tokens");
+    const completion = field(usage, "completion_tokens");
+    const cached = field(obj(usage.prompt_tokens_details), "cached_tokens");
+    if (prompt === null || completion === null || cached === null) return total();
+    return breakdown(prompt, completion, cached, model);
   }
-  const input = count(usage.input_tokens);
-  const output = count(usage.output_tokens);
-  if (input !== undefined || output !== undefined) {
-    const cacheRead = count(usage.cache_read_input_tokens) ?? 0;
-    const cacheWrite = count(usage.cache_creation_input_tokens) ?? 0;
-    const cached = count(obj(usage.input_tokens_details)?.cached_tokens) ?? cacheRead;
-    return breakdown((input ?? 0) + cacheRead + cacheWrite, output ?? 0, cached, model);
+  if (usage.input_tokens != null || usage.output_tokens != null) {
+    const parts = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"].map((k) =>
+      field(usage, k),
+    );
+    const detail = field(obj(usage.input_tokens_details), "cached_tokens");
+    if (parts.includes(null) || detail === null) return total();
+    const [input, output, cacheRead, cacheWrite] = parts as number[];
+    const cached = obj(usage.input_tokens_details)?.cached_tokens != null ? detail : cacheRead;
+    return breakdown((input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0), output ?? 0, cached ?? 0, model);
   }
-  const total = count(usage.total_tokens);
-  return total === undefined ? undefined : within({ units: total, ...(model ? { model } : {}) });
+  return total();
 }
 
 /** The usage a whole JSON reply reports. */

@@ -106,10 +106,18 @@ describe("token usage from a JSON reply", () => {
     expect(usageFromBody({ model: "m" })).toBeUndefined();
     expect(usageFromBody({ usage: { prompt_tokens: -1, total_tokens: "3" } })).toBeUndefined();
     expect(usageFromBody({ usage: { prompt_tokens: 1.5 } })).toBeUndefined();
-    expect(usageFromBody({ usage: { input_tokens: 2e9, output_tokens: 1 } })).toEqual({
+    // A count that is there but malformed makes the breakdown untrustworthy: the total, if
+    // sound, is used instead, else nothing.
+    expect(usageFromBody({ usage: { input_tokens: 2e9, output_tokens: 1 } })).toBeUndefined();
+    expect(usageFromBody({ usage: { prompt_tokens: 3, completion_tokens: -2, total_tokens: 1 } })).toEqual({
       units: 1,
-      tokens: { inputTokens: 0, outputTokens: 1, cachedInputTokens: 0 },
     });
+    expect(usageFromBody({ usage: { input_tokens: 3, output_tokens: "x", total_tokens: 9 } })).toEqual({ units: 9 });
+    expect(
+      usageFromBody({
+        usage: { prompt_tokens: 3, completion_tokens: 1, prompt_tokens_details: { cached_tokens: -1 } },
+      }),
+    ).toBeUndefined();
     expect(usageFromBody({ usage: { input_tokens: 600_000_000, output_tokens: 600_000_000 } })).toBeUndefined();
   });
 });

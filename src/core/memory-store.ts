@@ -17,7 +17,7 @@
 //
 // Usage events: every metered event (a non-reserved admitted call with units, a settled or
 // expired reservation, a recorded report: where the DO writes its outbox) is emitted once,
-// in the call that metered it. With options.onUsage it is handed to onUsage at once, not
+// in the call that metered it, with its dimensions (usage-dimensions.ts). With options.onUsage it is handed to onUsage at once, not
 // awaited; an event onUsage throws or rejects for is kept. Without onUsage every event is
 // kept. drainUsage() returns the kept events and forgets them. So each event reaches exactly
 // one of onUsage (delivered) and drainUsage (not delivered, or no onUsage): none is lost,

@@ -47,7 +47,7 @@ export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeout
       const why = failure === undefined ? "it was cold again after its load" : describeError(failure);
       throw new TenantLoadError(`limiter load of tenant ${t} failed: ${why}`, { cause: failure });
     },
-    settle: (t, id, u, m) => bounded(() => store.settle(t, id, u, m), timeoutMs, "limiter settle"),
+    settle: (t, id, u, m, d) => bounded(() => store.settle(t, id, u, m, d), timeoutMs, "limiter settle"),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),
     limits: (t, r) => bounded(() => store.limits(t, r), timeoutMs, "limiter limits"),
     apply: (s) => bounded(() => store.apply(s), timeoutMs, "limiter apply"),

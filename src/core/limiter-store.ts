@@ -5,7 +5,7 @@
 
 import type { Decision, PolicyReport } from "./limiter";
 import type { TenantLimits } from "./limits";
-import type { UsageMetadata } from "./usage-event";
+import type { UsageDimensions, UsageMetadata } from "./usage-event";
 
 export type TenantStatus = "active" | "suspended";
 
@@ -39,6 +39,11 @@ export interface CheckRequest {
   /** Kept with the usage event (the model, say). */
   metadata?: UsageMetadata;
   /**
+   * The model the call is for, when known before the reply: the event of a non-reserved
+   * call, or of a reservation recorded at its estimate, names it. Default: `metadata.model`.
+   */
+  model?: string | null;
+  /**
    * When the caller stops waiting (ms since the epoch). A limiter that gets to the call
    * later answers "late" and consumes nothing: the caller has already answered 503.
    */
@@ -66,6 +71,14 @@ export interface RecordRequest {
   /** When the usage happened, ms since the epoch. */
   occurredAt: number;
   metadata?: UsageMetadata;
+  /** The model the usage was for. Default: `metadata.model`, else none. */
+  model?: string | null;
+  /** Every input token, cached ones included. Default 0. */
+  inputTokens?: number;
+  /** Output tokens, reasoning included. Default 0. */
+  outputTokens?: number;
+  /** The part of inputTokens served from a cache; at most inputTokens. Default 0. */
+  cachedInputTokens?: number;
 }
 
 export type RecordResult =
@@ -105,8 +118,18 @@ export type LimitsResult =
 
 export interface LimiterStore {
   check(tenantId: string, request: CheckRequest): Promise<CheckResult>;
-  /** Settles a reservation to the units used, and records the usage. */
-  settle(tenantId: string, reservationId: string, units: number, metadata?: UsageMetadata): Promise<SettleResult>;
+  /**
+   * Settles a reservation to the units used, and records the usage with its breakdown
+   * (`usage`: the model, the tokens, whether the units are an estimate). A reservation past
+   * its expiry is recorded at its estimate instead, marked `estimated`, with no tokens.
+   */
+  settle(
+    tenantId: string,
+    reservationId: string,
+    units: number,
+    metadata?: UsageMetadata,
+    usage?: UsageDimensions,
+  ): Promise<SettleResult>;
   /** Records reported usage against the daily quota, once per idempotency key. */
   record(tenantId: string, request: RecordRequest): Promise<RecordResult>;
   limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;

@@ -17,7 +17,7 @@
 //
 // Usage events: every metered event (a non-reserved admitted call with units, a settled or
 // expired reservation, a recorded report: where the DO writes its outbox) is emitted once,
-// in the call that metered it. With options.onUsage it is handed to onUsage at once, not
+// in the call that metered it, with its dimensions (usage-dimensions.ts). With options.onUsage it is handed to onUsage at once, not
 // awaited; an event onUsage throws or rejects for is kept. Without onUsage every event is
 // kept. drainUsage() returns the kept events and forgets them. So each event reaches exactly
 // one of onUsage (delivered) and drainUsage (not delivered, or no onUsage): none is lost,
@@ -38,7 +38,15 @@ import type {
 } from "./limiter-store";
 import { routeCost } from "./limits";
 import { memoryTenants } from "./memory-tenants";
-import { cleanMetadata, idempotentEventId, newEventId, type UsageEvent, type UsageMetadata } from "./usage-event";
+import { assertDimensions, assertModel, estimatedDimensions, eventDimensions } from "./usage-dimensions";
+import {
+  cleanMetadata,
+  idempotentEventId,
+  newEventId,
+  type UsageDimensions,
+  type UsageEvent,
+  type UsageMetadata,
+} from "./usage-event";
 import { type UsageSink, usageOutbox } from "./usage-outbox";
 
 /** RESERVATION_TTL_SECONDS's default, in ms. */
@@ -74,6 +82,8 @@ interface Held extends HeldUnits {
   expiresAt: number;
   reservedAt: number;
   metadata?: UsageMetadata;
+  /** The check's model, for the event of a reservation recorded at its estimate. */
+  model?: string | null;
 }
 
 /** A key per tenant: ids and idempotency keys come from callers, and one tenant's must not reach another's. */
@@ -101,22 +111,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const reservations = new Map<string, Held>();
   const idempotencyKeys = new Map<string, number>();
 
-  function emit(event: UsageEvent): void {
+  function emit(event: UsageEvent, usage: UsageDimensions | undefined): void {
     const { metadata, ...rest } = event;
     const clean = cleanMetadata(metadata);
-    outbox.emit(clean ? { ...rest, metadata: clean } : rest);
+    const dimensions = eventDimensions(usage, clean);
+    outbox.emit(clean ? { ...rest, ...dimensions, metadata: clean } : { ...rest, ...dimensions });
   }
 
-  function emitReservation(r: Held, units: number, metadata: UsageMetadata | undefined): void {
+  function emitReservation(r: Held, units: number, metadata: UsageMetadata | undefined, usage: UsageDimensions): void {
     const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
-    emit({
-      eventId: newEventId(),
-      tenantId: r.tenantId,
-      route: r.route,
-      units,
-      occurredAt: r.reservedAt,
-      metadata: merged,
-    });
+    const event = { eventId: newEventId(), tenantId: r.tenantId, route: r.route, units, occurredAt: r.reservedAt };
+    emit({ ...event, metadata: merged }, usage);
   }
 
   function sweepAt(at: number): number {
@@ -124,7 +129,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     for (const [key, r] of reservations) {
       if (r.expiresAt > at) break;
       reservations.delete(key);
-      emitReservation(r, r.units, undefined);
+      emitReservation(r, r.units, undefined, estimatedDimensions(r.model));
       recorded++;
     }
     for (const [key, seenAt] of idempotencyKeys) {
@@ -144,6 +149,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   return {
     async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
+      assertModel(request.model);
       const held = tenants.held(tenantId);
       if (!held && request.loadIfCold === false) {
         // Answer at once: the caller bounds the load apart from the check (see guardedStore).
@@ -177,10 +183,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             reservedAt: at,
             // Cleaned now, so a held reservation keeps no more than its event may carry.
             metadata: cleanMetadata(request.metadata),
+            model: request.model,
           });
         } else {
-          const { route, metadata } = request;
-          emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata });
+          const { route, metadata, model } = request;
+          emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata }, { model });
         }
       }
       return { status: "ok", decision, reservation };
@@ -191,8 +198,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       reservationId: string,
       units: number,
       metadata?: UsageMetadata,
+      usage?: UsageDimensions,
     ): Promise<SettleResult> {
       assertUnits(units);
+      assertDimensions(usage);
       const at = now();
       const key = keyOf(tenantId, reservationId);
       const reservation = reservations.get(key);
@@ -203,16 +212,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (!reservation) return { status: "unknown" };
       const tenant = tenants.held(tenantId);
       if (reservation.expiresAt <= at || !tenant) {
-        emitReservation(reservation, reservation.units, metadata);
+        emitReservation(reservation, reservation.units, metadata, estimatedDimensions(reservation.model));
         return { status: "expired" };
       }
       tenant.state = reconcile(tenant.state, tenant.snapshot.limits, reservation, units, at);
-      emitReservation(reservation, units, metadata);
+      emitReservation(reservation, units, metadata, usage ?? {});
       return { status: "settled", units };
     },
 
     async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
       assertUnits(request.units);
+      const { model, inputTokens, outputTokens, cachedInputTokens } = request;
+      const usage = { model, inputTokens, outputTokens, cachedInputTokens };
+      assertDimensions(usage);
       const eventId = await idempotentEventId(tenantId, request.idempotencyKey);
       const auth = tenants.authorize(await tenants.load(tenantId), request.keyHash);
       if ("denied" in auth) return auth.denied;
@@ -231,7 +243,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       auth.tenant.state = state;
       idempotencyKeys.set(key, at);
       const { route, units, occurredAt, metadata } = request;
-      emit({ eventId, tenantId, route, units, occurredAt, metadata });
+      emit({ eventId, tenantId, route, units, occurredAt, metadata }, usage);
       return { status: "recorded", eventId, decision };
     },
 

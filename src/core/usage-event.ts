@@ -31,6 +31,19 @@ export interface UsageEvent {
   estimated?: boolean;
 }
 
+/**
+ * The breakdown of one call's usage, as a limiter is told it (settle, record). The limiter
+ * adds `requests: 1` and, when `model` is absent, takes `metadata.model` (see eventDimensions).
+ */
+export interface UsageDimensions {
+  model?: string | null;
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  /** The upstream reported nothing: the units are the gateway's estimate. */
+  estimated?: boolean;
+}
+
 /** A queue message body: many events, so one send carries a batch. */
 export interface UsageMessage {
   v: 1;

@@ -1,15 +1,29 @@
 // The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision.
 
 import type { LimiterStore } from "../core/limiter-store";
+import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import type { TenantLimiterObject } from "./tenant-limiter";
 
-/** Routes each tenant to the Durable Object named by its tenant id. */
+/**
+ * Routes each tenant to the Durable Object named by its tenant id. Usage dimensions no event
+ * may carry are refused here, before the round trip (the object refuses them too).
+ */
 export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimiterObject>): LimiterStore {
   const stub = (tenantId: string) => namespace.get(namespace.idFromName(tenantId));
   return {
-    check: (tenantId, request) => stub(tenantId).check(request),
-    settle: (tenantId, reservationId, units, metadata) => stub(tenantId).settle(reservationId, units, metadata),
-    record: (tenantId, request) => stub(tenantId).record(request),
+    check: async (tenantId, request) => {
+      assertModel(request.model);
+      return stub(tenantId).check(request);
+    },
+    settle: async (tenantId, reservationId, units, metadata, usage) => {
+      assertDimensions(usage);
+      return stub(tenantId).settle(reservationId, units, metadata, usage);
+    },
+    record: async (tenantId, request) => {
+      const { model, inputTokens, outputTokens, cachedInputTokens } = request;
+      assertDimensions({ model, inputTokens, outputTokens, cachedInputTokens });
+      return stub(tenantId).record(request);
+    },
     limits: (tenantId, request) => stub(tenantId).limits(request),
     apply: (snapshot) => stub(snapshot.tenantId).apply(snapshot),
     load: (tenantId) => stub(tenantId).load(),

@@ -10,6 +10,8 @@ export interface Reservation extends HeldUnits {
   /** When the call was admitted: the usage event's time. */
   reservedAt: number;
   metadata?: UsageMetadata;
+  /** The check's model, for the event if the reservation is recorded at its estimate. */
+  model?: string | null;
 }
 
 /**
@@ -33,6 +35,8 @@ const MIGRATIONS = [
    CREATE INDEX idempotency_at ON idempotency (at);
    ALTER TABLE reservations ADD COLUMN reserved_at INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE reservations ADD COLUMN metadata TEXT;`,
+  `-- The model a check named, for the usage event of a reservation that expires unsettled.
+   ALTER TABLE reservations ADD COLUMN model TEXT;`,
 ];
 
 type ReservationRow = {
@@ -44,6 +48,7 @@ type ReservationRow = {
   expires_at: number;
   reserved_at: number;
   metadata: string | null;
+  model: string | null;
 };
 
 function reservationOf(row: ReservationRow): Reservation {
@@ -56,6 +61,7 @@ function reservationOf(row: ReservationRow): Reservation {
     expiresAt: row.expires_at,
     reservedAt: row.reserved_at,
     ...(row.metadata ? { metadata: JSON.parse(row.metadata) as UsageMetadata } : {}),
+    ...(row.model ? { model: row.model } : {}),
   };
 }
 
@@ -147,8 +153,8 @@ export class LimiterStorage {
   insertReservation(r: Reservation): void {
     this.ensureSchema();
     this.sql.exec(
-      `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at, reserved_at, metadata)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at, reserved_at, metadata, model)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       r.id,
       r.route,
       r.units,
@@ -157,6 +163,7 @@ export class LimiterStorage {
       r.expiresAt,
       r.reservedAt,
       r.metadata ? JSON.stringify(r.metadata) : null,
+      r.model ?? null,
     );
   }
 

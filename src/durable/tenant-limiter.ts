@@ -30,20 +30,18 @@ import type {
 import { routeCost } from "../core/limits";
 import { log } from "../core/log";
 import { hashIn } from "../core/secrets";
+import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import {
-  cleanMetadata,
   idempotentEventId,
   newEventId,
-  type UsageEvent,
+  type UsageDimensions,
   type UsageMessage,
   type UsageMetadata,
 } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
-import { LimiterStorage, type Reservation } from "./limiter-storage";
+import { LimiterStorage } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
-
-/** How long events gather in the outbox before a flush, so one send carries many. */
-const FLUSH_DELAY_MS = 1_000;
+import { UsageRecorder } from "./usage-recorder";
 
 /**
  * The bindings the Durable Object reads: its outbox's queue, and the settings `loadConfig`
@@ -73,6 +71,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   private missingUntil = 0;
   private loading: Promise<TenantSnapshot | null> | null = null;
   private readonly alarms: AlarmSchedule;
+  private readonly outbox: UsageRecorder;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
@@ -83,6 +82,12 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     if (saved) ({ snapshot: this.snapshot, loadedAt: this.loadedAt } = saved);
     this.state = this.storage.readState();
     this.alarms = new AlarmSchedule(ctx.storage);
+    this.outbox = new UsageRecorder(
+      this.storage,
+      this.alarms,
+      () => this.tenantId(),
+      () => this.clock(),
+    );
     ctx.blockConcurrencyWhile(() => this.alarms.restore());
   }
 
@@ -100,6 +105,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     const now = this.clock();
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
     assertUnits(cost);
+    assertModel(request.model);
     const { decision, state, bucketTicks } = decide(this.state, limits, request.route, cost, now);
     // No await from here on: the counters and the usage event commit together, before the
     // answer leaves the object.
@@ -108,15 +114,19 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     let reservation: { id: string; expiresAt: number } | undefined;
     // A reserved call is metered even at cost 0: it is settled to the units it used.
     if (decision.allowed && (cost > 0 || request.reserve)) {
-      const { route, metadata } = request;
+      const { route, metadata, model } = request;
       if (request.reserve) {
         const expiresAt = reservationExpiry(now, this.config.RESERVATION_TTL_SECONDS);
         reservation = { id: crypto.randomUUID(), expiresAt };
-        const held = { route, units: cost, bucketTicks, day: dayOf(now, limits.timeZone), reservedAt: now, metadata };
+        const day = dayOf(now, limits.timeZone);
+        const held = { route, units: cost, bucketTicks, day, reservedAt: now, metadata, model };
         this.storage.insertReservation({ ...reservation, ...held });
         this.alarms.schedule(expiresAt - now);
       } else {
-        this.emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: now, metadata });
+        this.outbox.event(
+          { eventId: newEventId(), tenantId, route, units: cost, occurredAt: now, metadata },
+          { model },
+        );
       }
     }
     return { status: "ok", decision, reservation };
@@ -124,29 +134,38 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
 
   /**
    * Settles a reservation to the units actually used, refunding or charging the difference,
-   * and records the usage. A reservation past its expiry keeps its estimate, which is what
-   * gets recorded.
+   * and records the usage with its breakdown. A reservation past its expiry keeps its
+   * estimate, which is what gets recorded, marked estimated.
    */
-  async settle(reservationId: string, units: number, metadata?: UsageMetadata): Promise<SettleResult> {
+  async settle(
+    reservationId: string,
+    units: number,
+    metadata?: UsageMetadata,
+    usage?: UsageDimensions,
+  ): Promise<SettleResult> {
     assertUnits(units);
+    assertDimensions(usage);
     const snapshot = this.snapshot ?? (await this.loadSnapshot());
     const now = this.clock();
     const reservation = this.storage.takeReservation(reservationId);
     if (!reservation) return { status: "unknown" };
     if (reservation.expiresAt <= now || !snapshot) {
-      this.emitReservation(reservation, reservation.units, metadata);
+      this.outbox.estimate(reservation, metadata);
       return { status: "expired" };
     }
     const state = reconcile(this.state, snapshot.limits, reservation, units, now);
     this.storage.writeState(this.state, state);
     this.state = state;
-    this.emitReservation(reservation, units, metadata);
+    this.outbox.reservation(reservation, units, metadata, usage ?? {});
     return { status: "settled", units };
   }
 
   /** Records usage reported after the fact against the daily quota, once per idempotency key. */
   async record(request: RecordRequest): Promise<RecordResult> {
     assertUnits(request.units);
+    const { model, inputTokens, outputTokens, cachedInputTokens } = request;
+    const usage = { model, inputTokens, outputTokens, cachedInputTokens };
+    assertDimensions(usage);
     const eventId = await idempotentEventId(this.tenantId(), request.idempotencyKey);
     const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
     if ("denied" in auth) return auth.denied;
@@ -160,7 +179,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     this.state = state;
     this.storage.rememberIdempotencyKey(request.idempotencyKey, eventId, now);
     const { route, units, occurredAt, metadata } = request;
-    this.emit({ eventId, tenantId, route, units, occurredAt, metadata });
+    this.outbox.event({ eventId, tenantId, route, units, occurredAt, metadata }, usage);
     return { status: "recorded", eventId, decision };
   }
 
@@ -191,27 +210,11 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   override async alarm(): Promise<void> {
     this.alarms.fired();
     const now = this.clock();
-    for (const r of this.storage.takeExpiredReservations(now)) this.emitReservation(r, r.units, undefined, false);
+    for (const r of this.storage.takeExpiredReservations(now)) this.outbox.estimate(r, undefined, false);
     this.storage.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
     await this.alarms.send(() => flushOutbox(this.storage, this.env.USAGE_QUEUE), this.ctx.id.name);
     const expiry = this.storage.nextExpiry();
     if (expiry !== null) this.alarms.schedule(Math.max(0, expiry - now));
-  }
-
-  /** Appends a usage event to the outbox, in the caller's transaction, and makes sure a flush follows. */
-  private emit(event: UsageEvent, schedule = true): void {
-    const { metadata, ...rest } = event;
-    const clean = cleanMetadata(metadata);
-    this.storage.appendEvent(clean ? { ...rest, metadata: clean } : rest);
-    if (schedule) this.alarms.schedule(FLUSH_DELAY_MS);
-  }
-
-  private emitReservation(r: Reservation, units: number, metadata: UsageMetadata | undefined, schedule = true): void {
-    const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
-    // Reservations made before reserved_at existed carry 0: date them now rather than 1970.
-    const occurredAt = r.reservedAt > 0 ? r.reservedAt : this.clock();
-    const event = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt };
-    this.emit(merged ? { ...event, metadata: merged } : event, schedule);
   }
 
   private tenantId(): string {
@@ -270,8 +273,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     this.snapshot = null;
     this.state = { buckets: {}, daily: undefined };
     // Calls in flight were served: record them at their estimate before letting go.
-    for (const r of this.storage.takeExpiredReservations(Number.MAX_SAFE_INTEGER))
-      this.emitReservation(r, r.units, undefined);
+    for (const r of this.storage.takeExpiredReservations(Number.MAX_SAFE_INTEGER)) this.outbox.estimate(r);
     this.storage.deleteTenant();
   }
 

@@ -37,10 +37,10 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const req = c.req.raw;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const aegis = c.get("aegis");
-  const reportUsed: ReportUsed = (units, metadata) => {
+  const reportUsed: ReportUsed = (units, metadata, usage) => {
     const reservation = aegis?.reservation;
     if (!aegis || !reservation) return;
-    const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, metadata);
+    const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, metadata, usage);
     // If this fails the reservation expires and keeps its estimate: the usage is not lost.
     void afterResponse(c, settled);
   };

@@ -1,11 +1,12 @@
 // Usage reported after the fact (a finished job): validated, counted against the daily
-// quota and recorded once per idempotency key.
+// quota and recorded once per idempotency key, with its model and tokens when given.
 
 import { routeKeySchema } from "../config";
 import { DAY_MS } from "../core/calendar";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, LimiterUnavailableError } from "../core/limiter-store";
 import { DEFAULT_ROUTE, MAX_CALL_UNITS } from "../core/limits";
+import { modelName } from "../core/token-usage";
 import type { UsageMetadata } from "../core/usage-event";
 import { usageMetadataSchema } from "../metering/messages";
 import { limitHeaders, quotaExceeded } from "./limit-response";
@@ -19,14 +20,26 @@ export const MAX_PAST_MS = 90 * DAY_MS;
 export const MAX_REPORTED_UNITS = MAX_CALL_UNITS;
 
 export interface UsageInput {
-  units: number;
+  /** What counts against the quota. Default: inputTokens + outputTokens; one of them is required. */
+  units?: number;
   /** Default: "default". */
   route?: string;
   idempotencyKey: string;
   /** When the usage happened; default now. */
   occurredAt?: Date | number;
   metadata?: UsageMetadata;
+  /** The model the job used. Default: `metadata.model`, else none. */
+  model?: string | null;
+  /** Every input token, cached ones included. */
+  inputTokens?: number;
+  /** Output tokens, reasoning included. */
+  outputTokens?: number;
+  /** The part of inputTokens served from a cache; at most inputTokens. */
+  cachedInputTokens?: number;
 }
+
+/** The token counts a report gives (those it leaves out are absent). */
+type ReportedTokens = Pick<UsageInput, "inputTokens" | "outputTokens" | "cachedInputTokens">;
 
 export type RecordOutcome =
   | { outcome: "recorded"; eventId: string; decision: Decision; headers: Record<string, string> }
@@ -37,6 +50,38 @@ export type RecordOutcome =
 
 function invalid(detail: string): Problem {
   return new Problem(400, "invalid-usage", detail);
+}
+
+function isCount(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_CALL_UNITS;
+}
+
+/** The report's tokens, checked: whole numbers in range, the cached part no more than the input. */
+function tokensOf(input: UsageInput): ReportedTokens {
+  const tokens: ReportedTokens = {};
+  for (const name of ["inputTokens", "outputTokens", "cachedInputTokens"] as const) {
+    const value = input[name];
+    if (value === undefined) continue;
+    if (!isCount(value)) throw invalid(`${name} must be a whole number from 0 to ${MAX_CALL_UNITS}, got ${value}`);
+    tokens[name] = value;
+  }
+  if ((tokens.cachedInputTokens ?? 0) > (tokens.inputTokens ?? 0)) {
+    throw invalid("cachedInputTokens cannot exceed inputTokens (which counts cached tokens too)");
+  }
+  return tokens;
+}
+
+/** The units a report counts: as given, else its input + output tokens. */
+function unitsOf(input: UsageInput, tokens: ReportedTokens): number {
+  const fromTokens = tokens.inputTokens !== undefined || tokens.outputTokens !== undefined;
+  if (input.units === undefined && !fromTokens)
+    throw invalid("units is required unless inputTokens or outputTokens is");
+  const units = input.units ?? (tokens.inputTokens ?? 0) + (tokens.outputTokens ?? 0);
+  if (!Number.isSafeInteger(units) || units < 1 || units > MAX_REPORTED_UNITS) {
+    const what = input.units === undefined ? "units (inputTokens + outputTokens)" : "units";
+    throw invalid(`${what} must be a whole number from 1 to ${MAX_REPORTED_UNITS}, got ${units}`);
+  }
+  return units;
 }
 
 function occurredAtOf(input: UsageInput, now: number): number {
@@ -58,8 +103,10 @@ export async function recordReportedUsage(
   options: { keyHash?: string; legacyHeaders?: boolean; now?: number } = {},
 ): Promise<RecordOutcome> {
   const now = options.now ?? Date.now();
-  if (!Number.isSafeInteger(input.units) || input.units < 1 || input.units > MAX_REPORTED_UNITS) {
-    throw invalid(`units must be a whole number from 1 to ${MAX_REPORTED_UNITS}, got ${input.units}`);
+  const tokens = tokensOf(input);
+  const units = unitsOf(input, tokens);
+  if (input.model !== undefined && input.model !== null && modelName(input.model) === undefined) {
+    throw invalid("model must be 1 to 128 characters, without NUL or unpaired surrogates");
   }
   const route = input.route ?? DEFAULT_ROUTE;
   if (!routeKeySchema.safeParse(route).success) throw invalid(`invalid route key ${JSON.stringify(route)}`);
@@ -72,10 +119,12 @@ export async function recordReportedUsage(
   const request = {
     keyHash: options.keyHash,
     idempotencyKey: input.idempotencyKey,
-    units: input.units,
+    units,
     route,
     occurredAt: occurredAtOf(input, now),
     metadata: input.metadata,
+    ...(input.model ? { model: input.model } : {}),
+    ...tokens,
   };
   let result: Awaited<ReturnType<LimiterStore["record"]>>;
   try {

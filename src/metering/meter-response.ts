@@ -1,20 +1,26 @@
-// Metering a proxied reply: find the units it used, without holding it up, and settle.
+// Metering a proxied reply: find the units it used and their breakdown, without holding it
+// up, and settle.
 
-import { usageFromHeaders } from "../core/token-usage";
-import type { UsageMetadata } from "../core/usage-event";
+import { modelName, usageFromHeaders } from "../core/token-usage";
+import type { UsageDimensions, UsageMetadata } from "../core/usage-event";
 import { UsageSniffer } from "../core/usage-sniffer";
 
-export type ReportUsed = (units: number, metadata?: UsageMetadata) => void;
+/** Settles the call: its units, the reply's metadata, and the breakdown (tokens, model, estimated). */
+export type ReportUsed = (units: number, metadata?: UsageMetadata, usage?: UsageDimensions) => void;
+
+/** The upstream reported nothing: the reserved estimate stands. */
+const ESTIMATED: UsageDimensions = { estimated: true };
 
 /**
  * Returns the reply to send on, and settles the call's reservation, exactly once, to the
- * units it used:
- * - a 5xx reply settles to 0 (the caller is not billed for the upstream's failure);
- * - else the upstream's `x-usage-units` header, at once;
- * - else `usage.total_tokens` of a JSON body, or of the last SSE chunk that has one, read
- *   as the bytes pass (the first byte is never delayed, a stream never buffered), once the
- *   body has ended;
- * - else the estimate that was reserved.
+ * units it used, with their breakdown:
+ * - a 5xx reply settles to 0, with no tokens (the caller is not billed for the upstream's failure);
+ * - else the upstream's `x-usage-input-tokens`/`x-usage-output-tokens` (the tokens) or
+ *   `x-usage-units` headers, at once;
+ * - else the usage of a JSON body, or of a stream's events (token-usage.ts), read as the
+ *   bytes pass (the first byte is never delayed, a stream never buffered), once the body has
+ *   ended: its tokens and model;
+ * - else the estimate that was reserved, marked `estimated`.
  * If the client goes away before the end, the rest of the upstream's reply is still read
  * (in `background`, without sending it anywhere), so a stream cut short is billed for the
  * usage its upstream reports rather than for the estimate.
@@ -33,11 +39,11 @@ export function meterResponse(
   // state their usage in headers, whatever their body is.
   const reported = usageFromHeaders((name) => res.headers.get(name));
   if (reported !== undefined) {
-    reportUsed(reported.units);
+    reportUsed(reported.units, undefined, { ...reported.tokens });
     return res;
   }
   if (!res.body) {
-    reportUsed(estimate);
+    reportUsed(estimate, undefined, ESTIMATED);
     return res;
   }
   const sniffer = new UsageSniffer(res.headers.get("content-type"));
@@ -50,7 +56,11 @@ export function meterResponse(
     if (settled) return;
     settled = true;
     const usage = sniffer.finish();
-    reportUsed(usage.units ?? estimate, usage.metadata);
+    if (usage.units === undefined) {
+      reportUsed(estimate, usage.metadata, ESTIMATED);
+      return;
+    }
+    reportUsed(usage.units, usage.metadata, { ...sniffer.tokens(), model: modelName(usage.metadata?.model) ?? null });
   };
   const drain = async () => {
     try {

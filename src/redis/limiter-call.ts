@@ -3,7 +3,7 @@
 // object and this module alone knows which slot holds what and how an absent value is sent.
 
 import type { TenantSnapshot } from "../core/limiter-store";
-import { cleanMetadata, type UsageMetadata } from "../core/usage-event";
+import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import type { TenantKeys } from "./keys";
 import { limiterScript } from "./limiter-script";
 import type { RedisCommands } from "./lua-script";
@@ -33,8 +33,10 @@ export type LimiterOp =
       reserve: boolean;
       expiresAt: number;
       metadata?: UsageMetadata;
+      /** The event's dimensions; when reserving, those of the reservation recorded at its estimate. */
+      dimensions: UsageDimensions;
     }
-  | { op: "settle"; reservationId: string; units: number; metadata?: UsageMetadata }
+  | { op: "settle"; reservationId: string; units: number; metadata?: UsageMetadata; dimensions: UsageDimensions }
   | {
       op: "record";
       eventId: string;
@@ -43,6 +45,7 @@ export type LimiterOp =
       occurredAt: number;
       metadata?: UsageMetadata;
       idempotencyTtlMs: number;
+      dimensions: UsageDimensions;
     }
   | { op: "peek" }
   | { op: "sweep"; limit: number }
@@ -64,6 +67,23 @@ function metadataArg(metadata: UsageMetadata | undefined): string {
   return clean ? JSON.stringify(clean) : "";
 }
 
+/**
+ * Dimensions as the stream entry carries them: compact JSON of the fields given (a model,
+ * the token counts, `estimated`), "" for none. The stream's reader adds `requests: 1` and
+ * the model of the metadata (usage-stream-entry.ts), as the other backends do when they emit.
+ */
+export function dimensionsArg(usage: UsageDimensions): string {
+  const { model, inputTokens, outputTokens, cachedInputTokens, estimated } = usage;
+  const compact = {
+    ...(model ? { model } : {}),
+    ...(inputTokens ? { inputTokens } : {}),
+    ...(outputTokens ? { outputTokens } : {}),
+    ...(cachedInputTokens ? { cachedInputTokens } : {}),
+    ...(estimated ? { estimated } : {}),
+  };
+  return Object.keys(compact).length > 0 ? JSON.stringify(compact) : "";
+}
+
 /** ARGV 7 onwards. Redis has no null argument: an absent value is "". */
 function opArgs(call: LimiterOp): (string | number)[] {
   switch (call.op) {
@@ -77,12 +97,21 @@ function opArgs(call: LimiterOp): (string | number)[] {
         call.reserve ? "1" : "0",
         call.expiresAt,
         metadataArg(call.metadata),
+        dimensionsArg(call.dimensions),
       ];
     // settle, sweep and forget leave ARGV 7 (check's event id) empty and start at 8.
     case "settle":
-      return ["", call.reservationId, call.units, metadataArg(call.metadata)];
+      return ["", call.reservationId, call.units, metadataArg(call.metadata), dimensionsArg(call.dimensions)];
     case "record":
-      return [call.eventId, call.route, call.units, call.occurredAt, metadataArg(call.metadata), call.idempotencyTtlMs];
+      return [
+        call.eventId,
+        call.route,
+        call.units,
+        call.occurredAt,
+        metadataArg(call.metadata),
+        call.idempotencyTtlMs,
+        dimensionsArg(call.dimensions),
+      ];
     case "peek":
       return [];
     case "sweep":

@@ -13,11 +13,19 @@ local SWEEP = 16
 
 local function fmt(n) return string.format('%.0f', n) end
 
--- One field, e = id TAB route TAB units TAB occurred at TAB metadata TAB settle metadata: an XADD
--- of one field costs Redis less than of six. No part holds a tab (JSON escapes them).
-local function emit(id, route, units, at, meta, meta2)
+-- One field, e = id TAB route TAB units TAB occurred at TAB metadata TAB settle metadata TAB
+-- dimensions: an XADD of one field costs Redis less than of seven. No part holds a tab (JSON
+-- escapes them). Entries from before the dimensions have six parts.
+local function emit(id, route, units, at, meta, meta2, dims)
   redis.call('XADD', stream, '*', 'e', id .. '\\t' .. route .. '\\t' .. fmt(units) .. '\\t' .. fmt(at) .. '\\t' ..
-    (meta or '') .. '\\t' .. (meta2 or ''))
+    (meta or '') .. '\\t' .. (meta2 or '') .. '\\t' .. (dims or ''))
+end
+
+-- A reservation recorded at its estimate: the dimensions its check stored (part 8), or, for one
+-- held from before they were stored, just the mark.
+local function estimate(r)
+  if r[8] and r[8] ~= '' then return r[8] end
+  return '{"estimated":true}'
 end
 
 local function split(s)
@@ -33,7 +41,7 @@ local function sweep(limit)
     local raw = redis.call('HGET', res, id)
     if raw then
       local r = split(raw)
-      emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '')
+      emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '', estimate(r))
       redis.call('HDEL', res, id)
     end
     redis.call('ZREM', resx, id)

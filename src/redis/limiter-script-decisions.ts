@@ -4,7 +4,8 @@
 export const LUA_DECISIONS = `
 if op == 'check' then
   -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the
-  -- route's), 10 route table cost, 11 reserve, 12 reservation expiry, 13 metadata JSON.
+  -- route's), 10 route table cost, 11 reserve, 12 reservation expiry, 13 metadata JSON,
+  -- 14 dimensions JSON (the event's; when reserving, those of its estimate).
   local rate, burst, rcost = limitsOf(c[11])
   local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
   local ticks, at = bucketOf(c[13])
@@ -29,11 +30,12 @@ if op == 'check' then
   local expiry = tonumber(c[16])
   if allowed and (cost > 0 or ARGV[11] == '1') then
     if ARGV[11] == '1' then
-      redis.call('HSET', res, ARGV[7], table.concat({route, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13]}, '\\t'))
+      redis.call('HSET', res, ARGV[7],
+        table.concat({route, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13], ARGV[14]}, '\\t'))
       redis.call('ZADD', resx, ARGV[12], ARGV[7])
       if not expiry or tonumber(ARGV[12]) < expiry then put('x', ARGV[12]) end
     else
-      emit(ARGV[7], route, cost, now, ARGV[13], '')
+      emit(ARGV[7], route, cost, now, ARGV[13], '', ARGV[14])
     end
   end
   flush()
@@ -43,7 +45,8 @@ if op == 'check' then
 end
 
 if op == 'settle' then
-  -- ARGV: 8 reservation id, 9 units, 10 metadata JSON. A reservation is recorded once, as ev_<id>.
+  -- ARGV: 8 reservation id, 9 units, 10 metadata JSON, 11 dimensions JSON. A reservation is
+  -- recorded once, as ev_<id>.
   local raw = redis.call('HGET', res, ARGV[8])
   if not raw then return {'unknown', version, json, loadedAt} end
   redis.call('HDEL', res, ARGV[8])
@@ -52,7 +55,7 @@ if op == 'settle' then
   local name, units, held, day, reservedAt, expiresAt = r[1], tonumber(r[2]), tonumber(r[3]), r[4], tonumber(r[5]), tonumber(r[6])
   local eventId = 'ev_' .. ARGV[8]
   if expiresAt <= now then
-    emit(eventId, name, units, reservedAt, r[7], ARGV[10])
+    emit(eventId, name, units, reservedAt, r[7], ARGV[10], estimate(r))
     return {'expired', version, json, loadedAt}
   end
   local actual = tonumber(ARGV[9])
@@ -68,12 +71,13 @@ if op == 'settle' then
     if day == today or delta < 0 then setDaily(usedToday() - delta) end
     flush()
   end
-  emit(eventId, name, actual, reservedAt, r[7], ARGV[10])
+  emit(eventId, name, actual, reservedAt, r[7], ARGV[10], ARGV[11])
   return {'settled', version, json, loadedAt}
 end
 
 if op == 'record' then
-  -- ARGV: 7 event id, 8 route, 9 units, 10 occurred at, 11 metadata JSON, 12 idempotency TTL ms.
+  -- ARGV: 7 event id, 8 route, 9 units, 10 occurred at, 11 metadata JSON, 12 idempotency TTL ms,
+  -- 13 dimensions JSON.
   if redis.call('EXISTS', idem) == 1 then return {'duplicate', version, json, loadedAt} end
   local units = tonumber(ARGV[9])
   local used = usedToday()
@@ -82,7 +86,7 @@ if op == 'record' then
   if units > 0 then setDaily(used + units) end
   flush()
   redis.call('SET', idem, ARGV[7], 'PX', ARGV[12])
-  emit(ARGV[7], ARGV[8], units, tonumber(ARGV[10]), ARGV[11], '')
+  emit(ARGV[7], ARGV[8], units, tonumber(ARGV[10]), ARGV[11], '', ARGV[13])
   return {'recorded', version, json, loadedAt, dDay or false, dUsed or false}
 end
 

@@ -19,6 +19,7 @@
 //             keys: k:<SHA-256 hex of a live key>; counters: b:<route> = "ticks:at", d.day,
 //             d.used, x (the earliest reservation expiry, so a check sweeps only when due)
 //   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
+//             \t dimensions (of its estimate; absent in reservations held from before them)
 //   3 resx    sorted set: reservation id by expiry
 //   4 stream  the tenant's usage outbox (one field e, see emit())
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)

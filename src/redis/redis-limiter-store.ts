@@ -26,7 +26,8 @@ import type {
   TenantSnapshot,
 } from "../core/limiter-store";
 import type { TenantLimits } from "../core/limits";
-import { idempotentEventId, newEventId, type UsageMetadata } from "../core/usage-event";
+import { assertDimensions, assertModel, estimatedDimensions } from "../core/usage-dimensions";
+import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { DEFAULT_PREFIX, tenantKeys } from "./keys";
 import { type LimiterOp, runLimiterCall } from "./limiter-call";
 import { bucketOf, dailyOf, num, peekedState, str, versionOf } from "./limiter-reply";
@@ -87,6 +88,9 @@ export class RedisLimiterStore implements LimiterStore {
   async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
     if (request.cost !== undefined) assertUnits(request.cost, "cost");
     if (request.defaultCost !== undefined) assertUnits(request.defaultCost, "defaultCost");
+    assertModel(request.model);
+    // A reservation keeps the dimensions of its estimate, for when it is not settled in time.
+    const dimensions = request.reserve ? estimatedDimensions(request.model) : { model: request.model };
     const id = request.reserve ? crypto.randomUUID() : newEventId();
     let expiresAt = 0;
     let r: Ran | Denied | null;
@@ -108,6 +112,7 @@ export class RedisLimiterStore implements LimiterStore {
             reserve: request.reserve === true,
             expiresAt,
             metadata: request.metadata,
+            dimensions,
           };
         },
         request.loadIfCold === false,
@@ -136,9 +141,12 @@ export class RedisLimiterStore implements LimiterStore {
     reservationId: string,
     units: number,
     metadata?: UsageMetadata,
+    usage?: UsageDimensions,
   ): Promise<SettleResult> {
     assertUnits(units);
-    const r = await this.run(tenantId, undefined, () => ({ op: "settle", reservationId, units, metadata }));
+    assertDimensions(usage);
+    const dimensions = usage ?? {};
+    const r = await this.run(tenantId, undefined, () => ({ op: "settle", reservationId, units, metadata, dimensions }));
     if (r === null || "denied" in r) return { status: "unknown" };
     const status = str(r.reply[0]);
     if (status === "settled") return { status: "settled", units };
@@ -148,6 +156,9 @@ export class RedisLimiterStore implements LimiterStore {
 
   async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
     assertUnits(request.units);
+    const { model, inputTokens, outputTokens, cachedInputTokens } = request;
+    const dimensions = { model, inputTokens, outputTokens, cachedInputTokens };
+    assertDimensions(dimensions);
     const eventId = await idempotentEventId(tenantId, request.idempotencyKey);
     const r = await this.run(tenantId, request.keyHash, () => ({
       op: "record",
@@ -157,6 +168,7 @@ export class RedisLimiterStore implements LimiterStore {
       occurredAt: request.occurredAt,
       metadata: request.metadata,
       idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+      dimensions,
     }));
     if (r === null) throw new Error("unreachable: record has no deadline");
     if ("denied" in r) return r.denied;

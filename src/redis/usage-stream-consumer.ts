@@ -9,8 +9,6 @@
 
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
-import type { UsageMetadata } from "../core/usage-event";
-import { cleanMetadata } from "../core/usage-event";
 import type { DatabaseHandle } from "../db/database";
 import {
   type ConsumedMessage,
@@ -22,6 +20,7 @@ import { DEFAULT_PREFIX, deadLetterKey, INGEST_GROUP, registryKey, tenantKeys } 
 import type { RedisCommands } from "./lua-script";
 import type { RedisReply } from "./resp/index";
 import { RedisServerError } from "./resp/index";
+import { eventBodyOf } from "./usage-stream-entry";
 
 export interface StreamConsumerOptions {
   redis: RedisCommands;
@@ -46,42 +45,6 @@ type Entry = [id: string, fields: RedisReply[] | null];
 
 /** Streams read together in one pipelined round trip. */
 const STREAMS_PER_ROUND = 200;
-
-/** An entry's event: the field `e`, "id TAB route TAB units TAB occurredAt TAB metadata TAB metadata". */
-function partsOf(raw: RedisReply[] | null): string[] {
-  if (!raw) return [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "e") return String(raw[i + 1]).split("\t");
-  return [];
-}
-
-function parseMetadata(...parts: (string | undefined)[]): UsageMetadata | undefined {
-  let merged: Record<string, unknown> | undefined;
-  for (const part of parts) {
-    if (!part) continue;
-    try {
-      const value = JSON.parse(part) as unknown;
-      if (value && typeof value === "object" && !Array.isArray(value)) merged = { ...merged, ...value };
-    } catch {
-      // Unreadable metadata is dropped; the usage itself still counts.
-    }
-  }
-  return cleanMetadata(merged);
-}
-
-/** The queue message body an entry stands for; malformed entries fail validation and are dead-lettered. */
-export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
-  const [eventId, route, units, occurredAt, meta, meta2] = partsOf(raw);
-  const metadata = parseMetadata(meta, meta2);
-  const event = {
-    eventId,
-    tenantId,
-    route,
-    units: Number(units),
-    occurredAt: Number(occurredAt),
-    ...(metadata ? { metadata } : {}),
-  };
-  return { v: 1, events: [event] };
-}
 
 export class UsageStreamConsumer {
   private readonly prefix: string;

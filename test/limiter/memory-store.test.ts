@@ -78,6 +78,12 @@ describe("memory store", () => {
         units: 2,
         occurredAt: T0,
         metadata: { model: "m1" },
+        // The dimensions: one request, its model (from the metadata, where callers put it so far), no tokens.
+        model: "m1",
+        requests: 1,
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedInputTokens: 0,
       },
     ]);
     expect(store.drainUsage()).toEqual([]);
@@ -143,7 +149,19 @@ describe("memory store", () => {
     const eventId = await idempotentEventId(TENANT, "job-1");
     expect(first).toMatchObject({ status: "recorded", eventId });
     expect(store.drainUsage()).toEqual([
-      { eventId, tenantId: TENANT, route: "batch", units: 30, occurredAt: T0 - 60_000, metadata: { job: "job-1" } },
+      {
+        eventId,
+        tenantId: TENANT,
+        route: "batch",
+        units: 30,
+        occurredAt: T0 - 60_000,
+        metadata: { job: "job-1" },
+        model: null,
+        requests: 1,
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedInputTokens: 0,
+      },
     ]);
   });
 

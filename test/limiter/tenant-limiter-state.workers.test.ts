@@ -10,6 +10,12 @@ async function setClock(tenantId: string, at: number): Promise<void> {
   });
 }
 
+async function usedOf(tenantId: string): Promise<number> {
+  const limits = await limiterStub(tenantId).limits({ routes: [] });
+  if (limits.status !== "ok") throw new Error(`limits: ${limits.status}`);
+  return limits.limits.daily.used;
+}
+
 async function statuses(key: string, n: number, path = "/v1/completions"): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -105,6 +111,50 @@ describe("TenantLimiter state", () => {
     expect(await stub.settle(reserved.reservation.id, 0)).toEqual({ status: "expired" });
     const limits = await stub.limits({ routes: ["default"] });
     expect(limits.status === "ok" && limits.limits.daily.used).toBe(40);
+  });
+
+  it("keeps a reservation's model across an eviction, and refuses bad dimensions inside the object too", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 100, dailyUnits: 1_000 });
+    const stub = limiterStub(t.id);
+    const start = Date.UTC(2026, 10, 29, 10);
+    await setClock(t.id, start);
+    const reserved = await stub.check({ route: "default", cost: 40, reserve: true, model: "m-held" });
+    if (reserved.status !== "ok" || !reserved.reservation) throw new Error("expected a reservation");
+    const { id } = reserved.reservation;
+    // Called in the object, not over RPC (the Worker's adapter refuses these before the call).
+    const refused = await runInDurableObject(stub, async (instance: TenantLimiter) => {
+      const attempts = [
+        () => instance.settle(id, 4, undefined, { inputTokens: 1, cachedInputTokens: 2 }),
+        () => instance.settle(id, 4, undefined, { outputTokens: -3 }),
+        () => instance.check({ route: "default", cost: 1, model: "" }),
+        () => instance.record({ idempotencyKey: "j", units: 1, route: "default", occurredAt: start, inputTokens: 0.5 }),
+      ];
+      const out: string[] = [];
+      for (const attempt of attempts) out.push(await attempt().then(() => "done", String));
+      return out;
+    });
+    expect(refused).toEqual([
+      expect.stringMatching(/^RangeError: cachedInputTokens/),
+      expect.stringMatching(/^RangeError: outputTokens/),
+      expect.stringMatching(/^RangeError: model/),
+      expect.stringMatching(/^RangeError: inputTokens/),
+    ]);
+    expect(await usedOf(t.id)).toBe(40);
+
+    await evictDurableObject(stub);
+    await setClock(t.id, start + 900_000);
+    // Settled too late, in the same turn as the outbox is read (before an alarm can send it).
+    const { result, outbox } = await runInDurableObject(stub, async (instance: TenantLimiter, state) => ({
+      result: await instance.settle(id, 3, undefined, { model: "m-late", inputTokens: 2, outputTokens: 1 }),
+      outbox: state.storage.sql
+        .exec("SELECT event FROM outbox ORDER BY seq")
+        .toArray()
+        .map((r) => JSON.parse(String(r.event)) as Record<string, unknown>),
+    }));
+    expect(result).toEqual({ status: "expired" });
+    expect(outbox).toEqual([
+      expect.objectContaining({ units: 40, model: "m-held", requests: 1, inputTokens: 0, estimated: true }),
+    ]);
   });
 
   it("in shadow mode admits every call but reports the limits as they are", async () => {

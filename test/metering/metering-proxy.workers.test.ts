@@ -107,4 +107,44 @@ describe("metering proxied calls", () => {
       [13, "echo-stream"],
     ]);
   });
+
+  it("records each proxied call's dimensions: its tokens and model, or that its units are the estimate", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
+    for (const query of ["?tokens=11", "?sse=1&tokens=13", "?units=4", "?plain=1", "?status=500"]) {
+      await (await chat(t.key, query)).arrayBuffer();
+    }
+    await eventually(async () => expect(await heldReservations(t.id)).toBe(0));
+    await runDurableObjectAlarm(limiterStub(t.id));
+    const rows = await eventually(async () => {
+      const r = await withDb((db) =>
+        db
+          .select({
+            units: usageRecords.units,
+            model: usageRecords.model,
+            requests: usageRecords.requests,
+            inputTokens: usageRecords.inputTokens,
+            outputTokens: usageRecords.outputTokens,
+            estimated: usageRecords.estimated,
+          })
+          .from(usageRecords)
+          .where(eq(usageRecords.tenantId, t.id))
+          .orderBy(usageRecords.units),
+      );
+      expect(r).toHaveLength(5);
+      return r;
+    });
+    const reported = { requests: 1, estimated: false };
+    expect(rows).toEqual([
+      // A 5xx: nothing billed, nothing estimated.
+      { units: 0, model: null, inputTokens: 0, outputTokens: 0, ...reported },
+      // Nothing reported: the route's cost, marked.
+      { units: 1, model: null, inputTokens: 0, outputTokens: 0, requests: 1, estimated: true },
+      // x-usage-units: reported, without a breakdown.
+      { units: 4, model: null, inputTokens: 0, outputTokens: 0, ...reported },
+      // prompt_tokens 3 + completion_tokens 8.
+      { units: 11, model: "echo-1", inputTokens: 3, outputTokens: 8, ...reported },
+      // A stream reporting only total_tokens.
+      { units: 13, model: "echo-stream", inputTokens: 0, outputTokens: 0, ...reported },
+    ]);
+  });
 });

@@ -159,6 +159,39 @@ describe("usage stream consumer", () => {
     expect(await xlen(t.tenantId)).toBe(0);
   });
 
+  it("stores each entry's dimensions, and an entry from before them as one request of no model, no tokens", async () => {
+    h.now.ms = Date.now();
+    const t = await h.createTenant(limits);
+    const stream = tenantKeys(prefix, t.tenantId).stream;
+    const reserved = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 10, reserve: true });
+    if (reserved.status !== "ok" || !reserved.reservation) throw new Error("expected a reservation");
+    const usage = { model: "gpt-4o", inputTokens: 5, outputTokens: 2, cachedInputTokens: 1 };
+    await h.store.settle(t.tenantId, reserved.reservation.id, 7, { finish: "stop" }, usage);
+    // As the script wrote entries before the dimensions: six parts.
+    const old = [`ev_old_${crypto.randomUUID()}`, "chat", "3", String(Date.now()), '{"model":"m-old"}', ""];
+    await redis.send(["XADD", stream, "*", "e", old.join("\t")]);
+    expect(await consumerNamed("dims").poll()).toMatchObject({ stored: 2, deadLettered: 0 });
+    const rows = await database.pool.query(
+      `SELECT units::int, model, requests::int, input_tokens::int, output_tokens::int, cached_input_tokens::int,
+              estimated, metadata FROM usage_records WHERE tenant_id = $1 ORDER BY units`,
+      [t.tenantId],
+    );
+    const none = { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, estimated: false };
+    expect(rows.rows).toEqual([
+      { units: 3, model: null, requests: 1, ...none, metadata: { model: "m-old" } },
+      {
+        units: 7,
+        model: "gpt-4o",
+        requests: 1,
+        input_tokens: 5,
+        output_tokens: 2,
+        cached_input_tokens: 1,
+        estimated: false,
+        metadata: { finish: "stop" },
+      },
+    ]);
+  });
+
   it("dead-letters a malformed entry, acknowledges it, and stores the rest", async () => {
     h.now.ms = Date.now();
     const t = await h.createTenant(limits);

@@ -113,7 +113,14 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
           echo: { method: req.method, url: req.url, headers: req.headers, body },
           ...(tokensParam === null
             ? {}
-            : { usage: { prompt_tokens: 3, completion_tokens: tokens - 3, total_tokens: tokens } }),
+            : // Up to 3 prompt tokens, never a negative completion: a malformed count reads as none.
+              {
+                usage: {
+                  prompt_tokens: Math.min(3, tokens),
+                  completion_tokens: Math.max(0, tokens - 3),
+                  total_tokens: tokens,
+                },
+              }),
         }),
       );
     });

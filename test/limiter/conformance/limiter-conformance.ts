@@ -11,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/core/limiter";
 import type { CheckResult, LimiterStore } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
+import type { UsageEvent } from "../../../src/core/usage-event";
+import { usageEventConformance } from "./usage-event-conformance";
 
 export interface ConformanceTenant {
   tenantId: string;
@@ -31,13 +33,20 @@ export interface ConformanceHarness {
   suspend(tenant: ConformanceTenant): Promise<void>;
   /** A new tenant in Postgres only, never pushed: the limiter must load it. */
   createColdTenant(limits: TenantLimits): Promise<ConformanceTenant>;
+  /**
+   * The usage events the limiter has emitted for the tenant so far, in any order, once at
+   * least `count` of them can be seen (the Durable Object's may be on their way to Postgres).
+   */
+  events(tenant: ConformanceTenant, count: number): Promise<UsageEvent[]>;
+  /** Records the tenant's expired reservations now: the DO's alarm, the Redis sweep, the memory sweep. */
+  sweep(tenant: ConformanceTenant): Promise<void>;
 }
 
 /** A fixed instant: 2026-06-15 10:00 UTC. */
-const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
+export const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
 const HOUR = 3_600_000;
 
-const limitsOf = (l: Partial<TenantLimits>): TenantLimits => ({
+export const limitsOf = (l: Partial<TenantLimits>): TenantLimits => ({
   ratePerMinute: 0,
   burst: 100,
   dailyUnits: null,
@@ -281,4 +290,5 @@ export function limiterConformance(backend: string, harness: () => ConformanceHa
       expect(now.buckets[0]?.remaining).toBe(1);
     });
   });
+  usageEventConformance(backend, harness);
 }

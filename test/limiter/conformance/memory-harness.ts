@@ -7,6 +7,7 @@
 import type { TenantSnapshot } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
 import { type MemoryStore, memoryStore } from "../../../src/core/memory-store";
+import type { UsageEvent } from "../../../src/core/usage-event";
 import type { ConformanceHarness, ConformanceTenant } from "./limiter-conformance";
 import { newKeyHash, newTestTenantId } from "./redis-harness";
 
@@ -36,6 +37,8 @@ export function memoryHarness(reservationTtlMs = 900_000): MemoryHarness {
     snapshots.set(snapshot.tenantId, snapshot);
     return snapshot;
   };
+  // drainUsage() hands each event out once; the harness keeps them for events().
+  const drained: UsageEvent[] = [];
   const tenantOf = (s: TenantSnapshot): ConformanceTenant => ({ tenantId: s.tenantId, keyHash: s.keyHashes[0] ?? "" });
   const change = async (t: ConformanceTenant, edit: Partial<TenantSnapshot>) => {
     const s = snapshots.get(t.tenantId);
@@ -64,5 +67,12 @@ export function memoryHarness(reservationTtlMs = 900_000): MemoryHarness {
     },
     revokeKey: (t) => change(t, { keyHashes: [] }),
     suspend: (t) => change(t, { status: "suspended" }),
+    async events(t) {
+      drained.push(...store.drainUsage());
+      return drained.filter((e) => e.tenantId === t.tenantId);
+    },
+    async sweep() {
+      store.sweep();
+    },
   };
 }

@@ -8,8 +8,12 @@
 
 import type { TenantSnapshot } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
+import type { UsageEvent } from "../../../src/core/usage-event";
+import { tenantKeys } from "../../../src/redis/keys";
 import type { RedisCommands } from "../../../src/redis/lua-script";
 import { RedisLimiterStore } from "../../../src/redis/redis-limiter-store";
+import type { RedisReply } from "../../../src/redis/resp/index";
+import { eventBodyOf } from "../../../src/redis/usage-stream-entry";
 import type { ConformanceHarness, ConformanceTenant } from "./limiter-conformance";
 
 const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
@@ -69,6 +73,15 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
     },
     revokeKey: (t) => change(t, () => ({ keyHashes: [] })),
     suspend: (t) => change(t, () => ({ status: "suspended" })),
+    // The tenant's stream, read as the stream consumer reads it (nothing consumes it here).
+    async events(t) {
+      const stream = tenantKeys(prefix, t.tenantId).stream;
+      const entries = (await redis.send(["XRANGE", stream, "-", "+"])) as [string, RedisReply[]][];
+      return entries.flatMap(([, fields]) => (eventBodyOf(t.tenantId, fields) as { events: UsageEvent[] }).events);
+    },
+    async sweep(t) {
+      await store.sweepExpired(t.tenantId);
+    },
   };
 }
 

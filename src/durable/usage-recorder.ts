@@ -1,0 +1,61 @@
+// The TenantLimiter's usage events: built with their dimensions and appended to its outbox,
+// in the caller's synchronous block, so each commits with the quota change it belongs to.
+
+import { estimatedDimensions, eventDimensions } from "../core/usage-dimensions";
+import {
+  cleanMetadata,
+  newEventId,
+  type UsageDimensions,
+  type UsageEvent,
+  type UsageMetadata,
+} from "../core/usage-event";
+import type { AlarmSchedule } from "./alarm-schedule";
+import type { LimiterStorage, Reservation } from "./limiter-storage";
+
+/** How long events gather in the outbox before a flush, so one send carries many. */
+const FLUSH_DELAY_MS = 1_000;
+
+/** The base of an event: its dimensions are added from a UsageDimensions. */
+type EventBase = Pick<UsageEvent, "eventId" | "tenantId" | "route" | "units" | "occurredAt" | "metadata">;
+
+export class UsageRecorder {
+  constructor(
+    private readonly storage: LimiterStorage,
+    private readonly alarms: AlarmSchedule,
+    /** The tenant's id and the limiter's clock, read at each event (tests replace the clock). */
+    private readonly tenantId: () => string,
+    private readonly clock: () => number,
+  ) {}
+
+  /**
+   * Appends an event with its dimensions (see eventDimensions) and cleaned metadata, and
+   * makes sure a flush follows unless `schedule` is false (the alarm itself, which flushes next).
+   */
+  event(event: EventBase, usage: UsageDimensions, schedule = true): void {
+    const { metadata, ...rest } = event;
+    const clean = cleanMetadata(metadata);
+    const dimensions = eventDimensions(usage, clean);
+    this.storage.appendEvent(clean ? { ...rest, ...dimensions, metadata: clean } : { ...rest, ...dimensions });
+    if (schedule) this.alarms.schedule(FLUSH_DELAY_MS);
+  }
+
+  /** A settled reservation's event: `units` with the settle's breakdown, under both calls' metadata. */
+  reservation(
+    r: Reservation,
+    units: number,
+    metadata: UsageMetadata | undefined,
+    usage: UsageDimensions,
+    schedule = true,
+  ) {
+    const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
+    // Reservations made before reserved_at existed carry 0: date them now rather than 1970.
+    const occurredAt = r.reservedAt > 0 ? r.reservedAt : this.clock();
+    const base = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt };
+    this.event({ ...base, metadata: merged }, usage, schedule);
+  }
+
+  /** A reservation not settled in time: recorded at its estimate, marked so, with no tokens. */
+  estimate(r: Reservation, metadata?: UsageMetadata, schedule = true): void {
+    this.reservation(r, r.units, metadata, estimatedDimensions(r.model), schedule);
+  }
+}

@@ -1,0 +1,69 @@
+// A usage stream entry (the Redis limiter's outbox, written by the script's emit()) read back
+// into the queue message body it stands for.
+//
+// The entry's one field `e` holds tab-separated parts: event id, route, units, occurred at,
+// metadata JSON, settle metadata JSON, dimensions JSON. Entries written before the dimensions
+// have six parts: they stand for events without them (one request of no known model, no
+// tokens, which is how the ingest counts such events).
+
+import { eventDimensions } from "../core/usage-dimensions";
+import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
+import type { RedisReply } from "./resp/index";
+
+/** An entry's parts: the field `e` split at its tabs. */
+function partsOf(raw: RedisReply[] | null): string[] {
+  if (!raw) return [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "e") return String(raw[i + 1]).split("\t");
+  return [];
+}
+
+function parseMetadata(...parts: (string | undefined)[]): UsageMetadata | undefined {
+  let merged: Record<string, unknown> | undefined;
+  for (const part of parts) {
+    if (!part) continue;
+    try {
+      const value = JSON.parse(part) as unknown;
+      if (value && typeof value === "object" && !Array.isArray(value)) merged = { ...merged, ...value };
+    } catch {
+      // Unreadable metadata is dropped; the usage itself still counts.
+    }
+  }
+  return cleanMetadata(merged);
+}
+
+/**
+ * The dimensions part as the limiter wrote it, or undefined when it is unreadable. Its
+ * values are taken as they are: the consumer's schema refuses any that are out of range.
+ */
+function parseDimensions(part: string): UsageDimensions | undefined {
+  if (part === "") return {};
+  try {
+    const value = JSON.parse(part) as unknown;
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as UsageDimensions) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The queue message body an entry stands for; malformed entries fail validation and are
+ * dead-lettered. An unreadable dimensions part is such a failure: billing the event without
+ * its tokens would be wrong, and its raw text rides along for the operator to see.
+ */
+export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
+  const parts = partsOf(raw);
+  const [eventId, route, units, occurredAt, meta, meta2, dims] = parts;
+  const metadata = parseMetadata(meta, meta2);
+  const event = {
+    eventId,
+    tenantId,
+    route,
+    units: Number(units),
+    occurredAt: Number(occurredAt),
+    ...(metadata ? { metadata } : {}),
+  };
+  if (dims === undefined) return { v: 1, events: [event] };
+  const usage = parseDimensions(dims);
+  const dimensions = usage ? eventDimensions(usage, metadata) : { unreadableDimensions: dims };
+  return { v: 1, events: [{ ...event, ...dimensions }] };
+}

@@ -91,6 +91,44 @@ describe("reported usage", () => {
     ).toBe(401);
   });
 
+  it("takes a report's tokens and model, with units defaulting to input + output, and reads them back", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });
+    const occurredAt = new Date().toISOString();
+    const day = occurredAt.slice(0, 10);
+    const tokens = { inputTokens: 120, outputTokens: 30, cachedInputTokens: 20, model: "gpt-4o-mini" };
+    expect((await report(t.key, { ...tokens, idempotencyKey: "t1", occurredAt })).status).toBe(202);
+    expect(await usedToday(t.id)).toBe(150);
+    // Bad reports: nothing to count, more cached than input, negative tokens.
+    for (const bad of [
+      { idempotencyKey: "b1" },
+      { inputTokens: 0, outputTokens: 0, idempotencyKey: "b2" },
+      { inputTokens: 5, cachedInputTokens: 6, idempotencyKey: "b3" },
+      { units: 3, outputTokens: -1, idempotencyKey: "b4" },
+    ]) {
+      const res = await report(t.key, bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect(await usedToday(t.id)).toBe(150);
+    await runDurableObjectAlarm(limiterStub(t.id));
+    const usage = await eventually(async () => {
+      const body = (await (await readUsage(t.key)).json()) as { days: unknown[]; totals: { units: number } };
+      expect(body.totals.units).toBe(150);
+      return body;
+    });
+    expect(usage.days).toEqual([
+      {
+        day,
+        route: "default",
+        model: "gpt-4o-mini",
+        requests: 1,
+        inputTokens: 120,
+        outputTokens: 30,
+        cachedInputTokens: 20,
+        units: 150,
+      },
+    ]);
+  });
+
   it("shows each tenant its own usage, and never another's", async () => {
     const a = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });
     const b = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });

@@ -43,9 +43,20 @@ export const UsageSchema = z
   })
   .openapi("Usage");
 
+const tokenCount = (description: string) => z.int().min(0).max(MAX_REPORTED_UNITS).optional().openapi({ description });
+
 export const UsageReportSchema = z
   .strictObject({
-    units: z.int().min(1).max(MAX_REPORTED_UNITS).openapi({ description: "Units the job used." }),
+    units: z
+      .int()
+      .min(1)
+      .max(MAX_REPORTED_UNITS)
+      .optional()
+      .openapi({ description: "Units the job used. Default: inputTokens + outputTokens; one of the two is needed." }),
+    inputTokens: tokenCount("Every input token, cached ones included."),
+    outputTokens: tokenCount("Output tokens, reasoning included."),
+    cachedInputTokens: tokenCount("The part of inputTokens served from a cache; at most inputTokens."),
+    model: z.string().min(1).max(128).optional().openapi({ description: "The model the job used." }),
     route: routeKeySchema.optional().openapi({ description: 'The route to count them under. Default: "default".' }),
     idempotencyKey: z
       .string()
@@ -57,7 +68,15 @@ export const UsageReportSchema = z
       .datetime({ offset: true })
       .optional()
       .openapi({ description: "When the usage happened (ISO 8601). Default: now. At most 5 minutes ahead." }),
-    metadata: usageMetadataSchema.optional().openapi({ description: "Kept with the usage record, e.g. the model." }),
+    metadata: usageMetadataSchema.optional().openapi({ description: "Kept with the usage record." }),
+  })
+  .refine((r) => r.units !== undefined || (r.inputTokens ?? 0) + (r.outputTokens ?? 0) > 0, {
+    message: "send units, or inputTokens and outputTokens that add up to at least 1",
+    path: ["units"],
+  })
+  .refine((r) => (r.cachedInputTokens ?? 0) <= (r.inputTokens ?? 0), {
+    message: "cachedInputTokens cannot exceed inputTokens",
+    path: ["cachedInputTokens"],
   })
   .openapi("UsageReport");
 

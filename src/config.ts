@@ -56,6 +56,7 @@ export const routeRuleSchema = z.strictObject({
   route: routeKeySchema,
   cost: int(0, MAX_CALL_UNITS).optional(),
   public: z.boolean().optional(),
+  injectStreamUsage: z.boolean().optional(),
 }) satisfies z.ZodType<RouteRule>;
 
 const envSchema = z.object({

@@ -13,13 +13,23 @@ export interface RouteRule {
   cost?: number;
   /** Forward without authentication or limits (health checks, public docs). */
   public?: boolean;
+  /**
+   * Ask a stream that did not ask for its usage to report it, and strip it from what the
+   * client gets (see stream-usage-option.ts). Default: on for OpenAI-style paths, those
+   * ending in `/chat/completions` or `/completions`.
+   */
+  injectStreamUsage?: boolean;
 }
 
 export interface RouteMatch {
   route: string;
   cost?: number;
   public: boolean;
+  injectStreamUsage: boolean;
 }
+
+/** Paths whose streams are OpenAI-style, where a stream reports usage only when asked. */
+const OPENAI_STREAM_PATH = /\/(chat\/)?completions\/?$/;
 
 function pathMatches(pattern: string, path: string): boolean {
   // A trailing slash does not make another resource for matching: "/v1/x/" is "/v1/x".
@@ -36,9 +46,12 @@ function pathMatches(pattern: string, path: string): boolean {
 export function matchRoute(table: readonly RouteRule[], method: string, path: string): RouteMatch {
   for (const rule of table) {
     if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
-    if (pathMatches(rule.path, path)) return { route: rule.route, cost: rule.cost, public: rule.public ?? false };
+    if (pathMatches(rule.path, path)) {
+      const injectStreamUsage = rule.injectStreamUsage ?? OPENAI_STREAM_PATH.test(path);
+      return { route: rule.route, cost: rule.cost, public: rule.public ?? false, injectStreamUsage };
+    }
   }
-  return { route: DEFAULT_ROUTE, public: false };
+  return { route: DEFAULT_ROUTE, public: false, injectStreamUsage: OPENAI_STREAM_PATH.test(path) };
 }
 
 /** Every route key the table can produce, `default` first. */

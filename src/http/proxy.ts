@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
+import { usageStripper, withStreamUsage } from "../core/stream-usage-option";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { API_KEY_HEADERS } from "./api-key";
@@ -44,12 +45,15 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     // If this fails the reservation expires and keeps its estimate: the usage is not lost.
     void afterResponse(c, settled);
   };
+  const headers = requestHeaders(c, aegis, c.get("route").route);
+  // A stream that did not ask for its usage is asked on the client's behalf, to be metered.
+  const asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers) : null;
   let res: Response;
   try {
     res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
-      headers: requestHeaders(c, aegis, c.get("route").route),
-      body: hasBody ? req.body : undefined,
+      headers,
+      body: asked ?? (hasBody ? req.body : undefined),
       redirect: "manual",
       // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
       ...(hasBody ? { duplex: "half" } : {}),
@@ -73,5 +77,38 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     statusText: res.statusText,
     headers: reply.headers,
   });
-  return meterResponse(forwarded, aegis?.decision?.cost ?? 0, reportUsed, (work) => void afterResponse(c, work));
+  const metered = meterResponse(
+    forwarded,
+    aegis?.decision?.cost ?? 0,
+    reportUsed,
+    (work) => void afterResponse(c, work),
+  );
+  const streamed = (metered.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
+  if (asked === null || !streamed || !metered.body) return metered;
+  // The metering read the usage the gateway asked for; the client gets the stream it asked for.
+  const stripped = new Headers(metered.headers);
+  stripped.delete("content-length");
+  return new Response(metered.body.pipeThrough(usageStripper()), {
+    status: metered.status,
+    statusText: metered.statusText,
+    headers: stripped,
+  });
+}
+
+/** Largest request body read to add the usage option; a larger one is forwarded as it is. */
+export const STREAM_USAGE_BODY_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * The request's JSON body with `stream_options.include_usage` added, when it streams
+ * without it; null to forward the original body untouched (not JSON, no length or too
+ * long to read, not a stream, or a stream that asked already).
+ */
+async function askedForUsage(req: Request, headers: Headers): Promise<string | null> {
+  if (!(req.headers.get("content-type") ?? "").toLowerCase().includes("json")) return null;
+  const length = Number(req.headers.get("content-length"));
+  if (!(Number.isSafeInteger(length) && length > 0 && length <= STREAM_USAGE_BODY_LIMIT)) return null;
+  const body = withStreamUsage(await req.clone().text());
+  if (body === null) return null;
+  headers.delete("content-length");
+  return body;
 }

@@ -10,13 +10,34 @@ describe("route table", () => {
   ];
 
   it("matches by method and exact path or prefix, first rule first", () => {
-    expect(matchRoute(table, "POST", "/v1/chat/completions")).toEqual({ route: "chat", cost: 1, public: false });
-    expect(matchRoute(table, "post", "/v1/chat")).toEqual({ route: "chat", cost: 1, public: false });
-    expect(matchRoute(table, "GET", "/v1/chat/completions")).toEqual({ route: "default", public: false });
-    expect(matchRoute(table, "POST", "/v1/chatty")).toEqual({ route: "default", public: false });
-    expect(matchRoute(table, "GET", "/v1/embeddings")).toEqual({ route: "embed", cost: 2, public: false });
-    expect(matchRoute(table, "GET", "/v1/embeddings/x")).toEqual({ route: "default", public: false });
-    expect(matchRoute(table, "GET", "/health")).toEqual({ route: "health", cost: undefined, public: true });
+    // injectStreamUsage: on by default for OpenAI-style completion paths, off elsewhere.
+    const openAi = { injectStreamUsage: true };
+    const other = { injectStreamUsage: false };
+    expect(matchRoute(table, "POST", "/v1/chat/completions")).toEqual({
+      route: "chat",
+      cost: 1,
+      public: false,
+      ...openAi,
+    });
+    expect(matchRoute(table, "post", "/v1/chat")).toEqual({ route: "chat", cost: 1, public: false, ...other });
+    expect(matchRoute(table, "GET", "/v1/chat/completions")).toEqual({ route: "default", public: false, ...openAi });
+    expect(matchRoute(table, "POST", "/v1/chatty")).toEqual({ route: "default", public: false, ...other });
+    expect(matchRoute(table, "GET", "/v1/embeddings")).toEqual({ route: "embed", cost: 2, public: false, ...other });
+    expect(matchRoute(table, "GET", "/v1/embeddings/x")).toEqual({ route: "default", public: false, ...other });
+    expect(matchRoute(table, "GET", "/health")).toEqual({ route: "health", cost: undefined, public: true, ...other });
+  });
+
+  it("asks streams for usage on OpenAI-style paths unless a rule says otherwise", () => {
+    const rules = [
+      { path: "/v1/completions", route: "legacy" },
+      { path: "/v1/chat/completions", route: "chat", injectStreamUsage: false },
+      { path: "/custom/stream", route: "custom", injectStreamUsage: true },
+    ];
+    expect(matchRoute(rules, "POST", "/v1/completions").injectStreamUsage).toBe(true);
+    expect(matchRoute(rules, "POST", "/v1/chat/completions").injectStreamUsage).toBe(false);
+    expect(matchRoute(rules, "POST", "/custom/stream").injectStreamUsage).toBe(true);
+    expect(matchRoute(rules, "POST", "/openai/deployments/d/chat/completions").injectStreamUsage).toBe(true);
+    expect(matchRoute(rules, "POST", "/v1/messages").injectStreamUsage).toBe(false);
   });
 
   it("matches a trailing slash as the bare path", () => {

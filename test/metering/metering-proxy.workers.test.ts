@@ -67,6 +67,28 @@ describe("metering proxied calls", () => {
     await eventually(async () => expect(await usedToday(t.id)).toBe(42));
   });
 
+  it("asks a stream that did not ask for its usage, bills it, and gives the client no usage chunk", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
+    // The upstream sends usage only when asked, as vLLM does.
+    const res = await call(t.key, "/v1/chat/completions?sse=1&tokens=9&usage=asked", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", stream: true, messages: [] }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toBe(
+      'data: {"choices":[{"delta":{"content":"first"}}]}\n\ndata: {"choices":[{"delta":{"content":" second"}}]}\n\ndata: [DONE]\n\n',
+    );
+    await eventually(async () => expect(await usedToday(t.id)).toBe(9));
+    // A client that asked gets the usage chunk, as before.
+    const asked = await call(t.key, "/v1/chat/completions?sse=1&tokens=5&usage=asked", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ stream: true, stream_options: { include_usage: true } }),
+    });
+    expect(await asked.text()).toContain('"usage":{"total_tokens":5}');
+    await eventually(async () => expect(await usedToday(t.id)).toBe(14));
+  });
+
   it("bills a stream the client abandons for the usage its upstream reports, not the estimate", async () => {
     const t = await newTenant({ ratePerMinute: 0, burst: 1_000, dailyUnits: 10_000 });
     const hold = `h${Math.random().toString(36).slice(2)}`;

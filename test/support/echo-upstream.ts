@@ -6,6 +6,8 @@
 //   tokens=N      report usage.total_tokens = N (without it, no usage is reported and the
 //                 call costs its route's cost)
 //   sse=1         stream server-sent events; the last data chunk carries the usage
+//   usage=asked   with sse: as vLLM does, send the usage chunk only when the request body
+//                 sets stream_options.include_usage
 //   hold=ID       with sse: after the first chunk, wait until GET /release?id=ID
 //   plain=1       answer text/plain, reporting no usage at all
 //   encoding=E    compress the reply with E (gzip, x-gzip, deflate or br) when the request's
@@ -24,6 +26,17 @@ const COMPRESS: Record<string, (b: Buffer) => Buffer> = {
   deflate: (b) => zlib.deflateSync(b),
   br: (b) => zlib.brotliCompressSync(b),
 };
+
+/** Whether a request body sets stream_options.include_usage. */
+function askedForUsage(body: string): boolean {
+  try {
+    return (
+      (JSON.parse(body) as { stream_options?: { include_usage?: unknown } }).stream_options?.include_usage === true
+    );
+  } catch {
+    return false;
+  }
+}
 
 /** Sends a whole body, compressed when the query asks for it and the request allows it. */
 function sendBody(
@@ -93,7 +106,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         res.write(sse("first"));
         const finish = () => {
           res.write(sse(" second"));
-          res.write(sseUsage);
+          if (url.searchParams.get("usage") !== "asked" || askedForUsage(body)) res.write(sseUsage);
           res.end("data: [DONE]\n\n");
         };
         const hold = url.searchParams.get("hold");

@@ -27,27 +27,29 @@ export function withStreamUsage(body: string): string | null {
   return JSON.stringify({ ...request, stream_options: { ...(options ?? {}), include_usage: true } });
 }
 
-const USAGE_NULL = [',"usage":null', '"usage":null,', ', "usage": null', '"usage": null, '];
+/** The `"usage":null` member, with the comma that joins it to its neighbour. */
+const USAGE_NULL = /,\s*"usage"\s*:\s*null(?=\s*[,}])|"usage"\s*:\s*null\s*,\s*/g;
+const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 /** One event's lines, without what the option added; null to drop the whole event. */
 export function strippedEvent(event: string): string | null {
-  const data = event
-    .split("\n")
-    .filter((l) => l.startsWith("data:"))
-    .map((l) => l.slice(l[5] === " " ? 6 : 5))
-    .join("\n");
-  if (data.includes('"usage"') && data !== "[DONE]") {
+  if (!event.includes('"usage"')) return event;
+  // Only a chunk with no choices and a usage object can be the one the option added.
+  if (EMPTY_CHOICES.test(event) && USAGE_OBJECT.test(event)) {
+    const data = event
+      .split("\n")
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(l[5] === " " ? 6 : 5))
+      .join("\n");
     try {
       const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };
-      // The chunk the option added: no choices, only the usage.
       if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage) return null;
     } catch {
       // not JSON: pass it on untouched
     }
   }
-  let out = event;
-  for (const member of USAGE_NULL) out = out.split(member).join("");
-  return out;
+  return event.replace(USAGE_NULL, "");
 }
 
 /**
@@ -60,19 +62,24 @@ export function usageStripper(): TransformStream<Uint8Array, Uint8Array> {
   const encoder = new TextEncoder();
   let pending = "";
   const flushEvents = (controller: TransformStreamDefaultController<Uint8Array>, final: boolean) => {
-    for (;;) {
-      const match = /\r?\n\r?\n/.exec(pending);
-      if (!match) break;
+    // Complete events are cut from `pending` by index, and `pending` is sliced once, so a
+    // chunk of many events costs one pass over its text.
+    const boundary = /\r?\n\r?\n/g;
+    let start = 0;
+    let out = "";
+    for (let match = boundary.exec(pending); match; match = boundary.exec(pending)) {
       const end = match.index + match[0].length;
-      const event = pending.slice(0, match.index);
-      const kept = strippedEvent(event.replace(/\r\n/g, "\n"));
-      if (kept !== null) controller.enqueue(encoder.encode(event === kept ? pending.slice(0, end) : kept + match[0]));
-      pending = pending.slice(end);
+      const event = pending.slice(start, match.index);
+      const kept = strippedEvent(event.includes("\r") ? event.replace(/\r\n/g, "\n") : event);
+      if (kept !== null) out += event === kept ? pending.slice(start, end) : kept + match[0];
+      start = end;
     }
+    pending = pending.slice(start);
     if (final && pending.length > 0) {
-      controller.enqueue(encoder.encode(pending));
+      out += pending;
       pending = "";
     }
+    if (out.length > 0) controller.enqueue(encoder.encode(out));
   };
   return new TransformStream({
     transform(chunk, controller) {

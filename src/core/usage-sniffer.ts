@@ -18,6 +18,8 @@ export const FULL_PARSE_BYTES = 1024 * 1024;
 export const TAIL_BYTES = 64 * 1024;
 /** ... and its first bytes, where `model` is. */
 const HEAD_CHARS = 64 * 1024;
+/** A usage object in an event's data, as opposed to `"usage":null`. */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** Longest SSE line or event kept while it is being read; usage chunks are tiny. */
 const MAX_EVENT_CHARS = 1024 * 1024;
 
@@ -183,8 +185,9 @@ export class UsageSniffer {
     const data = this.data.join("\n");
     this.data = [];
     this.dataChars = 0;
-    // Only events that can carry usage are parsed: a stream's text chunks never are.
-    if (!data.includes('"usage"') || data === "[DONE]") return;
+    // Only events that carry a usage object are parsed: a stream's text chunks, and the
+    // `"usage":null` an asked-for stream puts on each of them, never are.
+    if (!USAGE_OBJECT.test(data)) return;
     try {
       this.stream.event(JSON.parse(data));
     } catch {

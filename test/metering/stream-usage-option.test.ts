@@ -94,6 +94,9 @@ describe("the reply", () => {
     expect(strippedEvent('data: {"a":1,"usage":null}')).toBe('data: {"a":1}');
     expect(strippedEvent('data: {"usage":null,"a":1}')).toBe('data: {"a":1}');
     expect(strippedEvent("data: [DONE]")).toBe("data: [DONE]");
+    // Spaced JSON, as Python's json.dumps writes it, loses the member and its joining comma.
+    expect(strippedEvent('data: {"a": 1, "usage": null}')).toBe('data: {"a": 1}');
+    expect(strippedEvent('data: {"usage": null, "a": 1}')).toBe('data: {"a": 1}');
     expect(strippedEvent('data: {"choices":[{"delta":{"content":"\\"usage\\":null"}}]}')).toBe(
       'data: {"choices":[{"delta":{"content":"\\"usage\\":null"}}]}',
     );

@@ -69,17 +69,9 @@ export function createAegis(options: AegisOptions): Aegis {
   if (!options || typeof options.store?.check !== "function") {
     throw new TypeError("createAegis(): store is required: a Redis store, memoryStore(), or a Durable Object store");
   }
-  validateFailureMode(options.failureMode, "createAegis()");
-  validatePositive(options.timeoutMs, "timeoutMs", "createAegis()");
-  validatePositive(options.loadTimeoutMs, "loadTimeoutMs", "createAegis()");
-  const timeoutMs = options.timeoutMs ?? DEFAULT_LIMITER_TIMEOUT_MS;
-  const store = guardedStore(options.store, timeoutMs, options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS);
-  const legacyHeaders = options.legacyHeaders ?? false;
-  const settings: LimitSettings = {
-    failureMode: options.failureMode ?? "closed",
-    legacyHeaders,
-    keys: { signingSecrets: options.keySigningSecrets ?? [], unsignedKeys: options.unsignedKeys ?? "accept" },
-  };
+  const { settings, bound } = aegisSettings(options, "createAegis()");
+  const store = bound(options.store);
+  const { legacyHeaders } = settings;
   return {
     store,
     rateLimit<E extends AegisEnv = AegisEnv>(route: RouteLimitOptions<E> = {}): MiddlewareHandler<E> {
@@ -88,5 +80,28 @@ export function createAegis(options: AegisOptions): Aegis {
     },
     enforce: (tenantId, route, cost) => enforce(store, tenantId, { route, cost }, legacyHeaders),
     recordUsage: (tenantId, usage) => recordReportedUsage(store, tenantId, usage, { legacyHeaders }),
+  };
+}
+
+/**
+ * The options other than the store, validated once: the settings every check uses, and how
+ * a store is bounded by the timeouts (for rateLimit() with a store chosen per request).
+ */
+export function aegisSettings(
+  options: Omit<AegisOptions, "store">,
+  where: string,
+): { settings: LimitSettings; bound: (store: LimiterStore) => LimiterStore } {
+  validateFailureMode(options.failureMode, where);
+  validatePositive(options.timeoutMs, "timeoutMs", where);
+  validatePositive(options.loadTimeoutMs, "loadTimeoutMs", where);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LIMITER_TIMEOUT_MS;
+  const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  return {
+    settings: {
+      failureMode: options.failureMode ?? "closed",
+      legacyHeaders: options.legacyHeaders ?? false,
+      keys: { signingSecrets: options.keySigningSecrets ?? [], unsignedKeys: options.unsignedKeys ?? "accept" },
+    },
+    bound: (store) => guardedStore(store, timeoutMs, loadTimeoutMs),
   };
 }

@@ -5,15 +5,9 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import type { LimiterStore } from "../core/limiter-store";
-import { type AegisOptions, createAegis } from "./aegis";
+import { type AegisOptions, aegisSettings, createAegis } from "./aegis";
 import type { Enforcement } from "./enforce";
-import {
-  type AegisEnv,
-  type RouteLimitOptions,
-  validateFailureMode,
-  validatePositive,
-  validateRouteOptions,
-} from "./limit-call";
+import { type AegisEnv, checkCall, limitMiddleware, type RouteLimitOptions, validateRouteOptions } from "./limit-call";
 import type { RecordOutcome, UsageInput } from "./record-usage";
 
 /** Everything createAegis() and one route take, with the store possibly chosen per request. */
@@ -33,10 +27,15 @@ export function rateLimit<E extends AegisEnv = AegisEnv>(options: RateLimitOptio
     );
   }
   validateRouteOptions(options, "rateLimit()");
-  validateFailureMode(options.failureMode, "rateLimit()");
-  validatePositive(options.timeoutMs, "timeoutMs", "rateLimit()");
-  if (typeof store !== "function") return createAegis({ ...options, store }).rateLimit(options);
-  return (c, next) => createAegis({ ...options, store: store(c) }).rateLimit(options)(c, next);
+  // The options are checked once; a store chosen per request is bounded per request.
+  const { settings, bound } = aegisSettings(options, "rateLimit()");
+  let storeOf: (c: Context<E>) => LimiterStore;
+  if (typeof store === "function") storeOf = (c) => bound(store(c));
+  else {
+    const bounded = bound(store);
+    storeOf = () => bounded;
+  }
+  return limitMiddleware<E>((c) => checkCall(c, storeOf(c), settings, options));
 }
 
 /** One check for a tenant the app has identified, as data. `cost` 0 peeks. */

@@ -5,44 +5,32 @@
 
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
 import { type AiUpstream, startAiUpstream } from "../support/ai-upstream";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const ADMIN_TOKEN = "stream-usage-admin-token-0123456789";
-let scratch: ScratchDatabase;
 let upstream: AiUpstream;
-let server: SelfHosted;
+let gateway: TestGateway;
+let server: TestGateway["server"];
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase("aegis_stream_usage");
   upstream = await startAiUpstream();
-  server = await startSelfHosted({
-    env: {
-      DATABASE_URL: scratch.url,
-      RATE_LIMIT_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
-      ADMIN_TOKEN,
-      UPSTREAM_URL: upstream.url,
-      KEY_SIGNING_SECRET: "stream-usage-signing-secret-0123456789",
-      ROUTES: JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]),
-    },
-    port: 0,
-    redisPrefix: `stream-usage-${crypto.randomUUID()}`,
-    instance: "stream-usage",
-    billing: false,
+  gateway = await startTestGateway("stream_usage", {
+    UPSTREAM_URL: upstream.url,
+    KEY_SIGNING_SECRET: "stream-usage-signing-secret-0123456789",
+    ROUTES: JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]),
   });
+  server = gateway.server;
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
+  await gateway?.stop();
   await upstream?.close();
-  await scratch?.drop();
 });
 
 async function admin<T>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${server.url}/admin/v1${path}`, {
     method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return (await res.json()) as T;

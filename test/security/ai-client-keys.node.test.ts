@@ -7,39 +7,21 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI, { AzureOpenAI } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "../../scripts/lib/scratch-database";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
-import { type EchoUpstream, startEchoUpstream } from "../support/echo-upstream";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
-const ADMIN_TOKEN = "ai-client-keys-admin-token-0123456789";
-let scratch: ScratchDatabase;
-let upstream: EchoUpstream;
-let server: SelfHosted;
+let gateway: TestGateway;
+let server: TestGateway["server"];
 let tenant: { id: string; key: string };
-const prefix = `ai-keys-${crypto.randomUUID()}`;
 
 type Echo = { echo: { url: string; headers: Record<string, string> } };
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase("aegis_ai_keys");
-  upstream = await startEchoUpstream();
-  server = await startSelfHosted({
-    env: {
-      DATABASE_URL: scratch.url,
-      RATE_LIMIT_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
-      ADMIN_TOKEN,
-      UPSTREAM_URL: upstream.url,
-      KEY_SIGNING_SECRET: "ai-client-keys-signing-secret-0123456",
-    },
-    port: 0,
-    redisPrefix: prefix,
-    instance: "ai-client-keys",
-    billing: false,
-  });
+  gateway = await startTestGateway("ai_client_keys", { KEY_SIGNING_SECRET: "ai-client-keys-signing-secret-0123456" });
+  server = gateway.server;
   const admin = (path: string, body: unknown) =>
     fetch(`${server.url}/admin/v1${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
       body: JSON.stringify(body),
     }).then((r) => r.json() as Promise<Record<string, string>>);
   const created = await admin("/tenants", { name: "ai", quota: { ratePerMinute: 0, burst: 100, dailyUnits: null } });
@@ -47,11 +29,7 @@ beforeAll(async () => {
   tenant = { id: String(created.id), key: String(key.key) };
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  await upstream?.close();
-  await scratch?.drop();
-});
+afterAll(async () => gateway?.stop());
 
 /** What the upstream saw of the gateway's headers and the three key headers. */
 function seen(echo: Echo) {

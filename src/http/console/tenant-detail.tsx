@@ -3,13 +3,13 @@
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
+import { DAY_MS, isoDay } from "../../core/calendar";
 import { type KeyView, listKeys, type TenantView } from "../../db/tenants";
 import { dailyUsage } from "../../metering/usage-query";
 import type { GatewayEnv } from "../context";
 import { QuotaSchema } from "../schemas";
 import { tenantAdmin } from "../tenant-admin";
 import { type DayPoint, UsageChart } from "./chart";
-import { DAY_MS, isoDay } from "./days";
 import { readForm } from "./form";
 import { Layout } from "./layout";
 import { ModelUsage } from "./model-usage";

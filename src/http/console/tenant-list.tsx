@@ -2,11 +2,11 @@
 
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { isoDay } from "../../core/calendar";
 import { usageDaily } from "../../db/schema";
 import type { TenantView } from "../../db/tenants";
 import type { GatewayEnv } from "../context";
 import { tenantAdmin } from "../tenant-admin";
-import { isoDay } from "./days";
 import { Layout } from "./layout";
 import { PAGE_HEADERS } from "./page";
 import { type Column, Table } from "./table";

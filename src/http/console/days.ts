@@ -1,3 +1,0 @@
-// UTC days for the console's usage views: core's, re-exported for the pages.
-
-export { DAY_MS, isoDay } from "../../core/calendar";

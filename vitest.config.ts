@@ -68,6 +68,7 @@ export default defineConfig({
                   { method: "POST", path: "/v1/chat/*", route: "chat", cost: 1 },
                   { path: "/v1/embeddings", route: "embed", cost: 2 },
                   { path: "/health", route: "health", public: true },
+                  { method: "POST", path: "/v1/messages", route: "msgs", tokens: true, maxTokens: 64 },
                 ]),
               },
             },

@@ -57,6 +57,8 @@ export const routeRuleSchema = z.strictObject({
   cost: int(0, MAX_CALL_UNITS).optional(),
   public: z.boolean().optional(),
   injectStreamUsage: z.boolean().optional(),
+  tokens: z.boolean().optional(),
+  maxTokens: int(0, MAX_CALL_UNITS).optional(),
 }) satisfies z.ZodType<RouteRule>;
 
 const envSchema = z.object({
@@ -127,6 +129,12 @@ const envSchema = z.object({
   LIMITER_LOAD_TIMEOUT_MS: int(1, 60_000).default(DEFAULT_LOAD_TIMEOUT_MS),
   LEGACY_RATELIMIT_HEADERS: flag,
   RESERVATION_TTL_SECONDS: int(1, 86_400).default(DEFAULT_RESERVATION_TTL_SECONDS),
+  /** Token routes: the output reserved for a request that names no max_tokens (a route's maxTokens wins). */
+  DEFAULT_MAX_TOKENS: int(0, MAX_CALL_UNITS).default(4096),
+  /** Token routes read the request body to estimate it; a larger body is refused with 413. */
+  TOKEN_ROUTE_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** How prompts are estimated: the model family's tokenizer where known (else bytes/4), or bytes/4 always. */
+  PROMPT_TOKENIZER: z.enum(["tokenizer", "bytes"]).default("tokenizer"),
   CONFIG_REFRESH_SECONDS: int(1, 86_400).default(300),
   /** Dollars (major units of BILLING_CURRENCY) per unit, as an exact decimal string. */
   BILLING_UNIT_COST: z.string().refine(isPrice, "a decimal price such as 0.000002").default("0.000002"),

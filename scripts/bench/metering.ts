@@ -3,7 +3,9 @@
 // gateway asks for it) goes, in 16 KB chunks, through:
 //   - pass:     a TransformStream that forwards each chunk (the floor);
 //   - sniff:    the UsageSniffer the proxy feeds (parses only events that mention usage);
-//   - sniff + strip: the sniffer and the stripper a client that did not ask for usage gets.
+//   - sniff + strip: the sniffer and the stripper a client that did not ask for usage gets;
+//   - sniff + count: the sniffer of a token route, which also keeps the output text, in case
+//     the reply reports no usage (it parses every event).
 //
 //   npm run bench:metering        (BENCH_ROUNDS, BENCH_MB tune it)
 //
@@ -54,8 +56,8 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
   }
 }
 
-function sniffing(): TransformStream<Uint8Array, Uint8Array> {
-  const sniffer = new UsageSniffer("text/event-stream");
+function sniffing(collectOutput = false): TransformStream<Uint8Array, Uint8Array> {
+  const sniffer = new UsageSniffer("text/event-stream", { collectOutput });
   return new TransformStream({
     transform(chunk, controller) {
       sniffer.push(chunk);
@@ -71,6 +73,7 @@ const methods: Record<string, (bytes: Uint8Array) => Promise<number>> = {
   pass: (b) => drain(source(b).pipeThrough(new TransformStream())),
   sniff: (b) => drain(source(b).pipeThrough(sniffing())),
   "sniff + strip": (b) => drain(source(b).pipeThrough(sniffing()).pipeThrough(usageStripper())),
+  "sniff + count": (b) => drain(source(b).pipeThrough(sniffing(true))),
 };
 
 async function main() {

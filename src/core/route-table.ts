@@ -19,6 +19,19 @@ export interface RouteRule {
    * ending in `/chat/completions` or `/completions`.
    */
   injectStreamUsage?: boolean;
+  /**
+   * A token route: a call with a body reserves its prompt estimate plus the most output it
+   * allows, is refused before the upstream when that does not fit, and settles to the input
+   * + output tokens used (prompt-estimate.ts). Off by default: a token route's quota must be
+   * sized in tokens, and the default quotas (60 a minute) are sized in calls.
+   */
+  tokens?: boolean;
+  /**
+   * The output a token route reserves for a request that names no `max_tokens`
+   * (`max_completion_tokens`, `max_output_tokens`). Default: 0 on `/embeddings` paths,
+   * which produce no output tokens, else the gateway's DEFAULT_MAX_TOKENS.
+   */
+  maxTokens?: number;
 }
 
 export interface RouteMatch {
@@ -26,10 +39,27 @@ export interface RouteMatch {
   cost?: number;
   public: boolean;
   injectStreamUsage: boolean;
+  /** Whether the call is metered in tokens, reserving by its request (see RouteRule.tokens). */
+  tokens: boolean;
+  /** The output reserved when the request names none; absent for the gateway's default. */
+  maxTokens?: number;
 }
 
 /** Paths whose streams are OpenAI-style, where a stream reports usage only when asked. */
 const OPENAI_STREAM_PATH = /\/(chat\/)?completions\/?$/;
+const EMBEDDINGS_PATH = /\/embeddings\/?$/;
+
+/** The token-route fields of a match: what its rule says; only a call that has a body is estimated. */
+function tokenFields(
+  rule: RouteRule | undefined,
+  method: string,
+  path: string,
+): Pick<RouteMatch, "tokens" | "maxTokens"> {
+  const verb = method.toUpperCase();
+  const tokens = (rule?.tokens ?? false) && verb !== "GET" && verb !== "HEAD";
+  const maxTokens = rule?.maxTokens ?? (EMBEDDINGS_PATH.test(path) ? 0 : undefined);
+  return maxTokens === undefined ? { tokens } : { tokens, maxTokens };
+}
 
 function pathMatches(pattern: string, path: string): boolean {
   // A trailing slash does not make another resource for matching: "/v1/x/" is "/v1/x".
@@ -48,10 +78,12 @@ export function matchRoute(table: readonly RouteRule[], method: string, path: st
     if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
     if (pathMatches(rule.path, path)) {
       const injectStreamUsage = rule.injectStreamUsage ?? OPENAI_STREAM_PATH.test(path);
-      return { route: rule.route, cost: rule.cost, public: rule.public ?? false, injectStreamUsage };
+      const base = { route: rule.route, cost: rule.cost, public: rule.public ?? false, injectStreamUsage };
+      return { ...base, ...tokenFields(rule, method, path) };
     }
   }
-  return { route: DEFAULT_ROUTE, public: false, injectStreamUsage: OPENAI_STREAM_PATH.test(path) };
+  const injectStreamUsage = OPENAI_STREAM_PATH.test(path);
+  return { route: DEFAULT_ROUTE, public: false, injectStreamUsage, ...tokenFields(undefined, method, path) };
 }
 
 /** Every route key the table can produce, `default` first. */

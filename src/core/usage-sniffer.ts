@@ -2,6 +2,8 @@
 // or in the server-sent events of a stream, in any of the shapes token-usage.ts reads
 // (OpenAI Chat Completions, Completions, Embeddings and Responses; Anthropic Messages).
 
+import type { TokenCounter } from "./prompt-estimate";
+import { deltaText, replyText, TextTally } from "./reply-text";
 import {
   modelName,
   StreamUsage,
@@ -92,10 +94,13 @@ export class UsageSniffer {
   private dataChars = 0;
   private reported: ReturnType<typeof usageFromBody>;
   private readonly stream = new StreamUsage();
+  /** The output text seen, kept only when asked for (token routes), for a reply that reports no usage. */
+  private readonly output: TextTally | null;
 
-  constructor(contentType: string | null) {
+  constructor(contentType: string | null, options: { collectOutput?: boolean } = {}) {
     const type = (contentType ?? "").toLowerCase();
     this.mode = type.includes("text/event-stream") ? "sse" : type.includes("json") ? "json" : "none";
+    this.output = options.collectOutput ? new TextTally() : null;
   }
 
   push(chunk: Uint8Array): void {
@@ -108,7 +113,9 @@ export class UsageSniffer {
     if (this.mode === "json" && this.bytes > 0) {
       if (this.whole) {
         try {
-          this.reported = usageFromBody(JSON.parse(this.decoder.decode(concat(this.whole, this.bytes))));
+          const body: unknown = JSON.parse(this.decoder.decode(concat(this.whole, this.bytes)));
+          this.reported = usageFromBody(body);
+          this.output?.add(replyText(body));
         } catch {
           // not JSON after all: the route's cost applies
         }
@@ -122,6 +129,16 @@ export class UsageSniffer {
       this.reported = this.stream.result();
     }
     return sniffed(this.reported);
+  }
+
+  /**
+   * After finish(), when collecting output: the tokens of the text the reply carried, counted
+   * with `count`. A JSON body too big to keep whole is counted at bytes/4 of all of it.
+   */
+  outputTokens(count: TokenCounter): number {
+    if (!this.output) return 0;
+    if (this.mode === "json" && this.whole === null) return Math.ceil(this.bytes / 4);
+    return this.output.tokens(count);
   }
 
   /** After finish(): the input, output and cached-input tokens, when the reply broke them down. */
@@ -185,11 +202,14 @@ export class UsageSniffer {
     const data = this.data.join("\n");
     this.data = [];
     this.dataChars = 0;
-    // Only events that carry a usage object are parsed: a stream's text chunks, and the
-    // `"usage":null` an asked-for stream puts on each of them, never are.
-    if (!USAGE_OBJECT.test(data)) return;
+    // Unless the output is counted, only events that carry a usage object are parsed: a
+    // stream's text chunks, and the `"usage":null` an asked-for stream puts on each, never are.
+    const usage = USAGE_OBJECT.test(data);
+    if (!usage && (!this.output || !data.startsWith("{"))) return;
     try {
-      this.stream.event(JSON.parse(data));
+      const event: unknown = JSON.parse(data);
+      this.output?.add(deltaText(event));
+      if (usage) this.stream.event(event);
     } catch {
       // a data line that is not JSON carries no usage
     }

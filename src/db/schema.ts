@@ -143,6 +143,9 @@ const dailyUsageColumns = () => ({
   inputTokens: bigint("input_tokens", { mode: "number" }).notNull().default(0),
   outputTokens: bigint("output_tokens", { mode: "number" }).notNull().default(0),
   cachedInputTokens: bigint("cached_input_tokens", { mode: "number" }).notNull().default(0),
+  /** Of `requests` and `units`, those the upstream reported nothing for: the gateway's estimate. */
+  estimatedRequests: bigint("estimated_requests", { mode: "number" }).notNull().default(0),
+  estimatedUnits: bigint("estimated_units", { mode: "number" }).notNull().default(0),
 });
 
 /** The daily rollup, maintained from newly inserted events only. */

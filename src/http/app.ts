@@ -19,6 +19,7 @@ import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
+import { reservationOf, tokenCallOf } from "./token-call";
 
 /** Largest operator request body. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -114,10 +115,13 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
   );
   app.get("/docs/app.css", (c) => c.body(DOCS_CSS, 200, { ...docsHeaders, "content-type": "text/css; charset=utf-8" }));
 
-  // Proxied calls reserve the route's estimate; the proxy settles it to the units used.
-  const limiter = limitMiddleware<GatewayEnv>((c) => {
+  // Proxied calls reserve the route's estimate (on a token route, the prompt's estimate and
+  // its whole output allowance); the proxy settles it to the units used.
+  const limiter = limitMiddleware<GatewayEnv>(async (c) => {
     const settings = limitSettingsOf(c.get("config"));
-    return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true });
+    const call = await tokenCallOf(c);
+    const cost = call ? { cost: reservationOf(call) } : {};
+    return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true, ...cost });
   });
   app.all(
     "*",

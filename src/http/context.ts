@@ -11,6 +11,7 @@ import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
 import type { AegisVariables } from "./limit-call";
 import { Problem } from "./problem";
+import type { TokenCall } from "./token-call";
 
 /**
  * The runtime-specific pieces the gateway is built from. `B` is the runtime's bindings as
@@ -34,6 +35,8 @@ export type GatewayEnv = {
     db: Database;
     /** The route-table match of a front-door call. */
     route: RouteMatch;
+    /** A front-door call on a token route: its body, read, and its estimate. */
+    tokenCall?: TokenCall;
     /** The canonical path of a front-door call: the one matched, and the one forwarded. */
     path: string;
     /** The console session's CSRF token and expiry (console pages only). */

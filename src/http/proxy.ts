@@ -12,6 +12,7 @@ import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
 import type { AegisContext } from "./limit-call";
 import { Problem } from "./problem";
+import type { TokenCall } from "./token-call";
 
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
   const headers = new Headers(c.req.raw.headers);
@@ -46,14 +47,16 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     void afterResponse(c, settled);
   };
   const headers = requestHeaders(c, aegis, c.get("route").route);
+  // A token route's body was read already, to estimate it: that is what is forwarded.
+  const call = c.get("tokenCall");
   // A stream that did not ask for its usage is asked on the client's behalf, to be metered.
-  const asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers) : null;
+  const asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers, call) : null;
   let res: Response;
   try {
     res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
       headers,
-      body: asked ?? (hasBody ? req.body : undefined),
+      body: asked ?? (call ? call.body : hasBody ? req.body : undefined),
       redirect: "manual",
       // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
       ...(hasBody ? { duplex: "half" } : {}),
@@ -79,7 +82,10 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   });
   const metered = meterResponse(
     forwarded,
-    aegis?.decision?.cost ?? 0,
+    {
+      units: aegis?.decision?.cost ?? 0,
+      tokens: call ? { inputTokens: call.inputTokens, model: call.model, count: call.count } : undefined,
+    },
     reportUsed,
     (work) => void afterResponse(c, work),
   );
@@ -101,13 +107,19 @@ export const STREAM_USAGE_BODY_LIMIT = 4 * 1024 * 1024;
 /**
  * The request's JSON body with `stream_options.include_usage` added, when it streams
  * without it; null to forward the original body untouched (not JSON, no length or too
- * long to read, not a stream, or a stream that asked already).
+ * long to read, not a stream, or a stream that asked already). A token call's body has
+ * been read already, within its own bound.
  */
-async function askedForUsage(req: Request, headers: Headers): Promise<string | null> {
+async function askedForUsage(req: Request, headers: Headers, call: TokenCall | undefined): Promise<string | null> {
   if (!(req.headers.get("content-type") ?? "").toLowerCase().includes("json")) return null;
-  const length = Number(req.headers.get("content-length"));
-  if (!(Number.isSafeInteger(length) && length > 0 && length <= STREAM_USAGE_BODY_LIMIT)) return null;
-  const body = withStreamUsage(await req.clone().text());
+  let text: string;
+  if (call) text = new TextDecoder().decode(call.body);
+  else {
+    const length = Number(req.headers.get("content-length"));
+    if (!(Number.isSafeInteger(length) && length > 0 && length <= STREAM_USAGE_BODY_LIMIT)) return null;
+    text = await req.clone().text();
+  }
+  const body = withStreamUsage(text);
   if (body === null) return null;
   headers.delete("content-length");
   return body;

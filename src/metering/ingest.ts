@@ -63,22 +63,29 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
                estimated, to_timestamp(occurred_at / 1000.0), metadata FROM input
         ORDER BY event_id
         ON CONFLICT (event_id) DO NOTHING
-        RETURNING tenant_id, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens, occurred_at
+        RETURNING tenant_id, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens, estimated,
+                  occurred_at
       ), grouped AS (
         SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, route, coalesce(model, '') AS model,
                sum(units) AS units, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
-               sum(output_tokens) AS output_tokens, sum(cached_input_tokens) AS cached_input_tokens
+               sum(output_tokens) AS output_tokens, sum(cached_input_tokens) AS cached_input_tokens,
+               sum(CASE WHEN estimated THEN requests ELSE 0 END) AS estimated_requests,
+               sum(CASE WHEN estimated THEN units ELSE 0 END) AS estimated_units
         FROM inserted GROUP BY 1, 2, 3, 4
       ), rollup AS (
-        INSERT INTO usage_daily (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens)
+        INSERT INTO usage_daily (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
+                                estimated_requests, estimated_units)
         SELECT * FROM grouped ORDER BY 1, 2, 3, 4
         ON CONFLICT (tenant_id, day, route, model) DO UPDATE
           SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests,
               input_tokens = usage_daily.input_tokens + excluded.input_tokens,
               output_tokens = usage_daily.output_tokens + excluded.output_tokens,
-              cached_input_tokens = usage_daily.cached_input_tokens + excluded.cached_input_tokens
+              cached_input_tokens = usage_daily.cached_input_tokens + excluded.cached_input_tokens,
+              estimated_requests = usage_daily.estimated_requests + excluded.estimated_requests,
+              estimated_units = usage_daily.estimated_units + excluded.estimated_units
       ), late AS (
-        INSERT INTO usage_late (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens)
+        INSERT INTO usage_late (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
+                                estimated_requests, estimated_units)
         SELECT * FROM grouped
         WHERE day < coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
         ORDER BY 1, 2, 3, 4
@@ -86,7 +93,9 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
           SET units = usage_late.units + excluded.units, requests = usage_late.requests + excluded.requests,
               input_tokens = usage_late.input_tokens + excluded.input_tokens,
               output_tokens = usage_late.output_tokens + excluded.output_tokens,
-              cached_input_tokens = usage_late.cached_input_tokens + excluded.cached_input_tokens
+              cached_input_tokens = usage_late.cached_input_tokens + excluded.cached_input_tokens,
+              estimated_requests = usage_late.estimated_requests + excluded.estimated_requests,
+              estimated_units = usage_late.estimated_units + excluded.estimated_units
       )
       SELECT count(*)::int AS inserted, coalesce(sum(units), 0)::text AS units FROM inserted
     `);

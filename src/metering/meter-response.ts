@@ -1,6 +1,7 @@
 // Metering a proxied reply: find the units it used and their breakdown, without holding it
 // up, and settle.
 
+import type { TokenCounter } from "../core/prompt-estimate";
 import { modelName, usageFromHeaders } from "../core/token-usage";
 import type { UsageDimensions, UsageMetadata } from "../core/usage-event";
 import { UsageSniffer } from "../core/usage-sniffer";
@@ -8,8 +9,69 @@ import { UsageSniffer } from "../core/usage-sniffer";
 /** Settles the call: its units, the reply's metadata, and the breakdown (tokens, model, estimated). */
 export type ReportUsed = (units: number, metadata?: UsageMetadata, usage?: UsageDimensions) => void;
 
+/** What a call on a token route is settled to when its reply reports no usage. */
+export interface TokenFallback {
+  /** The prompt's estimate, billed as its input. */
+  inputTokens: number;
+  /** The model the request named, for a reply that names none. */
+  model: string | null;
+  /** Counts the output the reply carried. */
+  count: TokenCounter;
+}
+
+/** What a call is settled to when its upstream reports nothing. */
+export interface MeterFallback {
+  /** The units reserved: what a call off the token routes is billed. */
+  units: number;
+  /** On a token route: the input estimate and the output counted, instead of the reservation. */
+  tokens?: TokenFallback;
+}
+
+/**
+ * How long a reply whose client has left is still read, for the usage at its end. Workers
+ * keep background work about 30 s after the response: the settle must come before that, or
+ * the reservation would expire and be billed at its whole estimate.
+ */
+export const ABANDONED_READ_MS = 25_000;
+
+/** A bound on the reading of an abandoned reply: resolves when it is reached. */
+export type ReadBound = () => { reached: Promise<void>; clear(): void };
+
+/** A bound of `ms` milliseconds from when the client left. */
+export function timeBound(ms: number): ReadBound {
+  return () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reached = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    return { reached, clear: () => timer !== undefined && clearTimeout(timer) };
+  };
+}
+
 /** The upstream reported nothing: the reserved estimate stands. */
 const ESTIMATED: UsageDimensions = { estimated: true };
+
+/**
+ * The settle of a reply that reported no usage. Off the token routes, the reservation.
+ * On them: nothing for a refusal (4xx), else the input estimate and the output counted from
+ * what the reply carried, marked estimated, never the worst case that was reserved.
+ */
+function unreported(status: number, fallback: MeterFallback, outputTokens: () => number) {
+  const tokens = fallback.tokens;
+  if (!tokens) return { units: fallback.units, usage: ESTIMATED };
+  if (status >= 400) return { units: 0, usage: { model: tokens.model } };
+  const outputTokensCounted = outputTokens();
+  return {
+    units: tokens.inputTokens + outputTokensCounted,
+    usage: {
+      model: tokens.model,
+      inputTokens: tokens.inputTokens,
+      outputTokens: outputTokensCounted,
+      cachedInputTokens: 0,
+      estimated: true,
+    },
+  };
+}
 
 /**
  * Returns the reply to send on, and settles the call's reservation, exactly once, to the
@@ -20,16 +82,19 @@ const ESTIMATED: UsageDimensions = { estimated: true };
  * - else the usage of a JSON body, or of a stream's events (token-usage.ts), read as the
  *   bytes pass (the first byte is never delayed, a stream never buffered), once the body has
  *   ended: its tokens and model;
- * - else the estimate that was reserved, marked `estimated`.
+ * - else the estimate that was reserved, marked `estimated`; on a token route, the input
+ *   estimate plus the output counted from the reply instead (nothing for a 4xx).
  * If the client goes away before the end, the rest of the upstream's reply is still read
- * (in `background`, without sending it anywhere), so a stream cut short is billed for the
- * usage its upstream reports rather than for the estimate.
+ * (in `background`, without sending it anywhere, within `readBound`), so a stream cut short
+ * is billed for the usage its upstream reports rather than for the estimate; past the
+ * bound, on what was seen by then.
  */
 export function meterResponse(
   res: Response,
-  estimate: number,
+  fallback: MeterFallback,
   reportUsed: ReportUsed,
   background: (work: Promise<unknown>) => void,
+  readBound: ReadBound = timeBound(ABANDONED_READ_MS),
 ): Response {
   if (res.status >= 500) {
     reportUsed(0);
@@ -38,15 +103,17 @@ export function meterResponse(
   // x-usage-input-tokens / x-usage-output-tokens, else x-usage-units: for upstreams that
   // state their usage in headers, whatever their body is.
   const reported = usageFromHeaders((name) => res.headers.get(name));
+  const requestModel = fallback.tokens?.model ?? null;
   if (reported !== undefined) {
-    reportUsed(reported.units, undefined, { ...reported.tokens });
+    reportUsed(reported.units, undefined, { ...reported.tokens, ...(requestModel ? { model: requestModel } : {}) });
     return res;
   }
   if (!res.body) {
-    reportUsed(estimate, undefined, ESTIMATED);
+    const { units, usage } = unreported(res.status, fallback, () => 0);
+    reportUsed(units, undefined, usage);
     return res;
   }
-  const sniffer = new UsageSniffer(res.headers.get("content-type"));
+  const sniffer = new UsageSniffer(res.headers.get("content-type"), { collectOutput: fallback.tokens !== undefined });
   const reader = res.body.getReader();
   let settled = false;
   let cancelled = false;
@@ -56,22 +123,38 @@ export function meterResponse(
     if (settled) return;
     settled = true;
     const usage = sniffer.finish();
+    const model = modelName(usage.metadata?.model) ?? requestModel;
     if (usage.units === undefined) {
-      reportUsed(estimate, usage.metadata, ESTIMATED);
+      const count = fallback.tokens?.count;
+      const settle = unreported(res.status, fallback, () => (count ? sniffer.outputTokens(count) : 0));
+      reportUsed(
+        settle.units,
+        usage.metadata,
+        settle.usage.model === undefined ? settle.usage : { ...settle.usage, model },
+      );
       return;
     }
-    reportUsed(usage.units, usage.metadata, { ...sniffer.tokens(), model: modelName(usage.metadata?.model) ?? null });
+    reportUsed(usage.units, usage.metadata, { ...sniffer.tokens(), model });
   };
   const drain = async () => {
+    const bound = readBound();
+    const reachedBound = bound.reached.then(() => null);
     try {
       for (;;) {
-        const { done, value } = await (pending ?? reader.read());
+        const read = await Promise.race([pending ?? reader.read(), reachedBound]);
         pending = null;
-        if (done) break;
-        sniffer.push(value);
+        if (read === null) {
+          // Out of time: what was seen is all there is to bill.
+          void reader.cancel().catch(() => {});
+          break;
+        }
+        if (read.done) break;
+        sniffer.push(read.value);
       }
     } catch {
       // the upstream broke off too: settle on what was seen
+    } finally {
+      bound.clear();
     }
     finish();
   };

@@ -38,6 +38,10 @@ export interface UsageTotals {
   outputTokens: number;
   cachedInputTokens: number;
   units: number;
+  /** Of `requests`, those whose upstream reported no usage: their units are the gateway's estimate. */
+  estimatedRequests: number;
+  /** Of `units`, those that are the gateway's estimate. */
+  estimatedUnits: number;
 }
 
 export const ZERO_TOTALS: UsageTotals = {
@@ -46,6 +50,8 @@ export const ZERO_TOTALS: UsageTotals = {
   outputTokens: 0,
   cachedInputTokens: 0,
   units: 0,
+  estimatedRequests: 0,
+  estimatedUnits: 0,
 };
 
 /**
@@ -63,6 +69,8 @@ export async function dailyUsage(db: Database, tenantId: string, from: string, t
       outputTokens: usageDaily.outputTokens,
       cachedInputTokens: usageDaily.cachedInputTokens,
       units: usageDaily.units,
+      estimatedRequests: usageDaily.estimatedRequests,
+      estimatedUnits: usageDaily.estimatedUnits,
     })
     .from(usageDaily)
     .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.day, from), lt(usageDaily.day, to)))

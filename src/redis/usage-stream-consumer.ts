@@ -60,9 +60,14 @@ export class UsageStreamConsumer {
     this.clock = options.clock ?? (() => Date.now());
   }
 
-  /** Reads what is waiting in every tenant's stream, stores it, and acknowledges what was stored. */
-  async poll(): Promise<PollResult> {
+  /**
+   * Reads what is waiting in every tenant's stream, stores it, and acknowledges what was
+   * stored. `refreshTenants` reads the set of tenants again first, to find streams made
+   * since it was last read (a flush that must miss none).
+   */
+  async poll(options: { refreshTenants?: boolean } = {}): Promise<PollResult> {
     const total: PollResult = { read: 0, stored: 0, duplicates: 0, deadLettered: 0, retried: 0 };
+    if (options.refreshTenants) this.tenantsReadAt = Number.NEGATIVE_INFINITY;
     const tenants = await this.registry();
     const claim = this.clock() - this.lastClaimAt >= (this.options.claimIdleMs ?? 30_000) / 2;
     if (claim) this.lastClaimAt = this.clock();

@@ -59,6 +59,11 @@ export interface SelfHosted {
   nextBillingAt(): Date | null;
   /** Runs the scheduler's billing tick now, as of `at` (default: now). */
   runBilling(at?: number): Promise<InvoiceRunResult>;
+  /**
+   * Waits for the work that outlives responses (settling calls) and stores every usage event
+   * written so far: after it, the usage read shows every call answered before it was called.
+   */
+  flushUsage(): Promise<void>;
   /** Stops taking requests, finishes work in flight, stores what was read, and lets go of connections. */
   close(): Promise<void>;
 }
@@ -158,10 +163,17 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     consumer: instance,
   });
   let failures = 0;
+  // One poll at a time, so that a flush's poll comes after the loop's poll in flight has stored its batch.
+  let polling: Promise<unknown> = Promise.resolve();
+  const poll = (options?: { refreshTenants?: boolean }) => {
+    const next = polling.then(() => consumer.poll(options));
+    polling = next.catch(() => {});
+    return next;
+  };
   const consumeLoop = (async () => {
     while (!stopping) {
       try {
-        const r = await consumer.poll();
+        const r = await poll();
         // A batch that could not be stored (Postgres down) stays pending: back off as for an error.
         failures = r.retried > 0 ? failures + 1 : 0;
         if (failures > 0) await sleeper.pause(Math.min(10_000, 250 * 2 ** failures));
@@ -208,6 +220,12 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     config,
     nextBillingAt: () => billing?.nextRun() ?? null,
     runBilling: (at = Date.now()) => runBilling(at),
+    async flushUsage() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      while ((await poll({ refreshTenants: true })).read > 0) {
+        // each round stores a batch; the next finds what is left
+      }
+    },
     async close() {
       stopping = true;
       sleeper.wake();

@@ -125,7 +125,7 @@ describe("front door", () => {
       daily: Record<string, unknown>;
     };
     expect(first.tenantId).toBe(t.id);
-    expect(first.buckets.map((b) => b.name)).toEqual(["default", "chat", "embed", "special"]);
+    expect(first.buckets.map((b) => b.name)).toEqual(["default", "chat", "embed", "msgs", "special"]);
     expect(first.buckets.find((b) => b.name === "chat")?.remaining).toBe(9);
     expect(first.buckets.find((b) => b.name === "special")?.burst).toBe(3);
     expect(first.daily).toMatchObject({ units: 500, used: 1, remaining: 499, timeZone });

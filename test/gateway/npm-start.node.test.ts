@@ -93,15 +93,22 @@ describe("npm start", () => {
     const policy = parseList(first.headers.get("ratelimit-policy") ?? "");
     expect(policy.map(([n]) => n)).toEqual(["default", "daily"]);
 
-    // Each call is settled to the tokens the demo upstream reports (about 18), so the
-    // demo quota's burst of 1,000 units runs out within a hundred calls in a row.
+    // Each call is settled to the tokens the demo upstream reports (about 18), so the demo
+    // quota's burst of 1,000 units runs out within a few rounds of 50 calls at once, however
+    // slow this machine is: a round uses about 900 units, and the bucket refills 100 a second.
     let limited = 0;
-    for (let i = 0; i < 100 && limited === 0; i++) {
-      const res = await chat();
-      await res.arrayBuffer();
-      if (res.status === 429) limited++;
+    for (let round = 0; round < 10 && limited === 0; round++) {
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const res = await chat();
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      limited += statuses.filter((s) => s === 429).length;
+      expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
     }
-    expect(limited).toBe(1);
+    expect(limited).toBeGreaterThan(0);
 
     // The calls reach Postgres (PGlite here) through the limiter's outbox and the queue.
     const deadline = Date.now() + 30_000;

@@ -10,9 +10,10 @@ describe("route table", () => {
   ];
 
   it("matches by method and exact path or prefix, first rule first", () => {
-    // injectStreamUsage: on by default for OpenAI-style completion paths, off elsewhere.
-    const openAi = { injectStreamUsage: true };
-    const other = { injectStreamUsage: false };
+    // injectStreamUsage: on by default for OpenAI-style completion paths, off elsewhere;
+    // tokens: off unless a rule turns it on.
+    const openAi = { injectStreamUsage: true, tokens: false };
+    const other = { injectStreamUsage: false, tokens: false };
     expect(matchRoute(table, "POST", "/v1/chat/completions")).toEqual({
       route: "chat",
       cost: 1,
@@ -22,9 +23,35 @@ describe("route table", () => {
     expect(matchRoute(table, "post", "/v1/chat")).toEqual({ route: "chat", cost: 1, public: false, ...other });
     expect(matchRoute(table, "GET", "/v1/chat/completions")).toEqual({ route: "default", public: false, ...openAi });
     expect(matchRoute(table, "POST", "/v1/chatty")).toEqual({ route: "default", public: false, ...other });
-    expect(matchRoute(table, "GET", "/v1/embeddings")).toEqual({ route: "embed", cost: 2, public: false, ...other });
+    expect(matchRoute(table, "GET", "/v1/embeddings")).toEqual({
+      route: "embed",
+      cost: 2,
+      public: false,
+      ...other,
+      maxTokens: 0,
+    });
     expect(matchRoute(table, "GET", "/v1/embeddings/x")).toEqual({ route: "default", public: false, ...other });
     expect(matchRoute(table, "GET", "/health")).toEqual({ route: "health", cost: undefined, public: true, ...other });
+  });
+
+  it("makes token routes of the rules that say so, for calls with a body, with no output reserved for embeddings", () => {
+    const rules = [
+      { path: "/v1/messages", route: "messages", tokens: true, maxTokens: 1024 },
+      { path: "/v1/responses/*", route: "responses", tokens: true },
+      { path: "/v1/embeddings", route: "embed", tokens: true },
+      { path: "/v1/chat/completions", route: "chat" },
+    ];
+    const pick = (method: string, path: string) => {
+      const m = matchRoute(rules, method, path);
+      return [m.route, m.tokens, m.maxTokens];
+    };
+    expect(pick("POST", "/v1/messages")).toEqual(["messages", true, 1024]);
+    expect(pick("POST", "/v1/responses")).toEqual(["responses", true, undefined]);
+    // Reading a stored response has no body to estimate.
+    expect(pick("GET", "/v1/responses/resp_1")).toEqual(["responses", false, undefined]);
+    expect(pick("POST", "/v1/embeddings")).toEqual(["embed", true, 0]);
+    expect(pick("POST", "/v1/chat/completions")).toEqual(["chat", false, undefined]);
+    expect(pick("POST", "/v1/other")).toEqual(["default", false, undefined]);
   });
 
   it("asks streams for usage on OpenAI-style paths unless a rule says otherwise", () => {
@@ -60,6 +87,11 @@ describe("configuration", () => {
     expect(c.LIMITER_FAILURE_MODE).toBe("closed");
     expect(c.DEFAULT_TIME_ZONE).toBe("UTC");
     expect(c.ROUTES).toEqual([]);
+    expect([c.DEFAULT_MAX_TOKENS, c.TOKEN_ROUTE_MAX_BODY_BYTES, c.PROMPT_TOKENIZER]).toEqual([
+      4096,
+      8 * 1024 * 1024,
+      "tokenizer",
+    ]);
   });
 
   it("names the variable at fault", () => {
@@ -69,6 +101,9 @@ describe("configuration", () => {
     expect(() => loadConfig({ ADMIN_TOKEN: "short" })).toThrow(/ADMIN_TOKEN/);
     expect(() => loadConfig({ DEFAULT_DAILY_QUOTA_UNITS: "-5" })).toThrow(/DEFAULT_DAILY_QUOTA_UNITS/);
     expect(() => loadConfig({ DEFAULT_TIME_ZONE: "Nowhere/Land" })).toThrow(/DEFAULT_TIME_ZONE/);
+    expect(() => loadConfig({ PROMPT_TOKENIZER: "words" })).toThrow(/PROMPT_TOKENIZER/);
+    expect(() => loadConfig({ TOKEN_ROUTE_MAX_BODY_BYTES: "10" })).toThrow(/TOKEN_ROUTE_MAX_BODY_BYTES/);
+    expect(() => loadConfig({ ROUTES: '[{"path":"/x","route":"x","maxTokens":-1}]' })).toThrow(/ROUTES/);
   });
 
   it("checks the billing settings", () => {

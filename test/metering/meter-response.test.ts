@@ -3,19 +3,19 @@
 
 import { describe, expect, it } from "vitest";
 import type { UsageDimensions, UsageMetadata } from "../../src/core/usage-event";
-import { meterResponse } from "../../src/metering/meter-response";
+import { type MeterFallback, meterResponse } from "../../src/metering/meter-response";
 
 const ESTIMATE = 25;
 
 type Settled = { units: number; metadata?: UsageMetadata; usage?: UsageDimensions };
 
 /** Sends `res` through the meter, reads the reply to its end, and returns what was settled. */
-async function settledBy(res: Response): Promise<Settled[]> {
+async function settledBy(res: Response, fallback: MeterFallback = { units: ESTIMATE }): Promise<Settled[]> {
   const settled: Settled[] = [];
   const background: Promise<unknown>[] = [];
   const out = meterResponse(
     res,
-    ESTIMATE,
+    fallback,
     (units, metadata, usage) => settled.push({ units, metadata, usage }),
     (work) => background.push(work),
   );
@@ -92,5 +92,146 @@ describe("meterResponse", () => {
   it("settles a 5xx reply to 0, with no tokens and no estimate", async () => {
     const res = json({ model: "m", usage: { prompt_tokens: 5, completion_tokens: 5 } }, { status: 503 });
     expect(await settledBy(res)).toEqual([{ units: 0, metadata: undefined, usage: undefined }]);
+  });
+
+  describe("on a token route, when the reply reports no usage", () => {
+    /** One token per word: simple enough to check by eye. */
+    const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+    const tokens: MeterFallback = { units: 5_000, tokens: { inputTokens: 30, model: "llama", count: words } };
+
+    it("bills the input estimate and the output counted from the stream's chunks, not the reservation", async () => {
+      const chunks = ["Hello there", " my friend", " and", " goodbye"].map((content) => ({
+        choices: [{ index: 0, delta: { content } }],
+      }));
+      expect(await settledBy(sse(chunks), tokens)).toEqual([
+        {
+          units: 36,
+          metadata: undefined,
+          usage: { model: "llama", inputTokens: 30, outputTokens: 6, cachedInputTokens: 0, estimated: true },
+        },
+      ]);
+    });
+
+    it("counts the text of Anthropic deltas, Responses deltas and a whole JSON reply", async () => {
+      const anthropic = sse([
+        { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "one two" } },
+        { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: " three" } },
+      ]);
+      const responses = sse([{ type: "response.output_text.delta", delta: "four five six" }]);
+      const whole = json({ choices: [{ message: { content: "a b c d", tool_calls: [] } }] });
+      const [a] = await settledBy(anthropic, tokens);
+      const [r] = await settledBy(responses, tokens);
+      const [w] = await settledBy(whole, tokens);
+      expect([a?.usage?.outputTokens, r?.usage?.outputTokens, w?.usage?.outputTokens]).toEqual([3, 3, 4]);
+      expect([a?.units, r?.units, w?.units]).toEqual([33, 33, 34]);
+    });
+
+    it("bills nothing for a refusal (4xx), and keeps the request's model", async () => {
+      const refused = json({ error: { message: "bad request" } }, { status: 400 });
+      expect(await settledBy(refused, tokens)).toEqual([{ units: 0, metadata: undefined, usage: { model: "llama" } }]);
+    });
+
+    it("still takes reported usage over any estimate, naming the request's model when the reply does not", async () => {
+      const reported = sse([
+        { choices: [{ delta: { content: "x" } }] },
+        { choices: [], usage: { prompt_tokens: 7, completion_tokens: 2 } },
+      ]);
+      expect(await settledBy(reported, tokens)).toEqual([
+        {
+          units: 9,
+          metadata: undefined,
+          usage: { inputTokens: 7, outputTokens: 2, cachedInputTokens: 0, model: "llama" },
+        },
+      ]);
+    });
+
+    it("bills what it counted when the client leaves and the upstream then stops without usage", async () => {
+      const encoder = new TextEncoder();
+      let push!: ReadableStreamDefaultController<Uint8Array>;
+      const upstream = new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            push = c;
+          },
+        }),
+        {
+          headers: { "content-type": "text/event-stream" },
+        },
+      );
+      const settled: Settled[] = [];
+      const background: Promise<unknown>[] = [];
+      const out = meterResponse(
+        upstream,
+        tokens,
+        (units, metadata, usage) => settled.push({ units, metadata, usage }),
+        (w) => background.push(w),
+      );
+      const reader = out.body?.getReader();
+      push.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: "one two" } }] })}\n\n`));
+      await reader?.read();
+      await reader?.cancel();
+      // The upstream goes on after the client has gone, then ends without reporting usage.
+      push.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: " three" } }] })}\n\n`));
+      push.close();
+      await Promise.all(background);
+      expect(settled).toEqual([
+        {
+          units: 33,
+          metadata: undefined,
+          usage: { model: "llama", inputTokens: 30, outputTokens: 3, cachedInputTokens: 0, estimated: true },
+        },
+      ]);
+    });
+
+    it("stops reading an abandoned stream at its bound, and bills what it had counted", async () => {
+      const encoder = new TextEncoder();
+      let push!: ReadableStreamDefaultController<Uint8Array>;
+      let cancelled = false;
+      const upstream = new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            push = c;
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+      // The bound is reached when the test says: the upstream never ends by itself.
+      let reach!: () => void;
+      const bound = () => ({
+        reached: new Promise<void>((resolve) => {
+          reach = resolve;
+        }),
+        clear() {},
+      });
+      const settled: Settled[] = [];
+      const background: Promise<unknown>[] = [];
+      const out = meterResponse(
+        upstream,
+        tokens,
+        (units, metadata, usage) => settled.push({ units, metadata, usage }),
+        (w) => background.push(w),
+        bound,
+      );
+      const reader = out.body?.getReader();
+      push.enqueue(
+        encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: "one two four" } }] })}\n\n`),
+      );
+      await reader?.read();
+      await reader?.cancel();
+      expect(settled).toEqual([]);
+      reach();
+      await Promise.all(background);
+      expect(cancelled).toBe(true);
+      expect(settled).toEqual([
+        {
+          units: 33,
+          metadata: undefined,
+          usage: { model: "llama", inputTokens: 30, outputTokens: 3, cachedInputTokens: 0, estimated: true },
+        },
+      ]);
+    });
   });
 });

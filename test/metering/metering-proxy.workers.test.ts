@@ -168,5 +168,13 @@ describe("metering proxied calls", () => {
       // A stream reporting only total_tokens.
       { units: 13, model: "echo-stream", inputTokens: 0, outputTokens: 0, ...reported },
     ]);
+    // The usage read says how much of it is the gateway's estimate.
+    const usage = await eventually(async () => {
+      const res = await call(t.key, "/account/v1/usage", { method: "GET", body: null });
+      const body = (await res.json()) as { totals: Record<string, number> };
+      expect(body.totals.requests).toBe(5);
+      return body;
+    });
+    expect(usage.totals).toMatchObject({ units: 29, estimatedRequests: 1, estimatedUnits: 1 });
   });
 });

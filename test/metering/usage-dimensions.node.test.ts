@@ -34,76 +34,111 @@ async function query<T>(url: string, text: string): Promise<T[]> {
   }
 }
 
-describe("the usage dimensions migration", () => {
-  it("keeps every row from before it: units and requests as they were, no model, no tokens", async () => {
-    // A database migrated up to the migration before this one, with usage in it.
-    const before = mkdtempSync(path.join(tmpdir(), "aegis-drizzle-"));
+/** Runs `run` on a scratch database migrated up to, not including, the migration `tag`. */
+async function beforeMigration(tag: string, run: (url: string) => Promise<void>): Promise<void> {
+  const before = mkdtempSync(path.join(tmpdir(), "aegis-drizzle-"));
+  try {
+    cpSync(DRIZZLE, before, { recursive: true });
+    const journalFile = path.join(before, "meta/_journal.json");
+    const journal = JSON.parse(readFileSync(journalFile, "utf8"));
+    const at = journal.entries.findIndex((e: { tag: string }) => e.tag === tag);
+    expect(at).toBeGreaterThan(0);
+    journal.entries = journal.entries.slice(0, at);
+    writeFileSync(journalFile, JSON.stringify(journal));
+    const db = await createScratchDatabase("aegis_premigration");
     try {
-      cpSync(DRIZZLE, before, { recursive: true });
-      const journalFile = path.join(before, "meta/_journal.json");
-      const journal = JSON.parse(readFileSync(journalFile, "utf8"));
-      const at = journal.entries.findIndex((e: { tag: string }) => e.tag === "0003_usage_dimensions");
-      expect(at).toBeGreaterThan(0);
-      journal.entries = journal.entries.slice(0, at);
-      writeFileSync(journalFile, JSON.stringify(journal));
-      const db = await createScratchDatabase("aegis_premigration");
-      try {
-        // createScratchDatabase migrated it fully; start again from the older migrations.
-        await query(db.url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS drizzle CASCADE");
-        await migrateDatabase(db.url, before);
+      // createScratchDatabase migrated it fully; start again from the older migrations.
+      await query(db.url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS drizzle CASCADE");
+      await migrateDatabase(db.url, before);
+      await run(db.url);
+    } finally {
+      await db.drop();
+    }
+  } finally {
+    rmSync(before, { recursive: true, force: true });
+  }
+}
+
+describe("the usage dimensions migrations", () => {
+  it("0003 keeps every row from before it: units and requests as they were, no model, no tokens", async () => {
+    await beforeMigration("0003_usage_dimensions", async (url) => {
+      await query(
+        url,
+        `INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
+         VALUES ('ev_old_1', '${TENANT}', 'chat', 42, '2026-01-05T10:00:00Z', '{"model":"m1"}');
+       INSERT INTO usage_daily (tenant_id, day, route, units, requests) VALUES ('${TENANT}', '2026-01-05', 'chat', 42, 3);
+       INSERT INTO usage_late (tenant_id, day, route, units, requests) VALUES ('${TENANT}', '2026-01-04', 'chat', 5, 1);`,
+      );
+      await migrateDatabase(url, DRIZZLE);
+      expect(
         await query(
-          db.url,
-          `INSERT INTO usage_records (event_id, tenant_id, route, units, occurred_at, metadata)
-             VALUES ('ev_old_1', '${TENANT}', 'chat', 42, '2026-01-05T10:00:00Z', '{"model":"m1"}');
-           INSERT INTO usage_daily (tenant_id, day, route, units, requests) VALUES ('${TENANT}', '2026-01-05', 'chat', 42, 3);
-           INSERT INTO usage_late (tenant_id, day, route, units, requests) VALUES ('${TENANT}', '2026-01-04', 'chat', 5, 1);`,
-        );
-        await migrateDatabase(db.url, DRIZZLE);
+          url,
+          "SELECT event_id, model, units::int, requests::int, input_tokens::int, output_tokens::int, cached_input_tokens::int, estimated FROM usage_records",
+        ),
+      ).toEqual([
+        {
+          event_id: "ev_old_1",
+          model: null,
+          units: 42,
+          requests: 1,
+          input_tokens: 0,
+          output_tokens: 0,
+          cached_input_tokens: 0,
+          estimated: false,
+        },
+      ]);
+      for (const [table, day, units, requests] of [
+        ["usage_daily", "2026-01-05", 42, 3],
+        ["usage_late", "2026-01-04", 5, 1],
+      ] as const) {
         expect(
           await query(
-            db.url,
-            "SELECT event_id, model, units::int, requests::int, input_tokens::int, output_tokens::int, cached_input_tokens::int, estimated FROM usage_records",
+            url,
+            `SELECT to_char(day, 'YYYY-MM-DD') AS day, route, model, units::int, requests::int, input_tokens::int, output_tokens::int, cached_input_tokens::int FROM ${table}`,
           ),
         ).toEqual([
           {
-            event_id: "ev_old_1",
-            model: null,
-            units: 42,
-            requests: 1,
+            day,
+            route: "chat",
+            model: "",
+            units,
+            requests,
             input_tokens: 0,
             output_tokens: 0,
             cached_input_tokens: 0,
-            estimated: false,
           },
         ]);
-        for (const [table, day, units, requests] of [
-          ["usage_daily", "2026-01-05", 42, 3],
-          ["usage_late", "2026-01-04", 5, 1],
-        ] as const) {
-          expect(
-            await query(
-              db.url,
-              `SELECT to_char(day, 'YYYY-MM-DD') AS day, route, model, units::int, requests::int, input_tokens::int, output_tokens::int, cached_input_tokens::int FROM ${table}`,
-            ),
-          ).toEqual([
-            {
-              day,
-              route: "chat",
-              model: "",
-              units,
-              requests,
-              input_tokens: 0,
-              output_tokens: 0,
-              cached_input_tokens: 0,
-            },
-          ]);
-        }
-      } finally {
-        await db.drop();
       }
-    } finally {
-      rmSync(before, { recursive: true, force: true });
-    }
+    });
+  }, 60_000);
+
+  it("0004 counts the estimated part of each daily row from the events already stored", async () => {
+    await beforeMigration("0004_usage_estimated", async (url) => {
+      await query(
+        url,
+        `INSERT INTO usage_records (event_id, tenant_id, route, model, units, estimated, occurred_at) VALUES
+           ('ev_e1', '${TENANT}', 'chat', 'm1', 30, true, '2026-01-05T10:00:00Z'),
+           ('ev_e2', '${TENANT}', 'chat', 'm1', 12, true, '2026-01-05T11:00:00Z'),
+           ('ev_r1', '${TENANT}', 'chat', 'm1', 50, false, '2026-01-05T12:00:00Z'),
+           ('ev_e3', '${TENANT}', 'chat', null, 7, true, '2026-01-06T10:00:00Z');
+         INSERT INTO usage_daily (tenant_id, day, route, model, units, requests) VALUES
+           ('${TENANT}', '2026-01-05', 'chat', 'm1', 92, 3),
+           ('${TENANT}', '2026-01-06', 'chat', '', 7, 1),
+           ('${TENANT}', '2026-01-07', 'chat', '', 9, 1);`,
+      );
+      await migrateDatabase(url, DRIZZLE);
+      expect(
+        await query(
+          url,
+          `SELECT to_char(day, 'YYYY-MM-DD') AS day, model, units::int, estimated_requests::int, estimated_units::int
+             FROM usage_daily ORDER BY day`,
+        ),
+      ).toEqual([
+        { day: "2026-01-05", model: "m1", units: 92, estimated_requests: 2, estimated_units: 42 },
+        { day: "2026-01-06", model: "", units: 7, estimated_requests: 1, estimated_units: 7 },
+        { day: "2026-01-07", model: "", units: 9, estimated_requests: 0, estimated_units: 0 },
+      ]);
+    });
   }, 60_000);
 });
 

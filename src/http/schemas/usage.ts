@@ -23,6 +23,11 @@ const UsageTotalsSchema = z
     outputTokens: z.int().openapi({ description: "Output tokens, reasoning included." }),
     cachedInputTokens: z.int().openapi({ description: "The part of the input served from a cache." }),
     units: z.int().openapi({ description: "What the limits count: input + output tokens on token routes." }),
+    estimatedRequests: z.int().openapi({
+      description:
+        "Of `requests`, the calls whose upstream reported no usage, so that their usage is the gateway's estimate.",
+    }),
+    estimatedUnits: z.int().openapi({ description: "Of `units`, those that are the gateway's estimate." }),
   })
   .openapi("UsageTotals");
 

@@ -1,0 +1,87 @@
+// The text a model produced, read from its reply in the shapes in use, for the one case the
+// upstream reports no usage: a token route then bills the output it can count (with the
+// input estimate), marked estimated. Memory stays bounded: past TOKENIZE_CHARS only the
+// length of what follows is kept, counted at the rate of what came before.
+
+import { countTexts, TOKENIZE_CHARS, type TokenCounter } from "./prompt-estimate";
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string[] => (typeof v === "string" && v.length > 0 ? [v] : []);
+
+/** The output text of one OpenAI-style choice delta or message: content, reasoning, refusal, tool arguments. */
+function choiceText(part: Obj | undefined): string[] {
+  if (!part) return [];
+  const calls = list(part.tool_calls).flatMap((call) => str(obj(obj(call)?.function)?.arguments));
+  return [...str(part.content), ...str(part.reasoning_content), ...str(part.reasoning), ...str(part.refusal), ...calls];
+}
+
+/**
+ * The text one streamed event adds, whichever API sent it: a Chat Completions chunk's
+ * deltas, a Completions chunk's text, an Anthropic `content_block_delta`, or a Responses
+ * `*.delta` event.
+ */
+export function deltaText(event: unknown): string[] {
+  const e = obj(event);
+  if (!e) return [];
+  if (Array.isArray(e.choices)) {
+    return e.choices.flatMap((choice) => {
+      const c = obj(choice);
+      return [...choiceText(obj(c?.delta)), ...str(c?.text)];
+    });
+  }
+  if (e.type === "content_block_delta") {
+    const d = obj(e.delta);
+    return [...str(d?.text), ...str(d?.partial_json), ...str(d?.thinking)];
+  }
+  if (typeof e.type === "string" && e.type.endsWith(".delta")) return str(e.delta);
+  return [];
+}
+
+/** The text of a whole reply: Chat Completions, Completions, Anthropic Messages or Responses. */
+export function replyText(body: unknown): string[] {
+  const b = obj(body);
+  if (!b) return [];
+  if (Array.isArray(b.choices)) {
+    return b.choices.flatMap((choice) => {
+      const c = obj(choice);
+      return [...choiceText(obj(c?.message)), ...str(c?.text)];
+    });
+  }
+  const blocks = [...list(b.content), ...list(b.output).flatMap((item) => [item, ...list(obj(item)?.content)])];
+  return blocks.flatMap((block) => {
+    const x = obj(block);
+    return [...str(x?.text), ...str(x?.thinking), ...str(x?.arguments)];
+  });
+}
+
+/**
+ * Text kept to be counted once the reply has ended, as one text (a stream's pieces split
+ * words, and counting each apart would count more than the model made): whole up to
+ * TOKENIZE_CHARS, then only its length, counted at the rate of what was kept.
+ */
+export class TextTally {
+  private readonly pieces: string[] = [];
+  private kept = 0;
+  private more = 0;
+
+  add(pieces: readonly string[]): void {
+    for (const piece of pieces) {
+      if (this.kept >= TOKENIZE_CHARS) {
+        this.more += piece.length;
+        continue;
+      }
+      this.pieces.push(piece);
+      this.kept += piece.length;
+    }
+  }
+
+  /** The tokens of everything added, counted with `count`. */
+  tokens(count: TokenCounter): number {
+    const counted = countTexts([this.pieces.join("")], count);
+    if (this.more === 0 || this.kept === 0) return counted;
+    return counted + Math.ceil((this.more * counted) / this.kept);
+  }
+}

@@ -1,0 +1,109 @@
+// A call on a token route, read before it is limited: its body within a stated bound (413
+// past it), its prompt estimated and its output allowance found, so that the limiter can
+// reserve the call's worst case and refuse, before the upstream sees it, a call that would
+// not fit.
+
+import type { Context } from "hono";
+import type { Config } from "../config";
+import { MAX_CALL_UNITS } from "../core/limits";
+import { bytesOver4, promptParts, promptTokens, type TokenCounter } from "../core/prompt-estimate";
+import type { RouteMatch } from "../core/route-table";
+import { counterFor } from "../core/tokenizer";
+import type { GatewayEnv } from "./context";
+import { Problem } from "./problem";
+
+export interface TokenCall {
+  /** The request body, as the client sent it. */
+  body: Uint8Array;
+  /** The model the request names, if any. */
+  model: string | null;
+  /** The prompt's estimated tokens. */
+  inputTokens: number;
+  /** The output the call may produce: the request's max_tokens, else the route's default. */
+  maxOutputTokens: number;
+  /** Counts tokens of this model, for output the upstream does not report. */
+  count: TokenCounter;
+  /** How the prompt was counted: an encoding's name, or "bytes/4". */
+  method: string;
+}
+
+/** What the limiter reserves for the call: its prompt and its whole output allowance. */
+export function reservationOf(call: TokenCall): number {
+  return Math.min(MAX_CALL_UNITS, call.inputTokens + call.maxOutputTokens);
+}
+
+function tooLarge(limit: number): Problem {
+  return new Problem(
+    413,
+    "body-too-large",
+    `request bodies on token routes are limited to ${limit} bytes (TOKEN_ROUTE_MAX_BODY_BYTES)`,
+  );
+}
+
+/** Reads the whole body, refusing it (before reading it all) once it is over `limit` bytes. */
+export async function readBounded(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.byteLength;
+  }
+  return body;
+}
+
+/**
+ * The body parsed as JSON when it is JSON, else undefined: a body that is not is still
+ * forwarded (the upstream answers it) and estimated at bytes/4 of all of it.
+ */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads and estimates a call on a token route. */
+export async function readTokenCall(req: Request, route: RouteMatch, config: Config): Promise<TokenCall> {
+  const body = await readBounded(req, config.TOKEN_ROUTE_MAX_BODY_BYTES);
+  const text = new TextDecoder().decode(body);
+  const json = parsed(text);
+  const parts = promptParts(json);
+  const { count, method } = await counterFor(parts.model, config.PROMPT_TOKENIZER);
+  const isObject = typeof json === "object" && json !== null && !Array.isArray(json);
+  return {
+    body,
+    model: parts.model,
+    inputTokens: isObject ? promptTokens(parts, count) : Math.min(MAX_CALL_UNITS, bytesOver4(text)),
+    maxOutputTokens: parts.maxOutputTokens ?? route.maxTokens ?? config.DEFAULT_MAX_TOKENS,
+    count,
+    method,
+  };
+}
+
+/** The token call of a request on a token route, read once and kept on the context. */
+export async function tokenCallOf(c: Context<GatewayEnv>): Promise<TokenCall | undefined> {
+  const route = c.get("route");
+  if (!route.tokens || route.public) return undefined;
+  const known = c.get("tokenCall");
+  if (known) return known;
+  const call = await readTokenCall(c.req.raw, route, c.get("config"));
+  c.set("tokenCall", call);
+  return call;
+}

@@ -18,26 +18,36 @@ function choiceText(part: Obj | undefined): string[] {
   return [...str(part.content), ...str(part.reasoning_content), ...str(part.reasoning), ...str(part.refusal), ...calls];
 }
 
+/** A string member that carries generated text, in any of the stream shapes above. */
+const TEXT_MEMBER =
+  /"(?:content|text|delta|partial_json|arguments|reasoning_content|reasoning|thinking|refusal)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+/** A Responses API event; only its `*.delta` events add text (the `*.done` ones repeat it). */
+const RESPONSES_EVENT = /"type"\s*:\s*"response\./;
+const DELTA_EVENT = /"type"\s*:\s*"[^"]*\.delta"/;
+
 /**
- * The text one streamed event adds, whichever API sent it: a Chat Completions chunk's
- * deltas, a Completions chunk's text, an Anthropic `content_block_delta`, or a Responses
- * `*.delta` event.
+ * The text one streamed event's data adds, whichever API sent it (a Chat Completions
+ * chunk's content, reasoning, refusal or tool arguments; a Completions chunk's text; an
+ * Anthropic `content_block_delta`; a Responses `*.delta` event), found without parsing the
+ * event: the text-bearing string members of its JSON, decoded. Parsing every event of a
+ * stream costs several times more, and an estimate is all this is used for.
  */
-export function deltaText(event: unknown): string[] {
-  const e = obj(event);
-  if (!e) return [];
-  if (Array.isArray(e.choices)) {
-    return e.choices.flatMap((choice) => {
-      const c = obj(choice);
-      return [...choiceText(obj(c?.delta)), ...str(c?.text)];
-    });
+export function deltaTextOf(data: string): string[] {
+  if (RESPONSES_EVENT.test(data) && !DELTA_EVENT.test(data)) return [];
+  const texts: string[] = [];
+  for (const match of data.matchAll(TEXT_MEMBER)) {
+    const raw = match[1] ?? "";
+    if (raw.length === 0) continue;
+    if (!raw.includes("\\")) texts.push(raw);
+    else {
+      try {
+        texts.push(JSON.parse(`"${raw}"`) as string);
+      } catch {
+        // a malformed escape: not text worth counting
+      }
+    }
   }
-  if (e.type === "content_block_delta") {
-    const d = obj(e.delta);
-    return [...str(d?.text), ...str(d?.partial_json), ...str(d?.thinking)];
-  }
-  if (typeof e.type === "string" && e.type.endsWith(".delta")) return str(e.delta);
-  return [];
+  return texts;
 }
 
 /** The text of a whole reply: Chat Completions, Completions, Anthropic Messages or Responses. */

@@ -3,7 +3,7 @@
 // (OpenAI Chat Completions, Completions, Embeddings and Responses; Anthropic Messages).
 
 import type { TokenCounter } from "./prompt-estimate";
-import { deltaText, replyText, TextTally } from "./reply-text";
+import { deltaTextOf, replyText, TextTally } from "./reply-text";
 import {
   modelName,
   StreamUsage,
@@ -202,14 +202,13 @@ export class UsageSniffer {
     const data = this.data.join("\n");
     this.data = [];
     this.dataChars = 0;
-    // Unless the output is counted, only events that carry a usage object are parsed: a
-    // stream's text chunks, and the `"usage":null` an asked-for stream puts on each, never are.
-    const usage = USAGE_OBJECT.test(data);
-    if (!usage && (!this.output || !data.startsWith("{"))) return;
+    // Only events that carry a usage object are parsed: a stream's text chunks, and the
+    // `"usage":null` an asked-for stream puts on each of them, never are (the output text a
+    // token route keeps is found without parsing).
+    this.output?.add(deltaTextOf(data));
+    if (!USAGE_OBJECT.test(data)) return;
     try {
-      const event: unknown = JSON.parse(data);
-      this.output?.add(deltaText(event));
-      if (usage) this.stream.event(event);
+      this.stream.event(JSON.parse(data));
     } catch {
       // a data line that is not JSON carries no usage
     }

@@ -18,8 +18,14 @@ import type { UsageMetadata } from "./usage-event";
 export const FULL_PARSE_BYTES = 1024 * 1024;
 /** Of a larger JSON body only its last bytes are kept: OpenAI-style replies end with `usage`. */
 export const TAIL_BYTES = 64 * 1024;
-/** ... and its first bytes, where `model` is. */
+/**
+ * ... and its first bytes, where a chat reply names its `model`. An embeddings reply names
+ * it after its vectors, just before `usage` (`{object, data, model, usage}`): then the kept
+ * end has it.
+ */
 const HEAD_CHARS = 64 * 1024;
+/** A `"model": "name"` member, with its quotes unescaped (as they are not inside a JSON string). */
+const MODEL_MEMBER = /"model"\s*:\s*"([^"\\]{1,128})"/g;
 /** A usage object in an event's data, as opposed to `"usage":null`. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** Longest SSE line or event kept while it is being read; usage chunks are tiny. */
@@ -120,9 +126,8 @@ export class UsageSniffer {
           // not JSON after all: the route's cost applies
         }
       } else {
-        const model = modelName(/"model"\s*:\s*"([^"\\]{1,128})"/.exec(this.head)?.[1]);
         const tail = this.decoder.decode(concat(this.tail, this.tailBytes));
-        this.reported = usageFromObject(lastUsageObject(tail), model);
+        this.reported = usageFromObject(lastUsageObject(tail), modelIn(this.head, tail));
       }
     } else if (this.mode === "sse") {
       this.readText(`${this.decoder.decode()}\n\n`);
@@ -213,6 +218,12 @@ export class UsageSniffer {
       // a data line that is not JSON carries no usage
     }
   }
+}
+
+/** The model a JSON body too big to keep names: the first in its head, else the last in its tail. */
+function modelIn(head: string, tail: string): string | undefined {
+  const named = (text: string) => [...text.matchAll(MODEL_MEMBER)].map((m) => m[1]);
+  return modelName(named(head)[0] ?? named(tail).at(-1));
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {

@@ -80,6 +80,26 @@ describe("usage sniffer on large replies", () => {
     expect(sniff("application/json", body, cuts)).toEqual({ units: 9000, metadata: { model: "embed-large" } });
   });
 
+  it("reads the model after the vectors of an embeddings reply too big to keep whole, as OpenAI orders it", () => {
+    // {object, data, model, usage}: the model is neither in the first 64 KB nor in any vector.
+    const data = Array.from({ length: 30_000 }, (_, i) => ({
+      object: "embedding",
+      index: i,
+      embedding: "AAAAPwAAgD4=",
+    }));
+    const text = JSON.stringify({ note: 'an escaped "model": "decoy" is text', data });
+    const body = `${text.slice(0, -1)},"model":"text-embedding-3-large","usage":{"prompt_tokens":120,"total_tokens":120}}`;
+    expect(body.length).toBeGreaterThan(FULL_PARSE_BYTES);
+    expect(JSON.parse(body).model).toBe("text-embedding-3-large");
+    expect(sniff("application/json", body, [70_000, 1_000_000])).toEqual({
+      units: 120,
+      metadata: { model: "text-embedding-3-large" },
+    });
+    // A model named at the start too (a chat reply's place) is the one taken.
+    const both = `{"model":"first","data":${JSON.stringify(data)},"meta":{"model":"nested"},"usage":{"total_tokens":3}}`;
+    expect(sniff("application/json", both)).toEqual({ units: 3, metadata: { model: "first" } });
+  });
+
   it("finds the last usage object by matching braces outside strings", () => {
     expect(lastUsageObject('{"a":"\\"usage\\": {","usage":{"total_tokens":3,"note":"} {"}}')).toEqual({
       total_tokens: 3,

@@ -14,6 +14,8 @@ export interface TestGateway {
   server: SelfHosted;
   url: string;
   token: string;
+  /** The scratch database, for reading what the gateway stored. */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTestGateway(name: string, env: Record<string, string>
     server,
     url: server.url,
     token,
+    databaseUrl: scratch.url,
     async stop() {
       await server.close();
       const redis = new RedisClient({ url: TEST_REDIS_URL, connect: nodeSocket });

@@ -93,6 +93,9 @@ describe.concurrent("@anthropic-ai/sdk messages through the gateway", () => {
       outputTokens: 5,
       cachedInputTokens: 5,
       units: 18,
+      // All of it reported by the upstream: none of it the gateway's estimate.
+      estimatedRequests: 0,
+      estimatedUnits: 0,
     });
   });
 

@@ -93,6 +93,9 @@ describe.concurrent("the openai client through the gateway", () => {
         outputTokens: 8,
         cachedInputTokens: 5,
         units: 19,
+        // All of it reported by the upstream: none of it the gateway's estimate.
+        estimatedRequests: 0,
+        estimatedUnits: 0,
       });
     });
 

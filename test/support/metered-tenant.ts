@@ -13,6 +13,8 @@ export interface GatewayAccess {
   /** The admin token. */
   token: string;
   databaseUrl: string;
+  /** The gateway's server, which can store the usage written so far at once. */
+  server: { flushUsage(): Promise<void> };
 }
 
 export interface Tenant {
@@ -28,9 +30,15 @@ export interface UsageTotals {
   units: number;
 }
 
+/** How much of a usage row or total is the gateway's estimate. */
+interface Estimated {
+  estimatedRequests: number;
+  estimatedUnits: number;
+}
+
 export interface UsageRead {
-  days: ({ day: string; route: string; model: string | null } & UsageTotals)[];
-  totals: UsageTotals;
+  days: ({ day: string; route: string; model: string | null } & UsageTotals & Estimated)[];
+  totals: UsageTotals & Estimated;
   totalUnits: number;
 }
 
@@ -55,12 +63,14 @@ export async function newTenant(gateway: GatewayAccess, name: string): Promise<T
 
 /**
  * The tenant's usage read (GET /account/v1/usage, with its key) once `requests` calls are
- * stored. The consumer stores each call's event whole, so a read that counts them all has
+ * stored, flushing the server's usage before each read (a call settles once its reply has
+ * ended, which may be just after the client saw the end). The consumer stores each call's event whole, so a read that counts them all has
  * every dimension of every call.
  */
 export async function storedUsage(gateway: GatewayAccess, tenant: Tenant, requests: number): Promise<UsageRead> {
   let usage: UsageRead | undefined;
   await until(`${requests} calls stored for ${tenant.id}`, async () => {
+    await gateway.server.flushUsage();
     const res = await fetch(`${gateway.url}/account/v1/usage`, { headers: { authorization: `Bearer ${tenant.key}` } });
     if (!res.ok) throw new Error(`GET /account/v1/usage: ${res.status} ${await res.text()}`);
     usage = (await res.json()) as UsageRead;

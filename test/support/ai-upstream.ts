@@ -36,6 +36,8 @@ export interface Served extends Caller {
 export interface AiUpstream {
   url: string;
   served: Served[];
+  /** Lets replies paused by PAUSE_HEADER (upstream-kit.ts) go on. */
+  releasePaused(): void;
   close(): Promise<void>;
 }
 

@@ -26,6 +26,8 @@ export interface AnthropicServed extends Caller {
 export interface AnthropicUpstream {
   url: string;
   served: AnthropicServed[];
+  /** Lets replies paused by PAUSE_HEADER (upstream-kit.ts) go on. */
+  releasePaused(): void;
   close(): Promise<void>;
 }
 

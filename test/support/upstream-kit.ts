@@ -43,17 +43,62 @@ export function writeEvent(res: http.ServerResponse, data: { type: string; [fiel
 
 export interface Listening {
   url: string;
+  /** Lets the replies paused by `PAUSE_HEADER` go on. */
+  releasePaused(): void;
   close(): Promise<void>;
 }
 
+/**
+ * A request with this header gets the first write of its reply at once and the rest only
+ * after `releasePaused()`: a client can leave in the middle of a stream, for certain.
+ */
+export const PAUSE_HEADER = "x-test-pause-after-first-write";
+
 export async function listen(handler: http.RequestListener): Promise<Listening> {
-  const server = http.createServer(handler);
+  let released: () => void = () => {};
+  let gate = new Promise<void>((resolve) => {
+    released = resolve;
+  });
+  const server = http.createServer((req, res) => {
+    if (req.headers[PAUSE_HEADER] !== undefined) pauseAfterFirstWrite(res, gate);
+    return handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    releasePaused() {
+      released();
+      gate = new Promise<void>((resolve) => {
+        released = resolve;
+      });
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
+}
+
+/** Holds every write after the first, and the end, until `gate` opens; then sends them in order. */
+function pauseAfterFirstWrite(res: http.ServerResponse, gate: Promise<void>): void {
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  let writes = 0;
+  const held: (() => void)[] = [];
+  res.write = ((chunk: string | Uint8Array) => {
+    if (writes++ === 0) return write(chunk);
+    held.push(() => write(chunk));
+    return true;
+  }) as typeof res.write;
+  res.end = ((chunk?: string | Uint8Array) => {
+    held.push(() => (chunk === undefined ? end() : end(chunk)));
+    return res;
+  }) as typeof res.end;
+  void gate.then(() => {
+    for (const send of held) send();
+  });
 }
 
 /** What a gateway in front told the upstream about a request, and which credentials reached it. */

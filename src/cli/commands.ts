@@ -156,7 +156,7 @@ export const commands: Record<string, Command> = {
     return {
       json: u,
       text: `${table(
-        ["day", "route", "model", "requests", "input", "output", "cached", "units"],
+        ["day", "route", "model", "requests", "input", "output", "cached", "units", "estimated"],
         u.days.map((d) => [
           d.day,
           d.route,
@@ -166,8 +166,9 @@ export const commands: Record<string, Command> = {
           d.outputTokens,
           d.cachedInputTokens,
           d.units,
+          d.estimatedUnits,
         ]),
-      )}\ntotal ${u.totals.units} units: ${u.totals.requests} requests, ${u.totals.inputTokens} input tokens (${u.totals.cachedInputTokens} cached), ${u.totals.outputTokens} output tokens; ${u.from} to ${u.to} (exclusive)`,
+      )}\ntotal ${u.totals.units} units (${u.totals.estimatedUnits} estimated): ${u.totals.requests} requests, ${u.totals.inputTokens} input tokens (${u.totals.cachedInputTokens} cached), ${u.totals.outputTokens} output tokens; ${u.from} to ${u.to} (exclusive)`,
     };
   },
   async "invoices list"(admin, _args, flags) {

@@ -28,6 +28,8 @@ export interface PromptParts {
   fixedTokens: number;
   /** The output the request allows (`max_tokens`, `max_completion_tokens`, `max_output_tokens`), if it says. */
   maxOutputTokens?: number;
+  /** How many completions it asks for (`n`, `best_of`), when more than one: each may use the whole allowance. */
+  choices?: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -89,7 +91,8 @@ export function promptParts(body: unknown): PromptParts {
   if (!request) return parts;
   // Chat and Messages, Completions, Embeddings and Responses, and their system prompts.
   for (const key of ["messages", "prompt", "input", "system", "instructions"]) collect(request[key], parts);
-  // Tool and function definitions are sent to the model as text.
+  // Tool and function definitions are sent to the model as text. A structure too deep to
+  // serialize throws here, and the caller falls back to the body's bytes.
   for (const key of ["tools", "functions", "response_format", "text"]) {
     if (request[key] !== undefined) parts.texts.push(JSON.stringify(request[key]));
   }
@@ -100,8 +103,14 @@ export function promptParts(body: unknown): PromptParts {
       break;
     }
   }
+  const choices = Math.max(1, ...CHOICES_KEYS.map((k) => request[k]).filter(isCount));
+  if (choices > 1) parts.choices = choices;
   return parts;
 }
+
+/** Where a request asks for several completions, each up to the output allowance. */
+const CHOICES_KEYS = ["n", "best_of"];
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
 
 /** Tokens at bytes/4, rounded up: the rule of thumb where no tokenizer is known. */
 export function bytesOver4(text: string): number {

@@ -16,6 +16,14 @@ export function withStreamUsage(body: string): string | null {
   } catch {
     return null;
   }
+  return withStreamUsageOf(parsed);
+}
+
+/**
+ * withStreamUsage() of a body already parsed. Null too for a body too deep to serialize
+ * again: it is forwarded as it came, unmetered by this option rather than refused.
+ */
+export function withStreamUsageOf(parsed: unknown): string | null {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
   const request = parsed as { stream?: unknown; stream_options?: unknown };
   if (request.stream !== true) return null;
@@ -24,7 +32,11 @@ export function withStreamUsage(body: string): string | null {
     return null; // malformed: leave it to the upstream to refuse
   }
   if ((options as { include_usage?: unknown } | null | undefined)?.include_usage === true) return null;
-  return JSON.stringify({ ...request, stream_options: { ...(options ?? {}), include_usage: true } });
+  try {
+    return JSON.stringify({ ...request, stream_options: { ...(options ?? {}), include_usage: true } });
+  } catch {
+    return null;
+  }
 }
 
 /** The `"usage":null` member, with the comma that joins it to its neighbour. */

@@ -30,8 +30,19 @@ export function encodingOf(model: string | null | undefined): Encoding | null {
 }
 
 type CountTokens = (text: string, options: { disallowedSpecial: Set<string> }) => number;
+type EncodingModule = { countTokens: CountTokens; setMergeCacheSize(size: number): void };
 
-const loaders: Record<Encoding, () => Promise<{ countTokens: CountTokens }>> = {
+/**
+ * A run of more characters than this without a space is counted at bytes/4, not tokenized:
+ * the byte-pair merge of one piece grows about quadratically with its length (a 32K-letter
+ * "word" takes half a second), and such runs (base64, minified code) are not prose anyway.
+ */
+export const LONGEST_TOKENIZED_RUN = 256;
+const LONG_RUN = new RegExp(`\\S{${LONGEST_TOKENIZED_RUN + 1},}`, "g");
+/** Pieces the encoder remembers (its default is 100,000, keyed by the whole piece): bounds its memory. */
+const MERGE_CACHE_SIZE = 10_000;
+
+const loaders: Record<Encoding, () => Promise<EncodingModule>> = {
   o200k_base: () => import("gpt-tokenizer/encoding/o200k_base"),
   cl100k_base: () => import("gpt-tokenizer/encoding/cl100k_base"),
 };
@@ -43,11 +54,17 @@ const AS_TEXT = { disallowedSpecial: new Set<string>() };
 function load(encoding: Encoding): Promise<TokenCounter> {
   let counter = loaded.get(encoding);
   if (!counter) {
-    counter = loaders[encoding]().then(
-      ({ countTokens }) =>
-        (text: string) =>
-          countTokens(text, AS_TEXT),
-    );
+    counter = loaders[encoding]().then(({ countTokens, setMergeCacheSize }) => {
+      setMergeCacheSize(MERGE_CACHE_SIZE);
+      return (text: string) => {
+        let long = 0;
+        const rest = text.replace(LONG_RUN, (run) => {
+          long += bytesOver4(run);
+          return "";
+        });
+        return countTokens(rest, AS_TEXT) + long;
+      };
+    });
     // A failed load is tried again by the next call rather than remembered.
     counter.catch(() => loaded.delete(encoding));
     loaded.set(encoding, counter);

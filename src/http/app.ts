@@ -117,11 +117,14 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
 
   // Proxied calls reserve the route's estimate (on a token route, the prompt's estimate and
   // its whole output allowance); the proxy settles it to the units used.
-  const limiter = limitMiddleware<GatewayEnv>(async (c) => {
+  const limiter = limitMiddleware<GatewayEnv>((c) => {
     const settings = limitSettingsOf(c.get("config"));
-    const call = await tokenCallOf(c);
-    const cost = call ? { cost: reservationOf(call) } : {};
-    return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true, ...cost });
+    // A token route's body is read and estimated only once the key has passed its checks.
+    const cost = async (ctx: typeof c) => {
+      const call = await tokenCallOf(ctx);
+      return call ? reservationOf(call) : undefined;
+    };
+    return checkCall(c, deps.store(c.env), settings, { route: (ctx) => ctx.get("route"), reserve: true, cost });
   });
   app.all(
     "*",

@@ -35,8 +35,12 @@ export type AegisEnv = { Variables: AegisVariables };
 export interface RouteLimitOptions<E extends AegisEnv = AegisEnv> {
   /** The route key, or a route match whose cost is the default. Default: `"default"`. */
   route?: string | ((c: Context<E>) => string | RouteMatch);
-  /** Units to take, overriding the tenant's route cost. 0 peeks. */
-  cost?: number | ((c: Context<E>) => number);
+  /**
+   * Units to take, overriding the tenant's route cost. 0 peeks. A function is called once
+   * the key has passed its own checks (format, signature), so that what it costs (reading
+   * and estimating a body) is not spent on calls that carry no plausible key.
+   */
+  cost?: number | ((c: Context<E>) => number | Promise<number | undefined>);
   /**
    * How the tenant is identified. Default: the tenant's key (`Authorization: Bearer`,
    * `x-api-key` or `api-key`), verified
@@ -96,12 +100,12 @@ export async function checkCall<E extends AegisEnv>(
 ): Promise<Record<string, string>> {
   const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
   const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
-  const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
 
   let tenantId: string;
   let keyHash: string | undefined;
   if (options.tenant) tenantId = await options.tenant(c);
   else ({ tenantId, keyHash } = await presentedKey(c, settings.keys));
+  const cost = typeof options.cost === "function" ? await options.cost(c) : options.cost;
 
   const result = await enforce(
     store,

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
-import { usageStripper, withStreamUsage } from "../core/stream-usage-option";
+import { usageStripper, withStreamUsage, withStreamUsageOf } from "../core/stream-usage-option";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { API_KEY_HEADERS } from "./api-key";
@@ -65,6 +65,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
     reportUsed(0);
     throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
+  } finally {
+    // The body is sent: a stream that runs for minutes must not keep the prompt alive.
+    if (call) c.set("tokenCall", { ...call, body: new Uint8Array(0), json: undefined });
   }
   let reply: ReturnType<typeof decodedReply>;
   try {
@@ -112,14 +115,13 @@ export const STREAM_USAGE_BODY_LIMIT = 4 * 1024 * 1024;
  */
 async function askedForUsage(req: Request, headers: Headers, call: TokenCall | undefined): Promise<string | null> {
   if (!(req.headers.get("content-type") ?? "").toLowerCase().includes("json")) return null;
-  let text: string;
-  if (call) text = new TextDecoder().decode(call.body);
+  let body: string | null;
+  if (call) body = withStreamUsageOf(call.json);
   else {
     const length = Number(req.headers.get("content-length"));
     if (!(Number.isSafeInteger(length) && length > 0 && length <= STREAM_USAGE_BODY_LIMIT)) return null;
-    text = await req.clone().text();
+    body = withStreamUsage(await req.clone().text());
   }
-  const body = withStreamUsage(text);
   if (body === null) return null;
   headers.delete("content-length");
   return body;

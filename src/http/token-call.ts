@@ -6,20 +6,22 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
 import { MAX_CALL_UNITS } from "../core/limits";
-import { bytesOver4, promptParts, promptTokens, type TokenCounter } from "../core/prompt-estimate";
+import { bytesOver4, type PromptParts, promptParts, promptTokens, type TokenCounter } from "../core/prompt-estimate";
 import type { RouteMatch } from "../core/route-table";
 import { counterFor } from "../core/tokenizer";
 import type { GatewayEnv } from "./context";
 import { Problem } from "./problem";
 
 export interface TokenCall {
-  /** The request body, as the client sent it. */
+  /** The request body, as the client sent it; emptied once forwarded, not to be held for a stream's life. */
   body: Uint8Array;
+  /** The body parsed, when it is JSON; dropped with the body. */
+  json: unknown;
   /** The model the request names, if any. */
   model: string | null;
   /** The prompt's estimated tokens. */
   inputTokens: number;
-  /** The output the call may produce: the request's max_tokens, else the route's default. */
+  /** The output the call may produce: the request's max_tokens (times its `n`), else the route's default. */
   maxOutputTokens: number;
   /** Counts tokens of this model, for output the upstream does not report. */
   count: TokenCounter;
@@ -82,16 +84,29 @@ function parsed(text: string): unknown {
 /** Reads and estimates a call on a token route. */
 export async function readTokenCall(req: Request, route: RouteMatch, config: Config): Promise<TokenCall> {
   const body = await readBounded(req, config.TOKEN_ROUTE_MAX_BODY_BYTES);
-  const text = new TextDecoder().decode(body);
-  const json = parsed(text);
-  const parts = promptParts(json);
-  const { count, method } = await counterFor(parts.model, config.PROMPT_TOKENIZER);
-  const isObject = typeof json === "object" && json !== null && !Array.isArray(json);
+  const json = parsed(new TextDecoder().decode(body));
+  // Not JSON (an upload), or JSON too deep to read: its bytes/4, a bound on its tokens.
+  const byBytes = Math.min(MAX_CALL_UNITS, Math.ceil(body.byteLength / 4));
+  let parts: PromptParts = { model: null, texts: [], fixedTokens: 0 };
+  let inputTokens = byBytes;
+  const { count, method } = await (async () => {
+    try {
+      parts = promptParts(json);
+      const counter = await counterFor(parts.model, config.PROMPT_TOKENIZER);
+      const isObject = typeof json === "object" && json !== null && !Array.isArray(json);
+      if (isObject) inputTokens = promptTokens(parts, counter.count);
+      return counter;
+    } catch {
+      return { count: bytesOver4, method: "bytes/4" };
+    }
+  })();
+  const allowance = parts.maxOutputTokens ?? route.maxTokens ?? config.DEFAULT_MAX_TOKENS;
   return {
     body,
+    json,
     model: parts.model,
-    inputTokens: isObject ? promptTokens(parts, count) : Math.min(MAX_CALL_UNITS, bytesOver4(text)),
-    maxOutputTokens: parts.maxOutputTokens ?? route.maxTokens ?? config.DEFAULT_MAX_TOKENS,
+    inputTokens,
+    maxOutputTokens: Math.min(MAX_CALL_UNITS, allowance * (parts.choices ?? 1)),
     count,
     method,
   };

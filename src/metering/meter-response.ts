@@ -119,13 +119,14 @@ export function meterResponse(
   let cancelled = false;
   // The read in flight when the client leaves: the drain takes over its chunk.
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-  const finish = () => {
+  /** Settles once; `complete` is false when the reply was cut off (an error, or the read's bound). */
+  const finish = (complete: boolean) => {
     if (settled) return;
     settled = true;
     const usage = sniffer.finish();
     const model = modelName(usage.metadata?.model) ?? requestModel;
+    const count = fallback.tokens?.count;
     if (usage.units === undefined) {
-      const count = fallback.tokens?.count;
       const settle = unreported(res.status, fallback, () => (count ? sniffer.outputTokens(count) : 0));
       reportUsed(
         settle.units,
@@ -134,11 +135,22 @@ export function meterResponse(
       );
       return;
     }
-    reportUsed(usage.units, usage.metadata, { ...sniffer.tokens(), model });
+    const tokens = sniffer.tokens();
+    if (complete) {
+      reportUsed(usage.units, usage.metadata, { ...tokens, model });
+      return;
+    }
+    // A report seen before the reply was cut off is not its last word (Anthropic's comes at
+    // the start, with 1 output token): the output counted so far, if more, and estimated.
+    const counted = tokens && count ? sniffer.outputTokens(count) : 0;
+    const outputTokens = Math.max(tokens?.outputTokens ?? 0, counted);
+    const units = tokens ? tokens.inputTokens + outputTokens : usage.units;
+    reportUsed(units, usage.metadata, { ...tokens, ...(tokens ? { outputTokens } : {}), model, estimated: true });
   };
   const drain = async () => {
     const bound = readBound();
     const reachedBound = bound.reached.then(() => null);
+    let complete = false;
     try {
       for (;;) {
         const read = await Promise.race([pending ?? reader.read(), reachedBound]);
@@ -148,7 +160,10 @@ export function meterResponse(
           void reader.cancel().catch(() => {});
           break;
         }
-        if (read.done) break;
+        if (read.done) {
+          complete = true;
+          break;
+        }
         sniffer.push(read.value);
       }
     } catch {
@@ -156,7 +171,7 @@ export function meterResponse(
     } finally {
       bound.clear();
     }
-    finish();
+    finish(complete);
   };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -166,7 +181,7 @@ export function meterResponse(
         if (cancelled) return;
         pending = null;
         if (done) {
-          finish();
+          finish(true);
           controller.close();
           return;
         }
@@ -174,7 +189,7 @@ export function meterResponse(
         controller.enqueue(value);
       } catch (err) {
         if (cancelled) return;
-        finish();
+        finish(false);
         controller.error(err);
       }
     },

@@ -222,9 +222,14 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     runBilling: (at = Date.now()) => runBilling(at),
     async flushUsage() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
-      while ((await poll({ refreshTenants: true })).read > 0) {
-        // each round stores a batch; the next finds what is left
+      // Each round stores a batch and the next finds what is left; a batch Postgres refused
+      // would be read again forever, so that ends the flush with an error instead.
+      for (let round = 0; round < 10_000; round++) {
+        const r = await poll({ refreshTenants: true });
+        if (r.retried > 0) throw new Error(`usage could not be stored: ${r.retried} events wait to be retried`);
+        if (r.read === 0) return;
       }
+      throw new Error("usage is written faster than it can be flushed");
     },
     async close() {
       stopping = true;

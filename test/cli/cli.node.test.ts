@@ -128,8 +128,11 @@ describe("aegis CLI", () => {
     }
     expect(usage.totalUnits).toBe(256);
     const usageText = await aegis("usage", id, "--from", day(lastMonth(1)));
-    expect(usageText.out).toMatch(/^day\s+route\s+model\s+requests\s+input\s+output\s+cached\s+units/);
-    expect(usageText.out).toMatch(/total 256 units: \d+ requests, 0 input tokens \(0 cached\), 0 output tokens/);
+    expect(usageText.out).toMatch(/^day\s+route\s+model\s+requests\s+input\s+output\s+cached\s+units\s+estimated/);
+    // Every unit here was reported (x-usage-units, and the job's report): none estimated.
+    expect(usageText.out).toMatch(
+      /total 256 units \(0 estimated\): \d+ requests, 0 input tokens \(0 cached\), 0 output tokens/,
+    );
 
     const billed = await aegis("billing", "run", "--from", day(lastMonth(1)), "--to", day(thisMonth));
     expect(billed.code).toBe(0);

@@ -14,7 +14,8 @@ describe("console tenant page, tokens per model", () => {
     const t = await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: null }, "models");
     const today = isoDay(Date.now());
     const yesterday = isoDay(Date.now() - 86_400_000);
-    const row = (day: string, route: string, model: string, dims: [number, number, number, number, number]) => ({
+    type Dims = [number, number, number, number, number, number?];
+    const row = (day: string, route: string, model: string, dims: Dims) => ({
       tenantId: t.id,
       day,
       route,
@@ -24,6 +25,7 @@ describe("console tenant page, tokens per model", () => {
       cachedInputTokens: dims[2],
       outputTokens: dims[3],
       units: dims[4],
+      estimatedUnits: dims[5] ?? 0,
     });
     await withDb((db) =>
       db
@@ -32,7 +34,7 @@ describe("console tenant page, tokens per model", () => {
           row(today, "chat", "gpt-a", [2, 1500, 200, 300, 1800]),
           row(yesterday, "batch", "gpt-a", [1, 1000, 0, 1000, 2000]),
           row(today, "chat", "claude-b", [3, 100, 50, 20, 120]),
-          row(today, "default", "", [4, 0, 0, 0, 4]),
+          row(today, "default", "", [4, 0, 0, 0, 4, 3]),
         ]),
     );
     const login = await SELF.fetch(`${UI}/login`, {
@@ -48,9 +50,9 @@ describe("console tenant page, tokens per model", () => {
       ...[...(m[2] ?? "").matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((c) => c[1]),
     ]);
     expect(rows).toEqual([
-      ["gpt-a", "gpt-a", "3", "2,500", "200", "1,300", "3,800"],
-      ["claude-b", "claude-b", "3", "100", "50", "20", "120"],
-      ["", "(unknown)", "4", "0", "0", "0", "4"],
+      ["gpt-a", "gpt-a", "3", "2,500", "200", "1,300", "3,800", "0"],
+      ["claude-b", "claude-b", "3", "100", "50", "20", "120", "0"],
+      ["", "(unknown)", "4", "0", "0", "0", "4", "3"],
     ]);
   });
 });

@@ -233,5 +233,45 @@ describe("meterResponse", () => {
         },
       ]);
     });
+
+    it("bills an Anthropic stream cut off before its message_delta at the output counted, estimated", async () => {
+      const encoder = new TextEncoder();
+      const event = (data: object) => encoder.encode(`event: x\ndata: ${JSON.stringify(data)}\n\n`);
+      let push!: ReadableStreamDefaultController<Uint8Array>;
+      const upstream = new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            push = c;
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+      const settled: Settled[] = [];
+      const out = meterResponse(
+        upstream,
+        tokens,
+        (units, metadata, usage) => settled.push({ units, metadata, usage }),
+        () => {},
+      );
+      const reader = out.body?.getReader();
+      // message_start reports the input, and 1 output token so far.
+      push.enqueue(
+        event({ type: "message_start", message: { model: "claude-x", usage: { input_tokens: 20, output_tokens: 1 } } }),
+      );
+      for (const text of ["one two", " three four", " five"]) {
+        push.enqueue(event({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }));
+      }
+      // The client reads all four events, then the upstream resets the connection.
+      for (let i = 0; i < 4; i++) await reader?.read();
+      push.error(new Error("connection reset"));
+      await expect(reader?.read()).rejects.toThrow("connection reset");
+      expect(settled).toEqual([
+        {
+          units: 25,
+          metadata: { model: "claude-x" },
+          usage: { inputTokens: 20, outputTokens: 5, cachedInputTokens: 0, model: "claude-x", estimated: true },
+        },
+      ]);
+    });
   });
 });

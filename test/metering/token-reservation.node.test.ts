@@ -158,7 +158,7 @@ describe("reservations sized by the request", () => {
     expect(held.arrivals() - base).toBe(4);
   });
 
-  it("refuses a body over TOKEN_ROUTE_MAX_BODY_BYTES with 413, with or without a Content-Length", async () => {
+  it("refuses a body over TOKEN_ROUTE_MAX_BODY_BYTES with 413, with or without a Content-Length, once the key passed", async () => {
     const t = await tenantOn(reported, 1_000_000);
     const before = ai.served.length;
     const big = { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(BODY_LIMIT) }] };
@@ -180,6 +180,15 @@ describe("reservations sized by the request", () => {
     } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(chunked.headers.get("content-type")).toContain("application/problem+json");
+    // The key is checked before the body is read: without a plausible one, 401, not 413.
+    for (const authorization of [undefined, "Bearer not-a-key"]) {
+      const res = await fetch(`${reported.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify(big),
+      });
+      expect(res.status).toBe(401);
+    }
     expect(ai.served.length).toBe(before);
   });
 });

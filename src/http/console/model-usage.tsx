@@ -15,6 +15,8 @@ const COLUMNS: readonly Column<ModelRow>[] = [
   { header: "cached input", class: "num", cell: (r) => count(r.cachedInputTokens) },
   { header: "output tokens", class: "num", cell: (r) => count(r.outputTokens) },
   { header: "units", class: "num", cell: (r) => count(r.units) },
+  // The part of the units whose upstream reported nothing: the gateway's estimate.
+  { header: "estimated units", class: "num", cell: (r) => count(r.estimatedUnits) },
 ];
 
 /** The rows, most units first; models the upstream named none for are one "(unknown)" row. */

@@ -65,42 +65,77 @@ export function strippedEvent(event: string): string | null {
 }
 
 /**
+ * Longest event held to be edited. An event longer than this (a huge content delta) is no
+ * usage chunk, and is passed on untouched as it comes, so that the gateway holds back at
+ * most this much of a stream, and no more memory.
+ */
+export const MAX_HELD_EVENT_CHARS = 1024 * 1024;
+/** An event's end: a blank line. */
+const BOUNDARY = /\r?\n\r?\n/g;
+/** The most of a boundary that can end a text without the boundary being complete. */
+const BOUNDARY_START = "\r\n\r".length;
+
+/**
  * A stream of SSE bytes with the option's additions taken out, event by event (an event
  * ends at a blank line). An event is held only until its end arrives, so nothing is held
- * back longer than the upstream holds it.
+ * back longer than the upstream holds it, except that an event over MAX_HELD_EVENT_CHARS
+ * is passed on as it comes, untouched.
  */
 export function usageStripper(): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
+  // The start of the event being read, held until its end.
   let pending = "";
-  const flushEvents = (controller: TransformStreamDefaultController<Uint8Array>, final: boolean) => {
-    // Complete events are cut from `pending` by index, and `pending` is sliced once, so a
-    // chunk of many events costs one pass over its text.
-    const boundary = /\r?\n\r?\n/g;
-    let start = 0;
+  // While an event too long to hold passes: the last characters passed, which may hold the
+  // start of its end.
+  let passing: string | null = null;
+  const take = (text: string, final: boolean): string => {
     let out = "";
-    for (let match = boundary.exec(pending); match; match = boundary.exec(pending)) {
+    if (passing !== null) {
+      const joined = passing + text;
+      BOUNDARY.lastIndex = 0;
+      const match = BOUNDARY.exec(joined);
+      if (!match) {
+        passing = joined.slice(-BOUNDARY_START);
+        return text;
+      }
+      const end = match.index + match[0].length - passing.length;
+      out = text.slice(0, end);
+      text = text.slice(end);
+      passing = null;
+    }
+    // A boundary completed by the new text starts at most BOUNDARY_START characters before
+    // it: the text held already is not searched again, so a long event costs one pass.
+    BOUNDARY.lastIndex = Math.max(0, pending.length - BOUNDARY_START);
+    pending += text;
+    let start = 0;
+    for (let match = BOUNDARY.exec(pending); match; match = BOUNDARY.exec(pending)) {
       const end = match.index + match[0].length;
       const event = pending.slice(start, match.index);
-      const kept = strippedEvent(event.includes("\r") ? event.replace(/\r\n/g, "\n") : event);
-      if (kept !== null) out += event === kept ? pending.slice(start, end) : kept + match[0];
+      const held = event.length <= MAX_HELD_EVENT_CHARS;
+      const lf = held && event.includes("\r") ? event.replace(/\r\n/g, "\n") : event;
+      const kept = held ? strippedEvent(lf) : lf;
+      // An event the option added nothing to goes on as it came, CRs and all.
+      if (kept !== null) out += kept === lf ? pending.slice(start, end) : kept + match[0];
       start = end;
     }
     pending = pending.slice(start);
-    if (final && pending.length > 0) {
+    // Past the limit (and any end it may hold the start of), the event passes as it comes.
+    if (final || pending.length > MAX_HELD_EVENT_CHARS + BOUNDARY_START) {
       out += pending;
+      if (!final) passing = pending.slice(-BOUNDARY_START);
       pending = "";
     }
-    if (out.length > 0) controller.enqueue(encoder.encode(out));
+    return out;
   };
   return new TransformStream({
     transform(chunk, controller) {
-      pending += decoder.decode(chunk, { stream: true });
-      flushEvents(controller, false);
+      const out = take(decoder.decode(chunk, { stream: true }), false);
+      if (out.length > 0) controller.enqueue(encoder.encode(out));
     },
     flush(controller) {
-      pending += decoder.decode();
-      flushEvents(controller, true);
+      const out = take(decoder.decode(), true);
+      if (out.length > 0) controller.enqueue(encoder.encode(out));
     },
   });
 }

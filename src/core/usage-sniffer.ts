@@ -23,13 +23,19 @@ export const TAIL_BYTES = 64 * 1024;
  * it after its vectors, just before `usage` (`{object, data, model, usage}`): then the kept
  * end has it.
  */
-const HEAD_CHARS = 64 * 1024;
+const HEAD_BYTES = 64 * 1024;
 /** A `"model": "name"` member, with its quotes unescaped (as they are not inside a JSON string). */
 const MODEL_MEMBER = /"model"\s*:\s*"([^"\\]{1,128})"/g;
 /** A usage object in an event's data, as opposed to `"usage":null`. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** Longest SSE line or event kept while it is being read; usage chunks are tiny. */
 const MAX_EVENT_CHARS = 1024 * 1024;
+/**
+ * A partial line is given up once it is this much longer than the limit: a data line that
+ * long holds more data than the limit whatever its prefix ("data: ") and CR, so skipping it
+ * drops its event exactly as reading it whole would.
+ */
+const SKIP_SLACK = "data: \r".length;
 
 export interface SniffedUsage {
   units?: number;
@@ -90,7 +96,8 @@ export class UsageSniffer {
   private readonly decoder = new TextDecoder();
   private whole: Uint8Array[] | null = [];
   private bytes = 0;
-  private head = "";
+  private headParts: Uint8Array[] = [];
+  private headBytes = 0;
   private tail: Uint8Array[] = [];
   private tailBytes = 0;
   private partial: string[] = [];
@@ -126,8 +133,12 @@ export class UsageSniffer {
           // not JSON after all: the route's cost applies
         }
       } else {
-        const tail = this.decoder.decode(concat(this.tail, this.tailBytes));
-        this.reported = usageFromObject(lastUsageObject(tail), modelIn(this.head, tail));
+        // The first 64 KB decoded at once: a character cut between chunks is read whole.
+        const head = new TextDecoder().decode(concat(this.headParts, this.headBytes));
+        // Exactly the last 64 KB, however the chunks fell: what is read does not depend on them.
+        const kept = concat(this.tail, this.tailBytes);
+        const tail = this.decoder.decode(kept.subarray(Math.max(0, kept.byteLength - TAIL_BYTES)));
+        this.reported = usageFromObject(lastUsageObject(tail), modelIn(head, tail));
       }
     } else if (this.mode === "sse") {
       this.readText(`${this.decoder.decode()}\n\n`);
@@ -154,8 +165,12 @@ export class UsageSniffer {
   private keepJson(chunk: Uint8Array): void {
     this.bytes += chunk.byteLength;
     const copy = chunk.slice();
-    if (this.head.length < HEAD_CHARS)
-      this.head += new TextDecoder().decode(copy.subarray(0, HEAD_CHARS)).slice(0, HEAD_CHARS - this.head.length);
+    if (this.headBytes < HEAD_BYTES) {
+      // A copy of just those bytes: a view would keep a whole large chunk alive.
+      const part = chunk.slice(0, HEAD_BYTES - this.headBytes);
+      this.headParts.push(part);
+      this.headBytes += part.byteLength;
+    }
     if (this.whole && this.bytes <= FULL_PARSE_BYTES) this.whole.push(copy);
     else this.whole = null;
     this.tail.push(copy);
@@ -182,8 +197,10 @@ export class UsageSniffer {
     }
     const rest = text.slice(start);
     if (rest.length === 0 || this.skippingLine) return;
-    if (this.partialChars + rest.length > MAX_EVENT_CHARS) {
-      // A line this long carries no usage worth keeping: skip to its end.
+    if (this.partialChars + rest.length > MAX_EVENT_CHARS + SKIP_SLACK) {
+      // A line this long carries no usage worth keeping: skip to its end. If it is data, its
+      // event is over the limit, and dropped as when the line comes in one piece.
+      if ((this.partial.join("") + rest).startsWith("data:")) this.dataChars = MAX_EVENT_CHARS + 1;
       this.partial = [];
       this.partialChars = 0;
       this.skippingLine = true;
@@ -205,8 +222,11 @@ export class UsageSniffer {
   /** One complete event: if its data carries usage, it is the latest usage seen. */
   private dispatch(): void {
     const data = this.data.join("\n");
+    const over = this.dataChars > MAX_EVENT_CHARS;
     this.data = [];
     this.dataChars = 0;
+    // An event over the limit is not all there: what is left of it is not its data.
+    if (over) return;
     // Only events that carry a usage object are parsed: a stream's text chunks, and the
     // `"usage":null` an asked-for stream puts on each of them, never are (the output text a
     // token route keeps is found without parsing).

@@ -4,7 +4,13 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { strippedEvent, usageStripper, withStreamUsage } from "../../src/core/stream-usage-option";
+import {
+  MAX_HELD_EVENT_CHARS,
+  strippedEvent,
+  usageStripper,
+  withStreamUsage,
+} from "../../src/core/stream-usage-option";
+import { sseBodyArb } from "../support/fuzz-bodies";
 
 /** An OpenAI-style stream as the upstream sends it, with or without include_usage. */
 function upstreamStream(withUsage: boolean, parts: string[], usage = { prompt_tokens: 9, completion_tokens: 3 }) {
@@ -116,6 +122,40 @@ describe("the reply", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("passes an event it leaves alone as it came, CRLF line endings and all", async () => {
+    const text = 'event: ping\r\ndata: {"a":1}\r\n\r\ndata: {"choices":[{"delta":{}}],"usage":null}\r\n\r\n';
+    expect(await throughStripper(text, [4, 30])).toBe(
+      'event: ping\r\ndata: {"a":1}\r\n\r\ndata: {"choices":[{"delta":{}}]}\r\n\r\n',
+    );
+  });
+
+  it("gives the same stream however the bytes are cut, around events too long to hold and broken ones too", async () => {
+    await fc.assert(
+      fc.asyncProperty(sseBodyArb, fc.array(fc.nat(), { maxLength: 8 }), async (body, cuts) => {
+        expect(await throughStripper(body.text, cuts)).toBe(await throughStripper(body.text, []));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("passes on an event too long to hold before its end, untouched, and strips the events after it", async () => {
+    const stripper = usageStripper();
+    const writer = stripper.writable.getWriter();
+    const reader = stripper.readable.getReader();
+    const huge = `data: {"choices":[{"delta":{"content":"${"x".repeat(MAX_HELD_EVENT_CHARS)}"}}],"usage":null}`;
+    const head = huge.slice(0, MAX_HELD_EVENT_CHARS + 4);
+    // The end of the event is written only once the start has come out: held, this hangs.
+    const first = reader.read();
+    void writer.write(new TextEncoder().encode(head));
+    expect(new TextDecoder().decode((await first).value)).toBe(head);
+    const usage = 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}';
+    void writer.write(new TextEncoder().encode(`${huge.slice(head.length)}\r\n\r\n${usage}\n\ndata: [DONE]\n\n`));
+    void writer.close();
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    expect(head + rest).toBe(`${huge}\r\n\r\ndata: [DONE]\n\n`);
   });
 
   it("passes a stream with nothing of the option's untouched, and an unterminated tail as it is", async () => {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FULL_PARSE_BYTES, lastUsageObject, UsageSniffer, unitsFromHeader } from "../../src/core/usage-sniffer";
+import { cutPoints, jsonBodyArb, sseBodyArb } from "../support/fuzz-bodies";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 
@@ -107,6 +108,50 @@ describe("usage sniffer on large replies", () => {
     });
     expect(lastUsageObject('{"usage": 5}')).toBeUndefined();
     expect(lastUsageObject('{"usage":{"total_tokens":')).toBeUndefined();
+  });
+
+  it("reads the same usage however the bytes are cut, huge, broken and mid-character cuts included", () => {
+    // Either kind of body under either label: upstreams mislabel.
+    const type = fc.constantFrom("text/event-stream", "application/json");
+    fc.assert(
+      fc.property(
+        type,
+        fc.oneof(sseBodyArb, jsonBodyArb),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (type, body, picks) => {
+          const cuts = cutPoints(encode(body.text), picks);
+          expect(sniff(type, body.text, cuts)).toEqual(sniff(type, body.text));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("drops an event with a data line too long to keep, whether the line comes whole or in pieces", () => {
+    // The long line runs into the next one (a lone CR ends no line); the data after it is a
+    // fragment of the event, not the event.
+    const long = `data: {"usage":{"total_tokens":3},"pad":"${"x".repeat(FULL_PARSE_BYTES)}"}\rdata: {"id":"c1"}\r\n`;
+    const text = `${long}data: {"usage":\ndata: {"total_tokens":5}}\n\ndata: {"usage":{"total_tokens":8}}\n\n`;
+    // Cut inside the long line, past the limit: the sniffer skips the rest of it.
+    const inside = [long.indexOf('"}\r')];
+    expect(sniff("text/event-stream", text)).toEqual({ units: 8 });
+    expect(sniff("text/event-stream", text, inside)).toEqual({ units: 8 });
+    const last = `${long}data: {"usage":\ndata: {"total_tokens":5}}\n\n`;
+    expect(sniff("text/event-stream", last)).toEqual({});
+    expect(sniff("text/event-stream", last, inside)).toEqual({});
+  });
+
+  it("reads exactly the last 64 KB of a JSON body too big to keep whole, however it is cut", () => {
+    // The only usage is further from the end than that: it is not read, in one piece or many.
+    const body = `{"usage":{"total_tokens":3},"pad":"${"x".repeat(FULL_PARSE_BYTES)}"}`;
+    expect(sniff("application/json", body)).toEqual({});
+    expect(sniff("application/json", body, [FULL_PARSE_BYTES - 1000])).toEqual({});
+  });
+
+  it("reads the model at the start of a JSON body too big to keep whole, cut inside a character", () => {
+    const body = JSON.stringify({ model: "模型-🚀", pad: "x".repeat(FULL_PARSE_BYTES), usage: { total_tokens: 4 } });
+    const inside = encode('{"model":"模').length - 1;
+    expect(sniff("application/json", body, [inside])).toEqual({ units: 4, metadata: { model: "模型-🚀" } });
   });
 
   it("skips an SSE line too long to keep and still reads the usage after it", () => {

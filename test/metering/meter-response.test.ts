@@ -1,9 +1,12 @@
 // What a proxied reply settles to: its units, its metadata and its breakdown (the tokens, the
 // model, and whether the units are the gateway's estimate), for each way an upstream reports.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { bytesOver4 } from "../../src/core/prompt-estimate";
 import type { UsageDimensions, UsageMetadata } from "../../src/core/usage-event";
 import { type MeterFallback, meterResponse } from "../../src/metering/meter-response";
+import { cutPoints, jsonBodyArb, split, sseBodyArb } from "../support/fuzz-bodies";
 
 const ESTIMATE = 25;
 
@@ -273,5 +276,37 @@ describe("meterResponse", () => {
         },
       ]);
     });
+
+    it("settles any reply, malformed, truncated or huge, once, to whole non-negative tokens", async () => {
+      const fallback: MeterFallback = { units: 5_000, tokens: { inputTokens: 30, model: "m", count: bytesOver4 } };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            sseBodyArb.map((b) => ["text/event-stream", b.text]),
+            jsonBodyArb.map((b) => ["application/json", b.text]),
+          ),
+          fc.array(fc.nat(), { maxLength: 6 }),
+          fc.constantFrom(200, 400),
+          async ([type, text], picks, status) => {
+            const bytes = new TextEncoder().encode(text);
+            const parts = split(bytes, cutPoints(bytes, picks));
+            const body = new ReadableStream<Uint8Array>({
+              start(c) {
+                for (const part of parts) c.enqueue(part);
+                c.close();
+              },
+            });
+            const res = new Response(body, { status, headers: { "content-type": String(type) } });
+            const [only, ...more] = await settledBy(res, fallback);
+            expect(more).toEqual([]);
+            const { units, usage } = only as Settled;
+            const counts = [units, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.cachedInputTokens ?? 0];
+            expect(counts.every((n) => Number.isSafeInteger(n) && n >= 0)).toBe(true);
+            if (usage?.inputTokens !== undefined) expect(units).toBe(usage.inputTokens + (usage.outputTokens ?? 0));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    }, 60_000);
   });
 });

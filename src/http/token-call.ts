@@ -51,7 +51,14 @@ export async function readBounded(req: Request, limit: number): Promise<Uint8Arr
   const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let read: ReadableStreamReadResult<Uint8Array>;
+    try {
+      read = await reader.read();
+    } catch {
+      // The client broke off its upload: a 400 (nobody may be left to read it), not a 500.
+      throw new Problem(400, "invalid-request", "the request body could not be read to its end");
+    }
+    const { done, value } = read;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -73,6 +73,22 @@ async function send(gateway: TestGateway, tenant: Tenant, path: string, body: ob
   return res.status;
 }
 
+type Served = { input: number; output: number; cached: number };
+
+/** The stored totals are exactly the sum of what the upstream served, and none of it estimated. */
+function expectConserved(totals: object, served: Served[]): void {
+  const sum = (k: keyof Served) => served.reduce((n, s) => n + s[k], 0);
+  expect(totals).toEqual({
+    requests: served.length,
+    inputTokens: sum("input"),
+    outputTokens: sum("output"),
+    cachedInputTokens: sum("cached"),
+    units: sum("input") + sum("output"),
+    estimatedRequests: 0,
+    estimatedUnits: 0,
+  });
+}
+
 const KINDS: Kind[] = ["plain", "stream", "stream+usage", "aborted"];
 const user = (i: number) => [{ role: "user", content: `call number ${i} please answer in a few words` }];
 
@@ -110,18 +126,10 @@ describe("conservation over a mixed run", () => {
     const served = openai.served.filter((s) => s.tenant === tenant.id);
     expect(served).toHaveLength(48);
     const usage = await storedUsage(viaOpenAi, tenant, 48);
-    const input = served.reduce((n, s) => n + s.promptTokens, 0);
-    const output = served.reduce((n, s) => n + s.completionTokens, 0);
-    const cached = served.reduce((n, s) => n + s.cachedTokens, 0);
-    expect(usage.totals).toEqual({
-      requests: 48,
-      inputTokens: input,
-      outputTokens: output,
-      cachedInputTokens: cached,
-      units: input + output,
-      estimatedRequests: 0,
-      estimatedUnits: 0,
-    });
+    expectConserved(
+      usage.totals,
+      served.map((s) => ({ input: s.promptTokens, output: s.completionTokens, cached: s.cachedTokens })),
+    );
     // And per model: each call's tokens under the model its reply named.
     const perModel = (rows: { model: string | null; units: number }[]) => {
       const sums: Record<string, number> = {};
@@ -149,17 +157,13 @@ describe("conservation over a mixed run", () => {
     const served = anthropic.served.filter((s) => s.tenant === tenant.id);
     expect(served).toHaveLength(24);
     const usage = await storedUsage(viaAnthropic, tenant, 24);
-    const input = served.reduce((n, s) => n + s.inputTokens + s.cacheReadTokens + s.cacheCreationTokens, 0);
-    const output = served.reduce((n, s) => n + s.outputTokens, 0);
-    const cached = served.reduce((n, s) => n + s.cacheReadTokens, 0);
-    expect(usage.totals).toEqual({
-      requests: 24,
-      inputTokens: input,
-      outputTokens: output,
-      cachedInputTokens: cached,
-      units: input + output,
-      estimatedRequests: 0,
-      estimatedUnits: 0,
-    });
+    expectConserved(
+      usage.totals,
+      served.map((s) => ({
+        input: s.inputTokens + s.cacheReadTokens + s.cacheCreationTokens,
+        output: s.outputTokens,
+        cached: s.cacheReadTokens,
+      })),
+    );
   }, 60_000);
 });

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bytesOver4 } from "../../src/core/prompt-estimate";
 import type { UsageDimensions, UsageMetadata } from "../../src/core/usage-event";
-import { type MeterFallback, meterResponse } from "../../src/metering/meter-response";
+import { type MeterFallback, meterResponse, type ReadBound } from "../../src/metering/meter-response";
 import { cutPoints, jsonBodyArb, split, sseBodyArb } from "../support/fuzz-bodies";
 
 const ESTIMATE = 25;
@@ -25,6 +25,46 @@ async function settledBy(res: Response, fallback: MeterFallback = { units: ESTIM
   await out.arrayBuffer();
   await Promise.all(background);
   return settled;
+}
+
+/**
+ * An upstream stream the test writes event by event, metered as the proxy meters it: `out`
+ * is what the client reads, `settled` what the call settled to, `background` the work left
+ * to run after the response.
+ */
+function meteredStream(fallback: MeterFallback, bound?: ReadBound) {
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let cancelled = false;
+  const upstream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const settled: Settled[] = [];
+  const background: Promise<unknown>[] = [];
+  const out = meterResponse(
+    new Response(upstream, { headers: { "content-type": "text/event-stream" } }),
+    fallback,
+    (units, metadata, usage) => settled.push({ units, metadata, usage }),
+    (work) => background.push(work),
+    bound,
+  );
+  return {
+    reader: out.body?.getReader() as ReadableStreamDefaultReader<Uint8Array>,
+    settled,
+    background,
+    cancelled: () => cancelled,
+    /** Sends one event: `data:` with the JSON, after an `event:` line when `type` is given. */
+    send(data: object, type?: string) {
+      controller.enqueue(encoder.encode(`${type ? `event: ${type}\n` : ""}data: ${JSON.stringify(data)}\n\n`));
+    },
+    close: () => controller.close(),
+    error: (err: Error) => controller.error(err),
+  };
 }
 
 const json = (body: unknown, init: ResponseInit = {}) =>
@@ -149,35 +189,15 @@ describe("meterResponse", () => {
     });
 
     it("bills what it counted when the client leaves and the upstream then stops without usage", async () => {
-      const encoder = new TextEncoder();
-      let push!: ReadableStreamDefaultController<Uint8Array>;
-      const upstream = new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            push = c;
-          },
-        }),
-        {
-          headers: { "content-type": "text/event-stream" },
-        },
-      );
-      const settled: Settled[] = [];
-      const background: Promise<unknown>[] = [];
-      const out = meterResponse(
-        upstream,
-        tokens,
-        (units, metadata, usage) => settled.push({ units, metadata, usage }),
-        (w) => background.push(w),
-      );
-      const reader = out.body?.getReader();
-      push.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: "one two" } }] })}\n\n`));
-      await reader?.read();
-      await reader?.cancel();
+      const m = meteredStream(tokens);
+      m.send({ choices: [{ delta: { content: "one two" } }] });
+      await m.reader.read();
+      await m.reader.cancel();
       // The upstream goes on after the client has gone, then ends without reporting usage.
-      push.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: " three" } }] })}\n\n`));
-      push.close();
-      await Promise.all(background);
-      expect(settled).toEqual([
+      m.send({ choices: [{ delta: { content: " three" } }] });
+      m.close();
+      await Promise.all(m.background);
+      expect(m.settled).toEqual([
         {
           units: 33,
           metadata: undefined,
@@ -187,20 +207,6 @@ describe("meterResponse", () => {
     });
 
     it("stops reading an abandoned stream at its bound, and bills what it had counted", async () => {
-      const encoder = new TextEncoder();
-      let push!: ReadableStreamDefaultController<Uint8Array>;
-      let cancelled = false;
-      const upstream = new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            push = c;
-          },
-          cancel() {
-            cancelled = true;
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      );
       // The bound is reached when the test says: the upstream never ends by itself.
       let reach!: () => void;
       const bound = () => ({
@@ -209,26 +215,15 @@ describe("meterResponse", () => {
         }),
         clear() {},
       });
-      const settled: Settled[] = [];
-      const background: Promise<unknown>[] = [];
-      const out = meterResponse(
-        upstream,
-        tokens,
-        (units, metadata, usage) => settled.push({ units, metadata, usage }),
-        (w) => background.push(w),
-        bound,
-      );
-      const reader = out.body?.getReader();
-      push.enqueue(
-        encoder.encode(`data: ${JSON.stringify({ choices: [{ delta: { content: "one two four" } }] })}\n\n`),
-      );
-      await reader?.read();
-      await reader?.cancel();
-      expect(settled).toEqual([]);
+      const m = meteredStream(tokens, bound);
+      m.send({ choices: [{ delta: { content: "one two four" } }] });
+      await m.reader.read();
+      await m.reader.cancel();
+      expect(m.settled).toEqual([]);
       reach();
-      await Promise.all(background);
-      expect(cancelled).toBe(true);
-      expect(settled).toEqual([
+      await Promise.all(m.background);
+      expect(m.cancelled()).toBe(true);
+      expect(m.settled).toEqual([
         {
           units: 33,
           metadata: undefined,
@@ -238,37 +233,21 @@ describe("meterResponse", () => {
     });
 
     it("bills an Anthropic stream cut off before its message_delta at the output counted, estimated", async () => {
-      const encoder = new TextEncoder();
-      const event = (data: object) => encoder.encode(`event: x\ndata: ${JSON.stringify(data)}\n\n`);
-      let push!: ReadableStreamDefaultController<Uint8Array>;
-      const upstream = new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            push = c;
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      );
-      const settled: Settled[] = [];
-      const out = meterResponse(
-        upstream,
-        tokens,
-        (units, metadata, usage) => settled.push({ units, metadata, usage }),
-        () => {},
-      );
-      const reader = out.body?.getReader();
+      const m = meteredStream(tokens);
       // message_start reports the input, and 1 output token so far.
-      push.enqueue(
-        event({ type: "message_start", message: { model: "claude-x", usage: { input_tokens: 20, output_tokens: 1 } } }),
-      );
+      const start = {
+        type: "message_start",
+        message: { model: "claude-x", usage: { input_tokens: 20, output_tokens: 1 } },
+      };
+      m.send(start, "message_start");
       for (const text of ["one two", " three four", " five"]) {
-        push.enqueue(event({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }));
+        m.send({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta");
       }
       // The client reads all four events, then the upstream resets the connection.
-      for (let i = 0; i < 4; i++) await reader?.read();
-      push.error(new Error("connection reset"));
-      await expect(reader?.read()).rejects.toThrow("connection reset");
-      expect(settled).toEqual([
+      for (let i = 0; i < 4; i++) await m.reader.read();
+      m.error(new Error("connection reset"));
+      await expect(m.reader.read()).rejects.toThrow("connection reset");
+      expect(m.settled).toEqual([
         {
           units: 25,
           metadata: { model: "claude-x" },

@@ -32,6 +32,21 @@ describe("readTokenCall", () => {
     expect(call.model).toBeNull();
   });
 
+  it("answers a body the client broke off with a 400 problem, not a 500", async () => {
+    const broken = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"model":'));
+        c.error(new TypeError("terminated"));
+      },
+    });
+    const req = new Request("http://gateway.test/v1/chat/completions", {
+      method: "POST",
+      body: broken,
+      duplex: "half",
+    } as RequestInit);
+    await expect(readTokenCall(req, route, config)).rejects.toMatchObject({ status: 400, code: "invalid-request" });
+  });
+
   it("reserves the output allowance once per completion asked for (n, best_of)", async () => {
     const ask = async (extra: object) =>
       (await readTokenCall(post(JSON.stringify({ model: "m", prompt: "hi", max_tokens: 50, ...extra })), route, config))

@@ -5,6 +5,7 @@
 
 import pg from "pg";
 import type { ExpectStatic } from "vitest";
+import type { UsageTotals as ReadTotals } from "../../src/metering/usage-query";
 import { until } from "./wait";
 
 /** The parts of a running gateway these helpers use (a TestGateway has them). */
@@ -22,19 +23,9 @@ export interface Tenant {
   key: string;
 }
 
-export interface UsageTotals {
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-  units: number;
-}
-
-/** How much of a usage row or total is the gateway's estimate. */
-interface Estimated {
-  estimatedRequests: number;
-  estimatedUnits: number;
-}
+/** The dimensions the tests compare with what an upstream served: the usage read's, less the estimated parts. */
+export type UsageTotals = Omit<ReadTotals, "estimatedRequests" | "estimatedUnits">;
+type Estimated = Pick<ReadTotals, "estimatedRequests" | "estimatedUnits">;
 
 export interface UsageRead {
   days: ({ day: string; route: string; model: string | null } & UsageTotals & Estimated)[];

@@ -15,12 +15,15 @@ const str = (v: unknown): string[] => (typeof v === "string" && v.length > 0 ? [
 function choiceText(part: Obj | undefined): string[] {
   if (!part) return [];
   const calls = list(part.tool_calls).flatMap((call) => str(obj(obj(call)?.function)?.arguments));
-  return [...str(part.content), ...str(part.reasoning_content), ...str(part.reasoning), ...str(part.refusal), ...calls];
+  // vLLM names reasoning `reasoning_content`, others `reasoning`; a server that sends both
+  // sends the same text twice.
+  const reasoning = str(part.reasoning_content).length > 0 ? str(part.reasoning_content) : str(part.reasoning);
+  return [...str(part.content), ...reasoning, ...str(part.refusal), ...calls];
 }
 
 /** A string member that carries generated text, in any of the stream shapes above. */
 const TEXT_MEMBER =
-  /"(?:content|text|delta|partial_json|arguments|reasoning_content|reasoning|thinking|refusal)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+  /"(content|text|delta|partial_json|arguments|reasoning_content|reasoning|thinking|refusal)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
 /** A Responses API event; only its `*.delta` events add text (the `*.done` ones repeat it). */
 const RESPONSES_EVENT = /"type"\s*:\s*"response\./;
 const DELTA_EVENT = /"type"\s*:\s*"[^"]*\.delta"/;
@@ -35,8 +38,12 @@ const DELTA_EVENT = /"type"\s*:\s*"[^"]*\.delta"/;
 export function deltaTextOf(data: string): string[] {
   if (RESPONSES_EVENT.test(data) && !DELTA_EVENT.test(data)) return [];
   const texts: string[] = [];
-  for (const match of data.matchAll(TEXT_MEMBER)) {
-    const raw = match[1] ?? "";
+  const matches = [...data.matchAll(TEXT_MEMBER)];
+  // As in choiceText(): `reasoning` beside `reasoning_content` repeats it.
+  const bothReasonings = matches.some((m) => m[1] === "reasoning_content");
+  for (const match of matches) {
+    if (bothReasonings && match[1] === "reasoning") continue;
+    const raw = match[2] ?? "";
     if (raw.length === 0) continue;
     if (!raw.includes("\\")) texts.push(raw);
     else {

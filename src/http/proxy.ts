@@ -56,7 +56,8 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
       method: req.method,
       headers,
-      body: asked ?? (call ? call.body : hasBody ? req.body : undefined),
+      // A token route's call with no body (a DELETE) is forwarded with none, not an empty one.
+      body: asked ?? (call && req.body !== null ? call.body : hasBody ? req.body : undefined),
       redirect: "manual",
       // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
       ...(hasBody ? { duplex: "half" } : {}),

@@ -75,7 +75,9 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
       ), rollup AS (
         INSERT INTO usage_daily (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
                                 estimated_requests, estimated_units)
-        SELECT * FROM grouped ORDER BY 1, 2, 3, 4
+        SELECT tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
+               estimated_requests, estimated_units
+        FROM grouped ORDER BY 1, 2, 3, 4
         ON CONFLICT (tenant_id, day, route, model) DO UPDATE
           SET units = usage_daily.units + excluded.units, requests = usage_daily.requests + excluded.requests,
               input_tokens = usage_daily.input_tokens + excluded.input_tokens,
@@ -86,7 +88,9 @@ export async function ingestUsage(db: Database, events: readonly UsageEvent[]): 
       ), late AS (
         INSERT INTO usage_late (tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
                                 estimated_requests, estimated_units)
-        SELECT * FROM grouped
+        SELECT tenant_id, day, route, model, units, requests, input_tokens, output_tokens, cached_input_tokens,
+               estimated_requests, estimated_units
+        FROM grouped
         WHERE day < coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
         ORDER BY 1, 2, 3, 4
         ON CONFLICT (tenant_id, day, route, model) DO UPDATE

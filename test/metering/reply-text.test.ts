@@ -49,6 +49,16 @@ describe("deltaTextOf", () => {
     );
   });
 
+  it("counts reasoning once when a server sends it as both reasoning_content and reasoning", () => {
+    const both = { choices: [{ delta: { reasoning_content: "think", reasoning: "think" } }] };
+    expect(deltaTextOf(JSON.stringify(both))).toEqual(["think"]);
+    expect(deltaTextOf(JSON.stringify({ choices: [{ delta: { reasoning: "alone" } }] }))).toEqual(["alone"]);
+    expect(replyText({ choices: [{ message: { reasoning_content: "r", reasoning: "r", content: "c" } }] })).toEqual([
+      "c",
+      "r",
+    ]);
+  });
+
   it("skips the Responses API's .done events, which repeat the deltas' text", () => {
     expect(deltaTextOf('{"type":"response.output_text.done","text":"all of it"}')).toEqual([]);
     expect(deltaTextOf('{"type":"response.output_text.delta","delta":"all"}')).toEqual(["all"]);

@@ -8,6 +8,7 @@
 // and at bytes/4 elsewhere. What is not text (an image, an audio clip, a file) is counted at
 // a fixed allowance, not at its base64 length: it is the settle that makes it exact.
 
+import { utf8Length } from "./bytes";
 import { MAX_CALL_UNITS } from "./limits";
 import { modelName } from "./token-usage";
 
@@ -115,21 +116,6 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 /** Tokens at bytes/4, rounded up: the rule of thumb where no tokenizer is known. */
 export function bytesOver4(text: string): number {
   return Math.ceil(utf8Length(text) / 4);
-}
-
-/** The UTF-8 length of a string, without encoding it. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /** Text beyond this many characters is counted at the rate of its first part, to bound the cost per call. */

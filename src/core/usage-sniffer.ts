@@ -2,6 +2,7 @@
 // or in the server-sent events of a stream, in any of the shapes token-usage.ts reads
 // (OpenAI Chat Completions, Completions, Embeddings and Responses; Anthropic Messages).
 
+import { concat } from "./bytes";
 import type { TokenCounter } from "./prompt-estimate";
 import { deltaTextOf, replyText, TextTally } from "./reply-text";
 import {
@@ -126,7 +127,7 @@ export class UsageSniffer {
     if (this.mode === "json" && this.bytes > 0) {
       if (this.whole) {
         try {
-          const body: unknown = JSON.parse(this.decoder.decode(concat(this.whole, this.bytes)));
+          const body: unknown = JSON.parse(this.decoder.decode(concat(this.whole)));
           this.reported = usageFromBody(body);
           this.output?.add(replyText(body));
         } catch {
@@ -134,9 +135,9 @@ export class UsageSniffer {
         }
       } else {
         // The first 64 KB decoded at once: a character cut between chunks is read whole.
-        const head = new TextDecoder().decode(concat(this.headParts, this.headBytes));
+        const head = new TextDecoder().decode(concat(this.headParts));
         // Exactly the last 64 KB, however the chunks fell: what is read does not depend on them.
-        const kept = concat(this.tail, this.tailBytes);
+        const kept = concat(this.tail);
         const tail = this.decoder.decode(kept.subarray(Math.max(0, kept.byteLength - TAIL_BYTES)));
         this.reported = usageFromObject(lastUsageObject(tail), modelIn(head, tail));
       }
@@ -244,15 +245,4 @@ export class UsageSniffer {
 function modelIn(head: string, tail: string): string | undefined {
   const named = (text: string) => [...text.matchAll(MODEL_MEMBER)].map((m) => m[1]);
   return modelName(named(head)[0] ?? named(tail).at(-1));
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part.subarray(0, size - offset), offset);
-    offset += part.byteLength;
-    if (offset >= size) break;
-  }
-  return out;
 }

@@ -5,6 +5,7 @@
 
 import type { Context } from "hono";
 import type { Config } from "../config";
+import { concat } from "../core/bytes";
 import { MAX_CALL_UNITS } from "../core/limits";
 import { bytesOver4, type PromptParts, promptParts, promptTokens, type TokenCounter } from "../core/prompt-estimate";
 import type { RouteMatch } from "../core/route-table";
@@ -25,8 +26,6 @@ export interface TokenCall {
   maxOutputTokens: number;
   /** Counts tokens of this model, for output the upstream does not report. */
   count: TokenCounter;
-  /** How the prompt was counted: an encoding's name, or "bytes/4". */
-  method: string;
 }
 
 /** What the limiter reserves for the call: its prompt and its whole output allowance. */
@@ -67,13 +66,7 @@ export async function readBounded(req: Request, limit: number): Promise<Uint8Arr
     }
     parts.push(value);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.byteLength;
-  }
-  return body;
+  return concat(parts);
 }
 
 /**
@@ -88,25 +81,30 @@ function parsed(text: string): unknown {
   }
 }
 
+const NO_PROMPT: PromptParts = { model: null, texts: [], fixedTokens: 0 };
+
+/**
+ * The prompt of a parsed body and its tokens. A body that is not a JSON object (an upload),
+ * or one too deep to serialize again, counts at its bytes/4, a bound on its tokens.
+ */
+async function estimatePrompt(json: unknown, bytes: number, mode: Config["PROMPT_TOKENIZER"]) {
+  const byBytes = Math.min(MAX_CALL_UNITS, Math.ceil(bytes / 4));
+  let parts: PromptParts;
+  try {
+    parts = promptParts(json);
+  } catch {
+    return { parts: NO_PROMPT, inputTokens: byBytes, count: bytesOver4 };
+  }
+  const { count } = await counterFor(parts.model, mode);
+  const isObject = typeof json === "object" && json !== null && !Array.isArray(json);
+  return { parts, inputTokens: isObject ? promptTokens(parts, count) : byBytes, count };
+}
+
 /** Reads and estimates a call on a token route. */
 export async function readTokenCall(req: Request, route: RouteMatch, config: Config): Promise<TokenCall> {
   const body = await readBounded(req, config.TOKEN_ROUTE_MAX_BODY_BYTES);
   const json = parsed(new TextDecoder().decode(body));
-  // Not JSON (an upload), or JSON too deep to read: its bytes/4, a bound on its tokens.
-  const byBytes = Math.min(MAX_CALL_UNITS, Math.ceil(body.byteLength / 4));
-  let parts: PromptParts = { model: null, texts: [], fixedTokens: 0 };
-  let inputTokens = byBytes;
-  const { count, method } = await (async () => {
-    try {
-      parts = promptParts(json);
-      const counter = await counterFor(parts.model, config.PROMPT_TOKENIZER);
-      const isObject = typeof json === "object" && json !== null && !Array.isArray(json);
-      if (isObject) inputTokens = promptTokens(parts, counter.count);
-      return counter;
-    } catch {
-      return { count: bytesOver4, method: "bytes/4" };
-    }
-  })();
+  const { parts, inputTokens, count } = await estimatePrompt(json, body.byteLength, config.PROMPT_TOKENIZER);
   const allowance = parts.maxOutputTokens ?? route.maxTokens ?? config.DEFAULT_MAX_TOKENS;
   return {
     body,
@@ -115,7 +113,6 @@ export async function readTokenCall(req: Request, route: RouteMatch, config: Con
     inputTokens,
     maxOutputTokens: Math.min(MAX_CALL_UNITS, allowance * (parts.choices ?? 1)),
     count,
-    method,
   };
 }
 

@@ -56,15 +56,15 @@ const ESTIMATED: UsageDimensions = { estimated: true };
  * On them: nothing for a refusal (4xx), else the input estimate and the output counted from
  * what the reply carried, marked estimated, never the worst case that was reserved.
  */
-function unreported(status: number, fallback: MeterFallback, outputTokens: () => number) {
+function unreported(status: number, fallback: MeterFallback, model: string | null, outputTokens: () => number) {
   const tokens = fallback.tokens;
   if (!tokens) return { units: fallback.units, usage: ESTIMATED };
-  if (status >= 400) return { units: 0, usage: { model: tokens.model } };
+  if (status >= 400) return { units: 0, usage: { model } };
   const outputTokensCounted = outputTokens();
   return {
     units: tokens.inputTokens + outputTokensCounted,
     usage: {
-      model: tokens.model,
+      model,
       inputTokens: tokens.inputTokens,
       outputTokens: outputTokensCounted,
       cachedInputTokens: 0,
@@ -109,7 +109,7 @@ export function meterResponse(
     return res;
   }
   if (!res.body) {
-    const { units, usage } = unreported(res.status, fallback, () => 0);
+    const { units, usage } = unreported(res.status, fallback, requestModel, () => 0);
     reportUsed(units, undefined, usage);
     return res;
   }
@@ -127,12 +127,8 @@ export function meterResponse(
     const model = modelName(usage.metadata?.model) ?? requestModel;
     const count = fallback.tokens?.count;
     if (usage.units === undefined) {
-      const settle = unreported(res.status, fallback, () => (count ? sniffer.outputTokens(count) : 0));
-      reportUsed(
-        settle.units,
-        usage.metadata,
-        settle.usage.model === undefined ? settle.usage : { ...settle.usage, model },
-      );
+      const settle = unreported(res.status, fallback, model, () => (count ? sniffer.outputTokens(count) : 0));
+      reportUsed(settle.units, usage.metadata, settle.usage);
       return;
     }
     const tokens = sniffer.tokens();

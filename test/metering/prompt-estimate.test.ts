@@ -4,6 +4,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { utf8Length } from "../../src/core/bytes";
 import { MAX_CALL_UNITS } from "../../src/core/limits";
 import {
   bytesOver4,
@@ -13,7 +14,6 @@ import {
   promptParts,
   promptTokens,
   TOKENIZE_CHARS,
-  utf8Length,
 } from "../../src/core/prompt-estimate";
 import { counterFor, encodingOf } from "../../src/core/tokenizer";
 

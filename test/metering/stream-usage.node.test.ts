@@ -6,6 +6,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AiUpstream, startAiUpstream } from "../support/ai-upstream";
+import { newTenant, storedUsage } from "../support/metered-tenant";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 let upstream: AiUpstream;
@@ -27,29 +28,9 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function admin<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}/admin/v1${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as T;
-}
-
-async function newKey(): Promise<{ id: string; key: string }> {
-  const t = await admin<{ id: string }>("/tenants", {
-    name: "streams",
-    quota: { ratePerMinute: 0, burst: 1_000_000, dailyUnits: null },
-  });
-  const k = await admin<{ key: string }>(`/tenants/${t.id}/keys`, {});
-  return { id: t.id, key: k.key };
-}
-
-type Usage = { totals: { requests: number; inputTokens: number; outputTokens: number; units: number } };
-
 describe("streamed usage the client did not ask for", () => {
   it("meters every token the upstream served: three streams that did not ask, one that did, one plain call", async () => {
-    const tenant = await newKey();
+    const tenant = await newTenant(gateway, "streams");
     const client = new OpenAI({ apiKey: tenant.key, baseURL: `${server.url}/v1`, maxRetries: 0 });
     const before = upstream.served.length;
     const messages = [{ role: "user" as const, content: "say hello to the gateway please" }];
@@ -86,13 +67,8 @@ describe("streamed usage the client did not ask for", () => {
     const output = served.reduce((n, s) => n + s.completionTokens, 0);
     expect([input, output]).toEqual([30, 25]);
 
-    let usage: Usage | undefined;
-    for (let i = 0; i < 100; i++) {
-      usage = await admin<Usage>(`/tenants/${tenant.id}/usage`);
-      if (usage.totals.requests >= 5) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(usage?.totals).toMatchObject({
+    const usage = await storedUsage(gateway, tenant, 5);
+    expect(usage.totals).toMatchObject({
       requests: 5,
       inputTokens: input,
       outputTokens: output,
@@ -101,7 +77,7 @@ describe("streamed usage the client did not ask for", () => {
   }, 60_000);
 
   it("gives a client that did not ask, byte for byte, the stream the upstream sends such a request", async () => {
-    const tenant = await newKey();
+    const tenant = await newTenant(gateway, "streams");
     const body = JSON.stringify({ model: "llama", stream: true, messages: [{ role: "user", content: "hi there" }] });
     const direct = await fetch(`${upstream.url}/v1/chat/completions`, {
       method: "POST",

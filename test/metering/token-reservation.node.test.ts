@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AiUpstream, startAiUpstream } from "../support/ai-upstream";
 import { HELD_REPLY, type HeldUpstream, startHeldUpstream } from "../support/held-upstream";
+import { newTenant, storedUsage, type Tenant } from "../support/metered-tenant";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 const BODY_LIMIT = 4096;
@@ -42,18 +43,8 @@ afterAll(async () => {
   await Promise.all([ai?.close(), held?.close()]);
 });
 
-async function tenantOn(gateway: TestGateway, burst: number): Promise<{ id: string; key: string }> {
-  const admin = (path: string, body: unknown) =>
-    fetch(`${gateway.url}/admin/v1${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Record<string, string>>);
-  // No refill: what the bucket holds is exactly what can be reserved.
-  const t = await admin("/tenants", { name: "tokens", quota: { ratePerMinute: 0, burst, dailyUnits: null } });
-  const k = await admin(`/tenants/${t.id}/keys`, {});
-  return { id: t.id as string, key: k.key as string };
-}
+/** A tenant whose bucket never refills: what it holds is exactly what can be reserved. */
+const tenantOn = (gateway: TestGateway, burst: number) => newTenant(gateway, "tokens", burst);
 
 const chat = (gateway: TestGateway, key: string, body: object, init: RequestInit = {}) =>
   fetch(`${gateway.url}/v1/chat/completions`, {
@@ -66,26 +57,11 @@ const chat = (gateway: TestGateway, key: string, body: object, init: RequestInit
 /** What the `chat` policy had left after this call's reservation. */
 const remaining = (res: Response) => Number(/"chat";r=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
 
-type UsageRow = { route: string; model: string | null; inputTokens: number; outputTokens: number; units: number };
-type Totals = { requests: number; estimatedRequests: number; estimatedUnits: number; units: number };
-type Usage = { days: UsageRow[]; totals: Totals };
-
-/**
- * The tenant's usage once `calls` calls are stored. The gateway runs in this process: a call
- * whose client has gone settles when the server notices, so this flushes until it has.
- */
-async function usageOf(gateway: TestGateway, tenantId: string, calls: number): Promise<Usage> {
-  let usage: Usage | undefined;
-  for (let i = 0; i < 200 && (usage?.totals.requests ?? 0) < calls; i++) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    await gateway.server.flushUsage();
-    const res = await fetch(`${gateway.url}/admin/v1/tenants/${tenantId}/usage`, {
-      headers: { authorization: `Bearer ${gateway.token}` },
-    });
-    usage = (await res.json()) as Usage;
-  }
-  expect(usage?.totals.requests).toBe(calls);
-  return usage as Usage;
+/** The tenant's usage read once exactly `calls` calls are stored. */
+async function usageOf(gateway: TestGateway, tenant: Tenant, calls: number) {
+  const usage = await storedUsage(gateway, tenant, calls);
+  expect(usage.totals.requests).toBe(calls);
+  return usage;
 }
 
 const PROMPT = "The quick brown fox jumps over the lazy dog.";
@@ -106,7 +82,7 @@ describe("reservations sized by the request", () => {
     const second = await chat(reported, t.key, { model: "llama-3.1-8b", messages });
     await second.arrayBuffer();
     expect(remaining(second)).toBe(10_000 - 14 - (11 + 4 + 100));
-    const usage = await usageOf(reported, t.id, 2);
+    const usage = await usageOf(reported, t, 2);
     expect(usage.totals).toMatchObject({ units: 28, estimatedRequests: 0, estimatedUnits: 0 });
   });
 
@@ -199,7 +175,7 @@ describe("a reply that reports no usage", () => {
     const res = await chat(unreported, t.key, { model: "gpt-4o", messages, max_tokens: 500 });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    const usage = await usageOf(unreported, t.id, 1);
+    const usage = await usageOf(unreported, t, 1);
     // "Hello from the held upstream!" is 6 tokens in o200k_base; the prompt 10 + 4.
     expect(usage.days).toMatchObject([{ route: "chat", model: "gpt-4o", inputTokens: 14, outputTokens: 6, units: 20 }]);
     expect(usage.totals).toMatchObject({ units: 20, estimatedRequests: 1, estimatedUnits: 20 });
@@ -221,7 +197,7 @@ describe("a reply that reports no usage", () => {
     controller.abort();
     // The upstream sends the rest only after the client has gone.
     held.release();
-    const usage = await usageOf(unreported, t.id, 1);
+    const usage = await usageOf(unreported, t, 1);
     expect(usage.days).toMatchObject([{ model: "gpt-4o", inputTokens: 14, outputTokens: 6, units: 20 }]);
     expect(usage.totals).toMatchObject({ estimatedRequests: 1, estimatedUnits: 20 });
   });

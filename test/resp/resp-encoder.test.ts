@@ -3,7 +3,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeCommands, utf8Length } from "../../src/redis/resp/encoder";
+import { utf8Length } from "../../src/core/bytes";
+import { encodeCommands } from "../../src/redis/resp/encoder";
 import { RespParser } from "../../src/redis/resp/parser";
 
 const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) });

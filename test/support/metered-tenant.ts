@@ -33,8 +33,11 @@ export interface UsageRead {
   totalUnits: number;
 }
 
-/** A tenant with a key and no limit these tests could reach. */
-export async function newTenant(gateway: GatewayAccess, name: string): Promise<Tenant> {
+/**
+ * A tenant with a key, and a bucket of `burst` units that never refills: by default more
+ * than these tests could reach.
+ */
+export async function newTenant(gateway: GatewayAccess, name: string, burst = 1_000_000): Promise<Tenant> {
   const admin = async <T>(path: string, body: unknown): Promise<T> => {
     const res = await fetch(`${gateway.url}/admin/v1${path}`, {
       method: "POST",
@@ -46,7 +49,7 @@ export async function newTenant(gateway: GatewayAccess, name: string): Promise<T
   };
   const tenant = await admin<{ id: string }>("/tenants", {
     name,
-    quota: { ratePerMinute: 0, burst: 1_000_000, dailyUnits: null },
+    quota: { ratePerMinute: 0, burst, dailyUnits: null },
   });
   const { key } = await admin<{ key: string }>(`/tenants/${tenant.id}/keys`, {});
   return { id: tenant.id, key };

@@ -1,6 +1,7 @@
 // One socket's life: connect, handshake, the FIFO of commands awaiting replies, timeouts, teardown.
 
-import { concat, encodeCommands, type RedisArg } from "./encoder";
+import { concat } from "../../core/bytes";
+import { encodeCommands, type RedisArg } from "./encoder";
 import { RedisClosedError, RedisProtocolError, RedisServerError, RedisTimeoutError } from "./errors";
 import { RespParser } from "./parser";
 import type { RedisReply } from "./reply";

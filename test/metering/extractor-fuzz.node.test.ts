@@ -6,10 +6,11 @@
 
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { concat } from "../../src/core/bytes";
 import { usageStripper } from "../../src/core/stream-usage-option";
 import { modelName } from "../../src/core/token-usage";
 import { UsageSniffer } from "../../src/core/usage-sniffer";
-import { concat, cutPoints, isPrefix, jsonBodyArb, split, sseBodyArb } from "../support/fuzz-bodies";
+import { cutPoints, isPrefix, jsonBodyArb, split, sseBodyArb } from "../support/fuzz-bodies";
 import { type FuzzUpstream, type Scripted, startFuzzUpstream } from "../support/fuzz-upstream";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 import { until } from "../support/wait";

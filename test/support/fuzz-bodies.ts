@@ -184,15 +184,5 @@ export function split(body: Uint8Array, cuts: number[]): Uint8Array[] {
   return chunks;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 export const isPrefix = (prefix: Uint8Array, of: Uint8Array): boolean =>
   prefix.length <= of.length && Buffer.from(prefix).equals(Buffer.from(of.subarray(0, prefix.length)));

@@ -1,14 +1,30 @@
 // The limiter's decision: every policy of a call is checked together and consumed together.
 //
-// A call is admitted only if the route's bucket and the daily quota both admit it; a
-// rejected call changes nothing. Shadow mode admits what would be rejected and says so.
+// A call is admitted only if every bucket it meets (the route's units and requests, the key's
+// own), the daily quota and every calls-in-flight cap admit it; a rejected call changes
+// nothing. Shadow mode admits what would be rejected and says so.
 
 import { dayOf } from "./calendar";
 import { addDaily, type DailyLimits, type DailyState, describeDaily, takeDaily } from "./daily-quota";
-import { DAILY_POLICY, own, resolveRoute, type TenantLimits } from "./limits";
+import {
+  type BucketPolicy,
+  bucketPolicies,
+  concurrencyPolicies,
+  DAILY_POLICY,
+  own,
+  type TenantLimits,
+  unitsBucket,
+} from "./limits";
+import {
+  bucketReport,
+  CONCURRENCY_RETRY_SECONDS,
+  concurrencyReport,
+  dailyPolicy,
+  type PolicyReport,
+  seconds,
+} from "./policy-report";
 import {
   adjustTicks,
-  type BucketLimits,
   type BucketState,
   describeBucket,
   forceTakeTokens,
@@ -16,23 +32,13 @@ import {
   takeTokens,
 } from "./token-bucket";
 
+export { describeLimits, type LimitsFigures } from "./limits-report";
+export { dailyPolicy, NEVER_RETRY_SECONDS, type PolicyReport } from "./policy-report";
+
 export interface LimiterState {
+  /** By state key: a route's name, `<route>/requests`, or a key's `key/<hash>/<name>`. */
   buckets: Record<string, BucketState | undefined>;
   daily: DailyState | undefined;
-}
-
-/** One policy's figures, as the RateLimit fields and `/account/v1/limits` report them. */
-export interface PolicyReport {
-  name: string;
-  kind: "bucket" | "daily";
-  /** q: the policy's quota in units. */
-  quota: number;
-  /** w: the policy's window in seconds. */
-  windowSeconds: number;
-  /** r: units left. */
-  remaining: number;
-  /** t: seconds until the policy is fully restored. */
-  resetSeconds: number;
 }
 
 export interface Decision {
@@ -51,8 +57,26 @@ export interface Decision {
 export interface DecideResult {
   decision: Decision;
   state: LimiterState;
-  /** Ticks the call took from its bucket: the full cost, or less when shadow mode floored it. */
+  /** Ticks the call took from the route's units bucket: the cost, or less when shadow mode floored it. */
   bucketTicks: number;
+  /** Ticks it took from the key's units bucket, likewise. */
+  keyTicks: number;
+}
+
+/** Reserved calls holding a slot when a call arrives: the tenant's, and its route's. */
+export interface InFlight {
+  tenant: number;
+  route: number;
+}
+
+/** What a call is, beyond its route and cost. */
+export interface CallOptions {
+  /** The key the call came with: its own limits apply too. */
+  keyHash?: string;
+  /** A reservation: it takes a calls-in-flight slot, and counts as a request even at cost 0. */
+  reserve?: boolean;
+  /** The reserved calls in flight before this one; needed, and only read, when reserving. */
+  inFlight?: InFlight;
 }
 
 /** What a reservation held, so that settling it can give back exactly that. */
@@ -60,53 +84,30 @@ export interface HeldUnits {
   route: string;
   /** Units counted against the day. */
   units: number;
-  /** Ticks taken from the route's bucket. */
+  /** Ticks taken from the route's units bucket. */
   bucketTicks: number;
+  /** The key whose units bucket it took `keyTicks` from, if the key has one. */
+  keyHash?: string;
+  keyTicks?: number;
   /** The day the units were counted on. */
   day: string;
 }
 
-/** The longest Retry-After we announce, for calls the current limits can never admit. */
-export const NEVER_RETRY_SECONDS = 86_400;
-
-const seconds = (ms: number) => Math.ceil(ms / 1000);
-
-function bucketWindowSeconds(b: BucketLimits): number {
-  // The time a full bucket takes to refill from empty; equals 60 when burst == rate.
-  return b.ratePerMinute === 0 ? NEVER_RETRY_SECONDS : Math.max(1, seconds((b.burst * 60_000) / b.ratePerMinute));
-}
-
-function bucketReport(name: string, b: BucketLimits, remaining: number, resetMs: number | null): PolicyReport {
-  const windowSeconds = bucketWindowSeconds(b);
-  return {
-    name,
-    kind: "bucket",
-    quota: b.burst,
-    windowSeconds,
-    remaining,
-    resetSeconds: resetMs === null ? windowSeconds : seconds(resetMs),
-  };
-}
-
-/** The policy report of the daily quota for the RateLimit fields, or null without a daily limit. */
-export function dailyPolicy(daily: {
-  units: number | null;
-  remaining: number | null;
-  resetSeconds: number;
-}): PolicyReport | null {
-  if (daily.units === null) return null;
-  return {
-    name: DAILY_POLICY,
-    kind: "daily",
-    quota: daily.units,
-    windowSeconds: 86_400,
-    remaining: daily.remaining ?? 0,
-    resetSeconds: daily.resetSeconds,
-  };
-}
-
 export function dailyLimitsOf(limits: TenantLimits): DailyLimits {
   return { units: limits.dailyUnits, timeZone: limits.timeZone };
+}
+
+/** What one call takes from a bucket: units from a units bucket, one from a request bucket. */
+const takeOf = (p: BucketPolicy, cost: number, counted: boolean) => (!counted ? 0 : p.kind === "units" ? cost : 1);
+
+/** The smallest wait among refusals, or null when one of them can never admit the call. */
+function longestWait(waits: (number | null)[]): number | null {
+  let out = 0;
+  for (const w of waits) {
+    if (w === null) return null;
+    out = Math.max(out, w);
+  }
+  return out;
 }
 
 /** Checks every policy of one call to `route` costing `cost` units, and consumes from all or none. */
@@ -116,55 +117,92 @@ export function decide(
   route: string,
   cost: number,
   now: number,
+  call: CallOptions = {},
 ): DecideResult {
-  const bucketLimits = resolveRoute(limits, route);
+  const reserve = call.reserve === true;
+  // A call is counted as a request unless it only peeks (cost 0, nothing held).
+  const counted = cost > 0 || reserve;
+  const buckets = bucketPolicies(limits, route, call.keyHash);
+  const takes = buckets.map((p) => {
+    const current = own(state.buckets, p.stateKey);
+    return { p, current, take: takeTokens(current, p.limits, takeOf(p, cost, counted), now) };
+  });
   const daily = dailyLimitsOf(limits);
-  const current = own(state.buckets, route);
-  const b = takeTokens(current, bucketLimits, cost, now);
   const d = takeDaily(state.daily, daily, cost, now);
+  const slots = reserve ? concurrencyPolicies(limits, route) : [];
+  const inFlight = call.inFlight ?? { tenant: 0, route: 0 };
+  const busy = (route: string | null) => (route === null ? inFlight.tenant : inFlight.route);
 
   const violated: string[] = [];
-  if (!b.ok) violated.push(route);
-  if (!d.ok) violated.push(DAILY_POLICY);
+  const waits: (number | null)[] = [];
+  for (const { p, take } of takes) {
+    if (take.ok) continue;
+    violated.push(p.name);
+    waits.push(take.retryAfterMs === null ? null : seconds(take.retryAfterMs));
+  }
+  if (!d.ok) {
+    violated.push(DAILY_POLICY);
+    waits.push(d.retryAfterMs === null ? null : seconds(d.retryAfterMs));
+  }
+  for (const s of slots) {
+    if (busy(s.route) < s.max) continue;
+    violated.push(s.name);
+    waits.push(CONCURRENCY_RETRY_SECONDS);
+  }
   const ok = violated.length === 0;
 
   let next = state;
   let bucketTicks = 0;
-  if (ok && cost > 0) {
-    next = { buckets: { ...state.buckets, [route]: b.state }, daily: d.state };
-    bucketTicks = cost * TICKS_PER_TOKEN;
+  let keyTicks = 0;
+  const held = (p: BucketPolicy, ticks: number) => {
+    if (p.kind !== "units") return;
+    if (p.stateKey === route) bucketTicks = ticks;
+    else keyTicks = ticks;
+  };
+  if (ok && counted) {
+    const moved = { ...state.buckets };
+    for (const { p, take } of takes) {
+      if (take.state === own(state.buckets, p.stateKey)) continue;
+      moved[p.stateKey] = take.state;
+      held(p, takeOf(p, cost, counted) * TICKS_PER_TOKEN);
+    }
+    next = { buckets: moved, daily: d.state };
   } else if (!ok && limits.shadow) {
-    // Shadow mode lets the call through: count the real usage, but floor the bucket at
-    // zero so that switching shadow mode off does not leave the tenant in debt.
-    const forced = forceTakeTokens(current, bucketLimits, cost, now);
-    next = { buckets: { ...state.buckets, [route]: forced.state }, daily: addDaily(state.daily, daily, cost, now) };
-    bucketTicks = forced.takenTicks;
+    // Shadow mode lets the call through: count the real usage, but floor each bucket at zero
+    // so that switching shadow mode off does not leave the tenant in debt.
+    const moved = { ...state.buckets };
+    for (const { p, current } of takes) {
+      const forced = forceTakeTokens(current, p.limits, takeOf(p, cost, counted), now);
+      moved[p.stateKey] = forced.state;
+      held(p, forced.takenTicks);
+    }
+    next = { buckets: moved, daily: addDaily(state.daily, daily, cost, now) };
   }
 
   // Report the state the call leaves behind, whatever happened to it.
-  const bucket = describeBucket(own(next.buckets, route), bucketLimits, now);
+  const policies: PolicyReport[] = buckets.map((p) => {
+    const b = describeBucket(own(next.buckets, p.stateKey), p.limits, now);
+    return bucketReport(p.name, p.kind === "units" ? "bucket" : "requests", p.limits, b.remaining, b.resetMs);
+  });
   const day = describeDaily(next.daily, daily, now);
-  const policies = [bucketReport(route, bucketLimits, bucket.remaining, bucket.resetMs)];
   const dp = dailyPolicy({ units: daily.units, remaining: day.remaining, resetSeconds: seconds(day.resetMs) });
   if (dp) policies.push(dp);
+  const admitted = ok || limits.shadow;
+  for (const s of slots) policies.push(concurrencyReport(s.name, s.max, busy(s.route) + (admitted ? 1 : 0)));
 
-  let retryAfterSeconds: number | null = 0;
-  for (const wait of [b.retryAfterMs, d.retryAfterMs]) {
-    if (wait === null) retryAfterSeconds = null;
-    else if (retryAfterSeconds !== null) retryAfterSeconds = Math.max(retryAfterSeconds, seconds(wait));
-  }
   return {
     decision: {
-      allowed: ok || limits.shadow,
+      allowed: admitted,
       shadowed: !ok && limits.shadow,
       violated,
       policies,
-      retryAfterSeconds: ok ? 0 : retryAfterSeconds,
+      retryAfterSeconds: ok ? 0 : longestWait(waits),
       route,
       cost,
     },
     state: next,
     bucketTicks,
+    keyTicks,
   };
 }
 
@@ -199,14 +237,29 @@ export function decideReported(
     },
     state: next,
     bucketTicks: 0,
+    keyTicks: 0,
   };
+}
+
+/** Moves one units bucket by a settle's difference; a refund gives back no more than was taken. */
+function settleBucket(
+  buckets: LimiterState["buckets"],
+  stateKey: string,
+  limits: ReturnType<typeof unitsBucket>,
+  delta: number,
+  taken: number,
+  now: number,
+): void {
+  if (!limits) return;
+  const deltaTicks = delta > 0 ? Math.min(delta * TICKS_PER_TOKEN, taken) : delta * TICKS_PER_TOKEN;
+  buckets[stateKey] = adjustTicks(own(buckets, stateKey), limits, deltaTicks, now);
 }
 
 /**
  * The counters once a reservation is settled to the `actual` units used (the store's
- * settle() calls it): the difference is refunded to, or charged to, both the bucket and
- * the day it was reserved on. A refund gives back no more
- * than the reservation took from the bucket.
+ * settle() calls it): the difference is refunded to, or charged to, the units buckets
+ * (the route's and the key's) and the day it was reserved on. Request buckets are never
+ * settled: a call is one request whatever it used.
  */
 export function reconcile(
   state: LimiterState,
@@ -217,34 +270,18 @@ export function reconcile(
 ): LimiterState {
   const delta = reservation.units - actual;
   if (delta === 0) return state;
-  const deltaTicks = delta > 0 ? Math.min(delta * TICKS_PER_TOKEN, reservation.bucketTicks) : delta * TICKS_PER_TOKEN;
-  const route = reservation.route;
-  const bucket = adjustTicks(own(state.buckets, route), resolveRoute(limits, route), deltaTicks, now);
+  const { route, keyHash } = reservation;
+  const buckets = { ...state.buckets };
+  settleBucket(buckets, route, unitsBucket(limits, route), delta, reservation.bucketTicks, now);
+  if (keyHash !== undefined) {
+    const key = bucketPolicies(limits, route, keyHash).find((p) => p.kind === "units" && p.stateKey !== route);
+    if (key) settleBucket(buckets, key.stateKey, key.limits, delta, reservation.keyTicks ?? 0, now);
+  }
   const daily = dailyLimitsOf(limits);
   // A refund for a day that has already ended would be handed out on the wrong day, so it
   // is dropped; a charge always lands, on today if the reservation's day has ended, so
   // that the quota counts every unit that is billed.
   const sameDay = dayOf(now, daily.timeZone) === reservation.day;
   const dailyState = sameDay || delta < 0 ? addDaily(state.daily, daily, -delta, now) : state.daily;
-  return { buckets: { ...state.buckets, [route]: bucket }, daily: dailyState };
-}
-
-/** Every policy's figures for the given routes, without consuming anything. */
-export function describeLimits(state: LimiterState, limits: TenantLimits, routes: string[], now: number) {
-  const buckets = routes.map((route) => {
-    const b = resolveRoute(limits, route);
-    const { remaining, resetMs } = describeBucket(own(state.buckets, route), b, now);
-    return { ...bucketReport(route, b, remaining, resetMs), ratePerMinute: b.ratePerMinute, burst: b.burst };
-  });
-  const d = describeDaily(state.daily, dailyLimitsOf(limits), now);
-  return {
-    buckets,
-    daily: {
-      units: limits.dailyUnits,
-      used: d.used,
-      remaining: d.remaining,
-      resetSeconds: seconds(d.resetMs),
-      timeZone: limits.timeZone,
-    },
-  };
+  return { buckets, daily: dailyState };
 }

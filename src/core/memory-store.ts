@@ -24,6 +24,7 @@
 // none is counted twice. delivered() waits for the onUsage calls in flight.
 
 import { dayOf } from "./calendar";
+import { inFlightCounter } from "./in-flight";
 import { decide, decideReported, describeLimits, type HeldUnits, reconcile } from "./limiter";
 import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
@@ -110,6 +111,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // can put an entry behind a later-expiring one: it is swept at most that step late.
   const reservations = new Map<string, Held>();
   const idempotencyKeys = new Map<string, number>();
+  // Reservations held per tenant and route: the calls in flight that the concurrency caps count.
+  const slots = inFlightCounter();
+
+  function hold(key: string, r: Held): void {
+    reservations.set(key, r);
+    slots.add(r.tenantId, r.route, 1);
+  }
+
+  function release(key: string): Held | undefined {
+    const r = reservations.get(key);
+    if (!r) return undefined;
+    reservations.delete(key);
+    slots.add(r.tenantId, r.route, -1);
+    return r;
+  }
 
   function emit(event: UsageEvent, usage: UsageDimensions | undefined): void {
     const { metadata, ...rest } = event;
@@ -128,7 +144,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     let recorded = 0;
     for (const [key, r] of reservations) {
       if (r.expiresAt > at) break;
-      reservations.delete(key);
+      release(key);
       emitReservation(r, r.units, undefined, estimatedDimensions(r.model));
       recorded++;
     }
@@ -166,19 +182,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const { limits } = auth.tenant.snapshot;
       const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
       assertUnits(cost);
-      const { decision, state, bucketTicks } = decide(auth.tenant.state, limits, request.route, cost, at);
+      const { keyHash, route } = request;
+      const reserve = request.reserve === true;
+      const inFlight = slots.of(tenantId, route);
+      const call = { keyHash, reserve, inFlight };
+      const { decision, state, bucketTicks, keyTicks } = decide(auth.tenant.state, limits, route, cost, at, call);
       auth.tenant.state = state;
       let reservation: { id: string; expiresAt: number } | undefined;
       // A reserved call is metered even at cost 0: it is settled to the units it used.
       if (decision.allowed && (cost > 0 || request.reserve)) {
         if (request.reserve) {
           reservation = { id: crypto.randomUUID(), expiresAt: at + ttlMs };
-          reservations.set(keyOf(tenantId, reservation.id), {
+          hold(keyOf(tenantId, reservation.id), {
             ...reservation,
             tenantId,
-            route: request.route,
+            route,
             units: cost,
             bucketTicks,
+            ...(keyHash !== undefined ? { keyHash, keyTicks } : {}),
             day: dayOf(at, limits.timeZone),
             reservedAt: at,
             // Cleaned now, so a held reservation keeps no more than its event may carry.
@@ -186,7 +207,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             model: request.model,
           });
         } else {
-          const { route, metadata, model } = request;
+          const { metadata, model } = request;
           emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata }, { model });
         }
       }
@@ -204,10 +225,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       assertDimensions(usage);
       const at = now();
       const key = keyOf(tenantId, reservationId);
-      const reservation = reservations.get(key);
       // Taken before the sweep, which would otherwise record it and answer "unknown": in the
       // DO too, a reservation settled after its expiry but before the alarm is "expired".
-      reservations.delete(key);
+      const reservation = release(key);
       sweepAt(at);
       if (!reservation) return { status: "unknown" };
       const tenant = tenants.held(tenantId);
@@ -252,7 +272,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if ("denied" in auth) return auth.denied;
       const { limits } = auth.tenant.snapshot;
       const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
-      const report = describeLimits(auth.tenant.state, limits, routes, tick());
+      const at = tick();
+      const context = { keyHash: request.keyHash, inFlight: slots.all(tenantId) };
+      const report = describeLimits(auth.tenant.state, limits, routes, at, context);
       return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
     },
 

@@ -10,8 +10,9 @@
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/core/limiter";
 import type { CheckResult, LimiterStore } from "../../../src/core/limiter-store";
-import type { TenantLimits } from "../../../src/core/limits";
+import type { KeyLimits, TenantLimits } from "../../../src/core/limits";
 import type { UsageEvent } from "../../../src/core/usage-event";
+import { aiLimitsConformance } from "./ai-limits-conformance";
 import { usageEventConformance } from "./usage-event-conformance";
 
 export interface ConformanceTenant {
@@ -29,6 +30,8 @@ export interface ConformanceHarness {
   setNow(tenant: ConformanceTenant, ms: number): Promise<void>;
   /** Revokes the tenant's key: the source of truth first, then a push, as the operator API does. */
   revokeKey(tenant: ConformanceTenant): Promise<void>;
+  /** Gives the tenant's key its own limits, as the operator API does. */
+  setKeyLimits(tenant: ConformanceTenant, limits: KeyLimits): Promise<void>;
   /** Suspends the tenant, as the operator API does. */
   suspend(tenant: ConformanceTenant): Promise<void>;
   /** A new tenant in Postgres only, never pushed: the limiter must load it. */
@@ -291,4 +294,5 @@ export function limiterConformance(backend: string, harness: () => ConformanceHa
     });
   });
   usageEventConformance(backend, harness);
+  aiLimitsConformance(backend, harness);
 }

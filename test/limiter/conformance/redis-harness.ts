@@ -73,6 +73,7 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
     },
     revokeKey: (t) => change(t, () => ({ keyHashes: [] })),
     suspend: (t) => change(t, () => ({ status: "suspended" })),
+    setKeyLimits: (t, limits) => change(t, (s) => ({ limits: { ...s.limits, keys: { [t.keyHash]: limits } } })),
     // The tenant's stream, read as the stream consumer reads it (nothing consumes it here).
     async events(t) {
       const stream = tenantKeys(prefix, t.tenantId).stream;

@@ -10,7 +10,7 @@ import {
   DEFAULT_LOAD_TIMEOUT_MS,
   DEFAULT_RESERVATION_TTL_SECONDS,
 } from "./core/limiter-rules";
-import { DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
+import { CONCURRENCY_POLICY, DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
 import { isCurrency, isPrice } from "./core/money";
 import type { RouteRule } from "./core/route-table";
 import { isWebhookSecret } from "./core/webhook-signature";
@@ -36,7 +36,11 @@ export const MAX_UNITS = 1_000_000_000_000;
 export const routeKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a route key is 1-64 letters, digits, '.', '_' or '-'")
-  .refine((r) => r !== DAILY_POLICY, `"${DAILY_POLICY}" names the daily quota and cannot be a route key`);
+  .refine((r) => r !== DAILY_POLICY, `"${DAILY_POLICY}" names the daily quota and cannot be a route key`)
+  .refine(
+    (r) => r !== CONCURRENCY_POLICY,
+    `"${CONCURRENCY_POLICY}" names the calls-in-flight cap and cannot be a route key`,
+  );
 
 export const routeRuleSchema = z.strictObject({
   method: z

@@ -3,8 +3,9 @@
 // The Durable Object implements it on Workers; the Redis adapter implements it for
 // self-hosted runs. One conformance suite holds every implementation to the same contract.
 
-import type { Decision, PolicyReport } from "./limiter";
+import type { Decision } from "./limiter";
 import type { TenantLimits } from "./limits";
+import type { LimitsFigures } from "./limits-report";
 import type { UsageDimensions, UsageMetadata } from "./usage-event";
 
 export type TenantStatus = "active" | "suspended";
@@ -98,17 +99,9 @@ export type CheckResult =
 
 export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
 
-export interface LimitsReport {
+export interface LimitsReport extends LimitsFigures {
   tenantId: string;
   shadow: boolean;
-  buckets: (PolicyReport & { ratePerMinute: number; burst: number })[];
-  daily: {
-    units: number | null;
-    used: number;
-    remaining: number | null;
-    resetSeconds: number;
-    timeZone: string;
-  };
 }
 
 export type LimitsResult =

@@ -1,6 +1,6 @@
 // A tenant's limits as the limiter sees them, and how one call's policies are resolved.
 //
-// A call to a route meets up to seven policies (DESIGN.md "v2: AI traffic", policy names):
+// A call to a route meets up to seven policies (docs/http-api.md, "Quotas" and "Headers"):
 // the route's units bucket (`<route>`) and request bucket (`<route>/requests`), the key's own
 // two (`key/<route>`, `key/<route>/requests`), the daily quota (`daily`), and the calls in
 // flight, for the tenant (`concurrency`) and for the route (`<route>/concurrency`). Route keys
@@ -41,10 +41,6 @@ export interface RouteOverride extends BucketFields {
   cost?: number;
   /** Calls to this route in flight at once. */
   maxConcurrent?: number | null;
-  /** A token route's output allowance when a request names no max_tokens. */
-  maxTokens?: number;
-  /** Ask streams for their usage on this route (see stream-usage-option.ts). */
-  injectStreamUsage?: boolean;
 }
 
 /** A key's own limits, applied to each route apart (`key/<route>`, `key/<route>/requests`). */

@@ -13,12 +13,17 @@ export interface RateLimitFields {
  * `RateLimit-Policy: "default";q=100;w=60` and `RateLimit: "default";r=42;t=18`.
  */
 export function rateLimitFields(policies: PolicyReport[]): RateLimitFields {
+  // A calls-in-flight cap has no window: it has q, and no w.
   const policy: Item[] = policies.map((p) => [
     p.name,
-    new Map([
-      ["q", p.quota],
-      ["w", p.windowSeconds],
-    ]),
+    new Map(
+      p.kind === "concurrency"
+        ? [["q", p.quota]]
+        : [
+            ["q", p.quota],
+            ["w", p.windowSeconds],
+          ],
+    ),
   ]);
   const limit: Item[] = policies.map((p) => [
     p.name,
@@ -35,11 +40,45 @@ export function rateLimitFields(policies: PolicyReport[]): RateLimitFields {
  * only one policy, so it describes the one with the fewest units left.
  */
 export function legacyRateLimitFields(policies: PolicyReport[]): Record<string, string> {
-  if (policies.length === 0) return {};
-  const tightest = policies.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  const p = tightest(policies);
+  if (!p) return {};
   return {
-    "X-RateLimit-Limit": String(tightest.quota),
-    "X-RateLimit-Remaining": String(tightest.remaining),
-    "X-RateLimit-Reset": String(tightest.resetSeconds),
+    "X-RateLimit-Limit": String(p.quota),
+    "X-RateLimit-Remaining": String(p.remaining),
+    "X-RateLimit-Reset": String(p.resetSeconds),
   };
+}
+
+/** A duration as OpenAI writes its reset fields: "0s", "45s", "6m0s", "1h2m3s". */
+export function openAiDuration(totalSeconds: number): string {
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+const tightest = (policies: PolicyReport[]) =>
+  policies.length === 0 ? null : policies.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+
+/**
+ * OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, which OpenAI-compatible
+ * clients and dashboards read: each trio from the policy of its kind with the least left.
+ * Requests are the request buckets; tokens are the units buckets and the daily quota (units
+ * are tokens on token routes). A kind the call meets no policy of is left out.
+ */
+export function openAiRateLimitFields(policies: PolicyReport[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const kinds = [
+    ["requests", tightest(policies.filter((p) => p.kind === "requests"))],
+    ["tokens", tightest(policies.filter((p) => p.kind === "bucket" || p.kind === "daily"))],
+  ] as const;
+  for (const [kind, p] of kinds) {
+    if (!p) continue;
+    out[`x-ratelimit-limit-${kind}`] = String(p.quota);
+    out[`x-ratelimit-remaining-${kind}`] = String(p.remaining);
+    out[`x-ratelimit-reset-${kind}`] = openAiDuration(p.resetSeconds);
+  }
+  return out;
 }

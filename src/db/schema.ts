@@ -16,7 +16,7 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
-import type { RouteOverride } from "../core/limits";
+import type { KeyLimits, RouteOverride } from "../core/limits";
 
 // Millisecond precision, so a timestamp survives the round trip through a JS Date exactly
 // (keyset pagination cursors depend on it).
@@ -60,6 +60,8 @@ export const apiKeys = pgTable(
     /** Lowercase hex SHA-256 of the whole key. The key itself is never stored. */
     keyHash: text("key_hash").notNull().unique(),
     name: text("name"),
+    /** The key's own limits (v2), on top of the tenant's; null: none. */
+    limits: jsonb("limits").$type<KeyLimits>(),
     createdAt: ts("created_at").notNull().defaultNow(),
     revokedAt: ts("revoked_at"),
   },
@@ -75,8 +77,14 @@ export const tenantQuotas = pgTable(
     tenantId: text("tenant_id")
       .primaryKey()
       .references(() => tenants.id, { onDelete: "cascade" }),
-    ratePerMinute: integer("rate_per_minute").notNull(),
-    burst: integer("burst").notNull(),
+    // The units bucket of every route; both null: none (v2; before it every tenant had one).
+    ratePerMinute: integer("rate_per_minute"),
+    burst: integer("burst"),
+    // The request bucket of every route (v2); null: none, which is what every existing quota gets.
+    requestsPerMinute: integer("requests_per_minute"),
+    requestBurst: integer("request_burst"),
+    /** Calls in flight for the whole tenant (v2); null: no cap. */
+    maxConcurrent: integer("max_concurrent"),
     /** Units per day; null means no daily limit. */
     dailyUnits: bigint("daily_units", { mode: "number" }),
     timeZone: text("time_zone").notNull().default("UTC"),
@@ -90,6 +98,8 @@ export const tenantQuotas = pgTable(
     check("tenant_quotas_rate_check", sql`${t.ratePerMinute} >= 0`),
     check("tenant_quotas_burst_check", sql`${t.burst} >= 1`),
     check("tenant_quotas_daily_check", sql`${t.dailyUnits} is null or ${t.dailyUnits} >= 0`),
+    check("tenant_quotas_requests_check", sql`${t.requestsPerMinute} >= 0 and ${t.requestBurst} >= 1`),
+    check("tenant_quotas_concurrency_check", sql`${t.maxConcurrent} >= 1`),
   ],
 );
 

@@ -3,19 +3,19 @@
 
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
-import type { TenantLimits } from "../core/limits";
+import type { KeyLimits, TenantLimits } from "../core/limits";
 import { trimDecimal } from "../core/money";
 import type { Database, Transaction } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
 
-export type QuotaInput = Omit<TenantLimits, "timeZone" | "shadow" | "routes"> &
-  Partial<Pick<TenantLimits, "timeZone" | "shadow" | "routes">> & {
-    /** Price per unit for this tenant (decimal string); absent or null: BILLING_UNIT_COST. */
-    unitPrice?: string | null;
-  };
+/** A quota as given: a field left out takes the configured default; null means none. */
+export type QuotaInput = Partial<Omit<TenantLimits, "keys">> & {
+  /** Price per unit for this tenant (decimal string); absent or null: BILLING_UNIT_COST. */
+  unitPrice?: string | null;
+};
 
-/** The quota as shown: the limits, and the tenant's own unit price if it has one. */
-export type QuotaView = TenantLimits & { unitPrice: string | null };
+/** The quota as shown: every limit (null where there is none), and the tenant's own unit price. */
+export type QuotaView = Required<Omit<TenantLimits, "keys">> & { unitPrice: string | null };
 
 export interface TenantView {
   id: string;
@@ -31,15 +31,20 @@ export interface KeyView {
   id: string;
   prefix: string;
   name: string | null;
+  /** The key's own limits, on top of the tenant's; null: none. */
+  limits: KeyLimits | null;
   createdAt: string;
   revokedAt: string | null;
 }
 
-function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantLimits {
-  if (!q) return defaults;
+function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): Required<Omit<TenantLimits, "keys">> {
+  if (!q) return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, ...defaults };
   return {
     ratePerMinute: q.ratePerMinute,
     burst: q.burst,
+    requestsPerMinute: q.requestsPerMinute,
+    requestBurst: q.requestBurst,
+    maxConcurrent: q.maxConcurrent,
     dailyUnits: q.dailyUnits,
     timeZone: q.timeZone,
     shadow: q.shadow,
@@ -67,14 +72,17 @@ async function readSnapshot(db: Database | Transaction, tenantId: string, defaul
     .where(eq(tenants.id, tenantId));
   if (!row) return null;
   const keys = await db
-    .select({ keyHash: apiKeys.keyHash })
+    .select({ keyHash: apiKeys.keyHash, limits: apiKeys.limits })
     .from(apiKeys)
     .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
+  // The limiter needs the limits of the keys that have their own; the tenant's view does not show them.
+  const keyLimits = Object.fromEntries(keys.flatMap((k) => (k.limits ? [[k.keyHash, k.limits]] : [])));
+  const limits: TenantLimits = limitsOf(row.tenant_quotas, defaults);
   const snapshot: TenantSnapshot = {
     tenantId,
     version: row.tenants.configVersion,
     status: row.tenants.status,
-    limits: limitsOf(row.tenant_quotas, defaults),
+    limits: Object.keys(keyLimits).length > 0 ? { ...limits, keys: keyLimits } : limits,
     keyHashes: keys.map((k) => k.keyHash),
   };
   return { snapshot, view: viewOf(row.tenants, row.tenant_quotas, defaults) };
@@ -121,10 +129,14 @@ export async function createTenant(
 }
 
 function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
+  const or = <T>(value: T | undefined, fallback: T) => (value === undefined ? fallback : value);
   return {
-    ratePerMinute: q.ratePerMinute,
-    burst: q.burst,
-    dailyUnits: q.dailyUnits,
+    ratePerMinute: or(q.ratePerMinute, defaults.ratePerMinute),
+    burst: or(q.burst, defaults.burst),
+    requestsPerMinute: or(q.requestsPerMinute, defaults.requestsPerMinute ?? null),
+    requestBurst: or(q.requestBurst, defaults.requestBurst ?? null),
+    maxConcurrent: or(q.maxConcurrent, defaults.maxConcurrent ?? null),
+    dailyUnits: or(q.dailyUnits, defaults.dailyUnits),
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,
     routes: q.routes ?? {},
@@ -201,12 +213,32 @@ export function setQuota(db: Database, id: string, quota: QuotaInput, defaults: 
 export function createKey(
   db: Database,
   tenantId: string,
-  key: { id: string; prefix: string; keyHash: string; name: string | null },
+  key: { id: string; prefix: string; keyHash: string; name: string | null; limits?: KeyLimits | null },
   defaults: TenantLimits,
 ) {
   return change(db, tenantId, defaults, async (tx) => {
     await tx.insert(apiKeys).values({ ...key, tenantId });
   });
+}
+
+/** Replaces a key's own limits (null: none). `key` is null when the tenant has no such key. */
+export async function setKeyLimits(
+  db: Database,
+  tenantId: string,
+  keyId: string,
+  limits: KeyLimits | null,
+  defaults: TenantLimits,
+) {
+  let key: KeyView | null = null;
+  const result = await change(db, tenantId, defaults, async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ limits })
+      .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId)))
+      .returning();
+    key = rows[0] ? keyViewOf(rows[0]) : null;
+  });
+  return { result, key: key as KeyView | null };
 }
 
 /** Revokes a key. `found` is false when the tenant has no key with that id. */
@@ -225,11 +257,16 @@ export async function revokeKey(db: Database, tenantId: string, keyId: string, d
 
 export async function listKeys(db: Database, tenantId: string): Promise<KeyView[]> {
   const rows = await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId)).orderBy(asc(apiKeys.createdAt));
-  return rows.map((k) => ({
+  return rows.map(keyViewOf);
+}
+
+function keyViewOf(k: typeof apiKeys.$inferSelect): KeyView {
+  return {
     id: k.id,
     prefix: k.prefix,
     name: k.name,
+    limits: k.limits ?? null,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt?.toISOString() ?? null,
-  }));
+  };
 }

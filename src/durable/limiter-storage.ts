@@ -37,6 +37,9 @@ const MIGRATIONS = [
    ALTER TABLE reservations ADD COLUMN metadata TEXT;`,
   `-- The model a check named, for the usage event of a reservation that expires unsettled.
    ALTER TABLE reservations ADD COLUMN model TEXT;`,
+  `-- The key whose own units bucket a reservation took from, and how many ticks, for its settle.
+   ALTER TABLE reservations ADD COLUMN key_hash TEXT;
+   ALTER TABLE reservations ADD COLUMN key_ticks INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 type ReservationRow = {
@@ -49,6 +52,8 @@ type ReservationRow = {
   reserved_at: number;
   metadata: string | null;
   model: string | null;
+  key_hash: string | null;
+  key_ticks: number;
 };
 
 function reservationOf(row: ReservationRow): Reservation {
@@ -62,6 +67,7 @@ function reservationOf(row: ReservationRow): Reservation {
     reservedAt: row.reserved_at,
     ...(row.metadata ? { metadata: JSON.parse(row.metadata) as UsageMetadata } : {}),
     ...(row.model ? { model: row.model } : {}),
+    ...(row.key_hash ? { keyHash: row.key_hash, keyTicks: row.key_ticks } : {}),
   };
 }
 
@@ -153,8 +159,9 @@ export class LimiterStorage {
   insertReservation(r: Reservation): void {
     this.ensureSchema();
     this.sql.exec(
-      `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at, reserved_at, metadata, model)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at, reserved_at, metadata, model,
+         key_hash, key_ticks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       r.id,
       r.route,
       r.units,
@@ -164,7 +171,40 @@ export class LimiterStorage {
       r.reservedAt,
       r.metadata ? JSON.stringify(r.metadata) : null,
       r.model ?? null,
+      r.keyHash ?? null,
+      r.keyTicks ?? 0,
     );
+  }
+
+  /**
+   * Reservations held and not yet expired at `now`: the calls in flight, the tenant's and
+   * `route`'s. An expired one no longer holds its slot, whether or not the alarm has run.
+   */
+  inFlight(now: number, route: string): { tenant: number; route: number } {
+    if (!this.created) return { tenant: 0, route: 0 };
+    const row = this.sql
+      .exec<{ tenant: number; route: number | null }>(
+        "SELECT count(*) AS tenant, sum(route = ?) AS route FROM reservations WHERE expires_at > ?",
+        route,
+        now,
+      )
+      .one();
+    return { tenant: row.tenant, route: row.route ?? 0 };
+  }
+
+  /** The calls in flight at `now`, the tenant's and per route. */
+  inFlightByRoute(now: number): { tenant: number; routes: Record<string, number> } {
+    const routes: Record<string, number> = {};
+    let tenant = 0;
+    if (!this.created) return { tenant, routes };
+    for (const row of this.sql.exec<{ route: string; n: number }>(
+      "SELECT route, count(*) AS n FROM reservations WHERE expires_at > ? GROUP BY route",
+      now,
+    )) {
+      routes[row.route] = row.n;
+      tenant += row.n;
+    }
+    return { tenant, routes };
   }
 
   takeReservation(id: string): Reservation | null {

@@ -27,7 +27,7 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import { routeCost } from "../core/limits";
+import { concurrencyPolicies, routeCost, type TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { hashIn } from "../core/secrets";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
@@ -50,6 +50,8 @@ import { UsageRecorder } from "./usage-recorder";
 export interface LimiterEnv {
   USAGE_QUEUE: Queue<UsageMessage>;
 }
+
+const hasConcurrency = (limits: TenantLimits, route: string) => concurrencyPolicies(limits, route).length > 0;
 
 type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
 
@@ -106,7 +108,12 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
     assertUnits(cost);
     assertModel(request.model);
-    const { decision, state, bucketTicks } = decide(this.state, limits, request.route, cost, now);
+    const reserve = request.reserve === true;
+    // Counting the calls in flight is a query: only a reservation meets a concurrency cap.
+    const inFlight =
+      reserve && hasConcurrency(limits, request.route) ? this.storage.inFlight(now, request.route) : undefined;
+    const call = { keyHash: request.keyHash, reserve, inFlight };
+    const { decision, state, bucketTicks, keyTicks } = decide(this.state, limits, request.route, cost, now, call);
     // No await from here on: the counters and the usage event commit together, before the
     // answer leaves the object.
     this.storage.writeState(this.state, state);
@@ -119,7 +126,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
         const expiresAt = reservationExpiry(now, this.config.RESERVATION_TTL_SECONDS);
         reservation = { id: crypto.randomUUID(), expiresAt };
         const day = dayOf(now, limits.timeZone);
-        const held = { route, units: cost, bucketTicks, day, reservedAt: now, metadata, model };
+        const key = request.keyHash === undefined ? {} : { keyHash: request.keyHash, keyTicks };
+        const held = { route, units: cost, bucketTicks, ...key, day, reservedAt: now, metadata, model };
         this.storage.insertReservation({ ...reservation, ...held });
         this.alarms.schedule(expiresAt - now);
       } else {
@@ -189,7 +197,9 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     if ("denied" in auth) return auth.denied;
     const { limits, tenantId } = auth.snapshot;
     const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
-    const report = describeLimits(this.state, limits, routes, this.clock());
+    const now = this.clock();
+    const context = { keyHash: request.keyHash, inFlight: this.storage.inFlightByRoute(now) };
+    const report = describeLimits(this.state, limits, routes, now, context);
     return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
   }
 

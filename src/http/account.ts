@@ -34,8 +34,10 @@ export const accountRoutes = openApiApp().openapi(
     assertVouched(result.status);
     if (result.status !== "ok") throw new Error(`unexpected limiter status ${result.status}`);
     const { limits } = result;
-    // The headers describe the default route's bucket and the daily quota; the body has them all.
-    const policies: PolicyReport[] = limits.buckets.filter((b) => b.name === DEFAULT_ROUTE);
+    // The headers describe the default route's buckets and the daily quota; the body has them all.
+    const policies: PolicyReport[] = limits.buckets.filter(
+      (b) => b.name === DEFAULT_ROUTE || b.name === `${DEFAULT_ROUTE}/requests`,
+    );
     const daily = dailyPolicy(limits.daily);
     if (daily) policies.push(daily);
     for (const [k, v] of Object.entries(limitHeaders(policies, config.LEGACY_RATELIMIT_HEADERS))) c.header(k, v);

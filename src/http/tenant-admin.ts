@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
 import { newApiKey } from "../core/api-keys";
-import type { TenantLimits } from "../core/limits";
+import type { KeyLimits, TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { newKeyId, newTenantId, sha256Hex } from "../core/secrets";
 import type { Database } from "../db/database";
@@ -18,6 +18,7 @@ import {
   listTenants,
   type QuotaInput,
   revokeKey,
+  setKeyLimits,
   setQuota,
   type TenantView,
   updateTenant,
@@ -109,16 +110,29 @@ export class TenantAdmin {
    * A new key, returned this once. The push is not confirmed: failing the request would
    * lose a key that is never shown again, and the limiter loads an unknown key's tenant.
    */
-  async createKey(tenantId: string, name: string | null): Promise<{ key: string; view: KeyView }> {
+  async createKey(
+    tenantId: string,
+    name: string | null,
+    limits: KeyLimits | null = null,
+  ): Promise<{ key: string; view: KeyView }> {
     const { key, prefix } = await mintKey(this.c.get("config"), tenantId);
-    const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name };
+    const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name, limits };
     const changed = await createKey(this.db, tenantId, row, this.defaults);
     if (!changed) throw tenantNotFound(tenantId);
     await pushSnapshot(this.c, changed.snapshot, false);
     return {
       key,
-      view: { id: row.id, prefix, name: row.name, createdAt: new Date().toISOString(), revokedAt: null },
+      view: { id: row.id, prefix, name: row.name, limits, createdAt: new Date().toISOString(), revokedAt: null },
     };
+  }
+
+  /** New limits for a key may take something away: the limiter must confirm them. */
+  async setKeyLimits(tenantId: string, keyId: string, limits: KeyLimits | null): Promise<KeyView> {
+    const { result, key } = await setKeyLimits(this.db, tenantId, keyId, limits, this.defaults);
+    if (!result) throw tenantNotFound(tenantId);
+    if (!key) throw keyNotFound(tenantId, keyId);
+    await pushSnapshot(this.c, result.snapshot, true);
+    return key;
   }
 
   /** Revoking takes something away: the limiter must confirm it. Revoking twice succeeds. */

@@ -59,6 +59,30 @@ describe("operator API errors", () => {
     });
     expect(tz.status).toBe(400);
     expect((await problem(tz)).detail).toContain("time zone");
+    const concurrency = await admin(`/tenants/${id}/quota`, {
+      method: "PUT",
+      json: { routes: { concurrency: { cost: 1 } } },
+    });
+    expect(concurrency.status).toBe(400);
+    expect((await problem(concurrency)).detail).toContain("routes.concurrency");
+  });
+
+  it("answers 400 to v2 limits out of range, and 404 to limits for a key that is not there", async () => {
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "v2" } });
+    const bad = await admin(`/tenants/${id}/quota`, {
+      method: "PUT",
+      json: { requestsPerMinute: -1, requestBurst: 0, maxConcurrent: 0, routes: { chat: { maxConcurrent: 1.5 } } },
+    });
+    expect(bad.status).toBe(400);
+    const paths = ((await problem(bad)) as unknown as { errors: { path: string }[] }).errors.map((e) => e.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["requestsPerMinute", "requestBurst", "maxConcurrent", "routes.chat.maxConcurrent"]),
+    );
+    const keyLimits = await admin(`/tenants/${id}/keys`, { method: "POST", json: { limits: { maxConcurrent: 2 } } });
+    expect(keyLimits.status).toBe(400);
+    const noKey = await admin(`/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`, { method: "PATCH", json: { limits: null } });
+    expect(noKey.status).toBe(404);
+    expect((await problem(noKey)).code).toBe("key-not-found");
   });
 
   it("answers 404 to an unknown tenant or key, and 400 to a malformed id", async () => {

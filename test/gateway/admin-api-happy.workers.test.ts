@@ -22,6 +22,9 @@ describe("operator API", () => {
     expect(tenant.quota).toEqual({
       ratePerMinute: 60,
       burst: 60,
+      requestsPerMinute: null,
+      requestBurst: null,
+      maxConcurrent: null,
       dailyUnits: 100_000,
       timeZone: "UTC",
       shadow: false,
@@ -40,15 +43,51 @@ describe("operator API", () => {
     const quota = {
       ratePerMinute: 120,
       burst: 20,
+      requestsPerMinute: 600,
+      requestBurst: 50,
+      maxConcurrent: 8,
       dailyUnits: null,
       timeZone: "Europe/Berlin",
       shadow: true,
-      routes: { chat: { ratePerMinute: 30, burst: 5, cost: 2 } },
+      routes: { chat: { ratePerMinute: 30, burst: 5, cost: 2, requestsPerMinute: 10, maxConcurrent: 2 } },
       unitPrice: "0.0000015",
     };
     const updated = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: quota });
     expect(updated.quota).toEqual(quota);
     expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(quota);
+  });
+
+  it("fills a quota's left-out fields with the defaults, and takes null for none", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "q2" } });
+    const quota = { ratePerMinute: null, burst: null, requestsPerMinute: 60 };
+    const updated = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: quota });
+    expect(updated.quota).toMatchObject({
+      ratePerMinute: null,
+      burst: null,
+      requestsPerMinute: 60,
+      requestBurst: null,
+      maxConcurrent: null,
+      dailyUnits: 100_000,
+      timeZone: "UTC",
+    });
+  });
+
+  it("gives a key its own limits at creation, changes and clears them", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "kl" } });
+    const limits = { requestsPerMinute: 10, ratePerMinute: 20_000 };
+    const created = await adminJson<{ id: string; limits: unknown }>(`/tenants/${id}/keys`, {
+      method: "POST",
+      json: { name: "batch", limits },
+    });
+    expect(created.limits).toEqual(limits);
+    const changed = await adminJson<{ limits: unknown }>(`/tenants/${id}/keys/${created.id}`, {
+      method: "PATCH",
+      json: { limits: { burst: 5 } },
+    });
+    expect(changed.limits).toEqual({ burst: 5 });
+    await adminJson(`/tenants/${id}/keys/${created.id}`, { method: "PATCH", json: { limits: null } });
+    const listed = await adminJson<{ keys: { id: string; limits: unknown }[] }>(`/tenants/${id}/keys`);
+    expect(listed.keys).toEqual([expect.objectContaining({ id: created.id, limits: null })]);
   });
 
   it("pages through tenants in creation order", async () => {

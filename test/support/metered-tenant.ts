@@ -34,10 +34,14 @@ export interface UsageRead {
 }
 
 /**
- * A tenant with a key, and a bucket of `burst` units that never refills: by default more
- * than these tests could reach.
+ * A tenant with a key and the quota given, or (given a number) a bucket of that many units
+ * that never refills: by default more than these tests could reach.
  */
-export async function newTenant(gateway: GatewayAccess, name: string, burst = 1_000_000): Promise<Tenant> {
+export async function newTenant(
+  gateway: GatewayAccess,
+  name: string,
+  quota: number | Record<string, unknown> = 1_000_000,
+): Promise<Tenant> {
   const admin = async <T>(path: string, body: unknown): Promise<T> => {
     const res = await fetch(`${gateway.url}/admin/v1${path}`, {
       method: "POST",
@@ -49,7 +53,7 @@ export async function newTenant(gateway: GatewayAccess, name: string, burst = 1_
   };
   const tenant = await admin<{ id: string }>("/tenants", {
     name,
-    quota: { ratePerMinute: 0, burst, dailyUnits: null },
+    quota: typeof quota === "number" ? { ratePerMinute: 0, burst: quota, dailyUnits: null } : quota,
   });
   const { key } = await admin<{ key: string }>(`/tenants/${tenant.id}/keys`, {});
   return { id: tenant.id, key };

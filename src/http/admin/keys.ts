@@ -8,8 +8,10 @@ import {
   json,
   KeyIdParamSchema,
   KeyListSchema,
+  KeySchema,
   problems,
   TenantIdParamSchema,
+  UpdateKeySchema,
 } from "../schemas";
 import { tenantAdmin } from "../tenant-admin";
 
@@ -31,12 +33,9 @@ export const keyRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       const body = c.req.valid("json");
-      const { key, view } = await tenantAdmin(c).createKey(id, body.name ?? null);
+      const { key, view } = await tenantAdmin(c).createKey(id, body.name ?? null, body.limits ?? null);
       c.header("Cache-Control", "no-store");
-      return c.json(
-        { id: view.id, key, prefix: view.prefix, name: view.name, createdAt: view.createdAt, revokedAt: null },
-        201,
-      );
+      return c.json({ ...view, key }, 201);
     },
   )
   .openapi(
@@ -52,6 +51,23 @@ export const keyRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       return c.json({ keys: await tenantAdmin(c).listKeys(id), nextCursor: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/tenants/{id}/keys/{keyId}",
+      tags,
+      security,
+      summary: "Set or clear an API key's own limits",
+      description:
+        "The key's buckets apply on top of the tenant's, on its next request; null removes them. A revoked key keeps its limits for the record.",
+      request: { params: KeyIdParamSchema, body: { ...json(UpdateKeySchema), required: true } },
+      responses: { 200: { description: "The key", ...json(KeySchema) }, ...problems(400, 401, 404, 502) },
+    }),
+    async (c) => {
+      const { id, keyId } = c.req.valid("param");
+      return c.json(await tenantAdmin(c).setKeyLimits(id, keyId, c.req.valid("json").limits), 200);
     },
   )
   .openapi(

@@ -20,6 +20,7 @@ export const rate = z.int().min(0).max(MAX_RATE);
 export const burst = z.int().min(1).max(MAX_RATE);
 export const units = z.int().min(0).max(MAX_UNITS);
 export const callUnits = z.int().min(0).max(MAX_CALL_UNITS);
+export const concurrent = z.int().min(1).max(1_000_000);
 
 export const text = (max: number) =>
   z

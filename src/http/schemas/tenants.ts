@@ -4,17 +4,46 @@ import { z } from "@hono/zod-openapi";
 import { routeKeySchema } from "../../config";
 import { isValidTimeZone } from "../../core/calendar";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
-import { billingAccountId, burst, callUnits, name, rate, units } from "./common";
+import { billingAccountId, burst, callUnits, concurrent, name, rate, units } from "./common";
+
+const bucketFields = {
+  ratePerMinute: rate.nullable().optional().openapi({
+    description: "Units bucket: units (tokens on token routes) added per minute; 0: no refill.",
+  }),
+  burst: burst.nullable().optional().openapi({ description: "Units bucket: capacity." }),
+  requestsPerMinute: rate.nullable().optional().openapi({
+    description: "Request bucket: calls added per minute. Each call takes 1 at admission; it is never settled.",
+  }),
+  requestBurst: burst.nullable().optional().openapi({ description: "Request bucket: capacity." }),
+};
+
+const BUCKET_RULE =
+  "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none.";
+
+export const KeyLimitsSchema = z.strictObject(bucketFields).openapi("KeyLimits", {
+  description: `A key's own buckets, applied to each route apart (policies key/<route> and key/<route>/requests), on top of the tenant's. ${BUCKET_RULE}`,
+});
 
 export const RouteOverrideSchema = z
-  .strictObject({ ratePerMinute: rate.optional(), burst: burst.optional(), cost: callUnits.optional() })
-  .openapi("RouteOverride", { description: "Per-route bucket and cost; unset fields use the tenant's defaults." });
+  .strictObject({
+    ...bucketFields,
+    maxConcurrent: concurrent.nullable().optional().openapi({ description: "Calls to this route in flight at once." }),
+    cost: callUnits.optional(),
+  })
+  .openapi("RouteOverride", {
+    description: `Per-route buckets, cost and cap; unset fields use the tenant's. ${BUCKET_RULE}`,
+  });
 
 export const QuotaSchema = z
   .strictObject({
-    ratePerMinute: rate.openapi({ description: "Tokens added to each route's bucket per minute. 0: no refill." }),
-    burst: burst.openapi({ description: "Capacity of each route's bucket." }),
-    dailyUnits: units.nullable().openapi({ description: "Units per calendar day; null for no daily limit." }),
+    ...bucketFields,
+    maxConcurrent: concurrent.nullable().optional().openapi({
+      description: "Calls in flight at once for the whole tenant (reserved calls: every proxied call). null: no cap.",
+    }),
+    dailyUnits: units
+      .nullable()
+      .optional()
+      .openapi({ description: "Units per calendar day; null for no daily limit." }),
     timeZone: z
       .string()
       .refine(isValidTimeZone, "not an IANA time zone name")
@@ -35,9 +64,24 @@ export const QuotaSchema = z
         description: "This tenant's price per unit, in BILLING_CURRENCY; null or absent: BILLING_UNIT_COST.",
       }),
   })
-  .openapi("Quota");
+  .openapi("Quota", {
+    description: `Every route's buckets, the calls-in-flight cap and the daily quota. A field left out takes the gateway's default; null means none. ${BUCKET_RULE}`,
+  });
 
-export const ResolvedQuotaSchema = QuotaSchema.required().openapi("ResolvedQuota");
+export const ResolvedQuotaSchema = z
+  .object({
+    ratePerMinute: z.int().nullable(),
+    burst: z.int().nullable(),
+    requestsPerMinute: z.int().nullable(),
+    requestBurst: z.int().nullable(),
+    maxConcurrent: z.int().nullable(),
+    dailyUnits: z.int().nullable(),
+    timeZone: z.string(),
+    shadow: z.boolean(),
+    routes: z.record(z.string(), RouteOverrideSchema),
+    unitPrice: z.string().nullable(),
+  })
+  .openapi("ResolvedQuota");
 
 export const TenantStatusSchema = z.enum(["active", "suspended"]);
 
@@ -90,14 +134,17 @@ export const KeyIdParamSchema = TenantIdParamSchema.extend({
 });
 
 export const CreateKeySchema = z
-  .strictObject({ name: z.string().trim().min(1).max(200).optional() })
+  .strictObject({ name: z.string().trim().min(1).max(200).optional(), limits: KeyLimitsSchema.nullable().optional() })
   .openapi("CreateKey");
+
+export const UpdateKeySchema = z.strictObject({ limits: KeyLimitsSchema.nullable() }).openapi("UpdateKey");
 
 export const KeySchema = z
   .object({
     id: z.string(),
     prefix: z.string().openapi({ description: "The key's first characters, for display." }),
     name: z.string().nullable(),
+    limits: KeyLimitsSchema.nullable(),
     createdAt: z.string().openapi({ format: "date-time" }),
     revokedAt: z.string().nullable().openapi({ format: "date-time" }),
   })
@@ -111,7 +158,7 @@ export const KeyListSchema = z.object({ keys: z.array(KeySchema), nextCursor: z.
 
 const PolicySchema = z.object({
   name: z.string(),
-  kind: z.enum(["bucket", "daily"]),
+  kind: z.enum(["bucket", "requests", "daily", "concurrency"]),
   quota: z.int(),
   windowSeconds: z.int(),
   remaining: z.int(),
@@ -122,7 +169,13 @@ export const LimitsSchema = z
   .object({
     tenantId: z.string(),
     shadow: z.boolean(),
-    buckets: z.array(PolicySchema.extend({ ratePerMinute: z.int(), burst: z.int() })),
+    buckets: z.array(PolicySchema.extend({ ratePerMinute: z.int(), burst: z.int() })).openapi({
+      description:
+        "Each route's units bucket (kind bucket) and request bucket (kind requests); with a key, the key's own.",
+    }),
+    concurrency: z
+      .array(z.object({ name: z.string(), limit: z.int(), inFlight: z.int() }))
+      .openapi({ description: "Each calls-in-flight cap, the tenant's first, with the calls holding a slot." }),
     daily: z.object({
       units: z.int().nullable(),
       used: z.int(),

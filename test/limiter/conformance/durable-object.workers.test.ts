@@ -79,6 +79,13 @@ const harness: ConformanceHarness = {
     const res = await admin(`/tenants/${t.tenantId}/keys/${keyIds.get(t.tenantId)}`, { method: "DELETE" });
     if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
   },
+  async setKeyLimits(t, limits) {
+    const res = await admin(`/tenants/${t.tenantId}/keys/${keyIds.get(t.tenantId)}`, {
+      method: "PATCH",
+      json: { limits },
+    });
+    if (!res.ok) throw new Error(`key limits: ${res.status} ${await res.text()}`);
+  },
   async suspend(t) {
     const res = await admin(`/tenants/${t.tenantId}`, { method: "PATCH", json: { status: "suspended" } });
     if (!res.ok) throw new Error(`suspend: ${res.status} ${await res.text()}`);

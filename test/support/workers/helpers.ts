@@ -30,15 +30,8 @@ export async function adminJson<T = Record<string, unknown>>(
   return (text ? JSON.parse(text) : null) as T;
 }
 
-export interface Quota {
-  ratePerMinute: number;
-  burst: number;
-  dailyUnits: number | null;
-  timeZone?: string;
-  shadow?: boolean;
-  routes?: Record<string, { ratePerMinute?: number; burst?: number; cost?: number }>;
-  unitPrice?: string | null;
-}
+/** A quota as the operator API takes it. */
+export type Quota = import("../../../src/client/types").Quota;
 
 /**
  * Creates a tenant with the quota and one API key. Unless the quota names a time zone, the

@@ -11,6 +11,7 @@ import {
   bucketPolicies,
   concurrencyPolicies,
   DAILY_POLICY,
+  limitsAt,
   own,
   type TenantLimits,
   unitsBucket,
@@ -119,6 +120,7 @@ export function decide(
   now: number,
   call: CallOptions = {},
 ): DecideResult {
+  limits = limitsAt(limits, now);
   const reserve = call.reserve === true;
   // A call is counted as a request unless it only peeks (cost 0, nothing held).
   const counted = cost > 0 || reserve;
@@ -218,6 +220,7 @@ export function decideReported(
   units: number,
   now: number,
 ): DecideResult {
+  limits = limitsAt(limits, now);
   const daily = dailyLimitsOf(limits);
   const d = takeDaily(state.daily, daily, units, now);
   let next = state;
@@ -270,6 +273,7 @@ export function reconcile(
 ): LimiterState {
   const delta = reservation.units - actual;
   if (delta === 0) return state;
+  limits = limitsAt(limits, now);
   const { route, keyHash } = reservation;
   const buckets = { ...state.buckets };
   settleBucket(buckets, route, unitsBucket(limits, route), delta, reservation.bucketTicks, now);

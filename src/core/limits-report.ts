@@ -2,7 +2,7 @@
 
 import { describeDaily } from "./daily-quota";
 import type { LimiterState } from "./limiter";
-import { bucketPolicies, CONCURRENCY_POLICY, own, type TenantLimits } from "./limits";
+import { bucketPolicies, CONCURRENCY_POLICY, limitsAt, own, type TenantLimits } from "./limits";
 import { bucketReport, type PolicyReport, seconds } from "./policy-report";
 import { describeBucket } from "./token-bucket";
 
@@ -34,6 +34,7 @@ export function describeLimits(
   now: number,
   context: { keyHash?: string; inFlight?: InFlightCounts } = {},
 ): LimitsFigures {
+  limits = limitsAt(limits, now);
   const buckets = routes.flatMap((route) =>
     bucketPolicies(limits, route, context.keyHash).map((p) => {
       const { remaining, resetMs } = describeBucket(own(state.buckets, p.stateKey), p.limits, now);

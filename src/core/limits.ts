@@ -63,6 +63,43 @@ export interface TenantLimits {
   routes: Record<string, RouteOverride>;
   /** The limits of keys that have their own, by the key's SHA-256 hex. */
   keys?: Record<string, KeyLimits>;
+  /** An operator's temporary change, in force until `until`; then these limits apply again. */
+  override?: LimitsOverride;
+}
+
+/** The fields an override may change: the limits, not the calendar or the price. */
+export type OverrideQuota = Partial<
+  Pick<
+    TenantLimits,
+    | "ratePerMinute"
+    | "burst"
+    | "requestsPerMinute"
+    | "requestBurst"
+    | "maxConcurrent"
+    | "dailyUnits"
+    | "shadow"
+    | "routes"
+  >
+>;
+
+export interface LimitsOverride {
+  quota: OverrideQuota;
+  /** Ms since the epoch; from then on the override is gone. */
+  until: number;
+}
+
+/**
+ * The limits in force at `now`: with the override's fields in place of the tenant's while it
+ * lasts (a route it names replaces that route's entry whole), else the tenant's own. Every
+ * decision starts here, so an override reverts on its own at `until`, with no one to remove it.
+ */
+export function limitsAt(limits: TenantLimits, now: number): TenantLimits {
+  const o = limits.override;
+  if (!o) return limits;
+  const { override: _, ...base } = limits;
+  if (now >= o.until) return base;
+  const { routes, ...fields } = o.quota;
+  return { ...base, ...fields, routes: routes ? { ...base.routes, ...routes } : base.routes };
 }
 
 /** One bucket a call takes from. */

@@ -37,7 +37,7 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "./limiter-store";
-import { routeCost } from "./limits";
+import { limitsAt, routeCost } from "./limits";
 import { memoryTenants } from "./memory-tenants";
 import { assertDimensions, assertModel, estimatedDimensions, eventDimensions } from "./usage-dimensions";
 import {
@@ -179,7 +179,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // The deadline is the caller's, on the real clock (guardedStore sets it from Date.now()),
       // as in the DO and the Redis store; the store's own clock may be a test's.
       if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
-      const { limits } = auth.tenant.snapshot;
+      const limits = limitsAt(auth.tenant.snapshot.limits, at);
       const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
       assertUnits(cost);
       const { keyHash, route } = request;
@@ -270,9 +270,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult> {
       const auth = tenants.authorize(await tenants.load(tenantId), request.keyHash);
       if ("denied" in auth) return auth.denied;
-      const { limits } = auth.tenant.snapshot;
-      const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
       const at = tick();
+      const limits = limitsAt(auth.tenant.snapshot.limits, at);
+      const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
       const context = { keyHash: request.keyHash, inFlight: slots.all(tenantId) };
       const report = describeLimits(auth.tenant.state, limits, routes, at, context);
       return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };

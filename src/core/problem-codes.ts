@@ -15,6 +15,7 @@ export const PROBLEM_CODES = [
   "invalid-usage",
   "invalid-range",
   "invalid-period",
+  "invalid-override",
   "unauthorized",
   "tenant-suspended",
   "forbidden-origin",

@@ -16,7 +16,7 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
-import type { KeyLimits, RouteOverride } from "../core/limits";
+import type { KeyLimits, OverrideQuota, RouteOverride } from "../core/limits";
 
 // Millisecond precision, so a timestamp survives the round trip through a JS Date exactly
 // (keyset pagination cursors depend on it).
@@ -90,6 +90,9 @@ export const tenantQuotas = pgTable(
     timeZone: text("time_zone").notNull().default("UTC"),
     shadow: boolean("shadow").notNull().default(false),
     routes: jsonb("routes").$type<Record<string, RouteOverride>>().notNull().default({}),
+    /** An operator's temporary change to these limits (v2), in force until override_until. */
+    override: jsonb("override").$type<OverrideQuota>(),
+    overrideUntil: ts("override_until"),
     /** Dollars per unit as an exact decimal; null uses BILLING_UNIT_COST. */
     unitPrice: numeric("unit_price", { precision: 30, scale: 12 }),
     updatedAt: ts("updated_at").notNull().defaultNow(),
@@ -100,6 +103,7 @@ export const tenantQuotas = pgTable(
     check("tenant_quotas_daily_check", sql`${t.dailyUnits} is null or ${t.dailyUnits} >= 0`),
     check("tenant_quotas_requests_check", sql`${t.requestsPerMinute} >= 0 and ${t.requestBurst} >= 1`),
     check("tenant_quotas_concurrency_check", sql`${t.maxConcurrent} >= 1`),
+    check("tenant_quotas_override_check", sql`(${t.override} is null) = (${t.overrideUntil} is null)`),
   ],
 );
 

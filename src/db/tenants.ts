@@ -3,19 +3,31 @@
 
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
-import type { KeyLimits, TenantLimits } from "../core/limits";
+import type { KeyLimits, OverrideQuota, TenantLimits } from "../core/limits";
 import { trimDecimal } from "../core/money";
 import type { Database, Transaction } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";
 
+// Keys live in tenant-keys.ts; the tenant service imports them from here with the rest.
+export { createKey, type KeyView, listKeys, revokeKey, setKeyLimits } from "./tenant-keys";
+
 /** A quota as given: a field left out takes the configured default; null means none. */
-export type QuotaInput = Partial<Omit<TenantLimits, "keys">> & {
+export type QuotaInput = Partial<BaseLimits> & {
   /** Price per unit for this tenant (decimal string); absent or null: BILLING_UNIT_COST. */
   unitPrice?: string | null;
 };
 
 /** The quota as shown: every limit (null where there is none), and the tenant's own unit price. */
-export type QuotaView = Required<Omit<TenantLimits, "keys">> & { unitPrice: string | null };
+export type QuotaView = Required<BaseLimits> & { unitPrice: string | null };
+
+/** A tenant's own limits: without its keys' and without an override. */
+type BaseLimits = Omit<TenantLimits, "keys" | "override">;
+
+/** An override as shown: what it changes, and when it ends (ISO 8601). */
+export interface OverrideView {
+  quota: OverrideQuota;
+  until: string;
+}
 
 export interface TenantView {
   id: string;
@@ -23,22 +35,17 @@ export interface TenantView {
   status: TenantStatus;
   billingAccountId: string | null;
   quota: QuotaView;
+  /** The operator's temporary change to the quota, while it lasts; null when there is none. */
+  override: OverrideView | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export interface KeyView {
-  id: string;
-  prefix: string;
-  name: string | null;
-  /** The key's own limits, on top of the tenant's; null: none. */
-  limits: KeyLimits | null;
-  createdAt: string;
-  revokedAt: string | null;
-}
-
-function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): Required<Omit<TenantLimits, "keys">> {
-  if (!q) return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, ...defaults };
+function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): Required<BaseLimits> {
+  if (!q) {
+    const { keys: _k, override: _o, ...base } = defaults;
+    return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, ...base };
+  }
   return {
     ratePerMinute: q.ratePerMinute,
     burst: q.burst,
@@ -52,6 +59,12 @@ function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits):
   };
 }
 
+/** The override while it lasts; one whose time has passed is as good as none. */
+function overrideOf(q: TenantQuotaRow | null | undefined, now: number): OverrideView | null {
+  if (!q?.override || !q.overrideUntil || q.overrideUntil.getTime() <= now) return null;
+  return { quota: q.override, until: q.overrideUntil.toISOString() };
+}
+
 function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantView {
   return {
     id: t.id,
@@ -59,6 +72,7 @@ function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: Te
     status: t.status,
     billingAccountId: t.billingAccountId,
     quota: { ...limitsOf(q, defaults), unitPrice: q?.unitPrice ? trimDecimal(q.unitPrice) : null },
+    override: overrideOf(q, Date.now()),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };
@@ -77,7 +91,11 @@ async function readSnapshot(db: Database | Transaction, tenantId: string, defaul
     .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
   // The limiter needs the limits of the keys that have their own; the tenant's view does not show them.
   const keyLimits = Object.fromEntries(keys.flatMap((k) => (k.limits ? [[k.keyHash, k.limits]] : [])));
-  const limits: TenantLimits = limitsOf(row.tenant_quotas, defaults);
+  const override = overrideOf(row.tenant_quotas, Date.now());
+  const limits: TenantLimits = {
+    ...limitsOf(row.tenant_quotas, defaults),
+    ...(override ? { override: { quota: override.quota, until: Date.parse(override.until) } } : {}),
+  };
   const snapshot: TenantSnapshot = {
     tenantId,
     version: row.tenants.configVersion,
@@ -176,7 +194,7 @@ export async function listTenants(
 }
 
 /** Applies a change inside a transaction that bumps the version; null if no such tenant. */
-async function change(
+export async function change(
   db: Database,
   tenantId: string,
   defaults: TenantLimits,
@@ -210,63 +228,18 @@ export function setQuota(db: Database, id: string, quota: QuotaInput, defaults: 
   });
 }
 
-export function createKey(
+/** Sets (or, with null, ends) the tenant's override. Null when there is no such tenant. */
+export function setOverride(
   db: Database,
-  tenantId: string,
-  key: { id: string; prefix: string; keyHash: string; name: string | null; limits?: KeyLimits | null },
+  id: string,
+  override: { quota: OverrideQuota; until: Date } | null,
   defaults: TenantLimits,
 ) {
-  return change(db, tenantId, defaults, async (tx) => {
-    await tx.insert(apiKeys).values({ ...key, tenantId });
+  return change(db, id, defaults, async (tx) => {
+    const cols = { override: override?.quota ?? null, overrideUntil: override?.until ?? null };
+    await tx
+      .insert(tenantQuotas)
+      .values({ tenantId: id, ...quotaColumns({}, defaults), ...cols })
+      .onConflictDoUpdate({ target: tenantQuotas.tenantId, set: { ...cols, updatedAt: sql`now()` } });
   });
-}
-
-/** Replaces a key's own limits (null: none). `key` is null when the tenant has no such key. */
-export async function setKeyLimits(
-  db: Database,
-  tenantId: string,
-  keyId: string,
-  limits: KeyLimits | null,
-  defaults: TenantLimits,
-) {
-  let key: KeyView | null = null;
-  const result = await change(db, tenantId, defaults, async (tx) => {
-    const rows = await tx
-      .update(apiKeys)
-      .set({ limits })
-      .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId)))
-      .returning();
-    key = rows[0] ? keyViewOf(rows[0]) : null;
-  });
-  return { result, key: key as KeyView | null };
-}
-
-/** Revokes a key. `found` is false when the tenant has no key with that id. */
-export async function revokeKey(db: Database, tenantId: string, keyId: string, defaults: TenantLimits) {
-  let found = false;
-  const result = await change(db, tenantId, defaults, async (tx) => {
-    const rows = await tx
-      .update(apiKeys)
-      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
-      .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId)))
-      .returning({ id: apiKeys.id });
-    found = rows.length > 0;
-  });
-  return { result, found };
-}
-
-export async function listKeys(db: Database, tenantId: string): Promise<KeyView[]> {
-  const rows = await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId)).orderBy(asc(apiKeys.createdAt));
-  return rows.map(keyViewOf);
-}
-
-function keyViewOf(k: typeof apiKeys.$inferSelect): KeyView {
-  return {
-    id: k.id,
-    prefix: k.prefix,
-    name: k.name,
-    limits: k.limits ?? null,
-    createdAt: k.createdAt.toISOString(),
-    revokedAt: k.revokedAt?.toISOString() ?? null,
-  };
 }

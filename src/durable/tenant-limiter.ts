@@ -27,7 +27,7 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import { concurrencyPolicies, routeCost, type TenantLimits } from "../core/limits";
+import { concurrencyPolicies, limitsAt, routeCost, type TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { hashIn } from "../core/secrets";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
@@ -103,8 +103,9 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     if ("denied" in auth) return auth.denied;
     // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
     if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
-    const { limits, tenantId } = auth.snapshot;
+    const { tenantId } = auth.snapshot;
     const now = this.clock();
+    const limits = limitsAt(auth.snapshot.limits, now);
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
     assertUnits(cost);
     assertModel(request.model);
@@ -195,9 +196,10 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   async limits(request: { keyHash?: string; routes: string[] }): Promise<LimitsResult> {
     const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
     if ("denied" in auth) return auth.denied;
-    const { limits, tenantId } = auth.snapshot;
-    const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
+    const { tenantId } = auth.snapshot;
     const now = this.clock();
+    const limits = limitsAt(auth.snapshot.limits, now);
+    const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
     const context = { keyHash: request.keyHash, inFlight: this.storage.inFlightByRoute(now) };
     const report = describeLimits(this.state, limits, routes, now, context);
     return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
 import { newApiKey } from "../core/api-keys";
-import type { KeyLimits, TenantLimits } from "../core/limits";
+import type { KeyLimits, OverrideQuota, TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { newKeyId, newTenantId, sha256Hex } from "../core/secrets";
 import type { Database } from "../db/database";
@@ -19,6 +19,7 @@ import {
   type QuotaInput,
   revokeKey,
   setKeyLimits,
+  setOverride,
   setQuota,
   type TenantView,
   updateTenant,
@@ -27,6 +28,7 @@ import { defaultLimits } from "../defaults";
 import { pushSnapshot } from "./admin/sync";
 import type { GatewayEnv } from "./context";
 import { Problem } from "./problem";
+import { MAX_OVERRIDE_DAYS } from "./schemas";
 
 export const tenantNotFound = (id: string) => new Problem(404, "tenant-not-found", `no tenant with id ${id}`);
 export const keyNotFound = (tenantId: string, keyId: string) =>
@@ -101,6 +103,31 @@ export class TenantAdmin {
   /** A new quota may take something away, so the limiter must confirm it. */
   async setQuota(id: string, quota: QuotaInput): Promise<TenantView> {
     const changed = await setQuota(this.db, id, quota, this.defaults);
+    if (!changed) throw tenantNotFound(id);
+    await pushSnapshot(this.c, changed.snapshot, true);
+    return changed.view;
+  }
+
+  /**
+   * A temporary change to the tenant's limits until `until`, or (null) the end of one now.
+   * It may take something away, so the limiter must confirm it. The limiter reverts to the
+   * quota at `until` by itself; nothing has to run then.
+   */
+  async setOverride(id: string, override: { quota: OverrideQuota; until: string } | null): Promise<TenantView> {
+    let parsed: { quota: OverrideQuota; until: Date } | null = null;
+    if (override) {
+      const until = new Date(override.until);
+      const ahead = until.getTime() - Date.now();
+      if (!(ahead > 0 && ahead <= MAX_OVERRIDE_DAYS * 86_400_000)) {
+        throw new Problem(
+          400,
+          "invalid-override",
+          `until must be in the future and at most ${MAX_OVERRIDE_DAYS} days ahead, got ${override.until}`,
+        );
+      }
+      parsed = { quota: override.quota, until };
+    }
+    const changed = await setOverride(this.db, id, parsed, this.defaults);
     if (!changed) throw tenantNotFound(id);
     await pushSnapshot(this.c, changed.snapshot, true);
     return changed.view;

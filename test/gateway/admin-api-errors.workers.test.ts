@@ -78,6 +78,26 @@ describe("operator API errors", () => {
     expect(paths).toEqual(
       expect.arrayContaining(["requestsPerMinute", "requestBurst", "maxConcurrent", "routes.chat.maxConcurrent"]),
     );
+    const past = await admin(`/tenants/${id}/override`, {
+      method: "PUT",
+      json: { quota: { dailyUnits: 1 }, until: new Date(Date.now() - 1000).toISOString() },
+    });
+    expect(past.status).toBe(400);
+    expect((await problem(past)).code).toBe("invalid-override");
+    const far = new Date(Date.now() + 400 * 86_400_000).toISOString();
+    const tooFar = await admin(`/tenants/${id}/override`, {
+      method: "PUT",
+      json: { quota: { dailyUnits: 1 }, until: far },
+    });
+    expect((await problem(tooFar)).code).toBe("invalid-override");
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const empty = await admin(`/tenants/${id}/override`, { method: "PUT", json: { quota: {}, until: soon } });
+    expect((await problem(empty)).code).toBe("invalid-request");
+    const price = await admin(`/tenants/${id}/override`, {
+      method: "PUT",
+      json: { quota: { unitPrice: "1" }, until: soon },
+    });
+    expect((await problem(price)).code).toBe("invalid-request");
     const keyLimits = await admin(`/tenants/${id}/keys`, { method: "POST", json: { limits: { maxConcurrent: 2 } } });
     expect(keyLimits.status).toBe(400);
     const noKey = await admin(`/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`, { method: "PATCH", json: { limits: null } });

@@ -8,6 +8,7 @@ interface Tenant {
   status: string;
   billingAccountId: string | null;
   quota: Record<string, unknown>;
+  override: unknown;
   createdAt: string;
 }
 
@@ -70,6 +71,21 @@ describe("operator API", () => {
       dailyUnits: 100_000,
       timeZone: "UTC",
     });
+  });
+
+  it("overrides a tenant's limits until a time, shows it, and ends it early", async () => {
+    const { id } = await adminJson<Tenant>("/tenants", { method: "POST", json: { name: "ov" } });
+    expect((await adminJson<Tenant>(`/tenants/${id}`)).override).toBeNull();
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const override = { quota: { dailyUnits: 500_000, maxConcurrent: 4, routes: { chat: { burst: 100 } } }, until };
+    const set = await adminJson<Tenant>(`/tenants/${id}/override`, { method: "PUT", json: override });
+    expect(set.override).toEqual(override);
+    // The quota itself is untouched: the override is beside it, and ends by itself.
+    expect(set.quota.dailyUnits).toBe(100_000);
+    expect((await adminJson<Tenant>(`/tenants/${id}`)).override).toEqual(override);
+    const ended = await adminJson<Tenant>(`/tenants/${id}/override`, { method: "DELETE" });
+    expect(ended.override).toBeNull();
+    expect((await adminJson<Tenant>(`/tenants/${id}/override`, { method: "DELETE" })).override).toBeNull();
   });
 
   it("gives a key its own limits at creation, changes and clears them", async () => {
@@ -147,6 +163,7 @@ describe("operator API", () => {
         "/admin/v1/tenants",
         "/admin/v1/tenants/{id}",
         "/admin/v1/tenants/{id}/keys",
+        "/admin/v1/tenants/{id}/override",
         "/admin/v1/tenants/{id}/keys/{keyId}",
         "/admin/v1/tenants/{id}/quota",
         "/admin/v1/tenants/{id}/usage",

@@ -8,6 +8,7 @@ import {
   CreateTenantSchema,
   json,
   ListQuerySchema,
+  OverrideSchema,
   problems,
   QuotaSchema,
   TenantIdParamSchema,
@@ -96,5 +97,38 @@ export const tenantRoutes = openApiApp()
     async (c) => {
       const { id } = c.req.valid("param");
       return c.json(await tenantAdmin(c).setQuota(id, c.req.valid("json")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/tenants/{id}/override",
+      tags,
+      security,
+      summary: "Raise or lower a tenant's limits until a given time",
+      description:
+        "The override's fields replace the quota's from the tenant's next request until `until`; then the quota applies again by itself. A new override replaces the old one.",
+      request: { params: TenantIdParamSchema, body: { ...json(OverrideSchema), required: true } },
+      responses: { 200: { description: "The tenant", ...json(TenantSchema) }, ...problems(400, 401, 404, 502) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await tenantAdmin(c).setOverride(id, c.req.valid("json")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/tenants/{id}/override",
+      tags,
+      security,
+      summary: "End a tenant's override now",
+      description: "The quota applies again from the tenant's next request. Ending no override succeeds.",
+      request: { params: TenantIdParamSchema },
+      responses: { 200: { description: "The tenant", ...json(TenantSchema) }, ...problems(400, 401, 404, 502) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await tenantAdmin(c).setOverride(id, null), 200);
     },
   );

@@ -83,6 +83,36 @@ export const ResolvedQuotaSchema = z
   })
   .openapi("ResolvedQuota");
 
+/** Longest an override may last: a temporary change that outlives a year is a quota. */
+export const MAX_OVERRIDE_DAYS = 366;
+
+export const OverrideQuotaSchema = z
+  .strictObject({
+    ...bucketFields,
+    maxConcurrent: concurrent.nullable().optional(),
+    dailyUnits: units.nullable().optional(),
+    shadow: z.boolean().optional(),
+    routes: z
+      .record(routeKeySchema, RouteOverrideSchema)
+      .refine((r) => Object.keys(r).length <= 100, "at most 100 route overrides")
+      .optional(),
+  })
+  .refine((q) => Object.keys(q).length > 0, "an override changes at least one limit")
+  .openapi("OverrideQuota", {
+    description:
+      "The limits to use instead of the quota's while the override lasts: a field given replaces the quota's (null: none), a route given replaces that route's entry whole; the rest stay.",
+  });
+
+export const OverrideSchema = z
+  .strictObject({
+    quota: OverrideQuotaSchema,
+    until: z.iso.datetime({ offset: true }).openapi({
+      description: `When the quota's own limits apply again, by themselves: in the future, at most ${MAX_OVERRIDE_DAYS} days ahead.`,
+      example: "2026-12-01T18:00:00Z",
+    }),
+  })
+  .openapi("Override");
+
 export const TenantStatusSchema = z.enum(["active", "suspended"]);
 
 /** Free text that Postgres will store: no control characters (a NUL is not even storable). */
@@ -93,6 +123,9 @@ export const TenantSchema = z
     status: TenantStatusSchema,
     billingAccountId: z.string().nullable(),
     quota: ResolvedQuotaSchema,
+    override: OverrideSchema.nullable().openapi({
+      description: "The operator's temporary change to the quota while it lasts, and when it ends; null: none.",
+    }),
     createdAt: z.string().openapi({ format: "date-time" }),
     updatedAt: z.string().openapi({ format: "date-time" }),
   })

@@ -7,6 +7,8 @@ import type { CheckRequest, CheckResult } from "../../../src/core/limiter-store"
 import type { TenantLimits } from "../../../src/core/limits";
 import { type ConformanceHarness, limitsOf, T0 } from "./limiter-conformance";
 
+const HOUR = 3_600_000;
+
 function decisionOf(r: CheckResult): Decision {
   if (r.status !== "ok") throw new Error(`expected a decision, got ${r.status}`);
   return r.decision;
@@ -200,6 +202,34 @@ export function aiLimitsConformance(backend: string, harness: () => ConformanceH
       const now = await limits();
       expect(now.buckets.map((b) => b.remaining)).toEqual([0, 0]);
       expect(now.concurrency[0]?.inFlight).toBe(2);
+    });
+
+    it("applies an override until its time, then the quota again by itself", async () => {
+      const { h, t, check, limits } = await tenant({ burst: 100, dailyUnits: 10 });
+      // The override's time is in the real future; the limiter's clock is the test's.
+      const until = Date.now() + HOUR;
+      await h.setOverride(t, { dailyUnits: 20, requestsPerMinute: 1, routes: { chat: { burst: 30 } } }, until);
+      const during = decisionOf(await check(12));
+      expect(during.allowed).toBe(true);
+      expect(during.policies.map((p) => [p.name, p.quota])).toEqual([
+        ["chat", 30],
+        ["chat/requests", 1],
+        ["daily", 20],
+      ]);
+      expect(decisionOf(await check(1)).violated).toEqual(["chat/requests"]);
+      await h.setNow(t, until - 1);
+      expect((await limits()).daily.units).toBe(20);
+      // At `until` the quota is back (on another day than T0: the day's count starts again):
+      // no request bucket, the units bucket back to a burst of 100 at the level it was left
+      // at (30 - 12 = 18: it never refills), and a day of 10.
+      await h.setNow(t, until);
+      const after = decisionOf(await check(1));
+      expect(after.allowed).toBe(true);
+      expect(after.policies.map((p) => [p.name, p.quota, p.remaining])).toEqual([
+        ["chat", 100, 17],
+        ["daily", 10, 9],
+      ]);
+      expect(decisionOf(await check(10))).toMatchObject({ allowed: false, violated: ["daily"] });
     });
   });
 }

@@ -79,6 +79,13 @@ const harness: ConformanceHarness = {
     const res = await admin(`/tenants/${t.tenantId}/keys/${keyIds.get(t.tenantId)}`, { method: "DELETE" });
     if (!res.ok) throw new Error(`revoke: ${res.status} ${await res.text()}`);
   },
+  async setOverride(t, quota, until) {
+    const res = await admin(`/tenants/${t.tenantId}/override`, {
+      method: "PUT",
+      json: { quota, until: new Date(until).toISOString() },
+    });
+    if (!res.ok) throw new Error(`override: ${res.status} ${await res.text()}`);
+  },
   async setKeyLimits(t, limits) {
     const res = await admin(`/tenants/${t.tenantId}/keys/${keyIds.get(t.tenantId)}`, {
       method: "PATCH",

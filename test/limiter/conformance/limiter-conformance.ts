@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/core/limiter";
 import type { CheckResult, LimiterStore } from "../../../src/core/limiter-store";
-import type { KeyLimits, TenantLimits } from "../../../src/core/limits";
+import type { KeyLimits, OverrideQuota, TenantLimits } from "../../../src/core/limits";
 import type { UsageEvent } from "../../../src/core/usage-event";
 import { aiLimitsConformance } from "./ai-limits-conformance";
 import { usageEventConformance } from "./usage-event-conformance";
@@ -32,6 +32,8 @@ export interface ConformanceHarness {
   revokeKey(tenant: ConformanceTenant): Promise<void>;
   /** Gives the tenant's key its own limits, as the operator API does. */
   setKeyLimits(tenant: ConformanceTenant, limits: KeyLimits): Promise<void>;
+  /** Overrides the tenant's limits until `until` (ms since the epoch, in the real future), as the operator API does. */
+  setOverride(tenant: ConformanceTenant, quota: OverrideQuota, until: number): Promise<void>;
   /** Suspends the tenant, as the operator API does. */
   suspend(tenant: ConformanceTenant): Promise<void>;
   /** A new tenant in Postgres only, never pushed: the limiter must load it. */

@@ -67,6 +67,11 @@ export function memoryHarness(reservationTtlMs = 900_000): MemoryHarness {
     },
     revokeKey: (t) => change(t, { keyHashes: [] }),
     suspend: (t) => change(t, { status: "suspended" }),
+    setOverride: async (t, quota, until) => {
+      const s = snapshots.get(t.tenantId);
+      if (!s) throw new Error(`no tenant ${t.tenantId}`);
+      await change(t, { limits: { ...s.limits, override: { quota, until } } });
+    },
     setKeyLimits: async (t, limits) => {
       const s = snapshots.get(t.tenantId);
       if (!s) throw new Error(`no tenant ${t.tenantId}`);

@@ -73,6 +73,7 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
     },
     revokeKey: (t) => change(t, () => ({ keyHashes: [] })),
     suspend: (t) => change(t, () => ({ status: "suspended" })),
+    setOverride: (t, quota, until) => change(t, (s) => ({ limits: { ...s.limits, override: { quota, until } } })),
     setKeyLimits: (t, limits) => change(t, (s) => ({ limits: { ...s.limits, keys: { [t.keyHash]: limits } } })),
     // The tenant's stream, read as the stream consumer reads it (nothing consumes it here).
     async events(t) {

@@ -85,6 +85,19 @@ const envSchema = z.object({
       return n;
     }),
   DEFAULT_TIME_ZONE: z.string().refine(isValidTimeZone, "not an IANA time zone").default("UTC"),
+  /** Fractions of the daily quota whose crossing sends quota.threshold, comma-separated; "none" for none. */
+  QUOTA_ALERT_THRESHOLDS: z
+    .string()
+    .default("0.8,1")
+    .transform((v, ctx) => {
+      if (v.trim() === "" || v.trim() === "none") return [];
+      const list = v.split(",").map((t) => t.trim());
+      if (!list.every((t) => /^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(t) && Number(t) > 0)) {
+        ctx.addIssue({ code: "custom", message: "fractions above 0 and at most 1, with at most 4 decimals: 0.8,1" });
+        return z.NEVER;
+      }
+      return [...new Set(list.map(Number))].sort((a, b) => a - b);
+    }),
   /** JSON array of route rules: [{"method":"POST","path":"/v1/chat/*","route":"chat","cost":1}]. */
   ROUTES: z
     .string()

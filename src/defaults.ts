@@ -11,5 +11,6 @@ export function defaultLimits(config: Config): TenantLimits {
     timeZone: config.DEFAULT_TIME_ZONE,
     shadow: false,
     routes: {},
+    alerts: { thresholds: config.QUOTA_ALERT_THRESHOLDS },
   };
 }

@@ -12,6 +12,8 @@ export interface DailyLimits {
 export interface DailyState {
   day: string;
   used: number;
+  /** The highest quota alert threshold that fired on `day`, in basis points (quota-alerts.ts). */
+  alerted?: number;
 }
 
 export interface DailyTake {

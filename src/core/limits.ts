@@ -61,6 +61,8 @@ export interface TenantLimits {
   /** Evaluate and report, but never block. */
   shadow: boolean;
   routes: Record<string, RouteOverride>;
+  /** Fractions of the daily quota whose crossing sends a `quota.threshold` webhook. */
+  alerts?: { thresholds: number[] };
   /** The limits of keys that have their own, by the key's SHA-256 hex. */
   keys?: Record<string, KeyLimits>;
   /** An operator's temporary change, in force until `until`; then these limits apply again. */

@@ -25,7 +25,7 @@
 
 import { dayOf } from "./calendar";
 import { inFlightCounter } from "./in-flight";
-import { decide, decideReported, describeLimits, type HeldUnits, reconcile } from "./limiter";
+import { decide, decideReported, describeLimits, type HeldUnits, type LimiterState, reconcile } from "./limiter";
 import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
@@ -37,8 +37,9 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "./limiter-store";
-import { limitsAt, routeCost } from "./limits";
+import { limitsAt, routeCost, type TenantLimits } from "./limits";
 import { memoryTenants } from "./memory-tenants";
+import { type QuotaAlert, stateWithAlerts } from "./quota-alerts";
 import { assertDimensions, assertModel, estimatedDimensions, eventDimensions } from "./usage-dimensions";
 import {
   cleanMetadata,
@@ -62,6 +63,8 @@ export interface MemoryStoreOptions {
   loadSnapshot?: (tenantId: string) => Promise<TenantSnapshot | null>;
   /** Takes every usage event as it is metered; one it fails is kept for drainUsage(). */
   onUsage?: UsageSink;
+  /** Takes every quota alert (a tenant crossing a threshold of its daily quota); one it fails is kept for drainAlerts(). */
+  onAlert?: (alert: QuotaAlert) => void | Promise<void>;
 }
 
 export interface MemoryStore extends LimiterStore {
@@ -69,7 +72,9 @@ export interface MemoryStore extends LimiterStore {
   load(tenantId: string): Promise<void>;
   /** The usage events not delivered to onUsage, oldest first, forgotten as they are returned. Sweeps first. */
   drainUsage(): UsageEvent[];
-  /** Resolves once every onUsage call made so far has finished (a failed one's event is then kept). */
+  /** The quota alerts not delivered to onAlert, oldest first, forgotten as they are returned. */
+  drainAlerts(): QuotaAlert[];
+  /** Resolves once every onUsage and onAlert call made so far has finished (a failed one's item is then kept). */
   delivered(): Promise<void>;
   /** Sweeps now (see the module comment); returns how many expired reservations it recorded. */
   sweep(): number;
@@ -105,6 +110,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     throw new RangeError(`memoryStore: reservationTtlMs must be a whole number of ms above 0, got ${ttlMs}`);
   }
   const outbox = usageOutbox(options.onUsage);
+  const alertOutbox = usageOutbox<QuotaAlert>(options.onAlert);
+
+  /** Keeps `after` as the tenant's state, and emits the quota alerts the change from `before` crossed. */
+  function keep(
+    tenant: { state: LimiterState },
+    tenantId: string,
+    after: LimiterState,
+    limits: TenantLimits,
+    at: number,
+  ) {
+    const { state, alerts } = stateWithAlerts(tenantId, tenant.state, after, limits, at);
+    tenant.state = state;
+    for (const alert of alerts) alertOutbox.emit(alert);
+  }
   const tenants = memoryTenants(now, options.loadSnapshot);
   // Both maps are in insertion order, which is expiry order under a constant TTL, so a
   // sweep reads from the front and stops at the first live entry. A clock that steps back
@@ -187,7 +206,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const inFlight = slots.of(tenantId, route);
       const call = { keyHash, reserve, inFlight };
       const { decision, state, bucketTicks, keyTicks } = decide(auth.tenant.state, limits, route, cost, at, call);
-      auth.tenant.state = state;
+      keep(auth.tenant, tenantId, state, limits, at);
       let reservation: { id: string; expiresAt: number } | undefined;
       // A reserved call is metered even at cost 0: it is settled to the units it used.
       if (decision.allowed && (cost > 0 || request.reserve)) {
@@ -235,7 +254,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         emitReservation(reservation, reservation.units, metadata, estimatedDimensions(reservation.model));
         return { status: "expired" };
       }
-      tenant.state = reconcile(tenant.state, tenant.snapshot.limits, reservation, units, at);
+      const { limits } = tenant.snapshot;
+      keep(tenant, tenantId, reconcile(tenant.state, limits, reservation, units, at), limits, at);
       emitReservation(reservation, units, metadata, usage ?? {});
       return { status: "settled", units };
     },
@@ -260,7 +280,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         at,
       );
       if (!decision.allowed) return { status: "limited", decision };
-      auth.tenant.state = state;
+      keep(auth.tenant, tenantId, state, auth.tenant.snapshot.limits, at);
       idempotencyKeys.set(key, at);
       const { route, units, occurredAt, metadata } = request;
       emit({ eventId, tenantId, route, units, occurredAt, metadata }, usage);
@@ -291,7 +311,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return outbox.drain();
     },
 
-    delivered: () => outbox.delivered(),
+    drainAlerts: () => alertOutbox.drain(),
+
+    delivered: async () => {
+      await Promise.all([outbox.delivered(), alertOutbox.delivered()]);
+    },
 
     sweep: () => sweepAt(now()),
 

@@ -45,9 +45,13 @@ export interface UsageDimensions {
 }
 
 /** A queue message body: many events, so one send carries a batch. */
+import type { QuotaAlert } from "./quota-alerts";
+
 export interface UsageMessage {
   v: 1;
   events: UsageEvent[];
+  /** Quota alerts the limiter wrote with its counters, for the webhook outbox. */
+  alerts?: QuotaAlert[];
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

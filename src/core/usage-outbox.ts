@@ -1,16 +1,16 @@
-// The memory store's usage outbox: each event goes to the onUsage callback, or is kept to
-// be drained, and never both.
+// The memory store's outboxes (usage events, quota alerts): each item goes to its callback,
+// or is kept to be drained, and never both.
 
 import type { UsageEvent } from "./usage-event";
 
 /** Takes one usage event. A throw or a rejection means it did not: the event is kept. */
 export type UsageSink = (event: UsageEvent) => void | Promise<void>;
 
-export interface UsageOutbox {
+export interface UsageOutbox<T = UsageEvent> {
   /** Hands `event` to the sink at once, without waiting for it; keeps it if there is no sink or the sink fails. */
-  emit(event: UsageEvent): void;
+  emit(event: T): void;
   /** The kept events, in the order they were kept, forgotten as they are returned. */
-  drain(): UsageEvent[];
+  drain(): T[];
   /** Resolves once every sink call made so far has finished, and so has kept what it failed. */
   delivered(): Promise<void>;
   /** How many events are kept. */
@@ -27,8 +27,8 @@ export interface UsageOutbox {
  * await outbox.delivered();
  * const failed = outbox.drain(); // what the queue refused, to send again later
  */
-export function usageOutbox(sink?: UsageSink): UsageOutbox {
-  let kept: UsageEvent[] = [];
+export function usageOutbox<T = UsageEvent>(sink?: (event: T) => void | Promise<void>): UsageOutbox<T> {
+  let kept: T[] = [];
   const inFlight = new Set<Promise<void>>();
 
   return {

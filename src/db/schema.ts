@@ -90,6 +90,8 @@ export const tenantQuotas = pgTable(
     timeZone: text("time_zone").notNull().default("UTC"),
     shadow: boolean("shadow").notNull().default(false),
     routes: jsonb("routes").$type<Record<string, RouteOverride>>().notNull().default({}),
+    /** Fractions of the daily quota that send quota.threshold (v2); null: QUOTA_ALERT_THRESHOLDS. */
+    alertThresholds: jsonb("alert_thresholds").$type<number[]>(),
     /** An operator's temporary change to these limits (v2), in force until override_until. */
     override: jsonb("override").$type<OverrideQuota>(),
     overrideUntil: ts("override_until"),

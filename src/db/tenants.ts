@@ -44,7 +44,7 @@ export interface TenantView {
 function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): Required<BaseLimits> {
   if (!q) {
     const { keys: _k, override: _o, ...base } = defaults;
-    return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, ...base };
+    return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, alerts: { thresholds: [] }, ...base };
   }
   return {
     ratePerMinute: q.ratePerMinute,
@@ -52,6 +52,7 @@ function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits):
     requestsPerMinute: q.requestsPerMinute,
     requestBurst: q.requestBurst,
     maxConcurrent: q.maxConcurrent,
+    alerts: { thresholds: q.alertThresholds ?? defaults.alerts?.thresholds ?? [] },
     dailyUnits: q.dailyUnits,
     timeZone: q.timeZone,
     shadow: q.shadow,
@@ -154,6 +155,8 @@ function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
     requestsPerMinute: or(q.requestsPerMinute, defaults.requestsPerMinute ?? null),
     requestBurst: or(q.requestBurst, defaults.requestBurst ?? null),
     maxConcurrent: or(q.maxConcurrent, defaults.maxConcurrent ?? null),
+    // Left out, the tenant follows QUOTA_ALERT_THRESHOLDS as it is configured at the time.
+    alertThresholds: q.alerts ? q.alerts.thresholds : null,
     dailyUnits: or(q.dailyUnits, defaults.dailyUnits),
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,

@@ -2,7 +2,10 @@
 
 import type { HeldUnits, LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
+import type { QuotaAlert } from "../core/quota-alerts";
 import type { UsageEvent, UsageMetadata } from "../core/usage-event";
+
+export type OutboxRow = { seq: number; event: UsageEvent } | { seq: number; alert: QuotaAlert };
 
 export interface Reservation extends HeldUnits {
   id: string;
@@ -131,7 +134,8 @@ export class LimiterStorage {
     for (const row of this.sql.exec<{ k: string; a: number; b: number; s: string }>(
       "SELECT k, a, b, s FROM counters",
     )) {
-      if (row.k === "daily") state.daily = { day: row.s, used: row.a };
+      // The daily row's b is the highest quota alert threshold fired that day (basis points).
+      if (row.k === "daily") state.daily = { day: row.s, used: row.a, ...(row.b > 0 ? { alerted: row.b } : {}) };
       else if (row.k.startsWith("b:")) state.buckets[row.k.slice(2)] = { ticks: row.a, at: row.b };
     }
     return state;
@@ -146,7 +150,9 @@ export class LimiterStorage {
     for (const [route, b] of Object.entries(after.buckets)) {
       if (b && b !== before.buckets[route]) rows.push([`b:${route}`, b.ticks, b.at, ""]);
     }
-    if (after.daily && after.daily !== before.daily) rows.push(["daily", after.daily.used, 0, after.daily.day]);
+    if (after.daily && after.daily !== before.daily) {
+      rows.push(["daily", after.daily.used, after.daily.alerted ?? 0, after.daily.day]);
+    }
     if (rows.length === 0) return;
     this.ensureSchema();
     this.sql.exec(
@@ -234,13 +240,22 @@ export class LimiterStorage {
     this.sql.exec("INSERT INTO outbox (event) VALUES (?)", JSON.stringify(event));
   }
 
-  /** The oldest unsent events, in order, with their sequence numbers. */
-  readOutbox(limit: number): { seq: number; event: UsageEvent }[] {
+  /** A quota alert rides the outbox with the events, as {"alert": ...}: no usage event has that field. */
+  appendAlert(alert: QuotaAlert): void {
+    this.ensureSchema();
+    this.sql.exec("INSERT INTO outbox (event) VALUES (?)", JSON.stringify({ alert }));
+  }
+
+  /** The oldest unsent events and alerts, in order, with their sequence numbers. */
+  readOutbox(limit: number): OutboxRow[] {
     if (!this.created) return [];
     return this.sql
       .exec<{ seq: number; event: string }>("SELECT seq, event FROM outbox ORDER BY seq LIMIT ?", limit)
       .toArray()
-      .map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as UsageEvent }));
+      .map((r) => {
+        const item = JSON.parse(r.event) as UsageEvent | { alert: QuotaAlert };
+        return "alert" in item ? { seq: r.seq, alert: item.alert } : { seq: r.seq, event: item };
+      });
   }
 
   /** Deletes the events up to and including `seq`, once the queue has them. */

@@ -1,7 +1,8 @@
 // Sending a limiter's outbox to the usage queue: packed, in order, deleted only once sent.
 
-import { packEvents, type UsageMessage } from "../core/usage-event";
-import type { LimiterStorage } from "./limiter-storage";
+import type { QuotaAlert } from "../core/quota-alerts";
+import { packEvents, type UsageEvent, type UsageMessage } from "../core/usage-event";
+import type { LimiterStorage, OutboxRow } from "./limiter-storage";
 
 /** Most events read per flush; a longer outbox is sent over several flushes. */
 export const FLUSH_MAX_EVENTS = 5_000;
@@ -47,15 +48,36 @@ export async function flushOutbox(
     batchBytes = 0;
   };
 
-  for (const body of packEvents(
-    rows.map((r) => r.event),
-    MESSAGE_MAX_BYTES,
-  )) {
+  for (const body of messagesOf(rows)) {
     const bytes = encoder.encode(JSON.stringify(body)).length;
     if (batch.length > 0 && (batchBytes + bytes > BATCH_MAX_BYTES || batch.length === BATCH_MAX_MESSAGES)) await send();
-    batch.push({ body, count: body.events.length });
+    batch.push({ body, count: body.events.length + (body.alerts?.length ?? 0) });
     batchBytes += bytes;
   }
   await send();
   return { sent, remaining: storage.outboxSize() };
+}
+
+/**
+ * The rows as messages, in their order (a send deletes through its last row): each run of
+ * events packed under the size limit, each run of quota alerts (a few a day, and small) in
+ * one message of its own.
+ */
+function messagesOf(rows: OutboxRow[]): UsageMessage[] {
+  const out: UsageMessage[] = [];
+  for (let i = 0; i < rows.length; ) {
+    const first = rows[i] as OutboxRow;
+    let j = i;
+    if ("alert" in first) {
+      const alerts: QuotaAlert[] = [];
+      for (let r = rows[j]; r && "alert" in r; r = rows[++j]) alerts.push(r.alert);
+      out.push({ v: 1, events: [], alerts });
+    } else {
+      const events: UsageEvent[] = [];
+      for (let r = rows[j]; r && "event" in r; r = rows[++j]) events.push(r.event);
+      out.push(...packEvents(events, MESSAGE_MAX_BYTES));
+    }
+    i = j;
+  }
+  return out;
 }

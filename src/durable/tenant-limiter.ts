@@ -29,6 +29,7 @@ import type {
 } from "../core/limiter-store";
 import { concurrencyPolicies, limitsAt, routeCost, type TenantLimits } from "../core/limits";
 import { log } from "../core/log";
+import { stateWithAlerts } from "../core/quota-alerts";
 import { hashIn } from "../core/secrets";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import {
@@ -117,8 +118,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     const { decision, state, bucketTicks, keyTicks } = decide(this.state, limits, request.route, cost, now, call);
     // No await from here on: the counters and the usage event commit together, before the
     // answer leaves the object.
-    this.storage.writeState(this.state, state);
-    this.state = state;
+    this.keep(state, limits, now);
     let reservation: { id: string; expiresAt: number } | undefined;
     // A reserved call is metered even at cost 0: it is settled to the units it used.
     if (decision.allowed && (cost > 0 || request.reserve)) {
@@ -163,8 +163,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       return { status: "expired" };
     }
     const state = reconcile(this.state, snapshot.limits, reservation, units, now);
-    this.storage.writeState(this.state, state);
-    this.state = state;
+    this.keep(state, snapshot.limits, now);
     this.outbox.reservation(reservation, units, metadata, usage ?? {});
     return { status: "settled", units };
   }
@@ -184,8 +183,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     const now = this.clock();
     const { decision, state } = decideReported(this.state, limits, request.route, request.units, now);
     if (!decision.allowed) return { status: "limited", decision };
-    this.storage.writeState(this.state, state);
-    this.state = state;
+    this.keep(state, limits, now);
     this.storage.rememberIdempotencyKey(request.idempotencyKey, eventId, now);
     const { route, units, occurredAt, metadata } = request;
     this.outbox.event({ eventId, tenantId, route, units, occurredAt, metadata }, usage);
@@ -227,6 +225,17 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     await this.alarms.send(() => flushOutbox(this.storage, this.env.USAGE_QUEUE), this.ctx.id.name);
     const expiry = this.storage.nextExpiry();
     if (expiry !== null) this.alarms.schedule(Math.max(0, expiry - now));
+  }
+
+  /**
+   * Writes the state a decision left, with the quota alerts it crossed appended to the
+   * outbox in the same synchronous block: the crossing and its alert commit together.
+   */
+  private keep(state: LimiterState, limits: TenantLimits, now: number): void {
+    const kept = stateWithAlerts(this.tenantId(), this.state, state, limits, now);
+    this.storage.writeState(this.state, kept.state);
+    this.state = kept.state;
+    for (const alert of kept.alerts) this.outbox.alert(alert);
   }
 
   private tenantId(): string {

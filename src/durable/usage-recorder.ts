@@ -1,6 +1,7 @@
 // The TenantLimiter's usage events: built with their dimensions and appended to its outbox,
 // in the caller's synchronous block, so each commits with the quota change it belongs to.
 
+import type { QuotaAlert } from "../core/quota-alerts";
 import { estimatedDimensions, eventDimensions } from "../core/usage-dimensions";
 import {
   cleanMetadata,
@@ -52,6 +53,12 @@ export class UsageRecorder {
     const occurredAt = r.reservedAt > 0 ? r.reservedAt : this.clock();
     const base = { eventId: newEventId(), tenantId: this.tenantId(), route: r.route, units, occurredAt };
     this.event({ ...base, metadata: merged }, usage, schedule);
+  }
+
+  /** A quota alert, sent with the usage events to the queue, and from there to the webhook outbox. */
+  alert(alert: QuotaAlert): void {
+    this.storage.appendAlert(alert);
+    this.alarms.schedule(FLUSH_DELAY_MS);
   }
 
   /** A reservation not settled in time: recorded at its estimate, marked so, with no tokens. */

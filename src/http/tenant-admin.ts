@@ -84,7 +84,8 @@ export class TenantAdmin {
         name: input.name,
         status: input.status ?? "active",
         billingAccountId: input.billingAccountId,
-        quota: input.quota ?? this.defaults,
+        // Left out, every field takes the default, and the alerts follow QUOTA_ALERT_THRESHOLDS.
+        quota: input.quota ?? {},
       },
       this.defaults,
     );

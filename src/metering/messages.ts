@@ -2,7 +2,8 @@
 
 import { z } from "zod";
 import { routeKeySchema } from "../config";
-import { MAX_CALL_UNITS } from "../core/limits";
+import { DAILY_POLICY, MAX_CALL_UNITS } from "../core/limits";
+import type { QuotaAlert } from "../core/quota-alerts";
 import { TENANT_ID_PATTERN } from "../core/secrets";
 import {
   isStorableText,
@@ -47,8 +48,25 @@ export const usageEventSchema: z.ZodType<UsageEvent> = z
     path: ["cachedInputTokens"],
   });
 
-/** The envelope of a message; its events are checked one by one, so one bad event refuses only itself. */
-export const usageEnvelopeSchema = z.strictObject({
-  v: z.literal(1),
-  events: z.array(z.unknown()).min(1).max(10_000),
+/** A quota alert, as a limiter writes it (src/core/quota-alerts.ts). */
+export const quotaAlertSchema: z.ZodType<QuotaAlert> = z.strictObject({
+  tenantId: z.string().regex(TENANT_ID_PATTERN),
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  policy: z.literal(DAILY_POLICY),
+  threshold: z.number().gt(0).max(1),
+  used: z.int().min(0),
+  limit: z.int().min(0),
+  at: z.int().min(EARLIEST).max(LATEST),
 });
+
+/**
+ * The envelope of a message; its events are checked one by one, so one bad event refuses
+ * only itself. A message carries events, or quota alerts (which ride the same outbox), or both.
+ */
+export const usageEnvelopeSchema = z
+  .strictObject({
+    v: z.literal(1),
+    events: z.array(z.unknown()).max(10_000),
+    alerts: z.array(z.unknown()).max(1_000).optional(),
+  })
+  .refine((m) => m.events.length > 0 || (m.alerts?.length ?? 0) > 0, "a message carries events or alerts");

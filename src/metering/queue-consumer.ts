@@ -3,10 +3,12 @@
 
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
+import type { QuotaAlert } from "../core/quota-alerts";
 import type { UsageEvent } from "../core/usage-event";
 import type { Database, DatabaseHandle } from "../db/database";
+import { storeQuotaAlerts } from "./alert-ingest";
 import { ingestUsage } from "./ingest";
-import { usageEnvelopeSchema, usageEventSchema } from "./messages";
+import { quotaAlertSchema, usageEnvelopeSchema, usageEventSchema } from "./messages";
 
 /** The slice of a Queues message the consumer uses. */
 export interface ConsumedMessage {
@@ -92,6 +94,7 @@ export async function consumeUsageBatch(
 ): Promise<ConsumeResult> {
   const letters: DeadLetter[] = [];
   const accepted: { message: ConsumedMessage; events: UsageEvent[] }[] = [];
+  const alerts: QuotaAlert[] = [];
   for (const message of messages) {
     const envelope = usageEnvelopeSchema.safeParse(message.body);
     if (!envelope.success) {
@@ -99,6 +102,14 @@ export async function consumeUsageBatch(
       accepted.push({ message, events: [] });
       continue;
     }
+    const badAlerts: unknown[] = [];
+    for (const raw of envelope.data.alerts ?? []) {
+      const alert = quotaAlertSchema.safeParse(raw);
+      if (alert.success) alerts.push(alert.data);
+      else badAlerts.push(raw);
+    }
+    if (badAlerts.length > 0)
+      letters.push({ reason: "malformed quota alert", messageId: message.id, events: badAlerts });
     const events: UsageEvent[] = [];
     const refused: unknown[] = [];
     let reason = "";
@@ -122,8 +133,12 @@ export async function consumeUsageBatch(
   const events = accepted.flatMap((a) => a.events);
   let handle: DatabaseHandle | undefined;
   try {
-    if (events.length > 0) {
+    if (alerts.length > 0) {
       handle = deps.openDatabase();
+      await storeQuotaAlerts(handle.db, alerts);
+    }
+    if (events.length > 0) {
+      handle ??= deps.openDatabase();
       const { inserted, refused } = await ingestIsolating(handle.db, events);
       for (const { event, reason } of refused) letters.push({ reason, messageId: "(ingest)", events: [event] });
       result.stored = inserted;

@@ -20,6 +20,25 @@ const bucketFields = {
 const BUCKET_RULE =
   "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none.";
 
+export const AlertsSchema = z
+  .strictObject({
+    thresholds: z
+      .array(
+        z
+          .number()
+          .gt(0)
+          .max(1)
+          .refine((t) => Math.abs(t * 10_000 - Math.round(t * 10_000)) < 1e-6, "at most 4 decimals"),
+      )
+      .max(10)
+      .refine((t) => new Set(t).size === t.length, "each threshold once"),
+  })
+  .openapi("QuotaAlerts", {
+    description:
+      "Fractions of the daily quota whose crossing sends a quota.threshold webhook, once per day each. Left out: QUOTA_ALERT_THRESHOLDS (default 0.8 and 1). []: none.",
+    example: { thresholds: [0.8, 1] },
+  });
+
 export const KeyLimitsSchema = z.strictObject(bucketFields).openapi("KeyLimits", {
   description: `A key's own buckets, applied to each route apart (policies key/<route> and key/<route>/requests), on top of the tenant's. ${BUCKET_RULE}`,
 });
@@ -44,6 +63,7 @@ export const QuotaSchema = z
       .nullable()
       .optional()
       .openapi({ description: "Units per calendar day; null for no daily limit." }),
+    alerts: AlertsSchema.optional(),
     timeZone: z
       .string()
       .refine(isValidTimeZone, "not an IANA time zone name")
@@ -75,6 +95,7 @@ export const ResolvedQuotaSchema = z
     requestsPerMinute: z.int().nullable(),
     requestBurst: z.int().nullable(),
     maxConcurrent: z.int().nullable(),
+    alerts: AlertsSchema,
     dailyUnits: z.int().nullable(),
     timeZone: z.string(),
     shadow: z.boolean(),

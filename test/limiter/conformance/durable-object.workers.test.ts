@@ -2,11 +2,12 @@
 // made and changed through the real operator API (Postgres, then a push).
 
 import { runInDurableObject } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { eq, like } from "drizzle-orm";
 import { expect } from "vitest";
+import { alertDeliveryId, type QuotaAlert } from "../../../src/core/quota-alerts";
 import { sha256Hex } from "../../../src/core/secrets";
 import type { UsageEvent } from "../../../src/core/usage-event";
-import { usageRecords } from "../../../src/db/schema";
+import { usageRecords, webhookDeliveries } from "../../../src/db/schema";
 import { durableObjectStore } from "../../../src/durable/durable-object-store";
 import type { TenantLimiter } from "../../../src/tenant-limiter";
 import {
@@ -56,6 +57,32 @@ const storedOf = (tenantId: string) =>
     ),
   );
 
+/** The quota alerts still in the limiter's outbox. */
+const outboxAlertsOf = (tenantId: string) =>
+  runInDurableObject(limiterStub(tenantId), (_: TenantLimiter, state) => {
+    const sql = state.storage.sql;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").toArray().length === 0) return [];
+    return sql
+      .exec("SELECT event FROM outbox ORDER BY seq")
+      .toArray()
+      .map((r) => JSON.parse(String(r.event)) as { alert?: QuotaAlert })
+      .flatMap((r) => (r.alert ? [r.alert] : []));
+  });
+
+/** The quota alerts the consumer has written to the webhook outbox, as alerts again. */
+const storedAlertsOf = (tenantId: string) =>
+  withDb(async (db) =>
+    (
+      await db
+        .select()
+        .from(webhookDeliveries)
+        .where(like(webhookDeliveries.id, `msg_qt_${tenantId}_%`))
+    ).map((r): QuotaAlert => {
+      const p = r.payload as { timestamp: string; data: Omit<QuotaAlert, "at"> };
+      return { ...p.data, at: Date.parse(p.timestamp) };
+    }),
+  );
+
 const keyIds = new Map<string, string>();
 
 const harness: ConformanceHarness = {
@@ -102,6 +129,14 @@ const harness: ConformanceHarness = {
       // The outbox first: an event that leaves it after this read is in Postgres, or soon will be.
       const byId = new Map((await outboxOf(t.tenantId)).map((e) => [e.eventId, e]));
       for (const e of await storedOf(t.tenantId)) if (!byId.has(e.eventId)) byId.set(e.eventId, e);
+      expect(byId.size).toBeGreaterThanOrEqual(count);
+      return [...byId.values()];
+    }),
+  alerts: (t, count) =>
+    eventually(async () => {
+      const byId = new Map((await outboxAlertsOf(t.tenantId)).map((a) => [alertDeliveryId(a), a]));
+      for (const a of await storedAlertsOf(t.tenantId))
+        if (!byId.has(alertDeliveryId(a))) byId.set(alertDeliveryId(a), a);
       expect(byId.size).toBeGreaterThanOrEqual(count);
       return [...byId.values()];
     }),

@@ -11,8 +11,10 @@ import { describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/core/limiter";
 import type { CheckResult, LimiterStore } from "../../../src/core/limiter-store";
 import type { KeyLimits, OverrideQuota, TenantLimits } from "../../../src/core/limits";
+import type { QuotaAlert } from "../../../src/core/quota-alerts";
 import type { UsageEvent } from "../../../src/core/usage-event";
 import { aiLimitsConformance } from "./ai-limits-conformance";
+import { alertsConformance } from "./alerts-conformance";
 import { usageEventConformance } from "./usage-event-conformance";
 
 export interface ConformanceTenant {
@@ -43,6 +45,11 @@ export interface ConformanceHarness {
    * least `count` of them can be seen (the Durable Object's may be on their way to Postgres).
    */
   events(tenant: ConformanceTenant, count: number): Promise<UsageEvent[]>;
+  /**
+   * The quota alerts the limiter has written for the tenant so far, in any order, once at
+   * least `count` of them can be seen (the Durable Object's may be on their way to Postgres).
+   */
+  alerts(tenant: ConformanceTenant, count: number): Promise<QuotaAlert[]>;
   /** Records the tenant's expired reservations now: the DO's alarm, the Redis sweep, the memory sweep. */
   sweep(tenant: ConformanceTenant): Promise<void>;
 }
@@ -297,4 +304,5 @@ export function limiterConformance(backend: string, harness: () => ConformanceHa
   });
   usageEventConformance(backend, harness);
   aiLimitsConformance(backend, harness);
+  alertsConformance(backend, harness);
 }

@@ -7,6 +7,7 @@
 import type { TenantSnapshot } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
 import { type MemoryStore, memoryStore } from "../../../src/core/memory-store";
+import type { QuotaAlert } from "../../../src/core/quota-alerts";
 import type { UsageEvent } from "../../../src/core/usage-event";
 import type { ConformanceHarness, ConformanceTenant } from "./limiter-conformance";
 import { newKeyHash, newTestTenantId } from "./redis-harness";
@@ -37,8 +38,9 @@ export function memoryHarness(reservationTtlMs = 900_000): MemoryHarness {
     snapshots.set(snapshot.tenantId, snapshot);
     return snapshot;
   };
-  // drainUsage() hands each event out once; the harness keeps them for events().
+  // drainUsage() and drainAlerts() hand each item out once; the harness keeps them.
   const drained: UsageEvent[] = [];
+  const alerted: QuotaAlert[] = [];
   const tenantOf = (s: TenantSnapshot): ConformanceTenant => ({ tenantId: s.tenantId, keyHash: s.keyHashes[0] ?? "" });
   const change = async (t: ConformanceTenant, edit: Partial<TenantSnapshot>) => {
     const s = snapshots.get(t.tenantId);
@@ -80,6 +82,10 @@ export function memoryHarness(reservationTtlMs = 900_000): MemoryHarness {
     async events(t) {
       drained.push(...store.drainUsage());
       return drained.filter((e) => e.tenantId === t.tenantId);
+    },
+    async alerts(t) {
+      alerted.push(...store.drainAlerts());
+      return alerted.filter((a) => a.tenantId === t.tenantId);
     },
     async sweep() {
       store.sweep();

@@ -1,20 +1,42 @@
-// A usage stream entry (the Redis limiter's outbox, written by the script's emit()) read back
-// into the queue message body it stands for.
+// A usage stream entry (the Redis limiter's outbox, written by the script's emit() and
+// alert()) read back into the queue message body it stands for.
 //
 // The entry's one field `e` holds tab-separated parts: event id, route, units, occurred at,
 // metadata JSON, settle metadata JSON, dimensions JSON. Entries written before the dimensions
 // have six parts: they stand for events without them (one request of no known model, no
 // tokens, which is how the ingest counts such events).
 
+import { DAILY_POLICY } from "../core/limits";
+import { BASIS } from "../core/quota-alerts";
 import { eventDimensions } from "../core/usage-dimensions";
 import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import type { RedisReply } from "./resp/index";
 
-/** An entry's parts: the field `e` split at its tabs. */
-function partsOf(raw: RedisReply[] | null): string[] {
-  if (!raw) return [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === "e") return String(raw[i + 1]).split("\t");
-  return [];
+/** An entry's parts: the field `field` (`e` for an event, `a` for an alert) split at its tabs. */
+function partsOf(raw: RedisReply[] | null, field = "e"): string[] | null {
+  if (!raw) return null;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === field) return String(raw[i + 1]).split("\t");
+  return null;
+}
+
+/**
+ * A quota alert entry's body: the field `a` holds day, threshold in basis points, units used,
+ * the daily limit and the time, tab-separated (the script's alert()). Null: not an alert.
+ */
+function alertBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
+  const parts = partsOf(raw, "a");
+  if (!parts) return null;
+  const [day, bp, used, limit, at] = parts;
+  const alert = {
+    tenantId,
+    day,
+    policy: DAILY_POLICY,
+    threshold: Number(bp) / BASIS,
+    used: Number(used),
+    limit: Number(limit),
+    at: Number(at),
+  };
+  return { v: 1, events: [], alerts: [alert] };
 }
 
 function parseMetadata(...parts: (string | undefined)[]): UsageMetadata | undefined {
@@ -51,7 +73,9 @@ function parseDimensions(part: string): UsageDimensions | undefined {
  * its tokens would be wrong, and its raw text rides along for the operator to see.
  */
 export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
-  const parts = partsOf(raw);
+  const alert = alertBodyOf(tenantId, raw);
+  if (alert) return alert;
+  const parts = partsOf(raw) ?? [];
   const [eventId, route, units, occurredAt, meta, meta2, dims] = parts;
   const metadata = parseMetadata(meta, meta2);
   const event = {

@@ -8,6 +8,7 @@
 
 import type { TenantSnapshot } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
+import type { QuotaAlert } from "../../../src/core/quota-alerts";
 import type { UsageEvent } from "../../../src/core/usage-event";
 import { tenantKeys } from "../../../src/redis/keys";
 import type { RedisCommands } from "../../../src/redis/lua-script";
@@ -80,6 +81,13 @@ export function redisHarness(redis: RedisCommands, prefix: string, reservationTt
       const stream = tenantKeys(prefix, t.tenantId).stream;
       const entries = (await redis.send(["XRANGE", stream, "-", "+"])) as [string, RedisReply[]][];
       return entries.flatMap(([, fields]) => (eventBodyOf(t.tenantId, fields) as { events: UsageEvent[] }).events);
+    },
+    async alerts(t) {
+      const stream = tenantKeys(prefix, t.tenantId).stream;
+      const entries = (await redis.send(["XRANGE", stream, "-", "+"])) as [string, RedisReply[]][];
+      return entries.flatMap(
+        ([, fields]) => (eventBodyOf(t.tenantId, fields) as { alerts?: QuotaAlert[] }).alerts ?? [],
+      );
     },
     async sweep(t) {
       await store.sweepExpired(t.tenantId);

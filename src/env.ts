@@ -16,6 +16,7 @@ export interface Env {
   RATE_LIMIT_BURST?: string;
   DEFAULT_DAILY_QUOTA_UNITS?: string;
   DEFAULT_TIME_ZONE?: string;
+  QUOTA_ALERT_THRESHOLDS?: string;
   ROUTES?: string;
   RATE_LIMIT_REDIS_URL?: string;
   CONSOLE_ORIGIN?: string;

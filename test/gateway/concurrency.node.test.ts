@@ -1,0 +1,95 @@
+// Calls in flight at the self-hosted gateway (Redis limiter): of N calls held at once against
+// maxConcurrent Q, exactly Q reach the upstream and the rest are refused with policy
+// `concurrency`; every slot comes back when its call ends, whether it ended well, the client
+// left, or the upstream could not be reached.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type HeldUpstream, startHeldUpstream } from "../support/held-upstream";
+import { newTenant, type Tenant } from "../support/metered-tenant";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
+import { until } from "../support/wait";
+
+let upstream: HeldUpstream;
+let gateway: TestGateway;
+let unreachable: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startHeldUpstream();
+  const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
+  gateway = await startTestGateway("concurrency", { UPSTREAM_URL: upstream.url, ROUTES: routes });
+  // A port nothing listens on: every forward fails.
+  unreachable = await startTestGateway("concurrency_down", { UPSTREAM_URL: "http://127.0.0.1:9", ROUTES: routes });
+}, 60_000);
+
+afterAll(async () => {
+  upstream?.release();
+  await gateway?.stop();
+  await unreachable?.stop();
+  await upstream?.close();
+});
+
+const quota = { ratePerMinute: 0, burst: 1_000_000, dailyUnits: null, maxConcurrent: 3 };
+
+function call(g: TestGateway, tenant: Tenant, init: { stream?: boolean; signal?: AbortSignal } = {}) {
+  return fetch(`${g.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", messages: [], stream: init.stream ?? false }),
+    signal: init.signal,
+  });
+}
+
+async function inFlight(g: TestGateway, tenant: Tenant): Promise<number> {
+  const res = await fetch(`${g.url}/account/v1/limits`, { headers: { authorization: `Bearer ${tenant.key}` } });
+  const body = (await res.json()) as { concurrency: { name: string; inFlight: number }[] };
+  return body.concurrency.find((c) => c.name === "concurrency")?.inFlight ?? -1;
+}
+
+describe("calls in flight at the gateway", () => {
+  it("admits exactly maxConcurrent of many held calls, and gives every slot back as they end", async () => {
+    const tenant = await newTenant(gateway, "held", quota);
+    upstream.hold();
+    const before = upstream.arrivals();
+    const calls = Array.from({ length: 10 }, () => call(gateway, tenant));
+    const early: number[] = [];
+    for (const c of calls) void c.then((r) => early.push(r.status));
+    await upstream.arrived(before + 3);
+    // The seven refused have answered while the three wait at the upstream.
+    await until("the refusals", async () => early.length === 7);
+    expect(early).toEqual(Array(7).fill(429));
+    expect(await inFlight(gateway, tenant)).toBe(3);
+    upstream.release();
+    const answers = await Promise.all(calls);
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429, 429]);
+    const refused = answers.find((r) => r.status === 429) as Response;
+    expect(await refused.json()).toMatchObject({ "violated-policies": ["concurrency"] });
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(upstream.arrivals() - before).toBe(3);
+    await Promise.all(answers.map((r) => r.body?.cancel()));
+    await until("every slot back", async () => (await inFlight(gateway, tenant)) === 0);
+  });
+
+  it("gives the slot back when the client leaves mid-stream", async () => {
+    const tenant = await newTenant(gateway, "leaver", { ...quota, maxConcurrent: 1 });
+    upstream.hold();
+    const controller = new AbortController();
+    const res = await call(gateway, tenant, { stream: true, signal: controller.signal });
+    const reader = res.body?.getReader();
+    await reader?.read();
+    expect(await inFlight(gateway, tenant)).toBe(1);
+    expect((await call(gateway, tenant)).status).toBe(429);
+    controller.abort();
+    await until("the slot back", async () => (await inFlight(gateway, tenant)) === 0);
+    upstream.release();
+    expect((await call(gateway, tenant)).status).toBe(200);
+  });
+
+  it("gives the slot back when the upstream cannot be reached", async () => {
+    const tenant = await newTenant(unreachable, "down", { ...quota, maxConcurrent: 1 });
+    for (let i = 0; i < 3; i++) {
+      expect((await call(unreachable, tenant)).status).toBe(502);
+      await until("the slot back", async () => (await inFlight(unreachable, tenant)) === 0);
+    }
+  });
+});

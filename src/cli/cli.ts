@@ -3,18 +3,19 @@
 
 import { parseArgs } from "node:util";
 import { AegisAdmin, AegisError, HTTPError } from "../client/index";
-import { commands, UsageError } from "./commands";
+import { commands } from "./commands";
+import { UsageError } from "./flags";
 
 export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--token TOKEN]
 
-  tenants create --name NAME [--rate N --burst N --daily N|none [--tz ZONE] [--shadow on|off]]
+  tenants create --name NAME [QUOTA FLAGS]       (what is not given: the gateway's default)
   tenants list [--limit N] [--cursor C]
   tenants get TENANT
   tenants suspend TENANT
   tenants activate TENANT
-  quotas set TENANT [--rate N] [--burst N] [--daily N|none] [--tz ZONE] [--shadow on|off]
-             [--unit-price P|default]   (what is not given stays as it is)
-  keys create TENANT [--name NAME]
+  quotas set TENANT QUOTA FLAGS                  (what is not given stays as it is)
+  keys create TENANT [--name NAME] [KEY LIMIT FLAGS]
+  keys limits TENANT KEY (KEY LIMIT FLAGS | --clear)   (what is not given stays as it is)
   keys list TENANT
   keys revoke TENANT KEY
   usage TENANT [--from YYYY-MM-DD] [--to YYYY-MM-DD]
@@ -22,6 +23,23 @@ export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--toke
   invoices pay INVOICE
   invoices void INVOICE
   billing run [--from YYYY-MM-DD --to YYYY-MM-DD]
+
+QUOTA FLAGS (none: no such limit):
+  --rate N|none             units bucket: units (tokens on token routes) added per minute; 0: no refill
+  --burst N|none            units bucket: capacity
+  --rpm N|none              request bucket: calls added per minute
+  --request-burst N|none    request bucket: capacity
+  --max-concurrent N|none   calls in flight at once, for the whole tenant
+  --daily N|none            units per day
+  --tz ZONE                 the time zone whose midnight resets the daily quota
+  --shadow on|off           report, never block
+  --unit-price P|default    price per unit; default: BILLING_UNIT_COST
+  A bucket given one of its two numbers uses it for both (a minute's worth); given neither,
+  it is not there: --rate none --burst none leaves no units bucket. Tables show a bucket's
+  numbers as they apply.
+
+KEY LIMIT FLAGS: --rate, --burst, --rpm, --request-burst, as above, for the key's own
+  buckets, on top of the tenant's; none removes one, --clear all of them.
 
 The gateway and token come from --url and --token, else AEGIS_URL and AEGIS_ADMIN_TOKEN.`;
 
@@ -107,6 +125,10 @@ function parse(argv: string[]) {
       name: { type: "string" },
       rate: { type: "string" },
       burst: { type: "string" },
+      rpm: { type: "string" },
+      "request-burst": { type: "string" },
+      "max-concurrent": { type: "string" },
+      clear: { type: "boolean" },
       daily: { type: "string" },
       tz: { type: "string" },
       shadow: { type: "string" },

@@ -2,109 +2,38 @@
 // returns what to print as text and as --json.
 
 import type { AegisAdmin } from "../client/index";
-import type { Quota } from "../client/types";
+import type { Key } from "../client/types";
 import { formatMinor } from "../core/money";
+import { type Flags, int, need, str, UsageError } from "./flags";
+import { describeKeyLimits, keyLimitsPatch, newKeyLimits } from "./key-flags";
+import { hasQuotaFlags, QUOTA_HEADERS, quotaCells, quotaPatch } from "./quota-flags";
 import { table } from "./table";
 
-export type Flags = Record<string, string | boolean | undefined>;
 export interface Output {
   json: unknown;
   text: string;
 }
 export type Command = (admin: AegisAdmin, args: string[], flags: Flags) => Promise<Output>;
 
-/** A mistake in how the command was called: usage text, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function need(args: string[], i: number, what: string): string {
-  const v = args[i];
-  if (!v) throw new UsageError(`missing ${what}`);
-  return v;
-}
-
-function int(flags: Flags, name: string, fallback?: number): number | undefined {
-  const v = flags[name];
-  if (v === undefined) return fallback;
-  if (typeof v !== "string" || !/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
-  return Number(v);
-}
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== "string") throw new UsageError(`--${name} needs a value`);
-  return v;
-}
-
-/** A whole quota from the flags, as a new tenant gets it: rate, burst and daily are required. */
-function quotaOf(flags: Flags): Quota {
-  if (flags.rate === undefined || flags.burst === undefined || flags.daily === undefined) {
-    throw new UsageError("a quota needs --rate, --burst and --daily (a number, or none)");
-  }
-  // The three required fields overwrite these placeholders.
-  return quotaPatch(flags)({ ratePerMinute: 0, burst: 1, dailyUnits: null });
-}
-
-function shadowOf(flags: Flags): boolean | undefined {
-  const v = str(flags, "shadow");
-  if (v === undefined) return undefined;
-  if (v !== "on" && v !== "off") throw new UsageError("--shadow is on or off");
-  return v === "on";
-}
-
-const QUOTA_FLAGS = ["rate", "burst", "daily", "tz", "shadow", "unit-price"];
-
-/**
- * The tenant's quota with the given flags changed: a PUT replaces the whole quota, so what
- * the flags do not mention (route overrides, price, zone, shadow mode) is carried over.
- */
-function quotaPatch(flags: Flags): (current: Quota) => Quota {
-  if (!QUOTA_FLAGS.some((f) => flags[f] !== undefined)) {
-    throw new UsageError(`quotas set needs at least one of ${QUOTA_FLAGS.map((f) => `--${f}`).join(", ")}`);
-  }
-  // Every flag is checked before the gateway is asked anything.
-  const rate = int(flags, "rate");
-  const burst = int(flags, "burst");
-  const daily = str(flags, "daily");
-  if (daily !== undefined && daily !== "none" && !/^\d+$/.test(daily)) {
-    throw new UsageError("--daily must be a whole number or none");
-  }
-  const tz = str(flags, "tz");
-  const shadow = shadowOf(flags);
-  const price = str(flags, "unit-price");
-  return (current) => ({
-    ...current,
-    ...(rate !== undefined ? { ratePerMinute: rate } : {}),
-    ...(burst !== undefined ? { burst } : {}),
-    ...(daily !== undefined ? { dailyUnits: daily === "none" ? null : Number(daily) } : {}),
-    ...(tz ? { timeZone: tz } : {}),
-    ...(shadow !== undefined ? { shadow } : {}),
-    ...(price ? { unitPrice: price === "default" ? null : price } : {}),
-  });
-}
-
 /** An amount in the currency's own minor digits: 1234 is "12.34 USD", "1234 JPY", "1.234 KWD". */
 const money = (minor: number, currency: string) => `${formatMinor(BigInt(minor), currency)} ${currency}`;
 
-const tenantRow = (t: Awaited<ReturnType<AegisAdmin["getTenant"]>>) => [
-  t.id,
-  t.name,
-  t.status,
-  t.quota.ratePerMinute,
-  t.quota.burst,
-  t.quota.dailyUnits ?? "none",
-];
-const TENANT_HEADERS = ["id", "name", "status", "rate/min", "burst", "daily"];
+const tenantRow = (t: Awaited<ReturnType<AegisAdmin["getTenant"]>>) => [t.id, t.name, t.status, ...quotaCells(t.quota)];
+const TENANT_HEADERS = ["id", "name", "status", ...QUOTA_HEADERS];
+
+const keyTable = (keys: Key[]) =>
+  table(
+    ["id", "prefix", "name", "limits", "created", "revoked"],
+    keys.map((k) => [k.id, k.prefix, k.name, describeKeyLimits(k.limits), k.createdAt, k.revokedAt]),
+  );
 
 export const commands: Record<string, Command> = {
   async "tenants create"(admin, _args, flags) {
     const name = str(flags, "name");
     if (!name) throw new UsageError("tenants create needs --name");
-    // A new tenant's quota is given whole, or not at all (the gateway's defaults).
-    const hasQuota = QUOTA_FLAGS.some((f) => flags[f] !== undefined);
-    const t = await admin.createTenant({ name, ...(hasQuota ? { quota: quotaOf(flags) } : {}) });
+    // What the flags leave out of a new tenant's quota takes the gateway's default.
+    const quota = hasQuotaFlags(flags) ? quotaPatch(flags, "tenants create")({}) : undefined;
+    const t = await admin.createTenant({ name, ...(quota ? { quota } : {}) });
     return { json: t, text: `created tenant ${t.id}\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
   async "tenants list"(admin, _args, flags) {
@@ -126,24 +55,30 @@ export const commands: Record<string, Command> = {
   },
   async "quotas set"(admin, args, flags) {
     const id = need(args, 0, "tenant id");
-    const patch = quotaPatch(flags);
+    const patch = quotaPatch(flags, "quotas set");
     const current = await admin.getTenant(id);
     const t = await admin.setQuota(id, patch(current.quota));
     return { json: t, text: `quota of ${t.id} set\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
   async "keys create"(admin, args, flags) {
-    const k = await admin.createKey(need(args, 0, "tenant id"), { name: str(flags, "name") });
-    return { json: k, text: `created key ${k.id} (shown once; store it now):\n${k.key}` };
+    const limits = newKeyLimits(flags);
+    const k = await admin.createKey(need(args, 0, "tenant id"), { name: str(flags, "name"), limits });
+    const own = limits ? `\nits own limits: ${describeKeyLimits(k.limits)}` : "";
+    return { json: k, text: `created key ${k.id} (shown once; store it now):\n${k.key}${own}` };
+  },
+  async "keys limits"(admin, args, flags) {
+    const tenant = need(args, 0, "tenant id");
+    const keyId = need(args, 1, "key id");
+    const patch = keyLimitsPatch(flags);
+    // The PATCH replaces the key's limits: the current ones are read to keep what the flags
+    // leave out. A key not in the list is sent anyway, so that the gateway says what is wrong.
+    const current = (await admin.listKeys(tenant)).keys.find((k) => k.id === keyId)?.limits ?? null;
+    const k = await admin.setKeyLimits(tenant, keyId, patch(current));
+    return { json: k, text: `limits of ${k.id} set: ${describeKeyLimits(k.limits)}\n${keyTable([k])}` };
   },
   async "keys list"(admin, args) {
     const list = await admin.listKeys(need(args, 0, "tenant id"));
-    return {
-      json: list,
-      text: table(
-        ["id", "prefix", "name", "created", "revoked"],
-        list.keys.map((k) => [k.id, k.prefix, k.name, k.createdAt, k.revokedAt]),
-      ),
-    };
+    return { json: list, text: keyTable(list.keys) };
   },
   async "keys revoke"(admin, args) {
     const tenant = need(args, 0, "tenant id");

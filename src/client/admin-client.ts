@@ -13,11 +13,14 @@ import type {
   Invoice,
   InvoiceList,
   InvoiceQuery,
+  Key,
+  KeyLimits,
   KeyList,
   ListQuery,
   Quota,
   Tenant,
   TenantList,
+  UpdateKey,
   UpdateTenant,
   Usage,
   UsageQuery,
@@ -60,9 +63,24 @@ export class AegisAdmin {
     return this.t.json(`/admin/v1/tenants/${seg(id)}/quota`, { method: "PUT", json: quota });
   }
 
-  /** The key itself is in the answer, and only there: store it now. */
+  /**
+   * The key itself is in the answer, and only there: store it now. `limits` gives the key
+   * buckets of its own, on top of the tenant's.
+   */
   createKey(tenantId: string, body: CreateKey = {}): Promise<CreatedKey> {
     return this.t.json(`/admin/v1/tenants/${seg(tenantId)}/keys`, { method: "POST", json: body });
+  }
+
+  /**
+   * Replaces a key's own limits; null removes them. Like a quota, it may take something
+   * away, so a limiter that does not confirm it answers 502 edge-sync-pending (saved; repeat
+   * the call to push it now).
+   */
+  setKeyLimits(tenantId: string, keyId: string, limits: KeyLimits | null): Promise<Key> {
+    return this.t.json(`/admin/v1/tenants/${seg(tenantId)}/keys/${seg(keyId)}`, {
+      method: "PATCH",
+      json: { limits } satisfies UpdateKey,
+    });
   }
 
   listKeys(tenantId: string): Promise<KeyList> {

@@ -4,6 +4,12 @@
 export { AegisAdmin, type AegisAdminOptions } from "./admin-client";
 export { AegisError, HTTPError, NetworkError, type ProblemDetails, TimeoutError } from "./errors";
 export {
+  type OpenAiRateLimit,
+  type OpenAiRateLimits,
+  parseOpenAiDuration,
+  parseOpenAiRateLimit,
+} from "./openai-fields";
+export {
   parseRateLimit,
   type RateLimitInfo,
   type RateLimitPolicy,

@@ -4,6 +4,9 @@
 // Both are Structured-Field Lists (RFC 9651) of items with parameters. The SDK has no
 // dependencies, so this is a small parser of that grammar: enough for these two fields,
 // strict about what it accepts, and it skips what it does not understand rather than throw.
+// OpenAI's x-ratelimit-* fields, sent beside them, are read by openai-fields.ts.
+
+import { type OpenAiRateLimits, parseOpenAiRateLimit } from "./openai-fields";
 
 export interface RateLimitPolicy {
   name: string;
@@ -29,6 +32,8 @@ export interface RateLimitInfo {
   limits: RateLimitState[];
   /** The policy with the fewest units left, joined with its state. */
   tightest?: RateLimitState & { quota?: number; windowSeconds?: number };
+  /** OpenAI's `x-ratelimit-*` trios, for code written against OpenAI's; absent when there are none. */
+  openai?: OpenAiRateLimits;
 }
 
 type BareItem = string | number | boolean;
@@ -148,7 +153,10 @@ function extra(p: Map<string, BareItem>, known: string[]): Record<string, BareIt
   return out;
 }
 
-/** Reads both fields from a response's headers. Missing or malformed fields read as empty. */
+/**
+ * Reads both fields, and OpenAI's trios, from a response's headers. Missing or malformed
+ * fields read as empty.
+ */
 export function parseRateLimit(headers: Headers): RateLimitInfo {
   const policies: RateLimitPolicy[] = [];
   for (const m of members(headers.get("ratelimit-policy"))) {
@@ -169,5 +177,5 @@ export function parseRateLimit(headers: Headers): RateLimitInfo {
       tightest = { ...l, quota: p?.quota, windowSeconds: p?.windowSeconds };
     }
   }
-  return { policies, limits, tightest };
+  return { policies, limits, tightest, openai: parseOpenAiRateLimit(headers) };
 }

@@ -9,13 +9,24 @@ export type Tenant = z.output<typeof S.TenantSchema>;
 export type TenantList = z.output<typeof S.TenantListSchema>;
 export type CreateTenant = z.input<typeof S.CreateTenantSchema>;
 export type UpdateTenant = z.input<typeof S.UpdateTenantSchema>;
+/** A quota as set: a field left out takes the gateway's default; null means none. */
 export type Quota = z.input<typeof S.QuotaSchema>;
+/** A quota as shown in a tenant: every field, null where there is none. */
+export type ResolvedQuota = z.output<typeof S.ResolvedQuotaSchema>;
+export type RouteOverride = z.input<typeof S.RouteOverrideSchema>;
 export type ListQuery = z.input<typeof S.ListQuerySchema>;
 export type CreateKey = z.input<typeof S.CreateKeySchema>;
+/** A key's own buckets, on top of the tenant's. */
+export type KeyLimits = z.input<typeof S.KeyLimitsSchema>;
+export type UpdateKey = z.input<typeof S.UpdateKeySchema>;
 export type Key = z.output<typeof S.KeySchema>;
 export type CreatedKey = z.output<typeof S.CreatedKeySchema>;
 export type KeyList = z.output<typeof S.KeyListSchema>;
 export type Limits = z.output<typeof S.LimitsSchema>;
+/** One bucket in a limits read: kind `bucket` (units) or `requests` (calls). */
+export type LimitsBucket = Limits["buckets"][number];
+/** One calls-in-flight cap in a limits read, with the calls holding a slot now. */
+export type ConcurrencyCap = Limits["concurrency"][number];
 export type UsageQuery = z.input<typeof S.UsageQuerySchema>;
 export type Usage = z.output<typeof S.UsageSchema>;
 export type UsageReport = z.input<typeof S.UsageReportSchema>;

@@ -3,47 +3,24 @@
 
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { newInvoiceId } from "../../src/billing/ids";
 import { runCli } from "../../src/cli/cli";
 import { openNodeDatabase } from "../../src/db/node";
 import { invoices } from "../../src/db/schema";
 import type { SelfHosted } from "../../src/server/self-hosted";
-import { startTestGateway, type TestGateway } from "../support/test-gateway";
+import { cliHarness } from "./cli-harness";
 
-let gateway: TestGateway;
+const cli = cliHarness("cli", { BILLING_GRACE_HOURS: "0", BILLING_UNIT_COST: "0.01" });
+const { aegis, json } = cli;
 let server: SelfHosted;
 let TOKEN = "";
 
-beforeAll(async () => {
-  gateway = await startTestGateway("cli", { BILLING_GRACE_HOURS: "0", BILLING_UNIT_COST: "0.01" });
-  server = gateway.server;
-  TOKEN = gateway.token;
-}, 60_000);
-
-afterAll(() => gateway?.stop());
-
-async function aegis(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(argv, {
-    env: { AEGIS_URL: server.url, AEGIS_ADMIN_TOKEN: TOKEN },
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-  });
-  return { code, out, err };
-}
-
-async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
-  const r = await aegis(...argv, "--json");
-  if (r.code !== 0) throw new Error(`aegis ${argv.join(" ")}: ${r.code} ${r.err}`);
-  return JSON.parse(r.out) as T;
-}
+beforeAll(() => {
+  server = cli.gateway().server;
+  TOKEN = cli.gateway().token;
+});
 
 describe("aegis CLI", () => {
   it("runs every operator command, in text and in --json", async () => {

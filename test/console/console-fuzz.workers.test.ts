@@ -78,7 +78,12 @@ describe("console forms", () => {
   it("answers a broken multipart form behind a session with 400 invalid-form, before any change", async () => {
     const keys = async () => (await adminJson<{ keys: unknown[] }>(`/tenants/${tenant.id}/keys`)).keys.length;
     const before = await keys();
-    for (const path of [`/tenants/${tenant.id}/quota`, `/tenants/${tenant.id}/keys`, "/logout"]) {
+    for (const path of [
+      `/tenants/${tenant.id}/quota`,
+      `/tenants/${tenant.id}/keys`,
+      `/tenants/${tenant.id}/keys/${tenant.keyId}/limits`,
+      "/logout",
+    ]) {
       const res = await post(path, MULTIPART, multipart([["csrf", csrf]], false));
       expect(res.status, path).toBe(400);
       expect(await problemCode(res), path).toBe("invalid-form");
@@ -123,6 +128,7 @@ describe("console forms", () => {
     const paths = [
       `/tenants/${tenant.id}/quota`,
       `/tenants/${tenant.id}/keys`,
+      `/tenants/${tenant.id}/keys/${tenant.keyId}/limits`,
       `/tenants/${tenant.id}/keys/${tenant.keyId}/revoke`,
       "/tenants/tnaaaaaaaaaaaaaaaa/quota",
       "/invoices/inv_aaaaaaaaaaaaaaaaaaaa/pay",
@@ -130,7 +136,21 @@ describe("console forms", () => {
       "/logout",
     ];
     const name = fc.oneof(
-      fc.constantFrom("token", "csrf", "ratePerMinute", "burst", "dailyUnits", "timeZone", "shadow", "name", "x[]"),
+      fc.constantFrom(
+        "token",
+        "csrf",
+        "ratePerMinute",
+        "burst",
+        "requestsPerMinute",
+        "requestBurst",
+        "maxConcurrent",
+        "dailyUnits",
+        "timeZone",
+        "shadow",
+        "clear",
+        "name",
+        "x[]",
+      ),
       fc.string(),
     );
     const value = fc.oneof(

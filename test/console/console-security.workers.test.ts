@@ -5,41 +5,8 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { csrfToken, newSession, SESSION_COOKIE, SESSION_TTL_MS } from "../../src/http/console/session";
+import { login, page, postForm, UI } from "../support/workers/console";
 import { ADMIN_TOKEN, adminJson, BASE, call, eventually, newTenant } from "../support/workers/helpers";
-
-const UI = `${BASE}/admin/ui`;
-
-async function login(headers: Record<string, string> = {}): Promise<string> {
-  const res = await SELF.fetch(`${UI}/login`, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams({ token: ADMIN_TOKEN }),
-    redirect: "manual",
-  });
-  expect(res.status).toBe(303);
-  const cookie = res.headers.get("set-cookie") ?? "";
-  return cookie.split(";")[0] as string;
-}
-
-async function page(path: string, cookie: string): Promise<{ status: number; html: string; csrf: string }> {
-  const res = await SELF.fetch(`${UI}${path}`, { headers: { cookie }, redirect: "manual" });
-  const html = await res.text();
-  return { status: res.status, html, csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "" };
-}
-
-function postForm(
-  path: string,
-  cookie: string,
-  body: Record<string, string>,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return SELF.fetch(`${UI}${path}`, {
-    method: "POST",
-    headers: { cookie, ...headers },
-    body: new URLSearchParams(body),
-    redirect: "manual",
-  });
-}
 
 const burstOf = async (tenantId: string) =>
   (await adminJson<{ quota: { burst: number } }>(`/tenants/${tenantId}`)).quota.burst;

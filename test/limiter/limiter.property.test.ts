@@ -4,7 +4,8 @@ import { dayOf } from "../../src/core/calendar";
 import { decide, type LimiterState, reconcile } from "../../src/core/limiter";
 import type { TenantLimits } from "../../src/core/limits";
 
-const limitsArb: fc.Arbitrary<TenantLimits> = fc.record({
+// Every tenant here has a units bucket, which the settle property below reads the level of.
+const limitsArb: fc.Arbitrary<TenantLimits & { burst: number }> = fc.record({
   ratePerMinute: fc.integer({ min: 0, max: 3_000 }),
   burst: fc.integer({ min: 1, max: 200 }),
   dailyUnits: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),

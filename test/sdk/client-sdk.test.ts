@@ -225,6 +225,11 @@ describe("types", () => {
     expectTypeOf<UsageReportResult>().toEqualTypeOf<z.output<typeof S.UsageReportResultSchema>>();
     expectTypeOf<Parameters<AegisAdmin["createTenant"]>[0]>().toEqualTypeOf<z.input<typeof S.CreateTenantSchema>>();
     expectTypeOf<Parameters<AegisAdmin["setQuota"]>[1]>().toEqualTypeOf<z.input<typeof S.QuotaSchema>>();
+    expectTypeOf<Parameters<AegisAdmin["createKey"]>[1]>().toEqualTypeOf<
+      z.input<typeof S.CreateKeySchema> | undefined
+    >();
+    expectTypeOf<Parameters<AegisAdmin["setKeyLimits"]>[2]>().toEqualTypeOf<z.input<typeof S.KeyLimitsSchema> | null>();
+    expectTypeOf<Awaited<ReturnType<AegisAdmin["setKeyLimits"]>>>().toEqualTypeOf<z.output<typeof S.KeySchema>>();
     expectTypeOf<Awaited<ReturnType<AegisAdmin["payInvoice"]>>>().toEqualTypeOf<z.output<typeof S.InvoiceSchema>>();
     expectTypeOf<Awaited<ReturnType<AegisAdmin["runBilling"]>>>().toEqualTypeOf<
       z.output<typeof S.BillingRunResultSchema>

@@ -50,6 +50,9 @@ tr.over td.use, tr.warn td.use { font-weight: 700; }
 .badge.suspended { background: #ffebe9; color: #cf222e; }
 form.inline { display: inline; }
 form.stack label { display: block; margin: .3rem 0; }
+fieldset { border: 1px solid #e4e8ee; border-radius: 4px; margin: .5rem 0; max-width: 40rem; }
+.hint { color: #57606a; font-size: 13px; }
+td details summary { cursor: pointer; color: #0969da; }
 .notice { background: #fff8c5; padding: .75rem; border-radius: 4px; }
 .error { background: #ffebe9; padding: .75rem; border-radius: 4px; }
 code.secret { font-size: 15px; background: #f6f8fa; padding: .25rem .5rem; user-select: all; }

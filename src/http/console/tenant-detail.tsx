@@ -1,86 +1,31 @@
 // One tenant's page: its use over the last 30 days, its quota form and its keys, and the
-// POSTs those forms send (save the quota, create a key, revoke a key).
+// POSTs those forms send (save the quota, create a key, set or clear a key's limits, revoke a
+// key). A form refused for a mistake answers 400 with the page, the reason, and what was typed.
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { DAY_MS, isoDay } from "../../core/calendar";
-import { type KeyView, listKeys, type TenantView } from "../../db/tenants";
+import { listKeys } from "../../db/tenants";
 import { dailyUsage } from "../../metering/usage-query";
 import type { GatewayEnv } from "../context";
-import { QuotaSchema } from "../schemas";
-import { tenantAdmin } from "../tenant-admin";
+import { keyNotFound, tenantAdmin } from "../tenant-admin";
 import { type DayPoint, UsageChart } from "./chart";
 import { readForm } from "./form";
+import { KeysSection, parseKeyLimitValues, sentKeyLimitValues, type TypedKeyLimits } from "./keys-section";
 import { Layout } from "./layout";
 import { ModelUsage } from "./model-usage";
-import { Csrf, PAGE_HEADERS } from "./page";
-import { Table } from "./table";
+import { PAGE_HEADERS } from "./page";
+import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sentQuotaValues } from "./quota-form";
 
-type KeyRow = KeyView;
-
-function QuotaForm(props: { tenant: TenantView; csrf: string }) {
-  const q = props.tenant.quota;
-  return (
-    <form method="post" action={`/admin/ui/tenants/${props.tenant.id}/quota`} class="stack" id="quota">
-      <Csrf token={props.csrf} />
-      <label>
-        Rate per minute <input name="ratePerMinute" type="number" min="0" value={String(q.ratePerMinute)} required />
-      </label>
-      <label>
-        Burst <input name="burst" type="number" min="1" value={String(q.burst)} required />
-      </label>
-      <label>
-        Daily units (empty: no limit){" "}
-        <input name="dailyUnits" type="number" min="0" value={q.dailyUnits === null ? "" : String(q.dailyUnits)} />
-      </label>
-      <label>
-        Time zone <input name="timeZone" value={q.timeZone} required />
-      </label>
-      <label>
-        <input name="shadow" type="checkbox" value="1" checked={q.shadow} /> Shadow mode (report, never block)
-      </label>
-      <button type="submit">Save quota</button>
-    </form>
-  );
+/** A refused form: the reason, shown above the page, and what was typed, shown in its form. */
+interface Refused {
+  error: string;
+  quota?: QuotaFormValues;
+  keyLimits?: TypedKeyLimits;
 }
 
-function KeysSection(props: { tenantId: string; keys: KeyRow[]; csrf: string }) {
-  const { tenantId: id, csrf } = props;
-  return (
-    <>
-      <Table
-        id="keys"
-        rows={props.keys}
-        rowAttributes={(k) => ({ "data-key": k.id })}
-        columns={[
-          { header: "Key", cell: (k) => <code>{k.prefix}…</code> },
-          { header: "Name", cell: (k) => k.name ?? "" },
-          { header: "Created", cell: (k) => k.createdAt },
-          { header: "Revoked", cell: (k) => k.revokedAt ?? "" },
-          {
-            cell: (k) =>
-              k.revokedAt ? null : (
-                <form method="post" action={`/admin/ui/tenants/${id}/keys/${k.id}/revoke`} class="inline">
-                  <Csrf token={csrf} />
-                  <button type="submit">Revoke</button>
-                </form>
-              ),
-          },
-        ]}
-      />
-      <form method="post" action={`/admin/ui/tenants/${id}/keys`} class="stack" id="new-key">
-        <Csrf token={csrf} />
-        <label>
-          New key's name <input name="name" maxlength={200} />
-        </label>
-        <button type="submit">Create key</button>
-      </form>
-    </>
-  );
-}
-
-/** The tenant's page, with `extra` (a notice or an error) above it. */
-async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child) {
+/** The tenant's page, with `extra` (a notice) above it, or a refused form's error and values. */
+async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, refused?: Refused) {
   const db = c.get("db");
   const tenant = await tenantAdmin(c).get(id);
   const now = Date.now();
@@ -97,6 +42,7 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child) {
   return (
     <Layout title={tenant.name} csrf={csrf}>
       {extra}
+      {refused ? <p class="error">{`Not saved: ${refused.error}`}</p> : null}
       <p>
         <code>{tenant.id}</code> <span class={`badge ${tenant.status}`}>{tenant.status}</span>
       </p>
@@ -105,9 +51,9 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child) {
       <h2>Tokens per model, last 30 days</h2>
       <ModelUsage usage={usage} />
       <h2>Quota</h2>
-      <QuotaForm tenant={tenant} csrf={csrf} />
+      <QuotaForm tenantId={id} values={refused?.quota ?? quotaFormValues(tenant.quota)} csrf={csrf} />
       <h2>Keys</h2>
-      <KeysSection tenantId={id} keys={keys} csrf={csrf} />
+      <KeysSection tenantId={id} keys={keys} csrf={csrf} typed={refused?.keyLimits} />
     </Layout>
   );
 }
@@ -119,22 +65,29 @@ tenantDetailRoutes.get("/tenants/:id", async (c) => c.html(await tenantPage(c, c
 tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
   const id = c.req.param("id");
   const tenant = await tenantAdmin(c).get(id);
-  const form = await readForm(c);
-  const num = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v) : undefined);
-  const parsed = QuotaSchema.safeParse({
-    ratePerMinute: num(form.ratePerMinute),
-    burst: num(form.burst),
-    dailyUnits: num(form.dailyUnits) ?? null,
-    timeZone: typeof form.timeZone === "string" ? form.timeZone.trim() : undefined,
-    shadow: form.shadow === "1",
-    routes: tenant.quota.routes,
-    unitPrice: tenant.quota.unitPrice,
-  });
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    return c.html(await tenantPage(c, id, <p class="error">{`Not saved: ${detail}`}</p>), 400, PAGE_HEADERS);
+  const values = sentQuotaValues(await readForm(c), tenant.quota);
+  const parsed = parseQuotaValues(values, tenant.quota);
+  if ("error" in parsed) {
+    return c.html(await tenantPage(c, id, undefined, { error: parsed.error, quota: values }), 400, PAGE_HEADERS);
   }
-  await tenantAdmin(c).setQuota(id, parsed.data);
+  await tenantAdmin(c).setQuota(id, parsed.quota);
+  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+});
+
+// One form per key: "Save limits" replaces the key's limits with the fields, "Clear limits"
+// (clear=1) removes them.
+tenantDetailRoutes.post("/tenants/:id/keys/:keyId/limits", async (c) => {
+  const { id, keyId } = c.req.param();
+  const key = (await tenantAdmin(c).listKeys(id)).find((k) => k.id === keyId);
+  if (!key) throw keyNotFound(id, keyId);
+  const form = await readForm(c);
+  const values = sentKeyLimitValues(form, key.limits);
+  const parsed = form.clear === "1" ? { limits: null } : parseKeyLimitValues(values);
+  if ("error" in parsed) {
+    const refused = { error: parsed.error, keyLimits: { keyId, values } };
+    return c.html(await tenantPage(c, id, undefined, refused), 400, PAGE_HEADERS);
+  }
+  await tenantAdmin(c).setKeyLimits(id, keyId, parsed.limits);
   return c.redirect(`/admin/ui/tenants/${id}`, 303);
 });
 

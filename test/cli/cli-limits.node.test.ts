@@ -1,0 +1,197 @@
+// The `aegis` CLI's v2 limits against a running gateway (the self-hosted server, on real
+// Postgres and Redis): a tenant's request bucket, calls-in-flight cap and no units bucket, a
+// key's own limits (at creation, changed, cleared), how the tables show them, and misuse.
+// What the CLI sets is read back through the operator API, which reads Postgres.
+
+import { describe, expect, it } from "vitest";
+import { USAGE } from "../../src/cli/cli";
+import { AegisAdmin } from "../../src/client/index";
+import type { Key, Tenant } from "../../src/client/types";
+import { cliHarness } from "./cli-harness";
+
+const cli = cliHarness("clilimits");
+const { aegis, json } = cli;
+const admin = () => new AegisAdmin({ baseUrl: cli.gateway().url, token: cli.gateway().token });
+
+/** The table row of `id` in a command's text output, its cells split on the column gaps. */
+function row(out: string, id: string): string[] {
+  const line = out.split("\n").find((l) => l.startsWith(id));
+  if (!line) throw new Error(`no row for ${id} in:\n${out}`);
+  return line.split(/\s{2,}/);
+}
+
+function header(out: string): string[] {
+  return (out.split("\n")[0] ?? "").split(/\s{2,}/);
+}
+
+describe("aegis CLI, v2 limits", () => {
+  it("sets a request bucket and a cap with quotas set, clears them with none, and keeps the rest", async () => {
+    const t = await json<Tenant>("tenants", "create", "--name", "rpm co", "--rpm", "60", "--max-concurrent", "4");
+    // What the flags leave out takes the gateway's defaults.
+    const defaults = (await json<Tenant>("tenants", "create", "--name", "defaults")).quota;
+    expect(t.quota).toMatchObject({
+      ratePerMinute: defaults.ratePerMinute,
+      burst: defaults.burst,
+      dailyUnits: defaults.dailyUnits,
+      requestsPerMinute: 60,
+      requestBurst: null,
+      maxConcurrent: 4,
+    });
+
+    const set = await aegis(
+      "quotas",
+      "set",
+      t.id,
+      "--rpm",
+      "120",
+      "--request-burst",
+      "10",
+      "--max-concurrent",
+      "8",
+      "--shadow",
+      "on",
+    );
+    expect(set.code, set.err).toBe(0);
+    expect(set.out).toMatch(/quota of tn\S+ set/);
+    const stored = await admin().getTenant(t.id);
+    expect(stored.quota).toMatchObject({
+      ratePerMinute: defaults.ratePerMinute,
+      requestsPerMinute: 120,
+      requestBurst: 10,
+      maxConcurrent: 8,
+      shadow: true,
+    });
+
+    const got = await aegis("tenants", "get", t.id);
+    expect(header(got.out)).toEqual([
+      "id",
+      "name",
+      "status",
+      "rate/min",
+      "burst",
+      "daily",
+      "rpm",
+      "req burst",
+      "max concurrent",
+    ]);
+    expect(row(got.out, t.id).slice(3)).toEqual([
+      String(defaults.ratePerMinute),
+      String(defaults.burst),
+      String(defaults.dailyUnits ?? "none"),
+      "120",
+      "10",
+      "8",
+    ]);
+    // The list has the same columns.
+    const listed = await aegis("tenants", "list", "--limit", "200");
+    expect(row(listed.out, t.id).slice(6)).toEqual(["120", "10", "8"]);
+
+    const cleared = await json<Tenant>(
+      "quotas",
+      "set",
+      t.id,
+      "--rpm",
+      "none",
+      "--request-burst",
+      "none",
+      "--max-concurrent",
+      "none",
+    );
+    expect(cleared.quota).toMatchObject({ requestsPerMinute: null, requestBurst: null, maxConcurrent: null });
+    // Only what the flags named changed.
+    expect(cleared.quota).toMatchObject({ ratePerMinute: defaults.ratePerMinute, shadow: true });
+    expect((await admin().getTenant(t.id)).quota).toEqual(cleared.quota);
+    expect(row((await aegis("tenants", "get", t.id)).out, t.id).slice(6)).toEqual(["none", "none", "none"]);
+
+    // A request bucket given one number shows it as both, as it applies.
+    await json("quotas", "set", t.id, "--rpm", "30");
+    expect(row((await aegis("tenants", "get", t.id)).out, t.id).slice(6)).toEqual(["30", "30", "none"]);
+  });
+
+  it("creates a tenant with no units bucket, and gives it one again", async () => {
+    const created = await aegis("tenants", "create", "--name", "requests only", "--rate", "none", "--burst", "none");
+    expect(created.code, created.err).toBe(0);
+    const id = created.out.match(/created tenant (tn[a-z2-7]{16})/)?.[1] as string;
+    expect((await admin().getTenant(id)).quota).toMatchObject({ ratePerMinute: null, burst: null });
+    expect(row(created.out, id).slice(3, 5)).toEqual(["none", "none"]);
+
+    const restored = await json<Tenant>("quotas", "set", id, "--rate", "600", "--burst", "100");
+    expect(restored.quota).toMatchObject({ ratePerMinute: 600, burst: 100 });
+    expect((await admin().getTenant(id)).quota).toMatchObject({ ratePerMinute: 600, burst: 100 });
+  });
+
+  it("gives a key its own limits when it is created, changes some, and clears them", async () => {
+    const { id } = await json<Tenant>("tenants", "create", "--name", "keyed");
+    const made = await aegis("keys", "create", id, "--name", "batch", "--rate", "20000", "--rpm", "10");
+    expect(made.code, made.err).toBe(0);
+    expect(made.out).toMatch(/shown once/);
+    expect(made.out).toContain("its own limits: rate=20000 rpm=10");
+    const keyId = made.out.match(/created key (key[a-z2-7]{16})/)?.[1] as string;
+    const plain = await json<Key & { key: string }>("keys", "create", id);
+    expect(plain.limits).toBeNull();
+    const limitsOf = async (k: string) => (await admin().listKeys(id)).keys.find((x) => x.id === k)?.limits;
+    expect(await limitsOf(keyId)).toEqual({ ratePerMinute: 20000, requestsPerMinute: 10 });
+
+    const list = await aegis("keys", "list", id);
+    expect(header(list.out)).toEqual(["id", "prefix", "name", "limits", "created", "revoked"]);
+    expect(row(list.out, keyId)[3]).toBe("rate=20000 rpm=10");
+    expect(row(list.out, plain.id)[3]).toBe("none");
+
+    // What the flags name changes, none removes one, the rest stays.
+    const changed = await aegis("keys", "limits", id, keyId, "--request-burst", "5", "--rate", "none");
+    expect(changed.code, changed.err).toBe(0);
+    expect(changed.out).toContain(`limits of ${keyId} set: rpm=10 request-burst=5`);
+    expect(await limitsOf(keyId)).toEqual({ requestsPerMinute: 10, requestBurst: 5 });
+    const asJson = await json<Key>("keys", "limits", id, plain.id, "--burst", "3");
+    expect(asJson).toMatchObject({ id: plain.id, limits: { burst: 3 } });
+    expect(await limitsOf(plain.id)).toEqual({ burst: 3 });
+
+    expect((await aegis("keys", "limits", id, keyId, "--clear")).out).toContain(`limits of ${keyId} set: none`);
+    expect(await limitsOf(keyId)).toBeNull();
+    // Removing the last one leaves no limits at all, as --clear does.
+    expect((await json<Key>("keys", "limits", id, plain.id, "--burst", "none")).limits).toBeNull();
+    expect(await limitsOf(plain.id)).toBeNull();
+  });
+
+  it("says what is wrong with the new flags, before or from the gateway", async () => {
+    const { id } = await json<Tenant>("tenants", "create", "--name", "misuse");
+    const { id: keyId } = await json<Key>("keys", "create", id);
+    const misuse: [string[], RegExp][] = [
+      [["quotas", "set", id, "--rpm", "fast"], /--rpm must be a whole number or none/],
+      [["quotas", "set", id, "--max-concurrent", "1.5"], /--max-concurrent must be a whole number or none/],
+      [["quotas", "set", id, "--request-burst"], /request-burst/],
+      [["keys", "limits", id, keyId], /needs --rate, --burst, --rpm or --request-burst/],
+      [["keys", "limits", id, keyId, "--clear", "--rpm", "5"], /--clear, or limit flags, not both/],
+      [["keys", "limits", id], /missing key id/],
+      [["keys", "create", id, "--max-concurrent", "3"], /--max-concurrent is the tenant's/],
+      [["keys", "limits", id, keyId, "--daily", "3"], /--daily is the tenant's/],
+    ];
+    for (const [argv, message] of misuse) {
+      const r = await aegis(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err, argv.join(" ")).toMatch(message);
+    }
+    // Nothing was sent: the key has no limits.
+    expect((await admin().listKeys(id)).keys[0]?.limits).toBeNull();
+
+    const zero = await aegis("quotas", "set", id, "--request-burst", "0");
+    expect(zero.code).toBe(1);
+    expect(zero.err).toMatch(/^aegis: 400 invalid-request: /);
+    const noKey = await aegis("keys", "limits", id, "keyaaaaaaaaaaaaaaaa", "--rpm", "1");
+    expect(noKey.code).toBe(1);
+    expect(noKey.err).toMatch(/^aegis: 404 key-not-found: /);
+    const noTenant = await aegis("keys", "limits", "tnaaaaaaaaaaaaaaaa", keyId, "--rpm", "1");
+    expect(noTenant.code).toBe(1);
+    expect(noTenant.err).toMatch(/^aegis: 404 tenant-not-found: /);
+  });
+
+  it("lists the new flags and command in its help", async () => {
+    const help = await aegis("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toBe(`${USAGE}\n`);
+    for (const flag of ["--rpm", "--request-burst", "--max-concurrent", "--clear", "keys limits TENANT KEY"]) {
+      expect(USAGE).toContain(flag);
+    }
+    expect(USAGE).toMatch(/--rate none --burst none leaves no units bucket/);
+  });
+});

@@ -14,6 +14,8 @@ export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--toke
   tenants suspend TENANT
   tenants activate TENANT
   quotas set TENANT QUOTA FLAGS                  (what is not given stays as it is)
+  overrides set TENANT --until WHEN LIMIT FLAGS  (until WHEN: ISO 8601, or +90m, +6h, +2d)
+  overrides clear TENANT                         (the quota applies again now)
   keys create TENANT [--name NAME] [KEY LIMIT FLAGS]
   keys limits TENANT KEY (KEY LIMIT FLAGS | --clear)   (what is not given stays as it is)
   keys list TENANT
@@ -34,9 +36,13 @@ QUOTA FLAGS (none: no such limit):
   --tz ZONE                 the time zone whose midnight resets the daily quota
   --shadow on|off           report, never block
   --unit-price P|default    price per unit; default: BILLING_UNIT_COST
+  --alerts F,F|none         fractions of the daily quota that send quota.threshold (0.8,1)
   A bucket given one of its two numbers uses it for both (a minute's worth); given neither,
   it is not there: --rate none --burst none leaves no units bucket. Tables show a bucket's
   numbers as they apply.
+
+LIMIT FLAGS (overrides): --rate, --burst, --rpm, --request-burst, --max-concurrent, --daily
+  and --shadow, as above: they replace the quota's until WHEN; the rest of the quota stays.
 
 KEY LIMIT FLAGS: --rate, --burst, --rpm, --request-burst, as above, for the key's own
   buckets, on top of the tenant's; none removes one, --clear all of them.
@@ -133,6 +139,8 @@ function parse(argv: string[]) {
       tz: { type: "string" },
       shadow: { type: "string" },
       "unit-price": { type: "string" },
+      alerts: { type: "string" },
+      until: { type: "string" },
       limit: { type: "string" },
       cursor: { type: "string" },
       from: { type: "string" },

@@ -6,6 +6,7 @@ import type { Key } from "../client/types";
 import { formatMinor } from "../core/money";
 import { type Flags, int, need, str, UsageError } from "./flags";
 import { describeKeyLimits, keyLimitsPatch, newKeyLimits } from "./key-flags";
+import { describeOverride, overrideOf } from "./override-flags";
 import { hasQuotaFlags, QUOTA_HEADERS, quotaCells, quotaPatch } from "./quota-flags";
 import { table } from "./table";
 
@@ -43,7 +44,19 @@ export const commands: Record<string, Command> = {
   },
   async "tenants get"(admin, args) {
     const t = await admin.getTenant(need(args, 0, "tenant id"));
-    return { json: t, text: table(TENANT_HEADERS, [tenantRow(t)]) };
+    const override = describeOverride(t);
+    const alerts = t.quota.alerts.thresholds.join(", ") || "none";
+    const lines = [table(TENANT_HEADERS, [tenantRow(t)]), `quota alerts at: ${alerts}`, override];
+    return { json: t, text: lines.filter(Boolean).join("\n") };
+  },
+  async "overrides set"(admin, args, flags) {
+    const id = need(args, 0, "tenant id");
+    const t = await admin.setOverride(id, overrideOf(flags));
+    return { json: t, text: `${describeOverride(t)}\nthe quota applies again by itself then` };
+  },
+  async "overrides clear"(admin, args) {
+    const t = await admin.clearOverride(need(args, 0, "tenant id"));
+    return { json: t, text: `no override: ${t.id} is on its quota` };
   },
   async "tenants suspend"(admin, args) {
     const t = await admin.updateTenant(need(args, 0, "tenant id"), { status: "suspended" });

@@ -13,7 +13,17 @@ const LIMIT_FLAGS = {
   daily: "dailyUnits",
 } as const;
 
-export const QUOTA_FLAGS = [...Object.keys(LIMIT_FLAGS), "tz", "shadow", "unit-price"];
+export const QUOTA_FLAGS = [...Object.keys(LIMIT_FLAGS), "tz", "shadow", "unit-price", "alerts"];
+
+/** `--alerts 0.8,1`: the quota alert thresholds; `none` for none. The gateway checks each. */
+function alertsOf(flags: Flags): { thresholds: number[] } | undefined {
+  const v = str(flags, "alerts");
+  if (v === undefined) return undefined;
+  if (v === "none") return { thresholds: [] };
+  const thresholds = v.split(",").map((t) => Number(t.trim()));
+  if (thresholds.some((t) => !Number.isFinite(t))) throw new UsageError("--alerts is fractions such as 0.8,1, or none");
+  return { thresholds };
+}
 
 export const hasQuotaFlags = (flags: Flags) => QUOTA_FLAGS.some((f) => flags[f] !== undefined);
 
@@ -39,12 +49,14 @@ export function quotaPatch(flags: Flags, command: string): (current: Quota) => Q
   const tz = str(flags, "tz");
   const shadow = shadowOf(flags);
   const price = str(flags, "unit-price");
+  const alerts = alertsOf(flags);
   return (current) => ({
     ...current,
     ...limits,
     ...(tz ? { timeZone: tz } : {}),
     ...(shadow !== undefined ? { shadow } : {}),
     ...(price ? { unitPrice: price === "default" ? null : price } : {}),
+    ...(alerts ? { alerts } : {}),
   });
 }
 

@@ -14,6 +14,8 @@ export type Quota = z.input<typeof S.QuotaSchema>;
 /** A quota as shown in a tenant: every field, null where there is none. */
 export type ResolvedQuota = z.output<typeof S.ResolvedQuotaSchema>;
 export type RouteOverride = z.input<typeof S.RouteOverrideSchema>;
+/** A temporary change to a tenant's limits, and when it ends (ISO 8601). */
+export type Override = z.input<typeof S.OverrideSchema>;
 export type ListQuery = z.input<typeof S.ListQuerySchema>;
 export type CreateKey = z.input<typeof S.CreateKeySchema>;
 /** A key's own buckets, on top of the tenant's. */

@@ -194,4 +194,34 @@ describe("aegis CLI, v2 limits", () => {
     }
     expect(USAGE).toMatch(/--rate none --burst none leaves no units bucket/);
   });
+
+  it("overrides a tenant's limits until a time, shows it in tenants get, and clears it", async () => {
+    const t = await json<Tenant>("tenants", "create", "--name", "override co", "--daily", "1000", "--alerts", "0.5,1");
+    expect(t.quota.alerts).toEqual({ thresholds: [0.5, 1] });
+    const set = await aegis("overrides", "set", t.id, "--until", "+6h", "--daily", "5000", "--max-concurrent", "2");
+    expect(set.code, set.err).toBe(0);
+    const stored = await admin().getTenant(t.id);
+    expect(stored.override?.quota).toEqual({ dailyUnits: 5000, maxConcurrent: 2 });
+    const hours = (Date.parse(stored.override?.until ?? "") - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(5.9);
+    expect(hours).toBeLessThanOrEqual(6);
+    expect(set.out).toContain(`override until ${stored.override?.until}: dailyUnits=5000 maxConcurrent=2`);
+    // The quota itself is as it was; tenants get shows both, and the alert thresholds.
+    expect(stored.quota.dailyUnits).toBe(1000);
+    const got = await aegis("tenants", "get", t.id);
+    expect(got.out).toContain("quota alerts at: 0.5, 1");
+    expect(got.out).toContain(`override until ${stored.override?.until}`);
+
+    expect((await aegis("overrides", "clear", t.id)).code).toBe(0);
+    expect((await admin().getTenant(t.id)).override).toBeNull();
+    expect((await aegis("tenants", "get", t.id)).out).not.toContain("override until");
+
+    // Misuse is caught before the gateway is asked; a time in the past is the gateway's 400.
+    expect((await aegis("overrides", "set", t.id, "--daily", "5")).code).toBe(2);
+    expect((await aegis("overrides", "set", t.id, "--until", "+1h")).code).toBe(2);
+    expect((await aegis("overrides", "set", t.id, "--until", "tomorrow", "--daily", "5")).code).toBe(2);
+    const past = await aegis("overrides", "set", t.id, "--until", "2020-01-01T00:00:00Z", "--daily", "5");
+    expect(past.code).toBe(1);
+    expect(past.err).toContain("invalid-override");
+  });
 });

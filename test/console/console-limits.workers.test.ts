@@ -74,6 +74,7 @@ describe("console, v2 limits", () => {
       maxConcurrent: "",
       dailyUnits: "1000",
       timeZone: zone,
+      alerts: "0.8, 1",
       shadow: "",
     });
 
@@ -100,6 +101,7 @@ describe("console, v2 limits", () => {
     });
     expect(await formValues((await page(`/tenants/${t.id}`, cookie)).html, "form#quota")).toEqual({
       ...form,
+      alerts: "0.8, 1",
       shadow: "",
     });
 
@@ -128,6 +130,7 @@ describe("console, v2 limits", () => {
       maxConcurrent: "abc",
       dailyUnits: "",
       timeZone: "Mars/Olympus",
+      alerts: "0.8, 1",
       shadow: "1",
     };
     const notNumber = await postForm(`/tenants/${t.id}/quota`, cookie, { ...typed, csrf });

@@ -19,12 +19,12 @@ const LIMIT_FIELDS = [
 type LimitField = (typeof LIMIT_FIELDS)[number];
 
 /** The form's fields as text, as they are shown in it. */
-export type QuotaFormValues = Record<LimitField | "timeZone", string> & { shadow: boolean };
+export type QuotaFormValues = Record<LimitField | "timeZone" | "alerts", string> & { shadow: boolean };
 
 /** The stored quota as the form shows it: a limit that is none is an empty field. */
 export function quotaFormValues(q: QuotaView): QuotaFormValues {
   const limits = Object.fromEntries(LIMIT_FIELDS.map((f) => [f, limitText(q[f])])) as Record<LimitField, string>;
-  return { ...limits, timeZone: q.timeZone, shadow: q.shadow };
+  return { ...limits, timeZone: q.timeZone, alerts: q.alerts.thresholds.join(", "), shadow: q.shadow };
 }
 
 /**
@@ -35,9 +35,9 @@ export function quotaFormValues(q: QuotaView): QuotaFormValues {
  */
 export function sentQuotaValues(form: ConsoleForm, q: QuotaView): QuotaFormValues {
   const stored = quotaFormValues(q);
-  const typed = (f: LimitField | "timeZone") => textField(form, f) ?? stored[f];
+  const typed = (f: LimitField | "timeZone" | "alerts") => textField(form, f) ?? stored[f];
   const limits = Object.fromEntries(LIMIT_FIELDS.map((f) => [f, typed(f)])) as Record<LimitField, string>;
-  return { ...limits, timeZone: typed("timeZone"), shadow: form.shadow === "1" };
+  return { ...limits, timeZone: typed("timeZone"), alerts: typed("alerts"), shadow: form.shadow === "1" };
 }
 
 /** The quota to store, or what is wrong with the values. Routes and price are kept as they are. */
@@ -46,8 +46,11 @@ export function parseQuotaValues(
   q: QuotaView,
 ): { quota: z.output<typeof QuotaSchema> } | { error: string } {
   const { limits, issues } = parseLimits(values, LIMIT_FIELDS);
+  const alerts = values.alerts.trim() === "" ? [] : values.alerts.split(",").map((t) => Number(t.trim()));
+  if (alerts.some((t) => Number.isNaN(t))) issues.push("alerts: fractions such as 0.8, 1, or empty for none");
   if (issues.length > 0) return { error: issues.join("; ") };
   const parsed = QuotaSchema.safeParse({
+    alerts: { thresholds: alerts },
     ...limits,
     timeZone: values.timeZone.trim(),
     shadow: values.shadow,
@@ -85,6 +88,10 @@ export function QuotaForm(props: { tenantId: string; values: QuotaFormValues; cs
       <LimitInput name="dailyUnits" label="Daily units (empty: no limit)" min={0} values={v} />
       <label>
         Time zone <input name="timeZone" value={v.timeZone} required />
+      </label>
+      <label>
+        Alert at (fractions of the daily units; empty: no alerts){" "}
+        <input name="alerts" value={v.alerts} placeholder="0.8, 1" />
       </label>
       <label>
         <input name="shadow" type="checkbox" value="1" checked={v.shadow} /> Shadow mode (report, never block)

@@ -14,6 +14,7 @@ import { readForm } from "./form";
 import { KeysSection, parseKeyLimitValues, sentKeyLimitValues, type TypedKeyLimits } from "./keys-section";
 import { Layout } from "./layout";
 import { ModelUsage } from "./model-usage";
+import { type OverrideFormValues, OverrideSection, parseOverrideValues, sentOverrideValues } from "./override-section";
 import { PAGE_HEADERS } from "./page";
 import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sentQuotaValues } from "./quota-form";
 
@@ -21,6 +22,7 @@ import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sen
 interface Refused {
   error: string;
   quota?: QuotaFormValues;
+  override?: OverrideFormValues;
   keyLimits?: TypedKeyLimits;
 }
 
@@ -52,6 +54,8 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, ref
       <ModelUsage usage={usage} />
       <h2>Quota</h2>
       <QuotaForm tenantId={id} values={refused?.quota ?? quotaFormValues(tenant.quota)} csrf={csrf} />
+      <h2>Override</h2>
+      <OverrideSection tenantId={id} override={tenant.override} csrf={csrf} values={refused?.override} />
       <h2>Keys</h2>
       <KeysSection tenantId={id} keys={keys} csrf={csrf} typed={refused?.keyLimits} />
     </Layout>
@@ -71,6 +75,23 @@ tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
     return c.html(await tenantPage(c, id, undefined, { error: parsed.error, quota: values }), 400, PAGE_HEADERS);
   }
   await tenantAdmin(c).setQuota(id, parsed.quota);
+  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+});
+
+tenantDetailRoutes.post("/tenants/:id/override", async (c) => {
+  const id = c.req.param("id");
+  const values = sentOverrideValues(await readForm(c));
+  const parsed = parseOverrideValues(values, Date.now());
+  if ("error" in parsed) {
+    return c.html(await tenantPage(c, id, undefined, { error: parsed.error, override: values }), 400, PAGE_HEADERS);
+  }
+  await tenantAdmin(c).setOverride(id, parsed.override);
+  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+});
+
+tenantDetailRoutes.post("/tenants/:id/override/end", async (c) => {
+  const id = c.req.param("id");
+  await tenantAdmin(c).setOverride(id, null);
   return c.redirect(`/admin/ui/tenants/${id}`, 303);
 });
 

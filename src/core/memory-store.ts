@@ -15,13 +15,10 @@
 // - options.now is the limits' clock; a check's deadline is read on the real clock, as the
 //   DO and the Redis store read it, since the caller (guardedStore) sets it from Date.now().
 //
-// Usage events: every metered event (a non-reserved admitted call with units, a settled or
-// expired reservation, a recorded report: where the DO writes its outbox) is emitted once,
-// in the call that metered it, with its dimensions (usage-dimensions.ts). With options.onUsage it is handed to onUsage at once, not
-// awaited; an event onUsage throws or rejects for is kept. Without onUsage every event is
-// kept. drainUsage() returns the kept events and forgets them. So each event reaches exactly
-// one of onUsage (delivered) and drainUsage (not delivered, or no onUsage): none is lost,
-// none is counted twice. delivered() waits for the onUsage calls in flight.
+// Usage events (each metered event, where the DO writes its outbox) and quota alerts go to
+// options.onUsage / onAlert at once, not awaited, or are kept for drainUsage() / drainAlerts()
+// when there is no callback or it fails: each reaches exactly one of the two, once.
+// delivered() waits for the callbacks in flight.
 
 import { dayOf } from "./calendar";
 import { inFlightCounter } from "./in-flight";
@@ -38,6 +35,7 @@ import type {
   TenantSnapshot,
 } from "./limiter-store";
 import { limitsAt, routeCost, type TenantLimits } from "./limits";
+import type { MemoryStore, MemoryStoreOptions } from "./memory-store-api";
 import { memoryTenants } from "./memory-tenants";
 import { type QuotaAlert, stateWithAlerts } from "./quota-alerts";
 import { assertDimensions, assertModel, estimatedDimensions, eventDimensions } from "./usage-dimensions";
@@ -54,33 +52,7 @@ import { type UsageSink, usageOutbox } from "./usage-outbox";
 /** RESERVATION_TTL_SECONDS's default, in ms. */
 export const DEFAULT_RESERVATION_TTL_MS = DEFAULT_RESERVATION_TTL_SECONDS * 1000;
 
-export interface MemoryStoreOptions {
-  /** The limits' clock, in ms since the epoch. Default Date.now. (A check's `deadline` is on the real clock.) */
-  now?: () => number;
-  /** How long an unsettled reservation is held. Default DEFAULT_RESERVATION_TTL_MS. */
-  reservationTtlMs?: number;
-  /** The snapshot of a tenant the store does not hold, or null when there is no such tenant. */
-  loadSnapshot?: (tenantId: string) => Promise<TenantSnapshot | null>;
-  /** Takes every usage event as it is metered; one it fails is kept for drainUsage(). */
-  onUsage?: UsageSink;
-  /** Takes every quota alert (a tenant crossing a threshold of its daily quota); one it fails is kept for drainAlerts(). */
-  onAlert?: (alert: QuotaAlert) => void | Promise<void>;
-}
-
-export interface MemoryStore extends LimiterStore {
-  /** Loads a tenant the store does not hold with options.loadSnapshot (a no-op without it). */
-  load(tenantId: string): Promise<void>;
-  /** The usage events not delivered to onUsage, oldest first, forgotten as they are returned. Sweeps first. */
-  drainUsage(): UsageEvent[];
-  /** The quota alerts not delivered to onAlert, oldest first, forgotten as they are returned. */
-  drainAlerts(): QuotaAlert[];
-  /** Resolves once every onUsage and onAlert call made so far has finished (a failed one's item is then kept). */
-  delivered(): Promise<void>;
-  /** Sweeps now (see the module comment); returns how many expired reservations it recorded. */
-  sweep(): number;
-  /** What the store holds, to show that it stays bounded. */
-  sizes(): { tenants: number; reservations: number; idempotencyKeys: number; missingTenants: number; usage: number };
-}
+export type { MemoryStore, MemoryStoreOptions } from "./memory-store-api";
 
 interface Held extends HeldUnits {
   id: string;

@@ -3,7 +3,7 @@
 
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { TenantSnapshot, TenantStatus } from "../core/limiter-store";
-import type { KeyLimits, OverrideQuota, TenantLimits } from "../core/limits";
+import type { OverrideQuota, TenantLimits } from "../core/limits";
 import { trimDecimal } from "../core/money";
 import type { Database, Transaction } from "./database";
 import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } from "./schema";

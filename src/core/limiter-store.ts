@@ -102,6 +102,7 @@ export interface LimitsReport {
   tenantId: string;
   shadow: boolean;
   buckets: (PolicyReport & { ratePerMinute: number; burst: number })[];
+  concurrency: { name: string; limit: number; inFlight: number }[];
   daily: {
     units: number | null;
     used: number;

@@ -3,6 +3,7 @@
 // object and this module alone knows which slot holds what and how an absent value is sent.
 
 import type { TenantSnapshot } from "../core/limiter-store";
+import { type KeyLimits, own, type RouteOverride } from "../core/limits";
 import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import type { TenantKeys } from "./keys";
 import { limiterScript } from "./limiter-script";
@@ -121,16 +122,16 @@ function opArgs(call: LimiterOp): (string | number)[] {
     case "load": {
       const { snapshot } = call;
       const { limits } = snapshot;
-      // A route's override as "rate,burst,cost", an empty part meaning the tenant's default.
-      const routes = Object.entries(limits.routes).flatMap(([route, o]) => [
-        route,
-        `${o.ratePerMinute ?? ""},${o.burst ?? ""},${o.cost ?? ""}`,
-      ]);
+      const routes = Object.entries(limits.routes).flatMap(([route, o]) => [route, routeSpec(o)]);
+      const keys = snapshot.keyHashes.flatMap((hash) => [hash, keySpec(own(limits.keys, hash))]);
       return [
         snapshot.version,
         snapshot.status,
-        limits.ratePerMinute,
-        limits.burst,
+        part(limits.ratePerMinute),
+        part(limits.burst),
+        part(limits.requestsPerMinute),
+        part(limits.requestBurst),
+        part(limits.maxConcurrent),
         limits.dailyUnits ?? -1,
         limits.timeZone,
         limits.shadow ? 1 : 0,
@@ -138,10 +139,25 @@ function opArgs(call: LimiterOp): (string | number)[] {
         call.configTtlMs,
         routes.length / 2,
         ...routes,
-        ...snapshot.keyHashes,
+        ...keys,
       ];
     }
   }
+}
+
+/** A limit as the tenant hash stores it: "" for none (a route's: the tenant's, or none). */
+const part = (n: number | null | undefined): string | number => n ?? "";
+
+/** A route's override as "rate,burst,cost,rrate,rburst,conc" (the script's r:<route> field). */
+function routeSpec(o: RouteOverride): string {
+  const { ratePerMinute, burst, cost, requestsPerMinute, requestBurst, maxConcurrent } = o;
+  return [ratePerMinute, burst, cost, requestsPerMinute, requestBurst, maxConcurrent].map(part).join(",");
+}
+
+/** A live key's k:<hash> field: "rate,burst,rrate,rburst" when it has limits of its own, else "1". */
+function keySpec(k: KeyLimits | undefined): string {
+  const parts = k ? [k.ratePerMinute, k.burst, k.requestsPerMinute, k.requestBurst] : [];
+  return parts.some((n) => typeof n === "number") ? parts.map(part).join(",") : "1";
 }
 
 /** KEYS and ARGV for one call of the limiter script on the tenant whose keys these are. */

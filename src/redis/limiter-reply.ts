@@ -1,7 +1,8 @@
 // Reading the limiter script's replies: the counters it found, as src/core's LimiterState,
 // so that the store can rebuild the Decision with the same code as every other backend.
 
-import type { LimiterState } from "../core/limiter";
+import type { InFlight, LimiterState } from "../core/limiter";
+import type { InFlightCounts } from "../core/limits-report";
 import type { BucketState } from "../core/token-bucket";
 import type { RedisReply } from "./resp/index";
 
@@ -24,15 +25,52 @@ export function dailyOf(day: RedisReply | undefined, used: RedisReply | undefine
   return d === null ? undefined : { day: d, used: num(used) };
 }
 
-/** The counters `peek` answers, as field/value pairs: b:<route> per bucket, d.day and d.used. */
-export function peekedState(fields: RedisReply[]): LimiterState {
+/**
+ * The state keys of the four buckets a check answers, in its reply's order: the route's units
+ * and requests, the key's units and requests (none without a key). They are src/core
+ * bucketPolicies()'s; the script stores each as the field b:<state key>.
+ */
+export function checkedStateKeys(route: string, keyHash: string | undefined): string[] {
+  const tenant = [route, `${route}/requests`];
+  return keyHash === undefined ? tenant : [...tenant, `key/${keyHash}/${route}`, `key/${keyHash}/${route}/requests`];
+}
+
+/**
+ * The state a check found, as decide() takes it: from reply slot 6, the four buckets as
+ * stored (checkedStateKeys' order), the day (d.day, d.used), the tenant's and the route's
+ * calls in flight.
+ */
+export function checkedState(
+  reply: RedisReply[],
+  route: string,
+  keyHash: string | undefined,
+): { state: LimiterState; inFlight: InFlight } {
+  const at = 6;
+  const buckets: LimiterState["buckets"] = {};
+  checkedStateKeys(route, keyHash).forEach((key, i) => {
+    buckets[key] = bucketOf(str(reply[at + i]));
+  });
+  return {
+    state: { buckets, daily: dailyOf(reply[at + 4], reply[at + 5]) },
+    inFlight: { tenant: num(reply[at + 6]), route: num(reply[at + 7]) },
+  };
+}
+
+/**
+ * The counters `peek` answers, as field/value pairs: b:<state key> per bucket, d.day and
+ * d.used, and the calls in flight, n (the tenant's) and n:<route>.
+ */
+export function peekedState(fields: RedisReply[]): { state: LimiterState; inFlight: InFlightCounts } {
   const state: LimiterState = { buckets: {}, daily: undefined };
+  const inFlight: InFlightCounts = { tenant: 0, routes: {} };
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const field = String(fields[i]);
     const value = String(fields[i + 1]);
     if (field.startsWith("b:")) state.buckets[field.slice(2)] = bucketOf(value);
     else if (field === "d.day") state.daily = { day: value, used: state.daily?.used ?? 0 };
     else if (field === "d.used") state.daily = { day: state.daily?.day ?? "", used: Number(value) };
+    else if (field === "n") inFlight.tenant = Number(value);
+    else if (field.startsWith("n:")) inFlight.routes[field.slice(2)] = Number(value);
   }
-  return state;
+  return { state, inFlight };
 }

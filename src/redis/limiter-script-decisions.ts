@@ -1,47 +1,94 @@
 // The limiter script's decisions: check, settle, record and peek, each answering the state it
 // found so the caller can rebuild the Decision with src/core. Part of LIMITER_SCRIPT (limiter-script.ts).
+// A check meets, as src/core decide() does, up to four buckets (the route's units and requests,
+// the key's units and requests), the day and, when reserving, the tenant's and the route's
+// calls in flight; it takes from all of them or from none.
 
 export const LUA_DECISIONS = `
 if op == 'check' then
   -- ARGV: 7 event id (the reservation id when reserving), 8 route, 9 cost ("" for the
   -- route's), 10 route table cost, 11 reserve, 12 reservation expiry, 13 metadata JSON,
   -- 14 dimensions JSON (the event's; when reserving, those of its estimate).
-  local rate, burst, rcost = limitsOf(c[11])
+  local reserve = ARGV[11] == '1'
+  local ur, ub, rr, rb, rcost, rconc = routeOf(c[11])
   local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
-  local ticks, at = bucketOf(c[13])
-  local lvl = level(ticks, at, rate, burst)
-  local need = cost * TICKS
+  -- A call is a request unless it only peeks (cost 0, nothing held): src/core decide().
+  local counted = cost > 0 or reserve
+  local expiry = tonumber(c[16])
+  if reserve and expiry and expiry <= now then
+    -- A reservation past its expiry holds no slot, swept or not: free them before counting.
+    sweep(SWEEP_FIRST)
+    local m = redis.call('HMGET', tenant, 'n', nRoute, 'x')
+    c[23], c[24], expiry = m[1], m[2], tonumber(m[3])
+  end
+  local busy, busyRoute = tonumber(c[23]) or 0, tonumber(c[24]) or 0
+  local kur, kub, krr, krb = keyOf(c[12])
+  -- One bucket's level (nil: the bucket is not there), the ticks the call needs from it (its
+  -- cost from a units bucket, one from a request bucket, nothing for an uncounted call), and
+  -- its state's time. Plain locals rather than a table per bucket, which would cost every
+  -- call allocations and rehashes.
+  local function probe(found, rate, burst, take)
+    if not burst then return nil, 0, nil end
+    local ticks, at = stateOf(found)
+    return level(ticks, at, rate, burst), take * TICKS, at
+  end
+  local one = 0
+  if counted then one = 1 end
+  local ul, un, ua = probe(c[13], ur, ub, cost)
+  local rl, rn, ra = probe(c[20], rr, rb, one)
+  local kl, kn, ka = probe(c[21], kur, kub, cost)
+  local ql, qn, qa = probe(c[22], krr, krb, one)
   local used = usedToday()
-  local ok = cost == 0 or (lvl >= need and (dailyUnits < 0 or used + cost <= dailyUnits))
-  local taken = 0
-  if ok and cost > 0 then
-    setBucket(route, lvl - need, at)
-    setDaily(used + cost)
-    taken = need
-  elseif not ok and shadow then
-    -- Shadow mode counts the call but floors the bucket at zero (forceTakeTokens).
-    local t = lvl
-    if lvl > 0 then t = math.max(0, lvl - need) end
-    setBucket(route, t, at)
-    setDaily(used + cost)
-    taken = lvl - t
+  -- src/core takeTokens(): a take of nothing always fits, even a bucket in debt.
+  local ok = (cost == 0 or dailyUnits < 0 or used + cost <= dailyUnits)
+    and (not ul or un == 0 or ul >= un) and (not rl or rn == 0 or rl >= rn)
+    and (not kl or kn == 0 or kl >= kn) and (not ql or qn == 0 or ql >= qn)
+  if reserve then
+    local conc = tonumber(c[19])
+    if (conc and busy >= conc) or (rconc and busyRoute >= rconc) then ok = false end
+  end
+  -- Ticks taken from the units buckets (the route's, the key's): what a settle may give back.
+  local taken, keyTaken = 0, 0
+  -- A refused call only moves anything in shadow mode, which counts it but floors each bucket
+  -- at zero (src/core forceTakeTokens) and rewrites even those it takes nothing from.
+  local floored = not ok
+  local function take(field, lvl, need, at)
+    if not lvl or (need == 0 and not floored) then return 0 end
+    local t = lvl - need
+    if floored then
+      t = lvl
+      if t > 0 then t = math.max(0, t - need) end
+    end
+    setBucket(field, t, at)
+    return lvl - t
+  end
+  if (ok and counted) or (floored and shadow) then
+    taken = take(bUnits, ul, un, ua)
+    take(bRequests, rl, rn, ra)
+    keyTaken = take(bKeyUnits, kl, kn, ka)
+    take(bKeyRequests, ql, qn, qa)
+    if cost > 0 or floored then setDaily(used + cost) end
   end
   local allowed = ok or shadow
-  local expiry = tonumber(c[16])
-  if allowed and (cost > 0 or ARGV[11] == '1') then
-    if ARGV[11] == '1' then
-      redis.call('HSET', res, ARGV[7],
-        table.concat({route, fmt(cost), fmt(taken), today, fmt(now), ARGV[12], ARGV[13], ARGV[14]}, '\\t'))
+  if allowed and counted then
+    if reserve then
+      -- Parts 9 and 10 (the key and the ticks taken from its units bucket) also mark an entry
+      -- that holds a slot.
+      redis.call('HSET', res, ARGV[7], table.concat({route, fmt(cost), fmt(taken), today, nowText, ARGV[12],
+        ARGV[13], ARGV[14], keyHash, fmt(keyTaken)}, '\\t'))
       redis.call('ZADD', resx, ARGV[12], ARGV[7])
       if not expiry or tonumber(ARGV[12]) < expiry then put('x', ARGV[12]) end
+      put('n', fmt(busy + 1))
+      put(nRoute, fmt(busyRoute + 1))
     else
       emit(ARGV[7], route, cost, now, ARGV[13], '', ARGV[14])
     end
   end
   flush()
   if expiry and expiry <= now then sweep(SWEEP) end
-  -- The state as found (the bucket's "ticks:at", the day), for the caller's decide().
-  return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, c[13] or false, dDay or false, dUsed or false}
+  -- The state as found (each bucket's "ticks:at", the day, the calls in flight), for decide().
+  return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, c[13] or false, c[20] or false, c[21] or false,
+    c[22] or false, dDay or false, dUsed or false, busy, busyRoute}
 end
 
 if op == 'settle' then
@@ -53,23 +100,43 @@ if op == 'settle' then
   redis.call('ZREM', resx, ARGV[8])
   local r = split(raw)
   local name, units, held, day, reservedAt, expiresAt = r[1], tonumber(r[2]), tonumber(r[3]), r[4], tonumber(r[5]), tonumber(r[6])
+  -- Parts 9 and 10 are absent from entries written before keys had limits and slots were counted.
+  local key, keyHeld, slot = r[9] or '', tonumber(r[10]) or 0, r[10] ~= nil
   local eventId = 'ev_' .. ARGV[8]
-  if expiresAt <= now then
-    emit(eventId, name, units, reservedAt, r[7], ARGV[10], estimate(r))
-    return {'expired', version, json, loadedAt}
-  end
+  local live = expiresAt > now
   local actual = tonumber(ARGV[9])
   local delta = units - actual
-  if delta ~= 0 then
-    local b = redis.call('HMGET', tenant, 'r:' .. name, 'b:' .. name)
-    local rate, burst = limitsOf(b[1])
-    local ticks, at = bucketOf(b[2])
-    local deltaTicks = delta * TICKS
-    if delta > 0 then deltaTicks = math.min(deltaTicks, held) end
-    setBucket(name, math.min(burst * TICKS, level(ticks, at, rate, burst) + deltaTicks), at)
-    -- A refund for a day that has ended is dropped; a charge always lands (src/core settle()).
-    if day == today or delta < 0 then setDaily(usedToday() - delta) end
+  if slot or (live and delta ~= 0) then
+    local kf = 'b:key/' .. key .. '/' .. name
+    local b = redis.call('HMGET', tenant, 'r:' .. name, 'b:' .. name, 'k:' .. key, kf, 'n', 'n:' .. name)
+    if slot then
+      put('n', fmt(math.max(0, (tonumber(b[5]) or 0) - 1)))
+      put('n:' .. name, fmt(math.max(0, (tonumber(b[6]) or 0) - 1)))
+    end
+    if live and delta ~= 0 then
+      -- src/core reconcile(): the units buckets (the route's, the key's) and the day move by
+      -- the difference; a refund gives back no more than was taken.
+      local function adjust(field, found, rate, burst, taken)
+        if not burst then return end
+        local ticks, at = stateOf(found)
+        local d = delta * TICKS
+        if delta > 0 then d = math.min(d, taken) end
+        setBucket(field, math.min(burst * TICKS, level(ticks, at, rate, burst) + d), at)
+      end
+      local rate, burst = routeOf(b[1])
+      adjust('b:' .. name, b[2], rate, burst, held)
+      if key ~= '' then
+        local krate, kburst = keyOf(b[3])
+        adjust(kf, b[4], krate, kburst, keyHeld)
+      end
+      -- A refund for a day that has ended is dropped; a charge always lands.
+      if day == today or delta < 0 then setDaily(usedToday() - delta) end
+    end
     flush()
+  end
+  if not live then
+    emit(eventId, name, units, reservedAt, r[7], ARGV[10], estimate(r))
+    return {'expired', version, json, loadedAt}
   end
   emit(eventId, name, actual, reservedAt, r[7], ARGV[10], ARGV[11])
   return {'settled', version, json, loadedAt}
@@ -91,12 +158,22 @@ if op == 'record' then
 end
 
 if op == 'peek' then
-  -- The tenant's counters, as field/value pairs: a bucket per route used, and the day.
+  -- A reservation past its expiry holds no slot: sweep before counting them.
+  local expiry = tonumber(c[16])
+  if expiry and expiry <= now then sweep(SWEEP_FIRST) end
+  -- The tenant's counters, as field/value pairs: a bucket per state key (of the caller's key
+  -- only, among keys' buckets), the day, and the calls in flight (n, n:<route>).
   local out = {'ok', version, json, loadedAt}
   local all = redis.call('HGETALL', tenant)
   for i = 1, #all, 2 do
     local f = all[i]
-    if string.sub(f, 1, 2) == 'b:' or f == 'd.day' or f == 'd.used' then
+    local p = string.sub(f, 1, 2)
+    local keep = p == 'n:' or f == 'n' or f == 'd.day' or f == 'd.used'
+    if p == 'b:' then
+      local h = string.match(f, '^b:key/(%x+)/')
+      keep = h == nil or h == keyHash
+    end
+    if keep then
       out[#out + 1] = f
       out[#out + 1] = all[i + 1]
     end

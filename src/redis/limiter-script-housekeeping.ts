@@ -7,8 +7,12 @@ if op == 'sweep' then
 end
 
 if op == 'load' then
-  -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 daily, 12 tz, 13 shadow, 14 json,
-  -- 15 ttl ms, 16 route count, then route/spec pairs, then key hashes. Counters stay.
+  -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 request rate, 12 request burst, 13 calls
+  -- in flight (9 to 13: "" for none), 14 daily (-1: none), 15 tz, 16 shadow, 17 json, 18 ttl
+  -- ms, 19 route count, then route/spec pairs, then key hash/spec pairs. Counters stay.
+  -- fmt() needs a 64-bit long (a 32-bit Redis build would wrap ticks and times); no tenant
+  -- is written without one.
+  if fmt(2 ^ 53) ~= '9007199254740992' then return redis.error_reply('ERR aegis limiter: needs a 64-bit Redis') end
   local have = redis.call('HGET', tenant, 'v')
   if have and tonumber(have) > tonumber(ARGV[7]) then
     -- A push got here after this load read Postgres: what Redis holds is the newer, and as
@@ -22,15 +26,15 @@ if op == 'load' then
     if kind == 'k:' or kind == 'r:' then old[#old + 1] = f end
   end
   for j = 1, #old, 1000 do redis.call('HDEL', tenant, unpack(old, j, math.min(j + 999, #old))) end
-  local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'daily', ARGV[11],
-    'tz', ARGV[12], 'shadow', ARGV[13], 'json', ARGV[14], 'h', redis.sha1hex(ARGV[14]), 'at', ARGV[2],
-    'ttl', ARGV[15]}
-  local n = tonumber(ARGV[16])
-  local i = 17
+  local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'rrate', ARGV[11],
+    'rburst', ARGV[12], 'conc', ARGV[13], 'daily', ARGV[14], 'tz', ARGV[15], 'shadow', ARGV[16],
+    'json', ARGV[17], 'h', redis.sha1hex(ARGV[17]), 'at', ARGV[2], 'ttl', ARGV[18]}
+  local n = tonumber(ARGV[19])
+  local i = 20
   for _ = 1, n do
     f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
   end
-  for j = i, #ARGV do f[#f + 1] = 'k:' .. ARGV[j]; f[#f + 1] = '1' end
+  for j = i, #ARGV, 2 do f[#f + 1] = 'k:' .. ARGV[j]; f[#f + 1] = ARGV[j + 1] end
   for j = 1, #f, 2000 do redis.call('HSET', tenant, unpack(f, j, math.min(j + 1999, #f))) end
   -- A tenant that was marked missing (with an expiry) exists now: its counters must stay.
   redis.call('PERSIST', tenant)
@@ -44,7 +48,7 @@ if op == 'forget' then
   local have = redis.call('HGET', tenant, 'v')
   if have and tonumber(have) > tonumber(ARGV[9]) then return 0 end
   local at = ARGV[2]
-  now = math.huge
+  now, nowText = math.huge, '+inf'
   while sweep(1000) > 0 do end
   redis.call('DEL', tenant, res, resx)
   redis.call('HSET', tenant, 'v', '-1', 's', 'missing', 'at', at, 'ttl', ARGV[8])

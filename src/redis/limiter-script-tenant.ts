@@ -1,13 +1,19 @@
-// The limiter script's read of the tenant (config, key, bucket, day in one HMGET), its answers
-// for a miss, a changed zone, an unknown key or a suspension, and the counter helpers the
-// decisions share. Part of LIMITER_SCRIPT (limiter-script.ts).
+// The limiter script's read of the tenant (config, key, buckets, day, calls in flight in one
+// HMGET), its answers for a miss, a changed zone, an unknown key or a suspension, and the
+// helpers the decisions share: the limits' resolution and the counters.
+// Part of LIMITER_SCRIPT (limiter-script.ts).
 
 export const LUA_TENANT = `
--- Everything below reads the tenant in one call: config, the key, the route's bucket, the day.
+-- Everything below reads the tenant in one call: config, the key, the call's four buckets
+-- (the route's units and requests, the key's units and requests), the day, the calls in flight.
 local route = ''
 if op == 'check' then route = ARGV[8] end
+local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
+local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
+local bKeyRequests = bKeyUnits .. '/requests'
 local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
-  'r:' .. route, 'k:' .. keyHash, 'b:' .. route, 'd.day', 'd.used', 'x')
+  'r:' .. route, 'k:' .. keyHash, bUnits, 'd.day', 'd.used', 'x', 'rrate', 'rburst', 'conc',
+  bRequests, bKeyUnits, bKeyRequests, 'n', nRoute)
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
 if not c[1] or (not stale and now - tonumber(c[8]) > tonumber(c[10])) then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
@@ -25,23 +31,46 @@ if op ~= 'settle' then
   if c[2] ~= 'active' then return {'suspended', loadedAt} end
 end
 
--- The route's bucket limits and cost: its override ("rate,burst,cost"), else the tenant's default.
-local function limitsOf(spec)
-  local rate, burst = tonumber(c[3]), tonumber(c[4])
-  local cost = nil
-  if spec then
-    local r, b, k = string.match(spec, '^([^,]*),([^,]*),([^,]*)$')
-    if r ~= '' then rate = tonumber(r) end
-    if b ~= '' then burst = tonumber(b) end
-    if k ~= '' then cost = tonumber(k) end
-  end
-  return rate, burst, cost
+-- src/core/limits.ts bucketOf(): a bucket given one of its two numbers uses it for both; a
+-- rate alone of 0, or neither, is no bucket (nil).
+local function bucket(rate, burst)
+  if burst then return rate or burst, burst end
+  if rate and rate > 0 then return rate, rate end
+  return nil, nil
 end
 
-local function bucketOf(raw)
+-- A route's limits from its spec ("rate,burst,cost,rrate,rburst,conc"; configs written before
+-- request buckets have the first three parts), each number the route's, else the tenant's:
+-- units rate and burst, requests rate and burst, cost (nil: the route table's), calls in flight.
+local tRate, tBurst, tRRate, tRBurst = tonumber(c[3]), tonumber(c[4]), tonumber(c[17]), tonumber(c[18])
+local function routeOf(spec)
+  if not spec then
+    local ur, ub = bucket(tRate, tBurst)
+    local qr, qb = bucket(tRRate, tRBurst)
+    return ur, ub, qr, qb, nil, nil
+  end
+  local r, b, k, rr, rb, n = string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+  if not r then r, b, k = string.match(spec, '^([^,]*),([^,]*),([^,]*)$') end
+  local ur, ub = bucket(tonumber(r) or tRate, tonumber(b) or tBurst)
+  local qr, qb = bucket(tonumber(rr) or tRRate, tonumber(rb) or tRBurst)
+  return ur, ub, qr, qb, tonumber(k), tonumber(n)
+end
+
+-- A key's own limits from its k: field ("rate,burst,rrate,rburst", or '1' for none).
+local function keyOf(spec)
+  if not spec or spec == '1' then return nil, nil, nil, nil end
+  local r, b, rr, rb = string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*)$')
+  local ur, ub = bucket(tonumber(r), tonumber(b))
+  local qr, qb = bucket(tonumber(rr), tonumber(rb))
+  return ur, ub, qr, qb
+end
+
+-- A bucket's "ticks:at" (find and sub cost a check less than a pattern match).
+local function stateOf(raw)
   if not raw then return nil, nil end
-  local t, a = string.match(raw, '^(-?%d+):(%d+)$')
-  return tonumber(t), tonumber(a)
+  local colon = string.find(raw, ':', 1, true)
+  if not colon then return nil, nil end
+  return tonumber(string.sub(raw, 1, colon - 1)), tonumber(string.sub(raw, colon + 1))
 end
 
 -- src/core/token-bucket.ts bucketLevel(): a missing state is a full bucket.
@@ -64,8 +93,10 @@ local function flush()
   if #writes > 0 then redis.call('HSET', tenant, unpack(writes)) end
 end
 
-local function setBucket(name, ticks, at)
-  put('b:' .. name, fmt(ticks) .. ':' .. fmt(math.max(now, at or now)))
+local function setBucket(field, ticks, at)
+  local atText = nowText
+  if at and at > now then atText = fmt(at) end
+  put(field, fmt(ticks) .. ':' .. atText)
 end
 
 -- src/core/daily-quota.ts: a state from a later day (a clock stepped back) keeps counting.
@@ -78,11 +109,7 @@ end
 local function setDaily(used)
   local day = today
   if dDay and dDay > today then day = dDay end
-  put('d.day', day)
+  if day ~= dDay then put('d.day', day) end
   put('d.used', fmt(math.max(0, used)))
-end
-
-local function pre(ticks, at)
-  return {ticks and fmt(ticks) or false, at and fmt(at) or false, dDay or false, dUsed or false}
 end
 `;

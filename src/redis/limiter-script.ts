@@ -1,25 +1,37 @@
 // The Redis limiter's Lua script: every decision of one tenant, run atomically by Redis.
 //
-// It moves the same integer state as src/core (a token bucket per route in ticks, the
-// daily counter, reservations) and writes the usage event to the tenant's stream in the
-// same script, so a counter change and its event commit together. It returns the state it
-// found; the caller rebuilds the reported Decision from it with src/core's decide(), so the
-// figures a client sees are computed by one implementation on every backend.
+// It moves the same integer state as src/core (token buckets in ticks: a route's units and
+// requests, a key's own units and requests; the daily counter; the calls in flight;
+// reservations) and writes the usage event to the tenant's stream in the same script, so a
+// counter change and its event commit together. It returns the state it found; the caller
+// rebuilds the reported Decision from it with src/core's decide(), so the figures a client
+// sees are computed by one implementation on every backend.
 //
 // Lua in Redis has doubles only. Every quantity is an integer below 2^53 (a bucket holds at
 // most 10^9 tokens x 60,000 ticks), so the arithmetic is exact; numbers are written back
-// with %.0f, because tostring() keeps only 14 significant digits.
+// with %d, which casts to a 64-bit long (the load op checks that it is one), because
+// tostring() keeps only 14 significant digits.
 //
 // KEYS (all carry the {tenantId} hash tag, so the script runs on Redis Cluster):
 //   1 tenant  hash, everything a decision reads, so that a check is one HMGET:
-//             config: v, s (active|suspended|missing), rate, burst, daily (-1: none), tz,
-//             shadow (0|1), at (loaded at), ttl (ms the config stays good after `at`),
-//             json (TenantLimits for the caller), h (SHA-1 of json), r:<route> =
-//             "rate,burst,cost" (empty parts: the tenant default / the route table's);
-//             keys: k:<SHA-256 hex of a live key>; counters: b:<route> = "ticks:at", d.day,
-//             d.used, x (the earliest reservation expiry, so a check sweeps only when due)
+//             config: v, s (active|suspended|missing), rate, burst (the units bucket),
+//             rrate, rburst (the request bucket), conc (calls in flight): each "" for none,
+//             and a bucket given one of its two numbers uses it for both (src/core/limits.ts);
+//             daily (-1: none), tz, shadow (0|1), at (loaded at), ttl (ms the config stays
+//             good after `at`), json (TenantLimits for the caller), h (SHA-1 of json),
+//             r:<route> = "rate,burst,cost,rrate,rburst,conc" (an empty part: the tenant's
+//             number, or for cost the route table's, or for conc none; configs written before
+//             v2 have the first three parts);
+//             keys: k:<SHA-256 hex of a live key> = "rate,burst,rrate,rburst" (its own limits)
+//             or "1" (none);
+//             counters: b:<state key> = "ticks:at" per bucket (state keys as src/core names
+//             them: <route>, <route>/requests, key/<hash>/<route>, key/<hash>/<route>/requests),
+//             d.day, d.used, n and n:<route> (reservations holding a slot, the tenant's and
+//             the route's), x (the earliest reservation expiry, so a call sweeps only when due)
 //   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
-//             \t dimensions (of its estimate; absent in reservations held from before them)
+//             \t dimensions (of its estimate) \t key hash ("" for none) \t ticks taken from the
+//             key's units bucket. Entries held from before the dimensions have 7 parts, from
+//             before key limits 8; such an entry holds no calls-in-flight slot.
 //   3 resx    sorted set: reservation id by expiry
 //   4 stream  the tenant's usage outbox (one field e, see emit())
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)

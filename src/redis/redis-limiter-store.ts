@@ -30,7 +30,7 @@ import { assertDimensions, assertModel, estimatedDimensions } from "../core/usag
 import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { DEFAULT_PREFIX, tenantKeys } from "./keys";
 import { type LimiterOp, runLimiterCall } from "./limiter-call";
-import { bucketOf, dailyOf, num, peekedState, str, versionOf } from "./limiter-reply";
+import { checkedState, dailyOf, num, peekedState, str, versionOf } from "./limiter-reply";
 import type { RedisCommands } from "./lua-script";
 import type { RedisReply } from "./resp/index";
 import { TenantConfigs } from "./tenant-config";
@@ -126,11 +126,10 @@ export class RedisLimiterStore implements LimiterStore {
     const { reply, limits, now } = r;
     const cost = num(reply[4]);
     const allowed = num(reply[5]) === 1;
-    const before: LimiterState = {
-      buckets: { [request.route]: bucketOf(str(reply[6])) },
-      daily: dailyOf(reply[7], reply[8]),
-    };
-    const { decision } = decide(before, limits, request.route, cost, now);
+    const { keyHash, route } = request;
+    const { state, inFlight } = checkedState(reply, route, keyHash);
+    const reserve = request.reserve === true;
+    const { decision } = decide(state, limits, route, cost, now, { keyHash, reserve, inFlight });
     this.agree(decision, allowed, tenantId);
     const reservation = request.reserve && allowed ? { id, expiresAt } : undefined;
     return { status: "ok", decision, reservation };
@@ -186,9 +185,9 @@ export class RedisLimiterStore implements LimiterStore {
     if (r === null) throw new Error("unreachable: limits has no deadline");
     if ("denied" in r) return r.denied;
     const { reply, limits, now } = r;
-    const state = peekedState(reply.slice(4));
+    const { state, inFlight } = peekedState(reply.slice(4));
     const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
-    const report = describeLimits(state, limits, routes, now);
+    const report = describeLimits(state, limits, routes, now, { keyHash: request.keyHash, inFlight });
     return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
   }
 

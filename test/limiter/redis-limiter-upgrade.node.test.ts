@@ -1,0 +1,67 @@
+// The Redis store reading what the script before v2 policies wrote: a config whose route
+// specs have three parts ("rate,burst,cost"), keys stored as '1', no request or
+// calls-in-flight fields, and reservations of eight parts, which held no slot. A config is
+// rewritten at its next load; a reservation lives until it is settled or expires.
+
+import { afterAll, describe, expect, it } from "vitest";
+import type { TenantLimits } from "../../src/core/limits";
+import { tenantKeys } from "../../src/redis/keys";
+import { RedisClient } from "../../src/redis/resp/client";
+import { nodeSocket } from "../../src/redis/resp/node-socket";
+import { dropPrefix, redisHarness } from "./conformance/redis-harness";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
+const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
+const T0 = Date.UTC(2026, 5, 15, 10);
+const TICKS = 60_000;
+
+afterAll(async () => {
+  await dropPrefix(redis, prefix);
+  await redis.close();
+});
+
+const limits: TenantLimits = {
+  ratePerMinute: 0,
+  burst: 10,
+  dailyUnits: 100,
+  timeZone: "UTC",
+  shadow: false,
+  routes: { chat: { ratePerMinute: 0, burst: 7, cost: 2 } },
+};
+
+describe("Redis limiter after an upgrade", () => {
+  it("decides with a config and settles reservations written before v2 policies", async () => {
+    const h = redisHarness(redis, prefix, 60);
+    h.now.ms = T0;
+    const t = await h.createTenant(limits);
+    const keys = tenantKeys(prefix, t.tenantId);
+    // What the earlier script held: the same limits in its layout, and one live reservation
+    // of 3 units (taken from the route's bucket and the day) and one expired.
+    await redis.send(["HDEL", keys.tenant, "rrate", "rburst", "conc"]);
+    await redis.send(["HSET", keys.tenant, "r:chat", "0,7,2", `k:${t.keyHash}`, "1", "x", String(T0 - 1)]);
+    await redis.send(["HSET", keys.tenant, "b:chat", `${4 * TICKS}:${T0}`, "d.day", "2026-06-15", "d.used", "3"]);
+    const entry = (units: number, expiresAt: number) =>
+      ["chat", units, units * TICKS, "2026-06-15", T0, expiresAt, "", ""].join("\t");
+    await redis.send(["HSET", keys.res, "live", entry(3, T0 + 60_000), "gone", entry(1, T0 - 1)]);
+    await redis.send(["ZADD", keys.resx, T0 + 60_000, "live", T0 - 1, "gone"]);
+
+    // The route's cost (2) and bucket (7) still apply; the expired one is recorded on the way.
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", reserve: true });
+    expect(r).toMatchObject({ status: "ok", decision: { allowed: true, cost: 2 } });
+    if (r.status !== "ok") throw new Error("expected a decision");
+    expect(r.decision.policies.map((p) => [p.name, p.remaining])).toEqual([
+      ["chat", 2],
+      ["daily", 95],
+    ]);
+    expect((await h.events(t)).map((e) => [e.route, e.units])).toEqual([["chat", 1]]);
+
+    // Settling the old reservation refunds it as before, and frees no slot it never held.
+    expect(await h.store.settle(t.tenantId, "live", 1)).toEqual({ status: "settled", units: 1 });
+    expect(await redis.send(["HMGET", keys.tenant, "n", "n:chat"])).toEqual(["1", "1"]);
+    const report = await h.store.limits(t.tenantId, { keyHash: t.keyHash, routes: ["chat"] });
+    if (report.status !== "ok") throw new Error("expected limits");
+    expect(report.limits.buckets.map((b) => [b.name, b.remaining])).toEqual([["chat", 4]]);
+    expect(report.limits.daily.used).toBe(3);
+  });
+});

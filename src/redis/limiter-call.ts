@@ -4,6 +4,7 @@
 
 import type { TenantSnapshot } from "../core/limiter-store";
 import { type KeyLimits, own, type RouteOverride } from "../core/limits";
+import { basisPoints } from "../core/quota-alerts";
 import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import type { TenantKeys } from "./keys";
 import { limiterScript } from "./limiter-script";
@@ -137,6 +138,11 @@ function opArgs(call: LimiterOp): (string | number)[] {
         limits.shadow ? 1 : 0,
         JSON.stringify(limits),
         call.configTtlMs,
+        // Quota alert thresholds in basis points, ascending, comma-separated ("" for none).
+        [...(limits.alerts?.thresholds ?? [])]
+          .sort((a, b) => a - b)
+          .map(basisPoints)
+          .join(","),
         routes.length / 2,
         ...routes,
         ...keys,

@@ -28,9 +28,9 @@ if op == 'load' then
   for j = 1, #old, 1000 do redis.call('HDEL', tenant, unpack(old, j, math.min(j + 999, #old))) end
   local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'rrate', ARGV[11],
     'rburst', ARGV[12], 'conc', ARGV[13], 'daily', ARGV[14], 'tz', ARGV[15], 'shadow', ARGV[16],
-    'json', ARGV[17], 'h', redis.sha1hex(ARGV[17]), 'at', ARGV[2], 'ttl', ARGV[18]}
-  local n = tonumber(ARGV[19])
-  local i = 20
+    'json', ARGV[17], 'h', redis.sha1hex(ARGV[17]), 'at', ARGV[2], 'ttl', ARGV[18], 'al', ARGV[19]}
+  local n = tonumber(ARGV[20])
+  local i = 21
   for _ = 1, n do
     f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
   end

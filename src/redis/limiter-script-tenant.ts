@@ -13,7 +13,7 @@ local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
 local bKeyRequests = bKeyUnits .. '/requests'
 local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
   'r:' .. route, 'k:' .. keyHash, bUnits, 'd.day', 'd.used', 'x', 'rrate', 'rburst', 'conc',
-  bRequests, bKeyUnits, bKeyRequests, 'n', nRoute)
+  bRequests, bKeyUnits, bKeyRequests, 'n', nRoute, 'al', 'd.al')
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
 if not c[1] or (not stale and now - tonumber(c[8]) > tonumber(c[10])) then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
@@ -106,10 +106,34 @@ local function usedToday()
   if dDay >= today then return tonumber(dUsed) end
   return 0
 end
+-- src/core/quota-alerts.ts: thresholds in basis points ('al', ascending), the highest fired on
+-- the day in 'd.al'; a threshold is reached at ceil(bp x limit / 10000), computed exactly.
+local function mark(bp, limit)
+  local q = math.floor(limit / 10000)
+  return bp * q + math.ceil(bp * (limit - q * 10000) / 10000)
+end
+local function alerts(day, used)
+  local fired = 0
+  if day == dDay and c[26] then fired = tonumber(c[26]) end
+  local highest = fired
+  if c[25] and c[25] ~= '' and dailyUnits > 0 and used > 0 then
+    for part in string.gmatch(c[25], '[^,]+') do
+      local bp = tonumber(part)
+      if bp > highest and used >= mark(bp, dailyUnits) then
+        redis.call('XADD', stream, '*', 'a', day .. '\t' .. part .. '\t' .. fmt(used) .. '\t' .. fmt(dailyUnits) ..
+          '\t' .. nowText)
+        highest = bp
+      end
+    end
+  end
+  if highest ~= fired or day ~= dDay then put('d.al', fmt(highest)) end
+end
 local function setDaily(used)
   local day = today
   if dDay and dDay > today then day = dDay end
   if day ~= dDay then put('d.day', day) end
-  put('d.used', fmt(math.max(0, used)))
+  used = math.max(0, used)
+  put('d.used', fmt(used))
+  alerts(day, used)
 end
 `;

@@ -18,7 +18,10 @@
 //             rrate, rburst (the request bucket), conc (calls in flight): each "" for none,
 //             and a bucket given one of its two numbers uses it for both (src/core/limits.ts);
 //             daily (-1: none), tz, shadow (0|1), at (loaded at), ttl (ms the config stays
-//             good after `at`), json (TenantLimits for the caller), h (SHA-1 of json),
+//             good after `at`; with an override, it ends just before the override does, and
+//             the fields hold the limits in force: src/redis/tenant-config.ts), json
+//             (TenantLimits for the caller), h (SHA-1 of json), al (quota alert thresholds in
+//             basis points, ascending, comma-separated),
 //             r:<route> = "rate,burst,cost,rrate,rburst,conc" (an empty part: the tenant's
 //             number, or for cost the route table's, or for conc none; configs written before
 //             v2 have the first three parts);
@@ -26,14 +29,15 @@
 //             or "1" (none);
 //             counters: b:<state key> = "ticks:at" per bucket (state keys as src/core names
 //             them: <route>, <route>/requests, key/<hash>/<route>, key/<hash>/<route>/requests),
-//             d.day, d.used, n and n:<route> (reservations holding a slot, the tenant's and
+//             d.day, d.used, d.al (the highest alert threshold fired on d.day), n and n:<route> (reservations holding a slot, the tenant's and
 //             the route's), x (the earliest reservation expiry, so a call sweeps only when due)
 //   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
 //             \t dimensions (of its estimate) \t key hash ("" for none) \t ticks taken from the
 //             key's units bucket. Entries held from before the dimensions have 7 parts, from
 //             before key limits 8; such an entry holds no calls-in-flight slot.
 //   3 resx    sorted set: reservation id by expiry
-//   4 stream  the tenant's usage outbox (one field e, see emit())
+//   4 stream  the tenant's usage outbox (field e: an event; field a: a quota alert,
+//             day \t threshold bp \t used \t limit \t at) (one field e, see emit())
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
 // ARGV: 1 op (check, checkstale, settle, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the

@@ -8,7 +8,7 @@
 import { describeError } from "../core/errors";
 import { MISSING_TENANT_TTL_MS } from "../core/limiter-rules";
 import type { TenantSnapshot } from "../core/limiter-store";
-import type { TenantLimits } from "../core/limits";
+import { limitsAt, type TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { INGEST_GROUP, registryKey, tenantKeys } from "./keys";
 import { runLimiterCall } from "./limiter-call";
@@ -111,12 +111,18 @@ export class TenantConfigs {
     ]);
     if (registered instanceof RedisServerError) throw registered;
     if (group instanceof RedisServerError && group.code !== "BUSYGROUP") throw group;
+    const now = this.options.clock();
+    // Without background refresh the TTL is the only refresh, so it is the refresh period.
+    let configTtlMs = configRefreshSeconds * (backgroundRefresh ? 2000 : 1000);
+    // The script decides with the limits in force now. An override's end is a reload: the
+    // config expires just before `until`, so the first call from `until` on reads the quota.
+    const until = snapshot.limits.override?.until;
+    if (until !== undefined && until > now) configTtlMs = Math.max(0, Math.min(configTtlMs, until - now - 1));
     await runLimiterCall(redis, keys, {
       op: "load",
-      now: this.options.clock(),
-      snapshot,
-      // Without background refresh the TTL is the only refresh, so it is the refresh period.
-      configTtlMs: configRefreshSeconds * (backgroundRefresh ? 2000 : 1000),
+      now,
+      snapshot: { ...snapshot, limits: limitsAt(snapshot.limits, now) },
+      configTtlMs,
     });
   }
 

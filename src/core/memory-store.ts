@@ -27,7 +27,6 @@ import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from
 import type {
   CheckRequest,
   CheckResult,
-  LimiterStore,
   LimitsResult,
   RecordRequest,
   RecordResult,
@@ -47,7 +46,7 @@ import {
   type UsageEvent,
   type UsageMetadata,
 } from "./usage-event";
-import { type UsageSink, usageOutbox } from "./usage-outbox";
+import { usageOutbox } from "./usage-outbox";
 
 /** RESERVATION_TTL_SECONDS's default, in ms. */
 export const DEFAULT_RESERVATION_TTL_MS = DEFAULT_RESERVATION_TTL_SECONDS * 1000;

@@ -54,7 +54,7 @@ describe("Redis limiter after an upgrade", () => {
       ["chat", 2],
       ["daily", 95],
     ]);
-    expect((await h.events(t)).map((e) => [e.route, e.units])).toEqual([["chat", 1]]);
+    expect((await h.events(t, 1)).map((e) => [e.route, e.units])).toEqual([["chat", 1]]);
 
     // Settling the old reservation refunds it as before, and frees no slot it never held.
     expect(await h.store.settle(t.tenantId, "live", 1)).toEqual({ status: "settled", units: 1 });

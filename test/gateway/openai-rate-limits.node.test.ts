@@ -59,7 +59,7 @@ describe("the openai client against the gateway's limits", () => {
     expect(h.get("x-ratelimit-limit-tokens")).toBe("100000");
     // The reservation (prompt + the output allowance) is out until the call settles.
     expect(Number(h.get("x-ratelimit-remaining-tokens"))).toBeLessThan(100_000);
-    expect(h.get("ratelimit-policy")).toBe('"chat";q=100000;w=60, "chat/requests";q=1;w=60');
+    expect(h.get("ratelimit-policy")).toBe('"chat";q=100000;w=60, "chat/requests";q=1;w=1');
 
     const refused = await rateLimitError(client(tenant, 0).chat.completions.create({ model: "gpt-4.1", messages }));
     expect(refused.status).toBe(429);
@@ -90,8 +90,10 @@ describe("the openai client against the gateway's limits", () => {
     expect(refused.headers.get("ratelimit")).toContain('"concurrency";r=0;t=1');
     expect(served(tenant)).toBe(1);
 
-    // The client walks away mid-stream: the call settles, and its slot is free again.
+    // The client walks away mid-stream: the gateway learns it at its next write to the client
+    // (the upstream goes on), the call settles, and its slot is free again.
     held.controller.abort();
+    upstream.releasePaused();
     const limits = async () => {
       const res = await fetch(`${gateway.url}/account/v1/limits`, {
         headers: { authorization: `Bearer ${tenant.key}` },
@@ -101,6 +103,5 @@ describe("the openai client against the gateway's limits", () => {
     await until("the abandoned call's slot is back", async () => (await limits()).concurrency[0]?.inFlight === 0);
     const next = await client(tenant, 0).chat.completions.create({ model: "gpt-4.1", messages });
     expect(next.choices[0]?.message.content).toBe("Hello from the upstream!");
-    upstream.releasePaused();
   });
 });

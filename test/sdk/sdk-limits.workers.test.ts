@@ -33,6 +33,8 @@ describe("AegisAdmin and AegisClient with v2 limits", () => {
       requestsPerMinute: 0,
       requestBurst: 3,
       maxConcurrent: 4,
+      // Left out of the quota: QUOTA_ALERT_THRESHOLDS' default.
+      alerts: { thresholds: [0.8, 1] },
       dailyUnits: null,
       timeZone: "UTC",
       shadow: false,

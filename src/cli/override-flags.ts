@@ -2,16 +2,10 @@
 
 import type { Override, Tenant } from "../client/types";
 import { type Flags, limitFields, str, UsageError } from "./flags";
+import { LIMIT_FLAGS } from "./quota-flags";
 
-/** The limit flags an override takes: the quota's, less the zone and the price. */
-const OVERRIDE_FLAGS = {
-  rate: "ratePerMinute",
-  burst: "burst",
-  rpm: "requestsPerMinute",
-  "request-burst": "requestBurst",
-  "max-concurrent": "maxConcurrent",
-  daily: "dailyUnits",
-} as const;
+/** An override takes the quota's limit flags (not the zone or the price). */
+const OVERRIDE_FLAGS = LIMIT_FLAGS;
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 

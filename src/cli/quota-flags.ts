@@ -4,7 +4,7 @@ import type { Quota, ResolvedQuota } from "../client/types";
 import { type Flags, limitFields, str, UsageError } from "./flags";
 
 /** Each limit flag and the quota field it sets; `none` sets it to null (no such limit). */
-const LIMIT_FLAGS = {
+export const LIMIT_FLAGS = {
   rate: "ratePerMinute",
   burst: "burst",
   rpm: "requestsPerMinute",

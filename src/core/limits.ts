@@ -183,6 +183,9 @@ export function concurrencyPolicies(limits: TenantLimits, route: string): Concur
   return out;
 }
 
+/** Whether a reserved call to `route` meets any calls-in-flight cap (counting them costs a store a query). */
+export const hasConcurrency = (limits: TenantLimits, route: string) => concurrencyPolicies(limits, route).length > 0;
+
 /** The cost of one call to `route`: the tenant's override, else the route table's, else 1. */
 export function routeCost(limits: TenantLimits, route: string, tableCost?: number): number {
   return own(limits.routes, route)?.cost ?? tableCost ?? 1;

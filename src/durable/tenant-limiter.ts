@@ -27,34 +27,19 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import { concurrencyPolicies, limitsAt, routeCost, type TenantLimits } from "../core/limits";
+import { hasConcurrency, limitsAt, routeCost, type TenantLimits } from "../core/limits";
 import { log } from "../core/log";
 import { stateWithAlerts } from "../core/quota-alerts";
 import { hashIn } from "../core/secrets";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
-import {
-  idempotentEventId,
-  newEventId,
-  type UsageDimensions,
-  type UsageMessage,
-  type UsageMetadata,
-} from "../core/usage-event";
+import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
+import type { Authorized, LimiterEnv } from "./limiter-env";
 import { LimiterStorage } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
 import { UsageRecorder } from "./usage-recorder";
 
-/**
- * The bindings the Durable Object reads: its outbox's queue, and the settings `loadConfig`
- * validates. The Worker's full `Env` satisfies it; `durable/` does not import the entry's types.
- */
-export interface LimiterEnv {
-  USAGE_QUEUE: Queue<UsageMessage>;
-}
-
-const hasConcurrency = (limits: TenantLimits, route: string) => concurrencyPolicies(limits, route).length > 0;
-
-type Authorized = { snapshot: TenantSnapshot } | { denied: { status: "unauthenticated" } | { status: "suspended" } };
+export type { LimiterEnv } from "./limiter-env";
 
 /**
  * The Durable Object, less where it loads a tenant from: the Worker's entry

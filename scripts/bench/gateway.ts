@@ -7,6 +7,10 @@
 //   open         the gateway with the limiter off for the route (a `public` route entry)
 //   limited x1   the same gateway, limited, one tenant
 //   limited x1000  the same, 1,000 tenants (one Durable Object each), keys rotated
+//   v2 x1 / v2 x1000  the same on 1,000 other tenants whose quota also has a request bucket,
+//                 a finite daily quota (with the default alert thresholds) and a cap on calls
+//                 in flight, so each call takes a request, units, the day and a slot: what the
+//                 AI limits (issue 14) cost a call on the Durable Object
 //   floor / floor+DO  a bare Worker forwarding to the upstream, without and with one RPC
 //                 to a Durable Object that does nothing: the platform's own price of a
 //                 DO round trip, for comparison with what the limiter adds.
@@ -42,6 +46,14 @@ const QUOTA = {
   shadow: false,
   routes: {},
 };
+// Also far above the bench: a day of 10^12 units, 10^8 requests a minute, 10^6 in flight.
+const QUOTA_V2 = {
+  ...QUOTA,
+  dailyUnits: 1_000_000_000_000 as number | null,
+  requestsPerMinute: 100_000_000 as number | null,
+  requestBurst: 1_000_000 as number | null,
+  maxConcurrent: 1_000_000 as number | null,
+};
 
 async function startBenchUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const body = JSON.stringify({ ok: true, usage: { total_tokens: 1 } });
@@ -65,7 +77,12 @@ async function startBenchUpstream(): Promise<{ url: string; close(): Promise<voi
 }
 
 /** Creates tenants and keys straight in Postgres; each limiter loads its tenant on first use. */
-async function seedTenants(databaseUrl: string, signingSecret: string, n: number): Promise<string[]> {
+async function seedTenants(
+  databaseUrl: string,
+  signingSecret: string,
+  n: number,
+  quota: typeof QUOTA | typeof QUOTA_V2,
+): Promise<string[]> {
   const handle = openNodeDatabase(databaseUrl, 4);
   const keys: string[] = [];
   try {
@@ -78,7 +95,7 @@ async function seedTenants(databaseUrl: string, signingSecret: string, n: number
         }),
       );
       await handle.db.insert(tenants).values(batch.map((b, i) => ({ id: b.id, name: `bench ${start + i}` })));
-      await handle.db.insert(tenantQuotas).values(batch.map((b) => ({ tenantId: b.id, ...QUOTA })));
+      await handle.db.insert(tenantQuotas).values(batch.map((b) => ({ tenantId: b.id, ...quota })));
       await handle.db
         .insert(apiKeys)
         .values(batch.map((b) => ({ id: newKeyId(), tenantId: b.id, prefix: b.prefix, keyHash: b.hash })));
@@ -167,15 +184,19 @@ try {
   console.log(
     `gateway ${gateway.url}, floor ${floor.url} (both wrangler dev); ${gateway.database.embedded ? "embedded PGlite" : "DATABASE_URL"}`,
   );
-  const keys = await seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS);
+  const keys = await seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS, QUOTA);
+  const keysV2 = await seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS, QUOTA_V2);
   const one = keys.slice(0, 1);
   await warm(`${gateway.url}/bench/limited`, keys);
+  await warm(`${gateway.url}/bench/limited`, keysV2);
   await warm(`${floor.url}/floor/do`, keys.slice(0, 1));
 
   const scenarios: Record<string, (connections: number) => Promise<Sample>> = {
     "open (limiter off)": (c) => load(`${gateway.url}/bench/open`, null, c),
     "limited, 1 tenant": (c) => load(`${gateway.url}/bench/limited`, one, c),
     "limited, 1,000 tenants": (c) => load(`${gateway.url}/bench/limited`, keys, c),
+    "v2 limits, 1 tenant": (c) => load(`${gateway.url}/bench/limited`, keysV2.slice(0, 1), c),
+    "v2 limits, 1,000 tenants": (c) => load(`${gateway.url}/bench/limited`, keysV2, c),
     "floor: bare Worker": (c) => load(`${floor.url}/floor/plain`, null, c),
     "floor: + no-op DO, 1 object": (c) => load(`${floor.url}/floor/do`, one, c),
     "floor: + no-op DO, 1,000 objects": (c) => load(`${floor.url}/floor/do`, keys, c),
@@ -208,6 +229,10 @@ try {
     ["open (limiter off)", "open (limiter off)"],
     ["limited, 1 tenant", "open (limiter off)"],
     ["limited, 1,000 tenants", "open (limiter off)"],
+    ["v2 limits, 1 tenant", "open (limiter off)"],
+    ["v2 limits, 1,000 tenants", "open (limiter off)"],
+    ["v2 limits, 1 tenant", "limited, 1 tenant"],
+    ["v2 limits, 1,000 tenants", "limited, 1,000 tenants"],
     ["floor: bare Worker", "floor: bare Worker"],
     ["floor: + no-op DO, 1 object", "floor: bare Worker"],
     ["floor: + no-op DO, 1,000 objects", "floor: bare Worker"],
@@ -215,8 +240,8 @@ try {
   console.log(
     `\nMedians of ${ROUNDS} rounds; throughput at ${CONNECTIONS} connections for ${SECONDS} s, latency with 1 connection for ${SECONDS} s.`,
   );
-  console.log("| scenario | req/s | vs baseline | p50 ms (1 conn) | p99 ms (1 conn) | p99 added | failed |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log("| scenario | req/s | vs | ratio | p50 ms (1 conn) | p99 ms (1 conn) | p99 added | failed |");
+  console.log("|---|---:|---|---:|---:|---:|---:|---:|");
   const verdict: string[] = [];
   for (const [name, baseName] of pairs) {
     if (!throughput[name] || !throughput[baseName]) continue;
@@ -225,9 +250,9 @@ try {
     const ratio = s.rps / b.rps;
     const added = s.p99 - b.p99;
     console.log(
-      `| ${name} | ${s.rps.toFixed(0)} | ${(ratio * 100).toFixed(0)}% | ${s.p50} | ${s.p99} | ${added.toFixed(1)} ms | ${s.failed} |`,
+      `| ${name} | ${s.rps.toFixed(0)} | ${baseName} | ${(ratio * 100).toFixed(0)}% | ${s.p50} | ${s.p99} | ${added.toFixed(1)} ms | ${s.failed} |`,
     );
-    if (name.startsWith("limited"))
+    if (name.startsWith("limited") || (name.startsWith("v2") && baseName.startsWith("open")))
       verdict.push(
         `${name}: ${ratio >= 0.7 ? "meets" : "misses"} 70% (${(ratio * 100).toFixed(0)}%), ${added < 2 ? "meets" : "misses"} < 2 ms p99 (+${added.toFixed(1)} ms)`,
       );

@@ -37,6 +37,7 @@ import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type ClosedLoopResult, closedLoop } from "./lib/closed-loop";
+import { drainStreams, scanDelete, withCpu } from "./lib/redis-bench";
 import { redisBenchmark, redisBenchmarkVersion } from "./lib/redis-benchmark";
 import { median } from "./stats";
 
@@ -123,28 +124,6 @@ function snapshotOf(t: Tenant): TenantSnapshot {
   return { tenantId: t.id, version: 1, status: "active", limits: LIMITS, keyHashes: [t.keyHash] };
 }
 
-async function scanDelete(redis: RedisClient, pattern: string): Promise<number> {
-  let cursor = "0";
-  let removed = 0;
-  // Bounded: SCAN terminates, and the prefix is ours alone; the cap guards against surprises.
-  for (let pass = 0; pass < 100_000; pass++) {
-    const reply = (await redis.send(["SCAN", cursor, "MATCH", pattern, "COUNT", 1000])) as [string, string[]];
-    cursor = String(reply[0]);
-    if (reply[1].length > 0) removed += Number(await redis.send(["UNLINK", ...reply[1]]));
-    if (cursor === "0") break;
-  }
-  return removed;
-}
-
-/** Entries in all the tenants' streams, then empties them, so memory stays flat across rounds. */
-async function drainStreams(redis: RedisClient, tenants: Tenant[]): Promise<number> {
-  const streams = tenants.map((t) => tenantKeys(PREFIX, t.id).stream);
-  const lengths = await redis.pipeline(streams.map((s) => ["XLEN", s]));
-  // XTRIM, not UNLINK, keeps the consumer group the store created with the stream.
-  await redis.pipeline(streams.map((s) => ["XTRIM", s, "MAXLEN", 0]));
-  return lengths.reduce<number>((sum, n) => sum + Number(n), 0);
-}
-
 function checkRun(name: string, r: ClosedLoopResult): void {
   if (interrupted.signal.aborted) throw new Error("interrupted");
   if (r.admitted !== r.completed) {
@@ -152,32 +131,6 @@ function checkRun(name: string, r: ClosedLoopResult): void {
       `${name}: ${r.completed - r.admitted} of ${r.completed} calls were refused; the limits are too low`,
     );
   }
-}
-
-/** Redis's own CPU time so far (all threads), in seconds. */
-async function redisCpuSeconds(redis: RedisClient): Promise<number> {
-  const info = String(await redis.send(["INFO", "cpu"]));
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
-  return field("used_cpu_user") + field("used_cpu_sys");
-}
-
-/**
- * Runs `work` and charges the CPU it took, here and in Redis, to each of its `count` decisions:
- * that says which side a contender is bound by. Redis's figure includes the other clients of
- * this shared Redis, which are idle next to the load here.
- */
-async function withCpu<T>(
-  redis: RedisClient,
-  work: () => Promise<T>,
-  count: (result: T) => number,
-): Promise<{ result: T; nodeUs: number; redisUs: number }> {
-  const redisBefore = await redisCpuSeconds(redis);
-  const nodeBefore = process.cpuUsage();
-  const result = await work();
-  const node = process.cpuUsage(nodeBefore);
-  const redisUs = ((await redisCpuSeconds(redis)) - redisBefore) * 1e6;
-  const n = count(result);
-  return { result, nodeUs: (node.user + node.system) / n, redisUs: redisUs / n };
 }
 
 const fmtRate = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -229,6 +182,7 @@ try {
   );
 
   const tenants = await makeTenants();
+  const streams = tenants.map((t) => tenantKeys(PREFIX, t.id).stream);
   const snapshots = new Map(tenants.map((t) => [t.id, snapshotOf(t)]));
   const storeOptions = {
     prefix: PREFIX,
@@ -274,7 +228,7 @@ try {
       (r) => r.completed,
     );
     checkRun(name, r);
-    const events = await drainStreams(redis, tenants);
+    const events = await drainStreams(redis, streams);
     if (events !== r.admitted) throw new Error(`${name}: ${r.admitted} calls admitted but ${events} usage events`);
     return { ...r, ...cpu, note: `${r.capped ? "capped, " : ""}${fmtRate(events)} events` };
   };
@@ -320,7 +274,7 @@ try {
   await loop(checkWith(ours4), WARMUP_CALLS);
   await loop(consumeWith(rlf), WARMUP_CALLS);
   if (EXTRAS) await loop(consumeWith(rlfAuto), WARMUP_CALLS);
-  await drainStreams(redis, tenants);
+  await drainStreams(redis, streams);
 
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
   const ratios = { vsRlf: [] as number[], vsEvalsha: [] as number[] };

@@ -19,10 +19,15 @@ if op == 'check' then
     -- A reservation past its expiry holds no slot, swept or not: free them before counting.
     sweep(SWEEP_FIRST)
     local m = redis.call('HMGET', tenant, 'n', nRoute, 'x')
-    c[23], c[24], expiry = m[1], m[2], tonumber(m[3])
+    c[21], c[22], expiry = m[1], m[2], tonumber(m[3])
   end
-  local busy, busyRoute = tonumber(c[23]) or 0, tonumber(c[24]) or 0
+  local busy, busyRoute = tonumber(c[21]) or 0, tonumber(c[22]) or 0
   local kur, kub, krr, krb = keyOf(c[12])
+  -- The key's own buckets' states, when it has limits.
+  local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
+  local bKeyRequests = bKeyUnits .. '/requests'
+  local kState = {}
+  if kub or krb then kState = redis.call('HMGET', tenant, bKeyUnits, bKeyRequests) end
   -- One bucket's level (nil: the bucket is not there), the ticks the call needs from it (its
   -- cost from a units bucket, one from a request bucket, nothing for an uncounted call), and
   -- its state's time. Plain locals rather than a table per bucket, which would cost every
@@ -36,8 +41,8 @@ if op == 'check' then
   if counted then one = 1 end
   local ul, un, ua = probe(c[13], ur, ub, cost)
   local rl, rn, ra = probe(c[20], rr, rb, one)
-  local kl, kn, ka = probe(c[21], kur, kub, cost)
-  local ql, qn, qa = probe(c[22], krr, krb, one)
+  local kl, kn, ka = probe(kState[1], kur, kub, cost)
+  local ql, qn, qa = probe(kState[2], krr, krb, one)
   local used = usedToday()
   -- src/core takeTokens(): a take of nothing always fits, even a bucket in debt.
   local ok = (cost == 0 or dailyUnits < 0 or used + cost <= dailyUnits)
@@ -87,8 +92,8 @@ if op == 'check' then
   flush()
   if expiry and expiry <= now then sweep(SWEEP) end
   -- The state as found (each bucket's "ticks:at", the day, the calls in flight), for decide().
-  return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, c[13] or false, c[20] or false, c[21] or false,
-    c[22] or false, dDay or false, dUsed or false, busy, busyRoute}
+  return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, c[13] or false, c[20] or false,
+    kState[1] or false, kState[2] or false, dDay or false, dUsed or false, busy, busyRoute}
 end
 
 if op == 'settle' then
@@ -106,14 +111,21 @@ if op == 'settle' then
   local live = expiresAt > now
   local actual = tonumber(ARGV[9])
   local delta = units - actual
-  if slot or (live and delta ~= 0) then
+  local adjusting = live and delta ~= 0
+  if slot or adjusting then
     local kf = 'b:key/' .. key .. '/' .. name
-    local b = redis.call('HMGET', tenant, 'r:' .. name, 'b:' .. name, 'k:' .. key, kf, 'n', 'n:' .. name)
-    if slot then
-      put('n', fmt(math.max(0, (tonumber(b[5]) or 0) - 1)))
-      put('n:' .. name, fmt(math.max(0, (tonumber(b[6]) or 0) - 1)))
+    -- The buckets only when they move: a settle at the estimate reads just the slots.
+    local b
+    if adjusting then
+      b = redis.call('HMGET', tenant, 'n', 'n:' .. name, 'r:' .. name, 'b:' .. name, 'k:' .. key, kf)
+    else
+      b = redis.call('HMGET', tenant, 'n', 'n:' .. name)
     end
-    if live and delta ~= 0 then
+    if slot then
+      put('n', fmt(math.max(0, (tonumber(b[1]) or 0) - 1)))
+      put('n:' .. name, fmt(math.max(0, (tonumber(b[2]) or 0) - 1)))
+    end
+    if adjusting then
       -- src/core reconcile(): the units buckets (the route's, the key's) and the day move by
       -- the difference; a refund gives back no more than was taken.
       local function adjust(field, found, rate, burst, taken)
@@ -123,11 +135,11 @@ if op == 'settle' then
         if delta > 0 then d = math.min(d, taken) end
         setBucket(field, math.min(burst * TICKS, level(ticks, at, rate, burst) + d), at)
       end
-      local rate, burst = routeOf(b[1])
-      adjust('b:' .. name, b[2], rate, burst, held)
+      local rate, burst = routeOf(b[3])
+      adjust('b:' .. name, b[4], rate, burst, held)
       if key ~= '' then
-        local krate, kburst = keyOf(b[3])
-        adjust(kf, b[4], krate, kburst, keyHeld)
+        local krate, kburst = keyOf(b[5])
+        adjust(kf, b[6], krate, kburst, keyHeld)
       end
       -- A refund for a day that has ended is dropped; a charge always lands.
       if day == today or delta < 0 then setDaily(usedToday() - delta) end

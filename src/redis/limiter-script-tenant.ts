@@ -4,16 +4,15 @@
 // Part of LIMITER_SCRIPT (limiter-script.ts).
 
 export const LUA_TENANT = `
--- Everything below reads the tenant in one call: config, the key, the call's four buckets
--- (the route's units and requests, the key's units and requests), the day, the calls in flight.
+-- Everything below reads the tenant in one call: config, the key, the route's two buckets
+-- (units and requests), the day, the calls in flight. A key's own buckets are read only for a
+-- key that has limits (check), since every field read costs each call.
 local route = ''
 if op == 'check' then route = ARGV[8] end
 local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
-local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
-local bKeyRequests = bKeyUnits .. '/requests'
 local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
   'r:' .. route, 'k:' .. keyHash, bUnits, 'd.day', 'd.used', 'x', 'rrate', 'rburst', 'conc',
-  bRequests, bKeyUnits, bKeyRequests, 'n', nRoute, 'al', 'd.al')
+  bRequests, 'n', nRoute, 'al', 'd.al')
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
 if not c[1] or (not stale and now - tonumber(c[8]) > tonumber(c[10])) then return {'miss'} end
 if c[2] == 'missing' then return {'missing'} end
@@ -114,12 +113,14 @@ local function mark(bp, limit)
 end
 local function alerts(day, used)
   local fired = 0
-  if day == dDay and c[26] then fired = tonumber(c[26]) end
+  if day == dDay and c[24] then fired = tonumber(c[24]) end
   local highest = fired
-  if c[25] and c[25] ~= '' and dailyUnits > 0 and used > 0 then
-    for part in string.gmatch(c[25], '[^,]+') do
+  if c[23] and c[23] ~= '' and dailyUnits > 0 and used > 0 then
+    for part in string.gmatch(c[23], '[^,]+') do
       local bp = tonumber(part)
-      if bp > highest and used >= mark(bp, dailyUnits) then
+      if bp > highest then
+        -- Ascending: the first threshold not reached ends the search.
+        if used < mark(bp, dailyUnits) then break end
         redis.call('XADD', stream, '*', 'a', day .. '\t' .. part .. '\t' .. fmt(used) .. '\t' .. fmt(dailyUnits) ..
           '\t' .. nowText)
         highest = bp

@@ -40,7 +40,10 @@ export const routeKeySchema = z
   .refine(
     (r) => r !== CONCURRENCY_POLICY,
     `"${CONCURRENCY_POLICY}" names the calls-in-flight cap and cannot be a route key`,
-  );
+  )
+  // A route "key" would name its request bucket "key/requests", which is also the name of a
+  // key's own units bucket on a route "requests": policy names must never collide.
+  .refine((r) => r !== "key", `"key" begins the names of keys' own policies and cannot be a route key`);
 
 export const routeRuleSchema = z.strictObject({
   method: z

@@ -101,7 +101,7 @@ export function dailyLimitsOf(limits: TenantLimits): DailyLimits {
 /** What one call takes from a bucket: units from a units bucket, one from a request bucket. */
 const takeOf = (p: BucketPolicy, cost: number, counted: boolean) => (!counted ? 0 : p.kind === "units" ? cost : 1);
 
-/** The smallest wait among refusals, or null when one of them can never admit the call. */
+/** The longest wait among refusals (all must admit), or null when one of them can never admit the call. */
 function longestWait(waits: (number | null)[]): number | null {
   let out = 0;
   for (const w of waits) {

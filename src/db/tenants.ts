@@ -17,8 +17,15 @@ export type QuotaInput = Partial<BaseLimits> & {
   unitPrice?: string | null;
 };
 
-/** The quota as shown: every limit (null where there is none), and the tenant's own unit price. */
-export type QuotaView = Required<BaseLimits> & { unitPrice: string | null };
+/**
+ * The quota as shown: every limit (null where there is none), and the tenant's own unit price.
+ * `alerts.inherited`: the tenant follows QUOTA_ALERT_THRESHOLDS as configured at the time, so
+ * a client that writes the quota back leaves `alerts` out rather than pin today's thresholds.
+ */
+export type QuotaView = Omit<Required<BaseLimits>, "alerts"> & {
+  alerts: { thresholds: number[]; inherited: boolean };
+  unitPrice: string | null;
+};
 
 /** A tenant's own limits: without its keys' and without an override. */
 type BaseLimits = Omit<TenantLimits, "keys" | "override">;
@@ -67,12 +74,17 @@ function overrideOf(q: TenantQuotaRow | null | undefined, now: number): Override
 }
 
 function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: TenantLimits): TenantView {
+  const limits = limitsOf(q, defaults);
   return {
     id: t.id,
     name: t.name,
     status: t.status,
     billingAccountId: t.billingAccountId,
-    quota: { ...limitsOf(q, defaults), unitPrice: q?.unitPrice ? trimDecimal(q.unitPrice) : null },
+    quota: {
+      ...limits,
+      alerts: { ...limits.alerts, inherited: !q || q.alertThresholds === null },
+      unitPrice: q?.unitPrice ? trimDecimal(q.unitPrice) : null,
+    },
     override: overrideOf(q, Date.now()),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),

@@ -34,8 +34,6 @@ function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined,
 
 /** Forwards the request to UPSTREAM_URL and streams the answer back. */
 export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response> {
-  const upstream = c.get("config").UPSTREAM_URL;
-  if (!upstream) throw new Problem(502, "no-upstream", "this gateway has no UPSTREAM_URL configured");
   const req = c.req.raw;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const aegis = c.get("aegis");
@@ -46,37 +44,45 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     // If this fails the reservation expires and keeps its estimate: the usage is not lost.
     void afterResponse(c, settled);
   };
-  const headers = requestHeaders(c, aegis, c.get("route").route);
   // A token route's body was read already, to estimate it: that is what is forwarded.
   const call = c.get("tokenCall");
-  // A stream that did not ask for its usage is asked on the client's behalf, to be metered.
-  const asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers, call) : null;
+  let asked: string | null;
   let res: Response;
-  try {
-    res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
-      method: req.method,
-      headers,
-      // A token route's call with no body (a DELETE) is forwarded with none, not an empty one.
-      body: asked ?? (call && req.body !== null ? call.body : hasBody ? req.body : undefined),
-      redirect: "manual",
-      // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
-      ...(hasBody ? { duplex: "half" } : {}),
-    } as RequestInit);
-  } catch (err) {
-    log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
-    reportUsed(0);
-    throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
-  } finally {
-    // The body is sent: a stream that runs for minutes must not keep the prompt alive.
-    if (call) c.set("tokenCall", { ...call, body: new Uint8Array(0), json: undefined });
-  }
   let reply: ReturnType<typeof decodedReply>;
   try {
-    reply = decodedReply(res);
+    const upstream = c.get("config").UPSTREAM_URL;
+    if (!upstream) throw new Problem(502, "no-upstream", "this gateway has no UPSTREAM_URL configured");
+    const headers = requestHeaders(c, aegis, c.get("route").route);
+    // A stream that did not ask for its usage is asked on the client's behalf, to be metered.
+    asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers, call) : null;
+    try {
+      res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
+        method: req.method,
+        headers,
+        // A token route's call with no body (a DELETE) is forwarded with none, not an empty one.
+        body: asked ?? (call && req.body !== null ? call.body : hasBody ? req.body : undefined),
+        redirect: "manual",
+        // Node's fetch (the self-hosted server) refuses a streamed body without it; Workers ignore it.
+        ...(hasBody ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (err) {
+      log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
+      throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
+    } finally {
+      // The body is sent: a stream that runs for minutes must not keep the prompt alive.
+      if (call) c.set("tokenCall", { ...call, body: new Uint8Array(0), json: undefined });
+    }
+    try {
+      reply = decodedReply(res);
+    } catch (err) {
+      await res.body?.cancel().catch(() => {});
+      throw err;
+    }
   } catch (err) {
-    // The client gets a 502 and no body, so it is not billed, as for any upstream failure.
+    // Nothing of a reply reaches the client (no upstream, a client that left while its body
+    // was read, an unreachable or unreadable upstream), so nothing is billed, and the
+    // reservation gives back its units and its call-in-flight slot now, not at its expiry.
     reportUsed(0);
-    await res.body?.cancel().catch(() => {});
     throw err;
   }
   const forwarded = new Response(reply.body, {

@@ -53,8 +53,12 @@ export type LimiterOp =
   | { op: "sweep"; limit: number }
   /** Marks the tenant missing for `markerTtlMs`, unless Redis holds a version newer than `newerThan`. */
   | { op: "forget"; markerTtlMs: number; newerThan: number }
-  /** `configTtlMs`: how long the config stays good after it is written. */
-  | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number };
+  /**
+   * `configTtlMs`: how long the config stays good after it is written. `overrideUntil`: when
+   * the override the snapshot's limits include ends; past it the config is never used, not
+   * even as a stale config while Postgres is out of reach.
+   */
+  | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number; overrideUntil?: number };
 
 export type LimiterCall = CallContext & LimiterOp;
 
@@ -143,6 +147,7 @@ function opArgs(call: LimiterOp): (string | number)[] {
           .sort((a, b) => a - b)
           .map(basisPoints)
           .join(","),
+        call.overrideUntil ?? "",
         routes.length / 2,
         ...routes,
         ...keys,

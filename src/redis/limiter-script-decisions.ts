@@ -22,6 +22,9 @@ if op == 'check' then
     c[21], c[22], expiry = m[1], m[2], tonumber(m[3])
   end
   local busy, busyRoute = tonumber(c[21]) or 0, tonumber(c[22]) or 0
+  -- The counters as kept (n, n:<route>: reservations that hold a slot, expired or not, until
+  -- a settle or the sweep removes them); busy and busyRoute are what the call is judged by.
+  local held, heldRoute = busy, busyRoute
   local kur, kub, krr, krb = keyOf(c[12])
   -- The key's own buckets' states, when it has limits.
   local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
@@ -50,7 +53,35 @@ if op == 'check' then
     and (not kl or kn == 0 or kl >= kn) and (not ql or qn == 0 or ql >= qn)
   if reserve then
     local conc = tonumber(c[19])
-    if (conc and busy >= conc) or (rconc and busyRoute >= rconc) then ok = false end
+    local function full() return (conc and busy >= conc) or (rconc and busyRoute >= rconc) end
+    -- The counters are kept beside the reservations. Should they ever drift from them (an
+    -- older script removed a reservation without its slot, a script stopped by an error, keys
+    -- deleted by hand), a call refused at a cap recounts them from the reservations, at most
+    -- once a second per tenant ('nc'): a slot is never lost for good, and a flood of refused
+    -- calls costs Redis one scan a second. The recount also judges the call by the
+    -- reservations still live, past any the sweep has not reached yet.
+    if full() then
+      local last = tonumber(redis.call('HGET', tenant, 'nc'))
+      if not last or now - last >= 1000 or now < last then
+        held, heldRoute, busy, busyRoute = 0, 0, 0, 0
+        for _, raw in ipairs(redis.call('HVALS', res)) do
+          local r = split(raw)
+          if r[10] then
+            local on = r[1] == route
+            held = held + 1
+            if on then heldRoute = heldRoute + 1 end
+            if tonumber(r[6]) > now then
+              busy = busy + 1
+              if on then busyRoute = busyRoute + 1 end
+            end
+          end
+        end
+        put('n', fmt(held))
+        put(nRoute, fmt(heldRoute))
+        put('nc', nowText)
+      end
+    end
+    if full() then ok = false end
   end
   -- Ticks taken from the units buckets (the route's, the key's): what a settle may give back.
   local taken, keyTaken = 0, 0
@@ -83,8 +114,8 @@ if op == 'check' then
         ARGV[13], ARGV[14], keyHash, fmt(keyTaken)}, '\\t'))
       redis.call('ZADD', resx, ARGV[12], ARGV[7])
       if not expiry or tonumber(ARGV[12]) < expiry then put('x', ARGV[12]) end
-      put('n', fmt(busy + 1))
-      put(nRoute, fmt(busyRoute + 1))
+      put('n', fmt(held + 1))
+      put(nRoute, fmt(heldRoute + 1))
     else
       emit(ARGV[7], route, cost, now, ARGV[13], '', ARGV[14])
     end

@@ -9,15 +9,21 @@ end
 if op == 'load' then
   -- ARGV: 7 version, 8 status, 9 rate, 10 burst, 11 request rate, 12 request burst, 13 calls
   -- in flight (9 to 13: "" for none), 14 daily (-1: none), 15 tz, 16 shadow, 17 json, 18 ttl
-  -- ms, 19 route count, then route/spec pairs, then key hash/spec pairs. Counters stay.
+  -- ms, 19 alert thresholds (bp, ascending, comma-separated), 20 the end of the override the
+  -- limits include ("" for none), 21 route count, then route/spec pairs, then key hash/spec
+  -- pairs. Counters stay.
   -- fmt() needs a 64-bit long (a 32-bit Redis build would wrap ticks and times); no tenant
   -- is written without one.
   if fmt(2 ^ 53) ~= '9007199254740992' then return redis.error_reply('ERR aegis limiter: needs a 64-bit Redis') end
   local have = redis.call('HGET', tenant, 'v')
   if have and tonumber(have) > tonumber(ARGV[7]) then
     -- A push got here after this load read Postgres: what Redis holds is the newer, and as
-    -- fresh as the load; without a new time it would be reloaded again and again.
-    redis.call('HSET', tenant, 'at', ARGV[2])
+    -- fresh as the load; without a new time it would be reloaded again and again. Its
+    -- override, if it has one, still ends its time ('ou'): the TTL never reaches past it.
+    local held = redis.call('HMGET', tenant, 'ttl', 'ou')
+    local ttl, ou = tonumber(held[1]) or 0, tonumber(held[2])
+    if ou then ttl = math.max(0, math.min(ttl, ou - now - 1)) end
+    redis.call('HSET', tenant, 'at', ARGV[2], 'ttl', fmt(ttl))
     return 0
   end
   local old = {}
@@ -29,8 +35,13 @@ if op == 'load' then
   local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'rrate', ARGV[11],
     'rburst', ARGV[12], 'conc', ARGV[13], 'daily', ARGV[14], 'tz', ARGV[15], 'shadow', ARGV[16],
     'json', ARGV[17], 'h', redis.sha1hex(ARGV[17]), 'at', ARGV[2], 'ttl', ARGV[18], 'al', ARGV[19]}
-  local n = tonumber(ARGV[20])
-  local i = 21
+  if ARGV[20] ~= '' then
+    f[#f + 1] = 'ou'; f[#f + 1] = ARGV[20]
+  else
+    redis.call('HDEL', tenant, 'ou')
+  end
+  local n = tonumber(ARGV[21])
+  local i = 22
   for _ = 1, n do
     f[#f + 1] = 'r:' .. ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2
   end

@@ -14,7 +14,15 @@ local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 
   'r:' .. route, 'k:' .. keyHash, bUnits, 'd.day', 'd.used', 'x', 'rrate', 'rburst', 'conc',
   bRequests, 'n', nRoute, 'al', 'd.al')
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
-if not c[1] or (not stale and now - tonumber(c[8]) > tonumber(c[10])) then return {'miss'} end
+-- A stale check (the reload failed) takes an old config as it is, unless the override its
+-- limits include has ended ('ou'): those limits are no longer in force, and the quota's are
+-- not here, so the caller answers as for a tenant it cannot load.
+if not c[1] then return {'miss'} end
+if now - tonumber(c[8]) > tonumber(c[10]) then
+  if not stale then return {'miss'} end
+  local ou = tonumber(redis.call('HGET', tenant, 'ou'))
+  if ou and now >= ou then return {'miss'} end
+end
 if c[2] == 'missing' then return {'missing'} end
 if c[6] ~= tz then return {'tz', c[6]} end
 -- The caller's cache is keyed by version and content: two processes may resolve one version

@@ -21,7 +21,8 @@
 //             good after `at`; with an override, it ends just before the override does, and
 //             the fields hold the limits in force: src/redis/tenant-config.ts), json
 //             (TenantLimits for the caller), h (SHA-1 of json), al (quota alert thresholds in
-//             basis points, ascending, comma-separated),
+//             basis points, ascending, comma-separated), ou (when the override the limits
+//             include ends, ms; absent without one: the config is never used past it),
 //             r:<route> = "rate,burst,cost,rrate,rburst,conc" (an empty part: the tenant's
 //             number, or for cost the route table's, or for conc none; configs written before
 //             v2 have the first three parts);

@@ -117,12 +117,14 @@ export class TenantConfigs {
     // The script decides with the limits in force now. An override's end is a reload: the
     // config expires just before `until`, so the first call from `until` on reads the quota.
     const until = snapshot.limits.override?.until;
-    if (until !== undefined && until > now) configTtlMs = Math.max(0, Math.min(configTtlMs, until - now - 1));
+    const overriding = until !== undefined && until > now;
+    if (overriding) configTtlMs = Math.max(0, Math.min(configTtlMs, until - now - 1));
     await runLimiterCall(redis, keys, {
       op: "load",
       now,
       snapshot: { ...snapshot, limits: limitsAt(snapshot.limits, now) },
       configTtlMs,
+      ...(overriding ? { overrideUntil: until } : {}),
     });
   }
 

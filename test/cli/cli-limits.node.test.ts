@@ -106,6 +106,8 @@ describe("aegis CLI, v2 limits", () => {
     // A request bucket given one number shows it as both, as it applies.
     await json("quotas", "set", t.id, "--rpm", "30");
     expect(row((await aegis("tenants", "get", t.id)).out, t.id).slice(6)).toEqual(["30", "30", "none"]);
+    // Alert thresholds the tenant follows from QUOTA_ALERT_THRESHOLDS are not pinned by a write-back.
+    expect((await admin().getTenant(t.id)).quota.alerts).toEqual({ thresholds: [0.8, 1], inherited: true });
   });
 
   it("creates a tenant with no units bucket, and gives it one again", async () => {
@@ -197,7 +199,7 @@ describe("aegis CLI, v2 limits", () => {
 
   it("overrides a tenant's limits until a time, shows it in tenants get, and clears it", async () => {
     const t = await json<Tenant>("tenants", "create", "--name", "override co", "--daily", "1000", "--alerts", "0.5,1");
-    expect(t.quota.alerts).toEqual({ thresholds: [0.5, 1] });
+    expect(t.quota.alerts).toEqual({ thresholds: [0.5, 1], inherited: false });
     const set = await aegis("overrides", "set", t.id, "--until", "+6h", "--daily", "5000", "--max-concurrent", "2");
     expect(set.code, set.err).toBe(0);
     const stored = await admin().getTenant(t.id);

@@ -7,7 +7,7 @@ import { login, page, postForm } from "../support/workers/console";
 import { adminJson, call, newTenant } from "../support/workers/helpers";
 
 interface TenantBody {
-  quota: Record<string, unknown> & { alerts: { thresholds: number[] } };
+  quota: Record<string, unknown> & { alerts: { thresholds: number[]; inherited: boolean } };
   override: { quota: Record<string, unknown>; until: string } | null;
 }
 const tenant = (id: string) => adminJson<TenantBody>(`/tenants/${id}`);
@@ -68,12 +68,17 @@ describe("console, overrides and alerts", () => {
     const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1_000 });
     const { csrf } = await page(`/tenants/${t.id}`, cookie);
     const quota = { ratePerMinute: "60", burst: "10", dailyUnits: "1000", timeZone: "UTC" };
+    // Saved as shown, the thresholds the tenant follows from QUOTA_ALERT_THRESHOLDS stay followed.
+    const shown = (await tenant(t.id)).quota.alerts;
+    expect(shown).toEqual({ thresholds: [0.8, 1], inherited: true });
+    expect((await postForm(`/tenants/${t.id}/quota`, cookie, { csrf, ...quota, alerts: "0.8, 1" })).status).toBe(303);
+    expect((await tenant(t.id)).quota.alerts).toEqual(shown);
     expect((await postForm(`/tenants/${t.id}/quota`, cookie, { csrf, ...quota, alerts: "0.5, 0.9" })).status).toBe(303);
-    expect((await tenant(t.id)).quota.alerts).toEqual({ thresholds: [0.5, 0.9] });
+    expect((await tenant(t.id)).quota.alerts).toEqual({ thresholds: [0.5, 0.9], inherited: false });
     const bad = await postForm(`/tenants/${t.id}/quota`, cookie, { csrf, ...quota, alerts: "half" });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain("alerts: fractions");
     expect((await postForm(`/tenants/${t.id}/quota`, cookie, { csrf, ...quota, alerts: "" })).status).toBe(303);
-    expect((await tenant(t.id)).quota.alerts).toEqual({ thresholds: [] });
+    expect((await tenant(t.id)).quota.alerts).toEqual({ thresholds: [], inherited: false });
   });
 });

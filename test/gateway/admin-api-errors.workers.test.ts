@@ -65,6 +65,27 @@ describe("operator API errors", () => {
     });
     expect(concurrency.status).toBe(400);
     expect((await problem(concurrency)).detail).toContain("routes.concurrency");
+    const key = await admin(`/tenants/${id}/quota`, { method: "PUT", json: { routes: { key: { cost: 1 } } } });
+    expect((await problem(key)).detail).toContain("routes.key");
+  });
+
+  it("refuses a rate of 0 whose bucket would have no burst, which would mean no limit at all", async () => {
+    const { id } = await adminJson<{ id: string }>("/tenants", { method: "POST", json: { name: "zero" } });
+    const paths = async (res: Response) => {
+      expect(res.status).toBe(400);
+      return ((await problem(res)) as unknown as { errors: { path: string }[] }).errors.map((e) => e.path);
+    };
+    const quota = (json: object) => admin(`/tenants/${id}/quota`, { method: "PUT", json });
+    expect(await paths(await quota({ requestsPerMinute: 0 }))).toEqual(["requestBurst"]);
+    expect(await paths(await quota({ ratePerMinute: 0, burst: null }))).toEqual(["burst"]);
+    expect(await paths(await quota({ routes: { chat: { requestsPerMinute: 0, requestBurst: null } } }))).toEqual([
+      "routes.chat.requestBurst",
+    ]);
+    const key = await admin(`/tenants/${id}/keys`, { method: "POST", json: { limits: { ratePerMinute: 0 } } });
+    expect(await paths(key)).toEqual(["limits.burst"]);
+    // Where the burst comes from elsewhere (the gateway's default, the tenant's), 0 is a bucket that never refills.
+    expect((await quota({ ratePerMinute: 0, requestsPerMinute: 0, requestBurst: 5 })).status).toBe(200);
+    expect((await quota({ routes: { chat: { ratePerMinute: 0 } } })).status).toBe(200);
   });
 
   it("answers 400 to v2 limits out of range, and 404 to limits for a key that is not there", async () => {

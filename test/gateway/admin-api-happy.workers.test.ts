@@ -26,7 +26,7 @@ describe("operator API", () => {
       requestsPerMinute: null,
       requestBurst: null,
       maxConcurrent: null,
-      alerts: { thresholds: [0.8, 1] },
+      alerts: { thresholds: [0.8, 1], inherited: true },
       dailyUnits: 100_000,
       timeZone: "UTC",
       shadow: false,
@@ -56,8 +56,9 @@ describe("operator API", () => {
       unitPrice: "0.0000015",
     };
     const updated = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: quota });
-    expect(updated.quota).toEqual(quota);
-    expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(quota);
+    const shown = { ...quota, alerts: { thresholds: [0.5], inherited: false } };
+    expect(updated.quota).toEqual(shown);
+    expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(shown);
   });
 
   it("fills a quota's left-out fields with the defaults, and takes null for none", async () => {

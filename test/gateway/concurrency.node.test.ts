@@ -1,7 +1,7 @@
 // Calls in flight at the self-hosted gateway (Redis limiter): of N calls held at once against
 // maxConcurrent Q, exactly Q reach the upstream and the rest are refused with policy
 // `concurrency`; every slot comes back when its call ends, whether it ended well, the client
-// left, or the upstream could not be reached.
+// left, the upstream could not be reached, or the call failed before it was forwarded.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HeldUpstream, startHeldUpstream } from "../support/held-upstream";
@@ -12,6 +12,7 @@ import { until } from "../support/wait";
 let upstream: HeldUpstream;
 let gateway: TestGateway;
 let unreachable: TestGateway;
+let unconfigured: TestGateway;
 
 beforeAll(async () => {
   upstream = await startHeldUpstream();
@@ -19,12 +20,15 @@ beforeAll(async () => {
   gateway = await startTestGateway("concurrency", { UPSTREAM_URL: upstream.url, ROUTES: routes });
   // A port nothing listens on: every forward fails.
   unreachable = await startTestGateway("concurrency_down", { UPSTREAM_URL: "http://127.0.0.1:9", ROUTES: routes });
+  // No upstream at all: the call is admitted, then fails before anything is forwarded.
+  unconfigured = await startTestGateway("concurrency_none", { UPSTREAM_URL: "", ROUTES: routes });
 }, 60_000);
 
 afterAll(async () => {
   upstream?.release();
   await gateway?.stop();
   await unreachable?.stop();
+  await unconfigured?.stop();
   await upstream?.close();
 });
 
@@ -91,6 +95,16 @@ describe("calls in flight at the gateway", () => {
     for (let i = 0; i < 3; i++) {
       expect((await call(unreachable, tenant)).status).toBe(502);
       await until("the slot back", async () => (await inFlight(unreachable, tenant)) === 0);
+    }
+  });
+
+  it("gives the slot back when the call fails before it is forwarded", async () => {
+    const tenant = await newTenant(unconfigured, "unforwarded", { ...quota, maxConcurrent: 1 });
+    for (let i = 0; i < 3; i++) {
+      const res = await call(unconfigured, tenant);
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ type: expect.stringContaining("no-upstream") });
+      await until("the slot back", async () => (await inFlight(unconfigured, tenant)) === 0);
     }
   });
 });

@@ -34,7 +34,7 @@ describe("AegisAdmin and AegisClient with v2 limits", () => {
       requestBurst: 3,
       maxConcurrent: 4,
       // Left out of the quota: QUOTA_ALERT_THRESHOLDS' default.
-      alerts: { thresholds: [0.8, 1] },
+      alerts: { thresholds: [0.8, 1], inherited: true },
       dailyUnits: null,
       timeZone: "UTC",
       shadow: false,

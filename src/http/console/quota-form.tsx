@@ -49,8 +49,10 @@ export function parseQuotaValues(
   const alerts = values.alerts.trim() === "" ? [] : values.alerts.split(",").map((t) => Number(t.trim()));
   if (alerts.some((t) => Number.isNaN(t))) issues.push("alerts: fractions such as 0.8, 1, or empty for none");
   if (issues.length > 0) return { error: issues.join("; ") };
+  // Thresholds shown from QUOTA_ALERT_THRESHOLDS and left as they were stay followed, not pinned.
+  const inherited = q.alerts.inherited && values.alerts.trim() === quotaFormValues(q).alerts;
   const parsed = QuotaSchema.safeParse({
-    alerts: { thresholds: alerts },
+    ...(inherited ? {} : { alerts: { thresholds: alerts } }),
     ...limits,
     timeZone: values.timeZone.trim(),
     shadow: values.shadow,

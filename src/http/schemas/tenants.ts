@@ -18,7 +18,35 @@ const bucketFields = {
 };
 
 const BUCKET_RULE =
-  "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none.";
+  "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none. A rate of 0 (no refill) needs a burst.";
+
+type BucketFields = { ratePerMinute?: number | null; burst?: number | null } & {
+  requestsPerMinute?: number | null;
+  requestBurst?: number | null;
+};
+
+/**
+ * A rate of 0 alone would make no bucket at all (src/core/limits.ts bucketOf: its burst would
+ * be 0), the opposite of the block an operator setting it means: refused, unless the burst
+ * comes from elsewhere. `absentIsNone` says, per bucket, whether a burst left out here is none
+ * (a key's limits, a quota's request bucket) or someone else's (a default, the tenant's).
+ */
+const zeroRateNeedsBurst =
+  (absentIsNone: { units: boolean; requests: boolean }) => (b: BucketFields, ctx: z.RefinementCtx) => {
+    const check = (rate: number | null | undefined, burst: number | null | undefined, path: string, field: string) => {
+      if (
+        rate === 0 &&
+        (burst === null || (burst === undefined && absentIsNone[path === "burst" ? "units" : "requests"]))
+      )
+        ctx.addIssue({
+          code: "custom",
+          path: [path],
+          message: `${field} 0 never refills, so it needs a ${path} (the units the bucket holds); without one there would be no limit at all`,
+        });
+    };
+    check(b.ratePerMinute, b.burst, "burst", "ratePerMinute");
+    check(b.requestsPerMinute, b.requestBurst, "requestBurst", "requestsPerMinute");
+  };
 
 export const AlertsSchema = z
   .strictObject({
@@ -39,9 +67,12 @@ export const AlertsSchema = z
     example: { thresholds: [0.8, 1] },
   });
 
-export const KeyLimitsSchema = z.strictObject(bucketFields).openapi("KeyLimits", {
-  description: `A key's own buckets, applied to each route apart (policies key/<route> and key/<route>/requests), on top of the tenant's. ${BUCKET_RULE}`,
-});
+export const KeyLimitsSchema = z
+  .strictObject(bucketFields)
+  .superRefine(zeroRateNeedsBurst({ units: true, requests: true }))
+  .openapi("KeyLimits", {
+    description: `A key's own buckets, applied to each route apart (policies key/<route> and key/<route>/requests), on top of the tenant's. ${BUCKET_RULE}`,
+  });
 
 export const RouteOverrideSchema = z
   .strictObject({
@@ -49,6 +80,7 @@ export const RouteOverrideSchema = z
     maxConcurrent: concurrent.nullable().optional().openapi({ description: "Calls to this route in flight at once." }),
     cost: callUnits.optional(),
   })
+  .superRefine(zeroRateNeedsBurst({ units: false, requests: false }))
   .openapi("RouteOverride", {
     description: `Per-route buckets, cost and cap; unset fields use the tenant's. ${BUCKET_RULE}`,
   });
@@ -84,6 +116,8 @@ export const QuotaSchema = z
         description: "This tenant's price per unit, in BILLING_CURRENCY; null or absent: BILLING_UNIT_COST.",
       }),
   })
+  // Left out, a units burst is the gateway's default; a request burst has none.
+  .superRefine(zeroRateNeedsBurst({ units: false, requests: true }))
   .openapi("Quota", {
     description: `Every route's buckets, the calls-in-flight cap and the daily quota. A field left out takes the gateway's default; null means none. ${BUCKET_RULE}`,
   });
@@ -95,7 +129,12 @@ export const ResolvedQuotaSchema = z
     requestsPerMinute: z.int().nullable(),
     requestBurst: z.int().nullable(),
     maxConcurrent: z.int().nullable(),
-    alerts: AlertsSchema,
+    alerts: AlertsSchema.extend({
+      inherited: z.boolean().openapi({
+        description:
+          "true: the tenant follows QUOTA_ALERT_THRESHOLDS (its quota was written without alerts); leave alerts out when writing the quota back to keep following it.",
+      }),
+    }),
     dailyUnits: z.int().nullable(),
     timeZone: z.string(),
     shadow: z.boolean(),
@@ -119,6 +158,8 @@ export const OverrideQuotaSchema = z
       .optional(),
   })
   .refine((q) => Object.keys(q).length > 0, "an override changes at least one limit")
+  // Left out, a burst is the quota's.
+  .superRefine(zeroRateNeedsBurst({ units: false, requests: false }))
   .openapi("OverrideQuota", {
     description:
       "The limits to use instead of the quota's while the override lasts: a field given replaces the quota's (null: none), a route given replaces that route's entry whole; the rest stay.",

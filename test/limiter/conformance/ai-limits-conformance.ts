@@ -5,21 +5,11 @@ import { describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/core/limiter";
 import type { CheckRequest, CheckResult } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
+import { decisionOf, policy, reservationOf } from "./check-results";
 import { type ConformanceHarness, limitsOf, T0 } from "./limiter-conformance";
 
 const HOUR = 3_600_000;
 
-function decisionOf(r: CheckResult): Decision {
-  if (r.status !== "ok") throw new Error(`expected a decision, got ${r.status}`);
-  return r.decision;
-}
-
-function reservationOf(r: CheckResult): string {
-  if (r.status !== "ok" || !r.reservation) throw new Error(`expected a reservation, got ${JSON.stringify(r)}`);
-  return r.reservation.id;
-}
-
-const policy = (d: Decision, name: string) => d.policies.find((p) => p.name === name);
 const admitted = (rs: CheckResult[]) => rs.filter((r) => decisionOf(r).allowed).length;
 
 export function aiLimitsConformance(backend: string, harness: () => ConformanceHarness): void {

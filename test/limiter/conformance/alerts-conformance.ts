@@ -2,16 +2,11 @@
 // per tenant and day, under concurrency, through refunds and reports, and again the next day.
 
 import { describe, expect, it } from "vitest";
-import type { CheckResult } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
+import { reservationOf } from "./check-results";
 import { type ConformanceHarness, limitsOf, T0 } from "./limiter-conformance";
 
 const DAY = 86_400_000;
-
-function reservationOf(r: CheckResult): string {
-  if (r.status !== "ok" || !r.reservation) throw new Error(`expected a reservation, got ${JSON.stringify(r)}`);
-  return r.reservation.id;
-}
 
 export function alertsConformance(backend: string, harness: () => ConformanceHarness): void {
   describe(`limiter conformance, quota alerts: ${backend}`, () => {

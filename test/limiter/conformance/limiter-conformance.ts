@@ -8,13 +8,13 @@
 // API and Postgres; the Redis and memory harnesses stand a Map in for Postgres (see them).
 
 import { describe, expect, it } from "vitest";
-import type { Decision } from "../../../src/core/limiter";
-import type { CheckResult, LimiterStore } from "../../../src/core/limiter-store";
+import type { LimiterStore } from "../../../src/core/limiter-store";
 import type { KeyLimits, OverrideQuota, TenantLimits } from "../../../src/core/limits";
 import type { QuotaAlert } from "../../../src/core/quota-alerts";
 import type { UsageEvent } from "../../../src/core/usage-event";
 import { aiLimitsConformance } from "./ai-limits-conformance";
 import { alertsConformance } from "./alerts-conformance";
+import { decisionOf, policy } from "./check-results";
 import { usageEventConformance } from "./usage-event-conformance";
 
 export interface ConformanceTenant {
@@ -67,13 +67,6 @@ export const limitsOf = (l: Partial<TenantLimits>): TenantLimits => ({
   routes: {},
   ...l,
 });
-
-function decisionOf(r: CheckResult): Decision {
-  if (r.status !== "ok") throw new Error(`expected a decision, got ${r.status}`);
-  return r.decision;
-}
-
-const policy = (d: Decision, name: string) => d.policies.find((p) => p.name === name);
 
 export function limiterConformance(backend: string, harness: () => ConformanceHarness): void {
   describe(`limiter conformance: ${backend}`, () => {

@@ -92,8 +92,9 @@ export interface LimitsOverride {
 
 /**
  * The limits in force at `now`: with the override's fields in place of the tenant's while it
- * lasts (a route it names replaces that route's entry whole), else the tenant's own. Every
- * decision starts here, so an override reverts on its own at `until`, with no one to remove it.
+ * lasts (in a route it names, the fields it gives; so raising a route's burst keeps its cost),
+ * else the tenant's own. Every decision starts here, so an override reverts on its own at
+ * `until`, with no one to remove it.
  */
 export function limitsAt(limits: TenantLimits, now: number): TenantLimits {
   const o = limits.override;
@@ -101,7 +102,10 @@ export function limitsAt(limits: TenantLimits, now: number): TenantLimits {
   const { override: _, ...base } = limits;
   if (now >= o.until) return base;
   const { routes, ...fields } = o.quota;
-  return { ...base, ...fields, routes: routes ? { ...base.routes, ...routes } : base.routes };
+  if (!routes) return { ...base, ...fields };
+  const merged = { ...base.routes };
+  for (const [route, entry] of Object.entries(routes)) merged[route] = { ...base.routes[route], ...entry };
+  return { ...base, ...fields, routes: merged };
 }
 
 /** One bucket a call takes from. */

@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HeldUpstream, startHeldUpstream } from "../support/held-upstream";
+import { inFlight as inFlightOf } from "../support/in-flight";
 import { newTenant, type Tenant } from "../support/metered-tenant";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 import { until } from "../support/wait";
@@ -43,11 +44,7 @@ function call(g: TestGateway, tenant: Tenant, init: { stream?: boolean; signal?:
   });
 }
 
-async function inFlight(g: TestGateway, tenant: Tenant): Promise<number> {
-  const res = await fetch(`${g.url}/account/v1/limits`, { headers: { authorization: `Bearer ${tenant.key}` } });
-  const body = (await res.json()) as { concurrency: { name: string; inFlight: number }[] };
-  return body.concurrency.find((c) => c.name === "concurrency")?.inFlight ?? -1;
-}
+const inFlight = (g: TestGateway, tenant: Tenant) => inFlightOf(g.url, tenant.key);
 
 describe("calls in flight at the gateway", () => {
   it("admits exactly maxConcurrent of many held calls, and gives every slot back as they end", async () => {

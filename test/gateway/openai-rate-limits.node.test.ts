@@ -6,6 +6,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AiUpstream, startAiUpstream } from "../support/ai-upstream";
+import { inFlight } from "../support/in-flight";
 import { newTenant, type Tenant } from "../support/metered-tenant";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 import { PAUSE_HEADER } from "../support/upstream-kit";
@@ -94,13 +95,7 @@ describe("the openai client against the gateway's limits", () => {
     // (the upstream goes on), the call settles, and its slot is free again.
     held.controller.abort();
     upstream.releasePaused();
-    const limits = async () => {
-      const res = await fetch(`${gateway.url}/account/v1/limits`, {
-        headers: { authorization: `Bearer ${tenant.key}` },
-      });
-      return (await res.json()) as { concurrency: { name: string; inFlight: number }[] };
-    };
-    await until("the abandoned call's slot is back", async () => (await limits()).concurrency[0]?.inFlight === 0);
+    await until("the abandoned call's slot is back", async () => (await inFlight(gateway.url, tenant.key)) === 0);
     const next = await client(tenant, 0).chat.completions.create({ model: "gpt-4.1", messages });
     expect(next.choices[0]?.message.content).toBe("Hello from the upstream!");
   });

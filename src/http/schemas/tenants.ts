@@ -162,7 +162,7 @@ export const OverrideQuotaSchema = z
   .superRefine(zeroRateNeedsBurst({ units: false, requests: false }))
   .openapi("OverrideQuota", {
     description:
-      "The limits to use instead of the quota's while the override lasts: a field given replaces the quota's (null: none), a route given replaces that route's entry whole; the rest stay.",
+      "The limits to use instead of the quota's while the override lasts: a field given replaces the quota's (null: none); in a route given, the fields it gives replace that route's (so raising a route's burst keeps its cost); the rest stay.",
   });
 
 export const OverrideSchema = z

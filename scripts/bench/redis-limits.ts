@@ -37,14 +37,7 @@ import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { extractBaseline } from "./lib/baseline-tree";
 import { closedLoop } from "./lib/closed-loop";
 import { drainStreams, scanDelete, withCpu } from "./lib/redis-bench";
-import { median } from "./stats";
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got ${raw}`);
-  return n;
-}
+import { median, positiveInt } from "./stats";
 
 const HOST = "127.0.0.1";
 const PORT = positiveInt("BENCH_REDIS_PORT", 6379);

@@ -2,36 +2,16 @@
 // fallback, the usage stream as outbox, the config cache, and the hash-tagged key layout.
 
 import { createHash } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { guardedStore } from "../../src/core/guarded-store";
 import { TenantLoadError } from "../../src/core/limiter-store";
-import type { TenantLimits } from "../../src/core/limits";
 import { tenantKeys } from "../../src/redis/keys";
 import { LIMITER_SCRIPT, limiterScript } from "../../src/redis/limiter-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { dropPrefix, newKeyHash, newTestTenantId, redisHarness } from "./conformance/redis-harness";
+import { newKeyHash, newTestTenantId, redisHarness } from "./conformance/redis-harness";
+import { limits, redisForTests, T0 } from "./redis-node-setup";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
-const T0 = Date.UTC(2026, 5, 15, 10);
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.close();
-});
-
-const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
-  ratePerMinute: 0,
-  burst: 100,
-  dailyUnits: 1_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-  ...l,
-});
+const { redis, prefix } = redisForTests();
 
 async function streamEntries(tenantId: string) {
   const reply = (await redis.send(["XRANGE", tenantKeys(prefix, tenantId).stream, "-", "+"])) as [string, string[]][];

@@ -2,35 +2,15 @@
 // heal from the reservations when they drift, and an override's end bounds the cached config,
 // even when Postgres cannot be reached and the store decides on a stale one.
 
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { guardedStore } from "../../src/core/guarded-store";
 import { TenantLoadError } from "../../src/core/limiter-store";
-import type { TenantLimits } from "../../src/core/limits";
 import { tenantKeys } from "../../src/redis/keys";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { dropPrefix, redisHarness } from "./conformance/redis-harness";
+import { redisHarness } from "./conformance/redis-harness";
+import { limits, redisForTests, T0 } from "./redis-node-setup";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
-const T0 = Date.UTC(2026, 5, 15, 10);
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.close();
-});
-
-const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
-  ratePerMinute: 0,
-  burst: 100,
-  dailyUnits: 1_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-  ...l,
-});
+const { redis, prefix } = redisForTests();
 
 describe("Redis limiter: calls in flight", () => {
   const setUp = async () => {

@@ -21,16 +21,23 @@ import {
 } from "../../support/workers/helpers";
 import { type ConformanceHarness, limiterConformance } from "./limiter-conformance";
 
-/** The events still in the limiter's outbox, as it wrote them. */
-const outboxOf = (tenantId: string) =>
+/** The limiter's outbox as it wrote it: usage events, and quota alerts as `{alert}` rows. */
+const outboxRowsOf = (tenantId: string) =>
   runInDurableObject(limiterStub(tenantId), (_: TenantLimiter, state) => {
     const sql = state.storage.sql;
     if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").toArray().length === 0) return [];
     return sql
       .exec("SELECT event FROM outbox ORDER BY seq")
       .toArray()
-      .map((r) => JSON.parse(String(r.event)) as UsageEvent);
+      .map((r) => JSON.parse(String(r.event)) as UsageEvent | { alert: QuotaAlert });
   });
+
+/** The events still in the limiter's outbox. */
+const outboxOf = async (tenantId: string) => (await outboxRowsOf(tenantId)).flatMap((r) => ("alert" in r ? [] : [r]));
+
+/** The quota alerts still in the limiter's outbox. */
+const outboxAlertsOf = async (tenantId: string) =>
+  (await outboxRowsOf(tenantId)).flatMap((r) => ("alert" in r ? [r.alert] : []));
 
 /**
  * The events the alarm has already sent, as Postgres stored them: the outbox flushes a second
@@ -56,18 +63,6 @@ const storedOf = (tenantId: string) =>
       }),
     ),
   );
-
-/** The quota alerts still in the limiter's outbox. */
-const outboxAlertsOf = (tenantId: string) =>
-  runInDurableObject(limiterStub(tenantId), (_: TenantLimiter, state) => {
-    const sql = state.storage.sql;
-    if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").toArray().length === 0) return [];
-    return sql
-      .exec("SELECT event FROM outbox ORDER BY seq")
-      .toArray()
-      .map((r) => JSON.parse(String(r.event)) as { alert?: QuotaAlert })
-      .flatMap((r) => (r.alert ? [r.alert] : []));
-  });
 
 /** The quota alerts the consumer has written to the webhook outbox, as alerts again. */
 const storedAlertsOf = (tenantId: string) =>

@@ -167,8 +167,9 @@ function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
     requestsPerMinute: or(q.requestsPerMinute, defaults.requestsPerMinute ?? null),
     requestBurst: or(q.requestBurst, defaults.requestBurst ?? null),
     maxConcurrent: or(q.maxConcurrent, defaults.maxConcurrent ?? null),
-    // Left out, the tenant follows QUOTA_ALERT_THRESHOLDS as it is configured at the time.
-    alertThresholds: q.alerts ? q.alerts.thresholds : null,
+    // Left out, or sent back from a view that marked them inherited, the tenant follows
+    // QUOTA_ALERT_THRESHOLDS as it is configured at the time.
+    alertThresholds: q.alerts && !(q.alerts as { inherited?: boolean }).inherited ? q.alerts.thresholds : null,
     dailyUnits: or(q.dailyUnits, defaults.dailyUnits),
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,

@@ -57,28 +57,32 @@ if op == 'check' then
     -- The counters are kept beside the reservations. Should they ever drift from them (an
     -- older script removed a reservation without its slot, a script stopped by an error, keys
     -- deleted by hand), a call refused at a cap recounts them from the reservations, at most
-    -- once a second per tenant ('nc'): a slot is never lost for good, and a flood of refused
-    -- calls costs Redis one scan a second. The recount also judges the call by the
-    -- reservations still live, past any the sweep has not reached yet.
+    -- once a second per tenant and route ('nc:<route>'): a slot is never lost for good, and a
+    -- flood of refused calls costs Redis one scan a second per route. The recount writes every
+    -- route's count it finds, and judges the call by the reservations still live, past any
+    -- the sweep has not reached yet.
     if full() then
-      local last = tonumber(redis.call('HGET', tenant, 'nc'))
+      local gate = 'nc:' .. route
+      local last = tonumber(redis.call('HGET', tenant, gate))
       if not last or now - last >= 1000 or now < last then
-        held, heldRoute, busy, busyRoute = 0, 0, 0, 0
+        local perRoute = {}
+        held, busy, busyRoute = 0, 0, 0
         for _, raw in ipairs(redis.call('HVALS', res)) do
           local r = split(raw)
           if r[10] then
-            local on = r[1] == route
             held = held + 1
-            if on then heldRoute = heldRoute + 1 end
+            perRoute[r[1]] = (perRoute[r[1]] or 0) + 1
             if tonumber(r[6]) > now then
               busy = busy + 1
-              if on then busyRoute = busyRoute + 1 end
+              if r[1] == route then busyRoute = busyRoute + 1 end
             end
           end
         end
+        heldRoute = perRoute[route] or 0
         put('n', fmt(held))
-        put(nRoute, fmt(heldRoute))
-        put('nc', nowText)
+        for name, count in pairs(perRoute) do put('n:' .. name, fmt(count)) end
+        if heldRoute == 0 then put(nRoute, '0') end
+        put(gate, nowText)
       end
     end
     if full() then ok = false end

@@ -31,7 +31,8 @@
 //             counters: b:<state key> = "ticks:at" per bucket (state keys as src/core names
 //             them: <route>, <route>/requests, key/<hash>/<route>, key/<hash>/<route>/requests),
 //             d.day, d.used, d.al (the highest alert threshold fired on d.day), n and n:<route> (reservations holding a slot, the tenant's and
-//             the route's), x (the earliest reservation expiry, so a call sweeps only when due)
+//             the route's), x (the earliest reservation expiry, so a call sweeps only when due),
+//             nc:<route> (when a cap's refusal last recounted the calls in flight from res)
 //   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
 //             \t dimensions (of its estimate) \t key hash ("" for none) \t ticks taken from the
 //             key's units bucket. Entries held from before the dimensions have 7 parts, from

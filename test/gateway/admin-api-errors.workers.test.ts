@@ -78,14 +78,20 @@ describe("operator API errors", () => {
     const quota = (json: object) => admin(`/tenants/${id}/quota`, { method: "PUT", json });
     expect(await paths(await quota({ requestsPerMinute: 0 }))).toEqual(["requestBurst"]);
     expect(await paths(await quota({ ratePerMinute: 0, burst: null }))).toEqual(["burst"]);
-    expect(await paths(await quota({ routes: { chat: { requestsPerMinute: 0, requestBurst: null } } }))).toEqual([
-      "routes.chat.requestBurst",
-    ]);
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const override = await admin(`/tenants/${id}/override`, {
+      method: "PUT",
+      json: { quota: { ratePerMinute: 0, burst: null }, until: soon },
+    });
+    expect(await paths(override)).toEqual(["quota.burst"]);
     const key = await admin(`/tenants/${id}/keys`, { method: "POST", json: { limits: { ratePerMinute: 0 } } });
     expect(await paths(key)).toEqual(["limits.burst"]);
     // Where the burst comes from elsewhere (the gateway's default, the tenant's), 0 is a bucket that never refills.
     expect((await quota({ ratePerMinute: 0, requestsPerMinute: 0, requestBurst: 5 })).status).toBe(200);
     expect((await quota({ routes: { chat: { ratePerMinute: 0 } } })).status).toBe(200);
+    // In a route, null is the tenant's number too: a fixed allowance of the tenant's request burst.
+    const fixed = { requestBurst: 10, routes: { chat: { requestsPerMinute: 0, requestBurst: null } } };
+    expect((await quota(fixed)).status).toBe(200);
   });
 
   it("answers 400 to v2 limits out of range, and 404 to limits for a key that is not there", async () => {

@@ -35,6 +35,9 @@ describe("operator API", () => {
     });
 
     expect(await adminJson<Tenant>(`/tenants/${tenant.id}`)).toEqual(tenant);
+    // The quota as read can be written back as it is: inherited thresholds stay inherited.
+    const back = await adminJson<Tenant>(`/tenants/${tenant.id}/quota`, { method: "PUT", json: tenant.quota });
+    expect(back.quota).toEqual(tenant.quota);
     const renamed = await adminJson<Tenant>(`/tenants/${tenant.id}`, { method: "PATCH", json: { name: "Acme" } });
     expect(renamed.name).toBe("Acme");
     expect(renamed.status).toBe("active");
@@ -59,6 +62,8 @@ describe("operator API", () => {
     const shown = { ...quota, alerts: { thresholds: [0.5], inherited: false } };
     expect(updated.quota).toEqual(shown);
     expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(shown);
+    const rewritten = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: shown });
+    expect(rewritten.quota).toEqual(shown);
   });
 
   it("fills a quota's left-out fields with the defaults, and takes null for none", async () => {

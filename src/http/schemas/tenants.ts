@@ -18,7 +18,7 @@ const bucketFields = {
 };
 
 const BUCKET_RULE =
-  "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none. A rate of 0 (no refill) needs a burst.";
+  "A bucket given only one of its two numbers uses it for both (a minute's worth); given neither, there is none. A rate of 0 (no refill) with a null burst is refused.";
 
 type BucketFields = { ratePerMinute?: number | null; burst?: number | null } & {
   requestsPerMinute?: number | null;
@@ -27,9 +27,11 @@ type BucketFields = { ratePerMinute?: number | null; burst?: number | null } & {
 
 /**
  * A rate of 0 alone would make no bucket at all (src/core/limits.ts bucketOf: its burst would
- * be 0), the opposite of the block an operator setting it means: refused, unless the burst
- * comes from elsewhere. `absentIsNone` says, per bucket, whether a burst left out here is none
- * (a key's limits, a quota's request bucket) or someone else's (a default, the tenant's).
+ * be 0), the opposite of the block an operator setting it means: refused where this object
+ * alone says the bucket has no burst. `absentIsNone` says, per bucket, whether a burst left out
+ * here is none (a key's limits, a quota's request bucket) or comes from elsewhere (the
+ * gateway's default, the quota under an override); a null burst is none in both. Not used on
+ * a route's entry, where null and absent both mean the tenant's number.
  */
 const zeroRateNeedsBurst =
   (absentIsNone: { units: boolean; requests: boolean }) => (b: BucketFields, ctx: z.RefinementCtx) => {
@@ -60,6 +62,10 @@ export const AlertsSchema = z
       )
       .max(10)
       .refine((t) => new Set(t).size === t.length, "each threshold once"),
+    inherited: z.boolean().optional().openapi({
+      description:
+        "In a tenant: true while the tenant follows QUOTA_ALERT_THRESHOLDS (its quota was written without alerts). In a quota written back: true keeps following them (the thresholds sent are then ignored).",
+    }),
   })
   .openapi("QuotaAlerts", {
     description:
@@ -80,7 +86,6 @@ export const RouteOverrideSchema = z
     maxConcurrent: concurrent.nullable().optional().openapi({ description: "Calls to this route in flight at once." }),
     cost: callUnits.optional(),
   })
-  .superRefine(zeroRateNeedsBurst({ units: false, requests: false }))
   .openapi("RouteOverride", {
     description: `Per-route buckets, cost and cap; unset fields use the tenant's. ${BUCKET_RULE}`,
   });
@@ -129,12 +134,7 @@ export const ResolvedQuotaSchema = z
     requestsPerMinute: z.int().nullable(),
     requestBurst: z.int().nullable(),
     maxConcurrent: z.int().nullable(),
-    alerts: AlertsSchema.extend({
-      inherited: z.boolean().openapi({
-        description:
-          "true: the tenant follows QUOTA_ALERT_THRESHOLDS (its quota was written without alerts); leave alerts out when writing the quota back to keep following it.",
-      }),
-    }),
+    alerts: AlertsSchema,
     dailyUnits: z.int().nullable(),
     timeZone: z.string(),
     shadow: z.boolean(),

@@ -3,13 +3,11 @@
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { guardedStore } from "../../src/core/guarded-store";
 import { TenantLoadError } from "../../src/core/limiter-store";
 import { tenantKeys } from "../../src/redis/keys";
 import { LIMITER_SCRIPT, limiterScript } from "../../src/redis/limiter-script";
-import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { newKeyHash, newTestTenantId, redisHarness } from "./conformance/redis-harness";
-import { limits, redisForTests, T0 } from "./redis-node-setup";
+import { cutOffStore, limits, redisForTests, T0 } from "./redis-node-setup";
 
 const { redis, prefix } = redisForTests();
 
@@ -146,21 +144,7 @@ describe("Redis limiter", () => {
   });
 
   describe("when Postgres cannot be reached", () => {
-    /** A second process on the same Redis, as a Worker runs it (no background refresh), whose Postgres is down. */
-    const cutOff = (h: ReturnType<typeof redisHarness>) =>
-      guardedStore(
-        new RedisLimiterStore({
-          redis,
-          prefix,
-          clock: () => h.now.ms,
-          reservationTtlSeconds: 900,
-          configRefreshSeconds: 300,
-          backgroundRefresh: false,
-          loadSnapshot: () => Promise.reject(new Error("postgres down")),
-        }),
-        1_000,
-        1_000,
-      );
+    const cutOff = (h: ReturnType<typeof redisHarness>) => cutOffStore(redis, prefix, () => h.now.ms);
 
     it("keeps deciding on a config past its refresh time, and refuses keys it does not hold", async () => {
       const h = redisHarness(redis, prefix);

@@ -1,8 +1,11 @@
 // What the Redis store's own node tests share: a client on the local Redis under a fresh key
-// prefix (removed after the file's tests), a fixed start time, and a quota to vary.
+// prefix (removed after the file's tests), a fixed start time, a quota to vary, and a store
+// whose Postgres is out of reach.
 
 import { afterAll } from "vitest";
+import { guardedStore } from "../../src/core/guarded-store";
 import type { TenantLimits } from "../../src/core/limits";
+import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { dropPrefix } from "./conformance/redis-harness";
@@ -31,3 +34,22 @@ export const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
   routes: {},
   ...l,
 });
+
+/**
+ * A second process on the same Redis, as a Worker runs it (no background refresh), whose
+ * Postgres is down: every load fails.
+ */
+export const cutOffStore = (redis: RedisClient, prefix: string, clock: () => number) =>
+  guardedStore(
+    new RedisLimiterStore({
+      redis,
+      prefix,
+      clock,
+      reservationTtlSeconds: 900,
+      configRefreshSeconds: 300,
+      backgroundRefresh: false,
+      loadSnapshot: () => Promise.reject(new Error("postgres down")),
+    }),
+    1_000,
+    1_000,
+  );

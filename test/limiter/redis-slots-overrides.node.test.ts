@@ -3,12 +3,10 @@
 // even when Postgres cannot be reached and the store decides on a stale one.
 
 import { describe, expect, it } from "vitest";
-import { guardedStore } from "../../src/core/guarded-store";
 import { TenantLoadError } from "../../src/core/limiter-store";
 import { tenantKeys } from "../../src/redis/keys";
-import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { redisHarness } from "./conformance/redis-harness";
-import { limits, redisForTests, T0 } from "./redis-node-setup";
+import { cutOffStore, limits, redisForTests, T0 } from "./redis-node-setup";
 
 const { redis, prefix } = redisForTests();
 
@@ -85,19 +83,7 @@ describe("Redis limiter: an override's end", () => {
     const h = redisHarness(redis, prefix);
     h.now.ms = T0;
     const t = await h.createTenant(overridden);
-    const cutOff = guardedStore(
-      new RedisLimiterStore({
-        redis,
-        prefix,
-        clock: () => h.now.ms,
-        reservationTtlSeconds: 900,
-        configRefreshSeconds: 300,
-        backgroundRefresh: false,
-        loadSnapshot: () => Promise.reject(new Error("postgres down")),
-      }),
-      1_000,
-      1_000,
-    );
+    const cutOff = cutOffStore(redis, prefix, () => h.now.ms);
     const check = () => cutOff.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 10 });
     h.now.ms = until - 10;
     expect(await check()).toMatchObject({ status: "ok", decision: { allowed: true } });

@@ -36,7 +36,7 @@ import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { extractBaseline } from "./lib/baseline-tree";
 import { closedLoop } from "./lib/closed-loop";
-import { drainStreams, scanDelete, withCpu } from "./lib/redis-bench";
+import { drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
 import { median, positiveInt } from "./stats";
 
 const HOST = "127.0.0.1";
@@ -95,15 +95,10 @@ const clients: RedisClient[] = [redis];
 const baseline = extractBaseline(BASELINE);
 let reachable = false;
 try {
-  try {
-    await redis.send(["PING"]);
-  } catch (err) {
-    throw new Error(`Redis is not reachable at ${HOST}:${PORT}: ${describeError(err)}`);
-  }
+  const redisVersion = await redisVersionAt(redis, `${HOST}:${PORT}`);
   reachable = true;
-  const info = String(await redis.send(["INFO", "server"]));
   console.log(
-    `node ${process.version}, Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? "unknown"} at ${HOST}:${PORT}; ` +
+    `node ${process.version}, Redis ${redisVersion} at ${HOST}:${PORT}; ` +
       `${os.cpus().length} CPUs, load average ${os
         .loadavg()
         .map((l) => l.toFixed(2))

@@ -37,7 +37,7 @@ import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type ClosedLoopResult, closedLoop } from "./lib/closed-loop";
-import { drainStreams, scanDelete, withCpu } from "./lib/redis-bench";
+import { drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
 import { redisBenchmark, redisBenchmarkVersion } from "./lib/redis-benchmark";
 import { median, positiveInt } from "./stats";
 
@@ -153,14 +153,8 @@ let reachable = false;
 
 try {
   const rbVersion = await redisBenchmarkVersion();
-  try {
-    await redis.send(["PING"]);
-  } catch (err) {
-    throw new Error(`Redis is not reachable at ${HOST}:${PORT}: ${describeError(err)}`);
-  }
+  const redisVersion = await redisVersionAt(redis, `${HOST}:${PORT}`);
   reachable = true;
-  const info = String(await redis.send(["INFO", "server"]));
-  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
   await Promise.all([ioredis.connect(), ...(EXTRAS ? [ioredisAuto.connect()] : [])]);
 
   console.log(`node ${process.version}, Redis ${redisVersion} at ${HOST}:${PORT}, ${rbVersion}`);

@@ -51,23 +51,13 @@ export function quotaPatch(flags: Flags, command: string): (current: Quota) => Q
   const price = str(flags, "unit-price");
   const alerts = alertsOf(flags);
   return (current) => ({
-    ...withoutInheritedAlerts(current),
+    ...current,
     ...limits,
     ...(tz ? { timeZone: tz } : {}),
     ...(shadow !== undefined ? { shadow } : {}),
     ...(price ? { unitPrice: price === "default" ? null : price } : {}),
     ...(alerts ? { alerts } : {}),
   });
-}
-
-/**
- * The quota to write back without thresholds the tenant follows from QUOTA_ALERT_THRESHOLDS
- * (sending them would pin today's), and without the view's `inherited` mark, which a quota
- * does not take.
- */
-function withoutInheritedAlerts(current: Quota): Quota {
-  const { alerts, ...rest } = current as Quota & { alerts?: { thresholds: number[]; inherited?: boolean } };
-  return alerts && !alerts.inherited ? { ...rest, alerts: { thresholds: alerts.thresholds } } : rest;
 }
 
 /**

@@ -7,6 +7,7 @@
 // `effectiveFrom` day is on or before the usage's day; of one pattern's prices, the latest
 // such day wins. So a new exact price does not hide a prefix's price on days before it.
 
+import { dayStart } from "./billing-period";
 import { isPrice, parsePrice } from "./money";
 
 export const PRICE_DIMENSIONS = ["requests", "inputTokens", "outputTokens", "cachedInputTokens", "units"] as const;
@@ -31,7 +32,6 @@ export interface PriceEntry {
 /** Prices carry at most this many decimals (the column is numeric(30,12)). */
 export const PRICE_DECIMALS = 12;
 const MAX_PATTERN = 200;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Why a model pattern can never be used as one, or null when it is a good one. */
 export function patternProblem(pattern: string): string | null {
@@ -114,11 +114,7 @@ export function bookProblems(book: readonly PriceEntry[]): BookProblem[] {
     }
     const price = priceProblem(p.unitPrice);
     if (price) at("unitPrice", price);
-    if (!DAY_RE.test(p.effectiveFrom) || Number.isNaN(Date.parse(`${p.effectiveFrom}T00:00:00Z`))) {
-      at("effectiveFrom", "a day written YYYY-MM-DD");
-    } else if (new Date(`${p.effectiveFrom}T00:00:00Z`).toISOString().slice(0, 10) !== p.effectiveFrom) {
-      at("effectiveFrom", "a day that exists");
-    }
+    if (dayStart(p.effectiveFrom) === null) at("effectiveFrom", "a day that exists, written YYYY-MM-DD");
     const key = `${p.model}\u0000${p.dimension}\u0000${p.effectiveFrom}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) at("effectiveFrom", `the same model, dimension and day as price ${earlier}`);
@@ -175,19 +171,16 @@ export function sliceIntoTiers(price: PriceEntry, before: bigint, quantity: bigi
   const tiers = price.tiers ?? [];
   if (tiers.length === 0) return quantity === 0n ? [] : [{ quantity, unitPrice: price.unitPrice }];
   const slices: TierSlice[] = [];
+  // `from` is the place in the period reached so far; a tier takes what lies below its ceiling.
   let from = before;
   const end = before + quantity;
-  let floor = 0n;
   for (let i = 0; i < tiers.length && from < end; i++) {
     const t = tiers[i] as PriceTier;
     const ceiling = t.upTo === null ? end : BigInt(t.upTo);
-    if (ceiling > from) {
-      const upTo = ceiling < end ? ceiling : end;
-      const start = from > floor ? from : floor;
-      if (upTo > start) slices.push({ tier: i, quantity: upTo - start, unitPrice: t.unitPrice });
-      from = upTo;
-    }
-    floor = ceiling;
+    if (ceiling <= from) continue;
+    const upTo = ceiling < end ? ceiling : end;
+    slices.push({ tier: i, quantity: upTo - from, unitPrice: t.unitPrice });
+    from = upTo;
   }
   // Only a book whose last tier is closed could leave units over; bookProblems refuses it.
   if (from < end) throw new RangeError("the last tier must have upTo null");

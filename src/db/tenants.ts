@@ -12,15 +12,17 @@ import { apiKeys, type TenantQuotaRow, type TenantRow, tenantQuotas, tenants } f
 export { createKey, type KeyView, listKeys, revokeKey, setKeyLimits } from "./tenant-keys";
 
 /** A quota as given: a field left out takes the configured default; null means none. */
-export type QuotaInput = Partial<BaseLimits> & {
+export type QuotaInput = Partial<Omit<BaseLimits, "alerts">> & {
+  /** `inherited: true` (a view's quota written back): follow QUOTA_ALERT_THRESHOLDS, as when left out. */
+  alerts?: { thresholds: number[]; inherited?: boolean };
   /** Price per unit for this tenant (decimal string); absent or null: BILLING_UNIT_COST. */
   unitPrice?: string | null;
 };
 
 /**
  * The quota as shown: every limit (null where there is none), and the tenant's own unit price.
- * `alerts.inherited`: the tenant follows QUOTA_ALERT_THRESHOLDS as configured at the time, so
- * a client that writes the quota back leaves `alerts` out rather than pin today's thresholds.
+ * `alerts.inherited`: the tenant follows QUOTA_ALERT_THRESHOLDS as configured at the time; the
+ * quota written back as it was read keeps following them (QuotaInput).
  */
 export type QuotaView = Omit<Required<BaseLimits>, "alerts"> & {
   alerts: { thresholds: number[]; inherited: boolean };
@@ -169,7 +171,7 @@ function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
     maxConcurrent: or(q.maxConcurrent, defaults.maxConcurrent ?? null),
     // Left out, or sent back from a view that marked them inherited, the tenant follows
     // QUOTA_ALERT_THRESHOLDS as it is configured at the time.
-    alertThresholds: q.alerts && !(q.alerts as { inherited?: boolean }).inherited ? q.alerts.thresholds : null,
+    alertThresholds: q.alerts && !q.alerts.inherited ? q.alerts.thresholds : null,
     dailyUnits: or(q.dailyUnits, defaults.dailyUnits),
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,

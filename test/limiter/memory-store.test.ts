@@ -8,6 +8,7 @@ import type { TenantSnapshot } from "../../src/core/limiter-store";
 import type { TenantLimits } from "../../src/core/limits";
 import { DEFAULT_RESERVATION_TTL_MS, type MemoryStoreOptions, memoryStore } from "../../src/core/memory-store";
 import { idempotentEventId, type UsageEvent } from "../../src/core/usage-event";
+import { limits } from "./test-limits";
 
 /** 2026-06-15 10:00 UTC. */
 const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
@@ -21,16 +22,6 @@ const MISSING_TENANT_TTL_MS = 30_000;
 const MISSING_TENANT_LIMIT = 10_000;
 const TENANT = "tnaaaaaaaaaaaaaaab";
 const KEY = "a".repeat(64);
-
-const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
-  ratePerMinute: 0,
-  burst: 100,
-  dailyUnits: 1_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-  ...l,
-});
 
 const snapshot = (l: Partial<TenantLimits> = {}, s: Partial<TenantSnapshot> = {}): TenantSnapshot => ({
   tenantId: TENANT,

@@ -3,23 +3,14 @@
 // calls-in-flight fields, and reservations of eight parts, which held no slot. A config is
 // rewritten at its next load; a reservation lives until it is settled or expires.
 
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TenantLimits } from "../../src/core/limits";
 import { tenantKeys } from "../../src/redis/keys";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { dropPrefix, redisHarness } from "./conformance/redis-harness";
+import { redisHarness } from "./conformance/redis-harness";
+import { redisForTests, T0 } from "./redis-node-setup";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
-const T0 = Date.UTC(2026, 5, 15, 10);
+const { redis, prefix } = redisForTests();
 const TICKS = 60_000;
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.close();
-});
 
 const limits: TenantLimits = {
   ratePerMinute: 0,

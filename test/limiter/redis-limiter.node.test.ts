@@ -7,7 +7,8 @@ import { TenantLoadError } from "../../src/core/limiter-store";
 import { tenantKeys } from "../../src/redis/keys";
 import { LIMITER_SCRIPT, limiterScript } from "../../src/redis/limiter-script";
 import { newKeyHash, newTestTenantId, redisHarness } from "./conformance/redis-harness";
-import { cutOffStore, limits, redisForTests, T0 } from "./redis-node-setup";
+import { cutOffStore, redisForTests, T0 } from "./redis-node-setup";
+import { limits } from "./test-limits";
 
 const { redis, prefix } = redisForTests();
 

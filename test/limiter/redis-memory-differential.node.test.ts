@@ -4,25 +4,16 @@
 // throws when src/core, rebuilding the decision from what the script found, disagrees.
 
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CheckResult, SettleResult, TenantSnapshot } from "../../src/core/limiter-store";
 import type { KeyLimits, RouteOverride, TenantLimits } from "../../src/core/limits";
 import { memoryStore } from "../../src/core/memory-store";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
-import { RedisClient } from "../../src/redis/resp/client";
-import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { dropPrefix, newKeyHash, newTestTenantId } from "./conformance/redis-harness";
+import { newKeyHash, newTestTenantId } from "./conformance/redis-harness";
+import { redisForTests, T0 } from "./redis-node-setup";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
-const redis = new RedisClient({ url: REDIS_URL, connect: nodeSocket, commandTimeoutMs: 5_000 });
-const T0 = Date.UTC(2026, 5, 15, 10);
+const { redis, prefix } = redisForTests();
 const TTL_SECONDS = 60;
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.close();
-});
 
 const small = (max: number) => fc.integer({ min: 0, max });
 const nullable = (max: number) => fc.option(small(max), { nil: null });

@@ -1,10 +1,9 @@
 // What the Redis store's own node tests share: a client on the local Redis under a fresh key
-// prefix (removed after the file's tests), a fixed start time, a quota to vary, and a store
+// prefix (removed after the file's tests), a fixed start time, and a store
 // whose Postgres is out of reach.
 
 import { afterAll } from "vitest";
 import { guardedStore } from "../../src/core/guarded-store";
-import type { TenantLimits } from "../../src/core/limits";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
@@ -24,16 +23,6 @@ export function redisForTests(): { redis: RedisClient; prefix: string } {
   });
   return { redis, prefix };
 }
-
-export const limits = (l: Partial<TenantLimits> = {}): TenantLimits => ({
-  ratePerMinute: 0,
-  burst: 100,
-  dailyUnits: 1_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-  ...l,
-});
 
 /**
  * A second process on the same Redis, as a Worker runs it (no background refresh), whose

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { TenantLoadError } from "../../src/core/limiter-store";
 import { tenantKeys } from "../../src/redis/keys";
 import { redisHarness } from "./conformance/redis-harness";
-import { cutOffStore, limits, redisForTests, T0 } from "./redis-node-setup";
+import { cutOffStore, redisForTests, T0 } from "./redis-node-setup";
+import { limits } from "./test-limits";
 
 const { redis, prefix } = redisForTests();
 

@@ -1,7 +1,19 @@
 // What the Redis benchmarks share: Redis's CPU time around a run, emptying streams between
 // runs, and removing a run's keys at the end.
 
+import { describeError } from "../../../src/core/errors";
 import type { RedisClient } from "../../../src/redis/resp/client";
+
+/** Redis's version, after a PING that says plainly where no Redis answered. */
+export async function redisVersionAt(redis: RedisClient, where: string): Promise<string> {
+  try {
+    await redis.send(["PING"]);
+  } catch (err) {
+    throw new Error(`Redis is not reachable at ${where}: ${describeError(err)}`);
+  }
+  const info = String(await redis.send(["INFO", "server"]));
+  return /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
+}
 
 /** Redis's own CPU time so far (all threads), in seconds. */
 export async function redisCpuSeconds(redis: RedisClient): Promise<number> {

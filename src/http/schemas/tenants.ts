@@ -35,19 +35,16 @@ type BucketFields = { ratePerMinute?: number | null; burst?: number | null } & {
  */
 const zeroRateNeedsBurst =
   (absentIsNone: { units: boolean; requests: boolean }) => (b: BucketFields, ctx: z.RefinementCtx) => {
-    const check = (rate: number | null | undefined, burst: number | null | undefined, path: string, field: string) => {
-      if (
-        rate === 0 &&
-        (burst === null || (burst === undefined && absentIsNone[path === "burst" ? "units" : "requests"]))
-      )
-        ctx.addIssue({
-          code: "custom",
-          path: [path],
-          message: `${field} 0 never refills, so it needs a ${path} (the units the bucket holds); without one there would be no limit at all`,
-        });
-    };
-    check(b.ratePerMinute, b.burst, "burst", "ratePerMinute");
-    check(b.requestsPerMinute, b.requestBurst, "requestBurst", "requestsPerMinute");
+    const check = (rate: number | null | undefined, burst: number | null | undefined, absentNone: boolean) =>
+      rate === 0 && (burst === null || (burst === undefined && absentNone));
+    const refuse = (field: string, path: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: [path],
+        message: `${field} 0 never refills, so it needs a ${path} (the units the bucket holds); without one there would be no limit at all`,
+      });
+    if (check(b.ratePerMinute, b.burst, absentIsNone.units)) refuse("ratePerMinute", "burst");
+    if (check(b.requestsPerMinute, b.requestBurst, absentIsNone.requests)) refuse("requestsPerMinute", "requestBurst");
   };
 
 export const AlertsSchema = z

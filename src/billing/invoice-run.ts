@@ -2,13 +2,16 @@
 // priced exactly, with its webhook in the same transaction.
 
 import { sql } from "drizzle-orm";
-import { type BillingPeriodKind, dayStart, type Period, periodContaining } from "../core/billing-period";
-import { lineAmountMinor, type Price, parsePrice, trimDecimal } from "../core/money";
+import type { BillingPeriodKind, Period } from "../core/billing-period";
+import type { Price } from "../core/money";
 import { type Database, rowsOf, type Transaction } from "../db/database";
 import { BILLING_LOCK } from "../db/lock";
 import type { InvoiceLine } from "../db/schema";
 import { newInvoiceId } from "./ids";
+import { assertBookCurrency, billedBefore, invoiceLines, tenantLookup } from "./invoice-lines";
 import { invoiceEvent } from "./invoice-view";
+import { loadAllPrices } from "./prices";
+import { type BillingDetails, billedUsageOfLatePeriods, billingDetails, unbilledUsage } from "./unbilled-usage";
 import { enqueueWebhooks } from "./webhooks/outbox";
 
 export interface BillingSettings {
@@ -36,34 +39,33 @@ export interface InvoiceRunResult {
 interface Draft {
   id: string;
   tenantId: string;
+  units: number;
   lines: InvoiceLine[];
+  details: BillingDetails | undefined;
 }
 
-type UnbilledRow = {
-  tenant_id: string;
-  route: string;
-  period_start: string;
-  units: string;
-  requests: string;
-  unit_price: string | null;
-};
-
-function linesOf(rows: UnbilledRow[], period: Period, settings: BillingSettings): InvoiceLine[] {
-  return rows.map((r) => {
-    const price = r.unit_price ? parsePrice(trimDecimal(r.unit_price)) : settings.unitPrice;
-    const own = r.period_start === period.start;
-    const periodOfRow = own ? period : periodContaining(dayStart(r.period_start) as number, settings.kind);
-    const amount = lineAmountMinor(BigInt(r.units), price, settings.currency);
-    if (amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`a line of ${amount} minor units is too large`);
+/** The invoices' drafts: each tenant's usage priced at the prices in force on its days. */
+async function draftInvoices(tx: Transaction, period: Period, settings: BillingSettings): Promise<Draft[]> {
+  const all = await loadAllPrices(tx);
+  assertBookCurrency(all, settings.currency);
+  const usage = await unbilledUsage(tx, period, settings.kind);
+  const lateTenants = [...usage].filter(([, rows]) => rows.some((r) => r.periodStart !== period.start));
+  const billed = await billedUsageOfLatePeriods(
+    tx,
+    period,
+    settings.kind,
+    lateTenants.map(([id]) => id),
+  );
+  const details = await billingDetails(tx, [...usage.keys()]);
+  return [...usage].map(([tenantId, rows]) => {
+    const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, settings);
+    const before = billedBefore(billed.get(tenantId) ?? [], lookup);
     return {
-      kind: own ? "usage" : "adjustment",
-      route: r.route,
-      periodStart: periodOfRow.start,
-      periodEnd: periodOfRow.end,
-      units: Number(r.units),
-      requests: Number(r.requests),
-      unitPrice: trimDecimal(price.decimal),
-      amountMinor: Number(amount),
+      id: newInvoiceId(),
+      tenantId,
+      units: safeSum(rows.map((r) => r.totals.units)),
+      lines: invoiceLines(rows, lookup, period, settings, before),
+      details: details.get(tenantId),
     };
   });
 }
@@ -73,9 +75,12 @@ function linesOf(rows: UnbilledRow[], period: Period, settings: BillingSettings)
  *
  * It reads the rollup, never raw events: the days from `billing_state.billed_through` (how
  * far the last run reached) to the period's end, and the late usage that arrived for days
- * already invoiced (usage_late). Usage of the period goes on usage lines, one per route;
- * usage of earlier days (late, or from periods no run covered) goes on adjustment lines
- * that name their own period. Then billed_through moves to the period's end.
+ * already invoiced (usage_late), each day priced at the prices in force on it (the tenant's
+ * own, the global book, then the units prices of last resort: invoice-lines.ts). Usage of the
+ * period goes on lines of its own, one per model, dimension, tier and unit price; usage of
+ * earlier days (late, or from periods no run covered) goes on adjustment lines that name
+ * their own period, in the tiers after what that period already billed. Then billed_through
+ * moves to the period's end.
  *
  * Safe to repeat and to run concurrently: runs take an exclusive advisory lock (which also
  * holds ingests back for the moment, so none can slip between what the run read and the
@@ -94,54 +99,24 @@ export async function runInvoicing(
   return db.transaction(
     async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${BILLING_LOCK})`);
-      const periodOf =
-        settings.kind === "month"
-          ? sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE date_trunc('month', x.day)::date END`
-          : sql`CASE WHEN x.day >= ${period.start}::date THEN ${period.start}::date ELSE x.day END`;
-      const rows = rowsOf<UnbilledRow>(
-        await tx.execute(sql`
-        WITH since AS (
-          SELECT coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01') AS day
-        ), x AS (
-          SELECT u.tenant_id, u.day, u.route, u.units, u.requests
-          FROM usage_daily u, since
-          WHERE u.day >= since.day AND u.day < ${period.end}::date
-          UNION ALL
-          SELECT l.tenant_id, l.day, l.route, l.units, l.requests FROM usage_late l WHERE l.day < ${period.end}::date
-        )
-        SELECT x.tenant_id, x.route, to_char(${periodOf}, 'YYYY-MM-DD') AS period_start,
-               sum(x.units)::text AS units, sum(x.requests)::text AS requests, q.unit_price::text AS unit_price
-        FROM x LEFT JOIN tenant_quotas q ON q.tenant_id = x.tenant_id
-        WHERE NOT EXISTS (
-          SELECT 1 FROM invoices i
-          WHERE i.tenant_id = x.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
-        )
-        GROUP BY x.tenant_id, x.route, 3, q.unit_price
-        ORDER BY x.tenant_id, 3 DESC, x.route`),
-      );
-
-      const byTenant = new Map<string, UnbilledRow[]>();
-      for (const row of rows) {
-        const list = byTenant.get(row.tenant_id) ?? [];
-        list.push(row);
-        byTenant.set(row.tenant_id, list);
-      }
-      const drafts: Draft[] = [...byTenant].map(([tenantId, tenantRows]) => ({
-        id: newInvoiceId(),
-        tenantId,
-        lines: linesOf(tenantRows, period, settings),
-      }));
+      const drafts = await draftInvoices(tx, period, settings);
       if (settings.zeroInvoices) {
         const idle = rowsOf<{ id: string }>(
           await tx.execute(sql`
           SELECT t.id FROM tenants t
-          WHERE t.status = 'active' AND t.created_at < ${period.end}::date AND t.id <> ALL(${`{${[...byTenant.keys()].join(",")}}`}::text[])
+          WHERE t.status = 'active' AND t.created_at < ${period.end}::date AND t.id <> ALL(${`{${drafts.map((d) => d.tenantId).join(",")}}`}::text[])
             AND NOT EXISTS (
               SELECT 1 FROM invoices i
               WHERE i.tenant_id = t.id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date
             )`),
         );
-        for (const { id } of idle) drafts.push({ id: newInvoiceId(), tenantId: id, lines: [] });
+        const details = await billingDetails(
+          tx,
+          idle.map(({ id }) => id),
+        );
+        for (const { id } of idle) {
+          drafts.push({ id: newInvoiceId(), tenantId: id, units: 0, lines: [], details: details.get(id) });
+        }
       }
       if (drafts.length === 0) {
         await advanceWatermark(tx, period);
@@ -151,16 +126,21 @@ export async function runInvoicing(
       const records = drafts.map((d) => ({
         id: d.id,
         tenant_id: d.tenantId,
-        units: safeSum(d.lines.map((l) => l.units)),
-        amount_minor: safeSum(d.lines.map((l) => l.amountMinor)),
+        units: d.units,
+        amount_minor: safeSum(d.lines.map((l) => BigInt(l.amountMinor))),
         line_items: d.lines,
+        billing_account_id: d.details?.billingAccountId ?? null,
+        payment_method_ref: d.details?.paymentMethodRef ?? null,
       }));
       const inserted = rowsOf<{ id: string; tenant_id: string; amount_minor: string }>(
         await tx.execute(sql`
-        INSERT INTO invoices (id, tenant_id, period_start, period_end, units, amount_minor, currency, status, line_items)
-        SELECT x.id, x.tenant_id, ${period.start}::date, ${period.end}::date, x.units, x.amount_minor, ${settings.currency}, 'issued', x.line_items
+        INSERT INTO invoices (id, tenant_id, period_start, period_end, units, amount_minor, currency, status, line_items,
+                              billing_account_id, payment_method_ref)
+        SELECT x.id, x.tenant_id, ${period.start}::date, ${period.end}::date, x.units, x.amount_minor, ${settings.currency}, 'issued',
+               x.line_items, x.billing_account_id, x.payment_method_ref
         FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
-          AS x(id text, tenant_id text, units bigint, amount_minor bigint, line_items jsonb)
+          AS x(id text, tenant_id text, units bigint, amount_minor bigint, line_items jsonb, billing_account_id text,
+               payment_method_ref text)
         ON CONFLICT (tenant_id, period_start, period_end) DO NOTHING
         RETURNING id, tenant_id, amount_minor`),
       );
@@ -193,6 +173,8 @@ export async function runInvoicing(
               currency: settings.currency,
               status: "issued",
               lineItems: record.line_items,
+              billingAccountId: record.billing_account_id,
+              paymentMethodRef: record.payment_method_ref,
             },
             now,
           );
@@ -217,8 +199,8 @@ async function advanceWatermark(tx: Transaction, period: Period): Promise<void> 
 }
 
 /** A sum that refuses to lose precision: totals are exact or the run fails loudly. */
-function safeSum(values: number[]): number {
-  const total = values.reduce((sum, v) => sum + BigInt(v), 0n);
+function safeSum(values: bigint[]): number {
+  const total = values.reduce((sum, v) => sum + v, 0n);
   if (total > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`an invoice total of ${total} is too large`);
   return Number(total);
 }

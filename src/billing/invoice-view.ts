@@ -1,6 +1,6 @@
 // How an invoice is shown: in the operator API and in webhook payloads.
 
-import type { InvoiceLine, InvoiceRow } from "../db/schema";
+import type { InvoiceLine, InvoiceLineV1, InvoiceRow } from "../db/schema";
 
 export type InvoiceStatus = "draft" | "issued" | "paid" | "void";
 
@@ -13,7 +13,11 @@ export interface InvoiceView {
   amountMinor: number;
   currency: string;
   status: InvoiceStatus;
-  lineItems: InvoiceLine[];
+  /** v2 lines; invoices issued before the price book keep their v1 lines (one per route). */
+  lineItems: InvoiceLine[] | InvoiceLineV1[];
+  /** The tenant's billing references when the invoice was issued, so a billing system can charge without a lookup. */
+  billingAccountId: string | null;
+  paymentMethodRef: string | null;
   createdAt?: string;
   paidAt?: string | null;
   voidedAt?: string | null;
@@ -30,6 +34,8 @@ export function invoiceView(row: InvoiceRow): InvoiceView {
     currency: row.currency,
     status: row.status,
     lineItems: row.lineItems,
+    billingAccountId: row.billingAccountId,
+    paymentMethodRef: row.paymentMethodRef,
     createdAt: row.createdAt.toISOString(),
     paidAt: row.paidAt?.toISOString() ?? null,
     voidedAt: row.voidedAt?.toISOString() ?? null,
@@ -45,7 +51,7 @@ export interface WebhookEvent {
 
 /**
  * A webhook event about an invoice. The payload is the invoice itself: no secrets, and
- * small (a line per route and per late period).
+ * small (a line per model, dimension and tier, and per late period).
  */
 export function invoiceEvent(type: InvoiceEventType, invoice: InvoiceView, at = new Date()): WebhookEvent {
   return { type, payload: { type, timestamp: at.toISOString(), data: invoice } };

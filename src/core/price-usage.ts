@@ -9,6 +9,9 @@
 import { lineAmountMinor, parsePrice, trimDecimal } from "./money";
 import { type PriceDimension, type PriceEntry, priceInForce, sliceIntoTiers } from "./price-book";
 
+/** The price of a model's dimension on a day: a book's, or several books' layered. */
+export type PriceLookup = (model: string, dimension: PriceDimension, day: string) => PriceEntry | null;
+
 export interface DayUsage {
   /** YYYY-MM-DD. */
   day: string;
@@ -35,16 +38,18 @@ export interface PricedUsage {
 }
 
 /**
- * Prices `usage` with `book` in `currency`. `before` gives, per "model\u0000dimension", the
+ * Prices `usage` with `book` (or a lookup over several) in `currency`. `before` gives, per "model\u0000dimension", the
  * units already billed earlier in the same period (for late usage: it falls in the tiers
  * after them).
  */
 export function priceUsage(
   usage: readonly DayUsage[],
-  book: readonly PriceEntry[],
+  book: readonly PriceEntry[] | PriceLookup,
   currency: string,
   before: ReadonlyMap<string, bigint> = new Map(),
 ): PricedUsage {
+  const lookup: PriceLookup =
+    typeof book === "function" ? book : (model, dimension, day) => priceInForce(book, model, dimension, day);
   const sorted = [...usage].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
   const used = new Map(before);
   const quantities = new Map<string, Omit<PricedLine, "amountMinor">>();
@@ -53,7 +58,7 @@ export function priceUsage(
     if (u.quantity < 0n) throw new RangeError("a quantity is never negative");
     if (u.quantity === 0n) continue;
     const series = `${u.model}\u0000${u.dimension}`;
-    const price = priceInForce(book, u.model, u.dimension, u.day);
+    const price = lookup(u.model, u.dimension, u.day);
     if (!price) {
       const gap = unpriced.get(series) ?? { model: u.model, dimension: u.dimension, quantity: 0n };
       gap.quantity += u.quantity;

@@ -26,6 +26,8 @@ export const PROBLEM_CODES = [
   "delivery-not-found",
   "invoice-conflict",
   "period-not-closed",
+  "currency-mismatch",
+  "price-history-fixed",
   "not-found",
   "body-too-large",
   "unsupported-media-type",

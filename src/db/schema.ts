@@ -17,6 +17,7 @@ import {
   unique,
 } from "drizzle-orm/pg-core";
 import type { KeyLimits, OverrideQuota, RouteOverride } from "../core/limits";
+import { PRICE_DIMENSIONS, type PriceDimension, type PriceTier } from "../core/price-book";
 
 // Millisecond precision, so a timestamp survives the round trip through a JS Date exactly
 // (keyset pagination cursors depend on it).
@@ -36,6 +37,8 @@ export const tenants = pgTable(
       .notNull()
       .default("active"),
     billingAccountId: text("billing_account_id"),
+    /** A billing provider's customer or payment-method id (v2). Never card data. */
+    paymentMethodRef: text("payment_method_ref"),
     webhookUrl: text("webhook_url"),
     /** Bumped in the transaction of every change, so limiters can drop stale pushes. */
     configVersion: bigint("config_version", { mode: "number" }).notNull().default(1),
@@ -191,11 +194,29 @@ export const usageLate = pgTable("usage_late", dailyUsageColumns(), (t) => [
   primaryKey({ columns: [t.tenantId, t.day, t.route, t.model] }),
 ]);
 
+/**
+ * A line of an invoice (v2): one per model, dimension, tier and unit price, for the
+ * invoice's own period or, with `adjustment`, for an earlier period whose usage came late.
+ */
 export interface InvoiceLine {
-  /** "usage" for the invoice's own period; "adjustment" for late usage of an earlier one. */
+  /** null: usage with no model (a route that is not an AI one). */
+  model: string | null;
+  dimension: PriceDimension;
+  /** The tier's index in its price's tiers; absent for a price without tiers. */
+  tier?: number;
+  quantity: number;
+  unitPrice: string;
+  amountMinor: number;
+  /** The period the usage belongs to: the invoice's own, or the earlier one it was late for. */
+  periodStart: string;
+  periodEnd: string;
+  adjustment?: true;
+}
+
+/** A line of an invoice issued before the price book (v1): one per route. Kept as issued. */
+export interface InvoiceLineV1 {
   kind: "usage" | "adjustment";
   route: string;
-  /** The period the units belong to: the invoice's own, or the earlier one they were late for. */
   periodStart: string;
   periodEnd: string;
   units: number;
@@ -217,7 +238,10 @@ export const invoices = pgTable(
     status: text("status", { enum: ["draft", "issued", "paid", "void"] })
       .notNull()
       .default("issued"),
-    lineItems: jsonb("line_items").$type<InvoiceLine[]>().notNull(),
+    lineItems: jsonb("line_items").$type<InvoiceLine[] | InvoiceLineV1[]>().notNull(),
+    /** The tenant's billing details when the invoice was issued (v2), for the billing system. */
+    billingAccountId: text("billing_account_id"),
+    paymentMethodRef: text("payment_method_ref"),
     createdAt: ts("created_at").notNull().defaultNow(),
     paidAt: ts("paid_at"),
     voidedAt: ts("voided_at"),
@@ -227,6 +251,36 @@ export const invoices = pgTable(
     index("invoices_status_idx").on(t.status, t.createdAt),
     check("invoices_status_check", sql`${t.status} in ('draft', 'issued', 'paid', 'void')`),
     check("invoices_period_check", sql`${t.periodStart} < ${t.periodEnd}`),
+  ],
+);
+
+/**
+ * The price book (v2): the global book (tenant_id null) and tenants' own prices, which
+ * override it dimension by dimension. A price is never edited in place: a new price for
+ * the same model and dimension starts on a later `effective_from`.
+ */
+export const prices = pgTable(
+  "prices",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    /** An exact model name, a prefix ending in *, or *. */
+    model: text("model").notNull(),
+    dimension: text("dimension", { enum: PRICE_DIMENSIONS }).notNull(),
+    currency: text("currency").notNull(),
+    /** Per single unit, exact; with tiers, the first tier's. */
+    unitPrice: numeric("unit_price", { precision: 30, scale: 12 }).notNull(),
+    effectiveFrom: date("effective_from", { mode: "string" }).notNull(),
+    tiers: jsonb("tiers").$type<PriceTier[]>(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    unique("prices_scope_unique").on(t.tenantId, t.model, t.dimension, t.effectiveFrom).nullsNotDistinct(),
+    check(
+      "prices_dimension_check",
+      sql`${t.dimension} in (${sql.raw(PRICE_DIMENSIONS.map((d) => `'${d}'`).join(", "))})`,
+    ),
+    check("prices_unit_price_check", sql`${t.unitPrice} >= 0`),
   ],
 );
 
@@ -261,4 +315,5 @@ export type TenantRow = typeof tenants.$inferSelect;
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type PriceRow = typeof prices.$inferSelect;
 export type TenantQuotaRow = typeof tenantQuotas.$inferSelect;

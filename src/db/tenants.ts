@@ -43,6 +43,8 @@ export interface TenantView {
   name: string;
   status: TenantStatus;
   billingAccountId: string | null;
+  /** A billing provider's customer or payment-method id; never card data. */
+  paymentMethodRef: string | null;
   quota: QuotaView;
   /** The operator's temporary change to the quota, while it lasts; null when there is none. */
   override: OverrideView | null;
@@ -82,6 +84,7 @@ function viewOf(t: TenantRow, q: TenantQuotaRow | null | undefined, defaults: Te
     name: t.name,
     status: t.status,
     billingAccountId: t.billingAccountId,
+    paymentMethodRef: t.paymentMethodRef,
     quota: {
       ...limits,
       alerts: { ...limits.alerts, inherited: !q || q.alertThresholds === null },
@@ -146,7 +149,14 @@ async function changed(tx: Transaction, tenantId: string, defaults: TenantLimits
 
 export async function createTenant(
   db: Database,
-  input: { id: string; name: string; status: TenantStatus; billingAccountId?: string | null; quota: QuotaInput },
+  input: {
+    id: string;
+    name: string;
+    status: TenantStatus;
+    billingAccountId?: string | null;
+    paymentMethodRef?: string | null;
+    quota: QuotaInput;
+  },
   defaults: TenantLimits,
 ): Promise<Changed> {
   return db.transaction(async (tx) => {
@@ -155,6 +165,7 @@ export async function createTenant(
       name: input.name,
       status: input.status,
       billingAccountId: input.billingAccountId ?? null,
+      paymentMethodRef: input.paymentMethodRef ?? null,
     });
     await tx.insert(tenantQuotas).values({ tenantId: input.id, ...quotaColumns(input.quota, defaults) });
     return changed(tx, input.id, defaults);
@@ -228,7 +239,7 @@ export async function change(
 export function updateTenant(
   db: Database,
   id: string,
-  patch: { name?: string; status?: TenantStatus; billingAccountId?: string | null },
+  patch: { name?: string; status?: TenantStatus; billingAccountId?: string | null; paymentMethodRef?: string | null },
   defaults: TenantLimits,
 ) {
   return change(db, id, defaults, async (tx) => {

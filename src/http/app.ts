@@ -11,6 +11,7 @@ import { accountUsageRoutes } from "./account-usage";
 import { adminAuth } from "./admin/auth";
 import { billingRoutes } from "./admin/billing";
 import { keyRoutes } from "./admin/keys";
+import { priceRoutes } from "./admin/prices";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
 import { consoleRoutes } from "./console/routes";
@@ -60,6 +61,7 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
   app.route("/admin/v1", keyRoutes);
   app.route("/admin/v1", usageRoutes);
   app.route("/admin/v1", billingRoutes);
+  app.route("/admin/v1", priceRoutes);
   app.use("/account/v1/*", limitBody(ACCOUNT_BODY_LIMIT, "tenant request bodies"));
   app.route("/account/v1", accountRoutes);
   app.route("/account/v1", accountUsageRoutes);

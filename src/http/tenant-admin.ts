@@ -50,6 +50,7 @@ export interface NewTenant {
   name: string;
   status?: "active" | "suspended";
   billingAccountId?: string | null;
+  paymentMethodRef?: string | null;
   quota?: QuotaInput;
 }
 
@@ -84,6 +85,7 @@ export class TenantAdmin {
         name: input.name,
         status: input.status ?? "active",
         billingAccountId: input.billingAccountId,
+        paymentMethodRef: input.paymentMethodRef,
         // Left out, every field takes the default, and the alerts follow QUOTA_ALERT_THRESHOLDS.
         quota: input.quota ?? {},
       },

@@ -57,6 +57,8 @@ async function enqueue(now: Date): Promise<string> {
             currency: "USD",
             status: "issued",
             lineItems: [],
+            billingAccountId: null,
+            paymentMethodRef: null,
           }),
         ],
         now,

@@ -1,19 +1,40 @@
 // The schemas of invoices, billing runs and webhook deliveries.
 
 import { z } from "@hono/zod-openapi";
+import { PRICE_DIMENSIONS } from "../../core/price-book";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { isoDay, ListQuerySchema } from "./common";
 
-const InvoiceLineSchema = z.object({
-  kind: z.enum(["usage", "adjustment"]),
-  route: z.string(),
-  periodStart: z.string(),
-  periodEnd: z.string(),
-  units: z.int(),
-  requests: z.int(),
-  unitPrice: z.string().openapi({ example: "0.000002" }),
-  amountMinor: z.int(),
-});
+const InvoiceLineSchema = z
+  .object({
+    model: z.string().nullable().openapi({ description: "null: usage with no model (not an AI route)." }),
+    dimension: z.enum(PRICE_DIMENSIONS),
+    tier: z.int().optional().openapi({ description: "The tier's index in its price's tiers; absent without tiers." }),
+    quantity: z.int(),
+    unitPrice: z.string().openapi({ example: "0.0000025" }),
+    amountMinor: z.int().openapi({ description: "quantity x unitPrice, rounded once, half to even." }),
+    periodStart: z.string(),
+    periodEnd: z.string(),
+    adjustment: z
+      .literal(true)
+      .optional()
+      .openapi({ description: "Late usage of the earlier period named by periodStart and periodEnd." }),
+  })
+  .openapi("InvoiceLine", { description: "One model, dimension, tier and unit price of a period." });
+
+/** The lines of invoices issued before the price book: one per route. */
+const InvoiceLineV1Schema = z
+  .object({
+    kind: z.enum(["usage", "adjustment"]),
+    route: z.string(),
+    periodStart: z.string(),
+    periodEnd: z.string(),
+    units: z.int(),
+    requests: z.int(),
+    unitPrice: z.string().openapi({ example: "0.000002" }),
+    amountMinor: z.int(),
+  })
+  .openapi("InvoiceLineV1", { description: "A line of an invoice issued before the price book (v1)." });
 
 export const InvoiceStatusSchema = z.enum(["draft", "issued", "paid", "void"]);
 
@@ -27,7 +48,14 @@ export const InvoiceSchema = z
     amountMinor: z.int().openapi({ description: "In the currency's minor unit (cents for USD)." }),
     currency: z.string(),
     status: InvoiceStatusSchema,
-    lineItems: z.array(InvoiceLineSchema),
+    lineItems: z.union([z.array(InvoiceLineSchema), z.array(InvoiceLineV1Schema)]).openapi({
+      description: "The invoice's lines; invoices issued before the price book keep their v1 lines.",
+    }),
+    billingAccountId: z.string().nullable(),
+    paymentMethodRef: z
+      .string()
+      .nullable()
+      .openapi({ description: "The tenant's payment-method reference when the invoice was issued." }),
     createdAt: z.string().optional(),
     paidAt: z.string().nullable().optional(),
     voidedAt: z.string().nullable().optional(),

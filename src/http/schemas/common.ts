@@ -4,6 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_RATE, MAX_UNITS } from "../../config";
 import { MAX_CALL_UNITS } from "../../core/limits";
+import { paymentReferenceProblem } from "../../core/payment-reference";
 
 export const ProblemSchema = z
   .object({
@@ -32,6 +33,17 @@ export const text = (max: number) =>
 
 export const name = text(200);
 export const billingAccountId = text(200).nullable();
+export const paymentMethodRef = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = paymentReferenceProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .nullable()
+  .openapi({
+    description: "A billing provider's customer or payment-method id, sent with invoices. Never card data.",
+    example: "pm_1NzQ8x2eZvKYlo2C",
+  });
 
 export const ListQuerySchema = z.object({
   limit: z.coerce

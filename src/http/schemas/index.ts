@@ -3,5 +3,6 @@
 
 export * from "./billing";
 export * from "./common";
+export * from "./prices";
 export * from "./tenants";
 export * from "./usage";

@@ -4,7 +4,7 @@ import { z } from "@hono/zod-openapi";
 import { routeKeySchema } from "../../config";
 import { isValidTimeZone } from "../../core/calendar";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
-import { billingAccountId, burst, callUnits, concurrent, name, rate, units } from "./common";
+import { billingAccountId, burst, callUnits, concurrent, name, paymentMethodRef, rate, units } from "./common";
 
 const bucketFields = {
   ratePerMinute: rate.nullable().optional().openapi({
@@ -181,6 +181,7 @@ export const TenantSchema = z
     name: z.string(),
     status: TenantStatusSchema,
     billingAccountId: z.string().nullable(),
+    paymentMethodRef: z.string().nullable(),
     quota: ResolvedQuotaSchema,
     override: OverrideSchema.nullable().openapi({
       description: "The operator's temporary change to the quota while it lasts, and when it ends; null: none.",
@@ -195,6 +196,7 @@ export const CreateTenantSchema = z
     name,
     status: TenantStatusSchema.optional(),
     billingAccountId: billingAccountId.optional(),
+    paymentMethodRef: paymentMethodRef.optional(),
     quota: QuotaSchema.optional(),
   })
   .openapi("CreateTenant");
@@ -204,6 +206,7 @@ export const UpdateTenantSchema = z
     name: name.optional(),
     status: TenantStatusSchema.optional(),
     billingAccountId: billingAccountId.optional(),
+    paymentMethodRef: paymentMethodRef.optional(),
   })
   .openapi("UpdateTenant");
 

@@ -1,0 +1,144 @@
+// What an invoice run reads from the rollup, never from raw events: the usage left to bill,
+// the part of earlier periods already billed (for the tiers late usage falls in), and the
+// tenants' billing details.
+//
+// Rows are per tenant, model, period and run of days between two effectiveFrom days of any
+// stored price: a price can only change on such a day, so a run of days has one price per
+// dimension and is priced as one. Without price changes in a period, that is one row per
+// tenant and model, whatever the number of days or events.
+
+import { type SQL, sql } from "drizzle-orm";
+import type { BillingPeriodKind, Period } from "../core/billing-period";
+import { rowsOf, type Transaction } from "../db/database";
+import type { UsageRow } from "./invoice-lines";
+
+type SqlRow = {
+  tenant_id: string;
+  model: string;
+  period_start: string;
+  day: string;
+  units: string;
+  requests: string;
+  input_tokens: string;
+  output_tokens: string;
+  cached_input_tokens: string;
+};
+
+const SUMS = sql.raw(`sum(x.units)::text AS units, sum(x.requests)::text AS requests,
+  sum(x.input_tokens)::text AS input_tokens, sum(x.output_tokens)::text AS output_tokens,
+  sum(x.cached_input_tokens)::text AS cached_input_tokens`);
+const COLUMNS = sql.raw("units, requests, input_tokens, output_tokens, cached_input_tokens");
+/** Every day a stored price starts on, in order: where runs of days with one price end. */
+const PRICE_DAYS = sql.raw(
+  "(SELECT coalesce(array_agg(DISTINCT effective_from ORDER BY effective_from), '{}'::date[]) FROM prices)",
+);
+
+/** The first day of the period `x.day` is in; `current` for every day from its start on. */
+function periodOf(kind: BillingPeriodKind, current: Period): SQL {
+  return kind === "month"
+    ? sql`CASE WHEN x.day >= ${current.start}::date THEN ${current.start}::date ELSE date_trunc('month', x.day)::date END`
+    : sql`CASE WHEN x.day >= ${current.start}::date THEN ${current.start}::date ELSE x.day END`;
+}
+
+function grouped(source: SQL, kind: BillingPeriodKind, period: Period, where: SQL = sql`true`): SQL {
+  return sql`
+    SELECT x.tenant_id, x.model, to_char(${periodOf(kind, period)}, 'YYYY-MM-DD') AS period_start,
+           to_char(min(x.day), 'YYYY-MM-DD') AS day, ${SUMS}
+    FROM (${source}) x
+    WHERE ${where}
+    GROUP BY x.tenant_id, x.model, 3, width_bucket(x.day, ${PRICE_DAYS})
+    ORDER BY x.tenant_id, 3 DESC, 4, x.model`;
+}
+
+function byTenant(rows: SqlRow[]): Map<string, UsageRow[]> {
+  const tenants = new Map<string, UsageRow[]>();
+  for (const r of rows) {
+    const list = tenants.get(r.tenant_id) ?? [];
+    list.push({
+      model: r.model,
+      periodStart: r.period_start,
+      day: r.day,
+      totals: {
+        units: BigInt(r.units),
+        requests: BigInt(r.requests),
+        inputTokens: BigInt(r.input_tokens),
+        outputTokens: BigInt(r.output_tokens),
+        cachedInputTokens: BigInt(r.cached_input_tokens),
+      },
+    });
+    tenants.set(r.tenant_id, list);
+  }
+  return tenants;
+}
+
+/**
+ * Usage to bill on `period`'s invoices: the days from billing_state.billed_through (how far
+ * the last run reached) to the period's end, and late usage of days already invoiced
+ * (usage_late), for tenants without the period's invoice yet.
+ */
+export async function unbilledUsage(tx: Transaction, period: Period, kind: BillingPeriodKind) {
+  const source = sql`
+    SELECT u.tenant_id, u.day, u.model, ${COLUMNS} FROM usage_daily u
+    WHERE u.day >= coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
+      AND u.day < ${period.end}::date
+    UNION ALL
+    SELECT l.tenant_id, l.day, l.model, ${COLUMNS} FROM usage_late l WHERE l.day < ${period.end}::date`;
+  const notInvoiced = sql`NOT EXISTS (
+    SELECT 1 FROM invoices i
+    WHERE i.tenant_id = x.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date)`;
+  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period, notInvoiced))));
+}
+
+/**
+ * The billed part of the earlier periods that `tenantIds` have late usage for: each such
+ * period's invoiced days (before billed_through) less what is still waiting in usage_late.
+ */
+export async function billedUsageOfLatePeriods(
+  tx: Transaction,
+  period: Period,
+  kind: BillingPeriodKind,
+  tenantIds: string[],
+): Promise<Map<string, UsageRow[]>> {
+  if (tenantIds.length === 0) return new Map();
+  const ids = `{${tenantIds.join(",")}}`;
+  const lateFrom = kind === "month" ? sql`date_trunc('month', min(l.day))::date` : sql`min(l.day)`;
+  const source = sql`
+    SELECT d.tenant_id, d.day, d.model,
+           d.units - coalesce(l.units, 0) AS units, d.requests - coalesce(l.requests, 0) AS requests,
+           d.input_tokens - coalesce(l.input_tokens, 0) AS input_tokens,
+           d.output_tokens - coalesce(l.output_tokens, 0) AS output_tokens,
+           d.cached_input_tokens - coalesce(l.cached_input_tokens, 0) AS cached_input_tokens
+    FROM usage_daily d
+    LEFT JOIN usage_late l ON l.tenant_id = d.tenant_id AND l.day = d.day AND l.route = d.route AND l.model = d.model
+    WHERE d.tenant_id = ANY(${ids}::text[])
+      AND d.day < (SELECT billed_through FROM billing_state WHERE id = 1)
+      AND d.day >= (SELECT ${lateFrom} FROM usage_late l WHERE l.tenant_id = ANY(${ids}::text[]))`;
+  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period))));
+}
+
+export interface BillingDetails {
+  unitPrice: string | null;
+  billingAccountId: string | null;
+  paymentMethodRef: string | null;
+}
+
+/** Each tenant's unit price and billing references; a tenant deleted since has none. */
+export async function billingDetails(tx: Transaction, tenantIds: string[]): Promise<Map<string, BillingDetails>> {
+  const rows = rowsOf<{
+    id: string;
+    unit_price: string | null;
+    billing_account_id: string | null;
+    payment_method_ref: string | null;
+  }>(
+    await tx.execute(sql`
+      SELECT t.id, q.unit_price::text AS unit_price, t.billing_account_id, t.payment_method_ref
+      FROM tenants t LEFT JOIN tenant_quotas q ON q.tenant_id = t.id
+      WHERE t.id = ANY(${`{${tenantIds.join(",")}}`}::text[])`),
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { unitPrice: r.unit_price, billingAccountId: r.billing_account_id, paymentMethodRef: r.payment_method_ref },
+    ]),
+  );
+}

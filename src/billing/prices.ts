@@ -5,7 +5,7 @@
 // can be neither changed nor removed, and no new price may start on such a day. A price
 // changes by adding one with a later effectiveFrom.
 
-import { asc, eq, isNull, sql } from "drizzle-orm";
+import { asc, eq, isNull, or, sql } from "drizzle-orm";
 import { parsePrice, trimDecimal } from "../core/money";
 import type { PriceEntry } from "../core/price-book";
 import { type Database, rowsOf, type Transaction } from "../db/database";
@@ -74,8 +74,12 @@ export async function readBook(db: Database, tenantId: string | null, currency: 
   return { currency, prices: await scopeEntries(db, tenantId), fixedBefore: await billedThrough(db) };
 }
 
-export async function loadAllPrices(db: Database | Transaction): Promise<AllPrices> {
-  const rows = await db.select().from(prices);
+/** The global book and every tenant's prices; with `tenantId`, that tenant's only. */
+export async function loadAllPrices(db: Database | Transaction, tenantId?: string): Promise<AllPrices> {
+  const rows = await db
+    .select()
+    .from(prices)
+    .where(tenantId === undefined ? undefined : or(isNull(prices.tenantId), eq(prices.tenantId, tenantId)));
   const all: AllPrices = { global: [], byTenant: new Map(), currencies: new Set() };
   for (const row of rows) {
     all.currencies.add(row.currency);

@@ -9,7 +9,7 @@
 
 import { type SQL, sql } from "drizzle-orm";
 import type { BillingPeriodKind, Period } from "../core/billing-period";
-import { rowsOf, type Transaction } from "../db/database";
+import { type Database, rowsOf, type Transaction } from "../db/database";
 import type { UsageRow } from "./invoice-lines";
 
 type SqlRow = {
@@ -116,6 +116,19 @@ export async function billedUsageOfLatePeriods(
   return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period))));
 }
 
+/** One tenant's usage of an open period so far, for its estimate: the invoice run's rows. */
+export async function periodUsageOf(
+  db: Database | Transaction,
+  tenantId: string,
+  period: Period,
+  kind: BillingPeriodKind,
+): Promise<UsageRow[]> {
+  const source = sql`
+    SELECT u.tenant_id, u.day, u.model, ${COLUMNS} FROM usage_daily u
+    WHERE u.tenant_id = ${tenantId} AND u.day >= ${period.start}::date AND u.day < ${period.end}::date`;
+  return byTenant(rowsOf<SqlRow>(await db.execute(grouped(source, kind, period)))).get(tenantId) ?? [];
+}
+
 export interface BillingDetails {
   unitPrice: string | null;
   billingAccountId: string | null;
@@ -123,7 +136,10 @@ export interface BillingDetails {
 }
 
 /** Each tenant's unit price and billing references; a tenant deleted since has none. */
-export async function billingDetails(tx: Transaction, tenantIds: string[]): Promise<Map<string, BillingDetails>> {
+export async function billingDetails(
+  tx: Database | Transaction,
+  tenantIds: string[],
+): Promise<Map<string, BillingDetails>> {
   const rows = rowsOf<{
     id: string;
     unit_price: string | null;

@@ -16,6 +16,7 @@ import {
   UsageReportSchema,
   UsageSchema,
 } from "./schemas";
+import { withCost } from "./usage-cost";
 
 const tags = ["Account"];
 const security = TENANT_KEY_SECURITY;
@@ -65,17 +66,21 @@ export const accountUsageRoutes = openApiApp()
       tags,
       security,
       summary: "The caller's own usage per day and route",
+      description: "With include=cost, also the cost so far in the open billing period, priced as its invoice will be.",
       request: { query: UsageQuerySchema },
       middleware: [withDatabase()] as const,
       responses: { 200: { description: "Daily usage", ...json(UsageSchema) }, ...problems(400, 401, 403, 503) },
     }),
     async (c) => {
       const { tenantId, keyHash } = await presentedKey(c, keyPolicyOf(c.get("config")));
-      const range = usageRange(c.req.valid("query"), Date.now());
+      const query = c.req.valid("query");
+      const now = Date.now();
+      const range = usageRange(query, now);
       if (typeof range === "string") throw new Problem(400, "invalid-range", range);
       // The limiter vouches for the key, so a revoked key reads nothing from the next call on.
       const auth = await askLimiter(() => c.get("deps").store(c.env).limits(tenantId, { keyHash, routes: [] }));
       assertVouched(auth.status);
-      return c.json(await dailyUsage(c.get("db"), tenantId, range.from, range.to), 200);
+      const usage = await dailyUsage(c.get("db"), tenantId, range.from, range.to);
+      return c.json(await withCost(c, tenantId, query.include, usage, now), 200);
     },
   );

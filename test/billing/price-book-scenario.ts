@@ -15,6 +15,8 @@
 
 import { sql } from "drizzle-orm";
 import { expect } from "vitest";
+import { estimateOpenPeriod } from "../../src/billing/estimate";
+import type { BillingSettings } from "../../src/billing/invoice-run";
 import type { InvoiceView } from "../../src/billing/invoice-view";
 import { newEventId, type UsageEvent } from "../../src/core/usage-event";
 import { type Database, rowsOf } from "../../src/db/database";
@@ -26,6 +28,7 @@ export interface BillingPath {
   withDb<T>(fn: (db: Database) => Promise<T>): Promise<T>;
   /** The runtime's billing tick at a scheduled time: the Workers cron, or the self-hosted scheduler's run. */
   tick(iso: string): Promise<void>;
+  settings: BillingSettings;
 }
 
 const tiers = (first: string, rest: string) => [
@@ -250,6 +253,10 @@ export async function runPriceBookScenario(path: BillingPath) {
     event(tenantId, "2031-01-12T12:00:00Z", "claude-sonnet-4", { inputTokens: 20_000, outputTokens: 4_000 }),
     { ...event(tenantId, "2031-01-08T10:00:00Z", null, {}), units: 42 },
   ]);
+  // The tenant's estimate late on January 31st, while January is open: what its invoice will say.
+  const estimate = await path.withDb((db) =>
+    estimateOpenPeriod(db, tenantId, path.settings, Date.parse("2031-01-31T23:00:00Z")),
+  );
   await path.tick("2031-02-01T05:00:00Z");
 
   // January is invoiced: its prices are history now, and a book that rewrites them is refused.
@@ -286,6 +293,7 @@ export async function runPriceBookScenario(path: BillingPath) {
   return {
     invoices: invoices.map(bare),
     webhooks: webhooks.map((w) => bare(w.data)),
+    estimate,
     refused: [rewrite, backdated].map((p) => ({ status: p.status, code: p.code, fixedBefore: p.fixedBefore })),
     februaryBook: february,
   };
@@ -294,6 +302,14 @@ export async function runPriceBookScenario(path: BillingPath) {
 /** The assertions both paths share. */
 export function expectPriceBookScenario(result: Awaited<ReturnType<typeof runPriceBookScenario>>): void {
   expect(result.invoices).toEqual([EXPECTED.january, EXPECTED.february]);
+  // The estimate is priced by the invoice's own code: the same lines, the same amount.
+  expect(result.estimate).toEqual({
+    currency: "USD",
+    periodStart: "2031-01-01",
+    periodEnd: "2031-02-01",
+    amountMinor: EXPECTED.january.amountMinor,
+    lines: EXPECTED.january.lineItems,
+  });
   // invoice.created carries the same lines and billing references, so a billing system can charge from it alone.
   expect(result.webhooks).toEqual([EXPECTED.january, EXPECTED.february]);
   expect(result.refused).toEqual([

@@ -5,6 +5,7 @@
 
 import { expect, it } from "vitest";
 import { createScratchDatabase } from "../../scripts/lib/scratch-database";
+import { billingSettings } from "../../src/billing/settings";
 import { openNodeDatabase } from "../../src/db/node";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
@@ -49,6 +50,7 @@ it("bills per model, dimension and tier exactly as the Workers path does", async
       tick: async (iso) => {
         await server.runBilling(Date.parse(iso));
       },
+      settings: billingSettings(server.config),
     });
     expectPriceBookScenario(result);
     const log = (await (await fetch(`${receiver.url}/hooks/self-hosted-prices/log`)).json()) as {

@@ -4,6 +4,8 @@
 // to the self-hosted path; both must bill exactly EXPECTED.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { billingSettings } from "../../src/billing/settings";
+import { loadConfig } from "../../src/config";
 import { type PrivateDatabase, privateDatabase } from "../support/workers/private-database";
 import { expectPriceBookScenario, runPriceBookScenario } from "./price-book-scenario";
 
@@ -20,6 +22,7 @@ it("bills per model, dimension and tier at the prices in force each day, late us
     admin: (path, init) => db.admin(path, init),
     withDb: (fn) => db.withDb(fn),
     tick: (iso) => db.scheduled(iso),
+    settings: billingSettings(loadConfig(db.env)),
   });
   expectPriceBookScenario(result);
   // The Worker also sent invoice.created, signed, with the lines and the payment reference.

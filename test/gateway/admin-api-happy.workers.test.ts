@@ -162,6 +162,8 @@ describe("operator API", () => {
         "/account/v1/limits",
         "/account/v1/usage",
         "/admin/v1/billing/run",
+        "/admin/v1/prices",
+        "/admin/v1/tenants/{id}/prices",
         "/admin/v1/invoices",
         "/admin/v1/invoices/{id}",
         "/admin/v1/invoices/{id}/pay",

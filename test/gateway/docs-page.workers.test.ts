@@ -37,6 +37,8 @@ describe("/docs", () => {
       "PUT /admin/v1/tenants/{id}/quota",
       "DELETE /admin/v1/tenants/{id}/keys/{keyId}",
       "POST /admin/v1/billing/run",
+      "PUT /admin/v1/prices",
+      "PUT /admin/v1/tenants/{id}/prices",
       "POST /admin/v1/invoices/{id}/pay",
       "POST /admin/v1/webhooks/deliveries/{id}/redeliver",
       "GET /account/v1/limits",

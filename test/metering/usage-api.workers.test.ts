@@ -132,6 +132,84 @@ describe("reported usage", () => {
     ]);
   });
 
+  it("adds the cost so far in the open period with include=cost, priced by the tenant's prices", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 10_000_000 });
+    const book = {
+      currency: "USD",
+      prices: [
+        { model: "gpt-4o*", dimension: "inputTokens", unitPrice: "0.00001", effectiveFrom: "2020-01-01" },
+        { model: "gpt-4o*", dimension: "cachedInputTokens", unitPrice: "0.000005", effectiveFrom: "2020-01-01" },
+        {
+          model: "gpt-4o*",
+          dimension: "outputTokens",
+          unitPrice: "0.00002",
+          effectiveFrom: "2020-01-01",
+          tiers: [
+            { upTo: 100_000, unitPrice: "0.00002" },
+            { upTo: null, unitPrice: "0.00001" },
+          ],
+        },
+      ],
+    };
+    expect((await admin(`/tenants/${t.id}/prices`, { method: "PUT", json: book })).status).toBe(200);
+    const tokens = { inputTokens: 150_000, cachedInputTokens: 50_000, outputTokens: 150_000, model: "gpt-4o" };
+    expect((await report(t.key, { ...tokens, idempotencyKey: "priced" })).status).toBe(202);
+    await runDurableObjectAlarm(limiterStub(t.id));
+    const body = await eventually(async () => {
+      const read = (await (await readUsage(t.key, "?include=cost")).json()) as {
+        totals: { units: number };
+        cost: { amountMinor: number; periodStart: string; lines: unknown[] };
+      };
+      expect(read.totals.units).toBe(300_000);
+      return read;
+    });
+    // The open period: this UTC month (BILLING_PERIOD is month here).
+    const now = new Date();
+    const first = (monthIndex: number) =>
+      new Date(Date.UTC(now.getUTCFullYear(), monthIndex, 1)).toISOString().slice(0, 10);
+    const period = { periodStart: first(now.getUTCMonth()), periodEnd: first(now.getUTCMonth() + 1) };
+    expect(body.cost).toMatchObject({ currency: "USD", ...period, amountMinor: 375 });
+    expect(body.cost.lines).toEqual([
+      // 150,000 input less 50,000 cached at 0.00001 = 1.00 USD.
+      {
+        model: "gpt-4o",
+        dimension: "inputTokens",
+        quantity: 100_000,
+        unitPrice: "0.00001",
+        amountMinor: 100,
+        ...period,
+      },
+      {
+        model: "gpt-4o",
+        dimension: "outputTokens",
+        tier: 0,
+        quantity: 100_000,
+        unitPrice: "0.00002",
+        amountMinor: 200,
+        ...period,
+      },
+      {
+        model: "gpt-4o",
+        dimension: "outputTokens",
+        tier: 1,
+        quantity: 50_000,
+        unitPrice: "0.00001",
+        amountMinor: 50,
+        ...period,
+      },
+      {
+        model: "gpt-4o",
+        dimension: "cachedInputTokens",
+        quantity: 50_000,
+        unitPrice: "0.000005",
+        amountMinor: 25,
+        ...period,
+      },
+    ]);
+    // Without include=cost, the usage alone, as before.
+    expect(await (await readUsage(t.key)).json()).not.toHaveProperty("cost");
+  });
+
   it("shows each tenant its own usage, and never another's", async () => {
     const a = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });
     const b = await newTenant({ ratePerMinute: 0, burst: 1, dailyUnits: 100_000 });

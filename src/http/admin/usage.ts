@@ -6,6 +6,7 @@ import { openApiApp } from "../context";
 import { Problem } from "../problem";
 import { problems, TenantIdParamSchema, UsageQuerySchema, UsageSchema } from "../schemas";
 import { tenantAdmin } from "../tenant-admin";
+import { withCost } from "../usage-cost";
 
 export const usageRoutes = openApiApp().openapi(
   createRoute({
@@ -22,9 +23,12 @@ export const usageRoutes = openApiApp().openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const range = usageRange(c.req.valid("query"), Date.now());
+    const query = c.req.valid("query");
+    const now = Date.now();
+    const range = usageRange(query, now);
     if (typeof range === "string") throw new Problem(400, "invalid-range", range);
     await tenantAdmin(c).get(id);
-    return c.json(await dailyUsage(c.get("db"), id, range.from, range.to), 200);
+    const usage = await dailyUsage(c.get("db"), id, range.from, range.to);
+    return c.json(await withCost(c, id, query.include, usage, now), 200);
   },
 );

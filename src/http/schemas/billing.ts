@@ -5,7 +5,7 @@ import { PRICE_DIMENSIONS } from "../../core/price-book";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { isoDay, ListQuerySchema } from "./common";
 
-const InvoiceLineSchema = z
+export const InvoiceLineSchema = z
   .object({
     model: z.string().nullable().openapi({ description: "null: usage with no model (not an AI route)." }),
     dimension: z.enum(PRICE_DIMENSIONS),

@@ -4,6 +4,7 @@ import { z } from "@hono/zod-openapi";
 import { routeKeySchema } from "../../config";
 import { usageMetadataSchema } from "../../metering/messages";
 import { MAX_REPORTED_UNITS } from "../record-usage";
+import { InvoiceLineSchema } from "./billing";
 import { isoDay } from "./common";
 
 export const UsageQuerySchema = z.object({
@@ -14,7 +15,27 @@ export const UsageQuerySchema = z.object({
   to: isoDay
     .optional()
     .openapi({ param: { name: "to", in: "query" }, description: "Last day, exclusive (UTC). Default: tomorrow." }),
+  include: z
+    .enum(["cost"])
+    .optional()
+    .openapi({
+      param: { name: "include", in: "query" },
+      description: "cost: add the cost so far in the open billing period, priced as its invoice will be.",
+    }),
 });
+
+export const CostEstimateSchema = z
+  .object({
+    currency: z.string(),
+    periodStart: z.string(),
+    periodEnd: z.string().openapi({ description: "Exclusive: the open billing period." }),
+    amountMinor: z.int().openapi({ description: "The sum of the lines, in the currency's minor unit." }),
+    lines: z.array(InvoiceLineSchema),
+  })
+  .openapi("CostEstimate", {
+    description:
+      "The open period's usage in the rollup so far, priced by the invoice's code. Usage still on its way to Postgres is not in it, nor late usage of earlier periods.",
+  });
 
 const UsageTotalsSchema = z
   .object({
@@ -45,6 +66,7 @@ export const UsageSchema = z
     ),
     totals: UsageTotalsSchema,
     totalUnits: z.int().openapi({ description: "totals.units." }),
+    cost: CostEstimateSchema.optional().openapi({ description: "With include=cost." }),
   })
   .openapi("Usage");
 

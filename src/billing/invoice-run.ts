@@ -49,13 +49,7 @@ async function draftInvoices(tx: Transaction, period: Period, settings: BillingS
   const all = await loadAllPrices(tx);
   assertBookCurrency(all, settings.currency);
   const usage = await unbilledUsage(tx, period, settings.kind);
-  const lateTenants = [...usage].filter(([, rows]) => rows.some((r) => r.periodStart !== period.start));
-  const billed = await billedUsageOfLatePeriods(
-    tx,
-    period,
-    settings.kind,
-    lateTenants.map(([id]) => id),
-  );
+  const billed = await billedUsageOfLatePeriods(tx, period, settings.kind);
   const details = await billingDetails(tx, [...usage.keys()]);
   return [...usage].map(([tenantId, rows]) => {
     const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, settings);

@@ -90,29 +90,29 @@ export async function unbilledUsage(tx: Transaction, period: Period, kind: Billi
 }
 
 /**
- * The billed part of the earlier periods that `tenantIds` have late usage for: each such
- * period's invoiced days (before billed_through) less what is still waiting in usage_late.
+ * The billed part of each period that has late usage waiting, per tenant: the period's
+ * invoiced days (before billed_through) less what still waits in usage_late. Late usage is
+ * sliced into tiers after it.
  */
 export async function billedUsageOfLatePeriods(
   tx: Transaction,
   period: Period,
   kind: BillingPeriodKind,
-  tenantIds: string[],
 ): Promise<Map<string, UsageRow[]>> {
-  if (tenantIds.length === 0) return new Map();
-  const ids = `{${tenantIds.join(",")}}`;
-  const lateFrom = kind === "month" ? sql`date_trunc('month', min(l.day))::date` : sql`min(l.day)`;
+  const firstPeriodDay = kind === "month" ? sql`date_trunc('month', f.first_day)::date` : sql`f.first_day`;
   const source = sql`
+    WITH late AS (
+      SELECT tenant_id, min(day) AS first_day FROM usage_late WHERE day < ${period.end}::date GROUP BY tenant_id
+    )
     SELECT d.tenant_id, d.day, d.model,
            d.units - coalesce(l.units, 0) AS units, d.requests - coalesce(l.requests, 0) AS requests,
            d.input_tokens - coalesce(l.input_tokens, 0) AS input_tokens,
            d.output_tokens - coalesce(l.output_tokens, 0) AS output_tokens,
            d.cached_input_tokens - coalesce(l.cached_input_tokens, 0) AS cached_input_tokens
-    FROM usage_daily d
+    FROM late f
+    JOIN usage_daily d ON d.tenant_id = f.tenant_id AND d.day >= ${firstPeriodDay}
     LEFT JOIN usage_late l ON l.tenant_id = d.tenant_id AND l.day = d.day AND l.route = d.route AND l.model = d.model
-    WHERE d.tenant_id = ANY(${ids}::text[])
-      AND d.day < (SELECT billed_through FROM billing_state WHERE id = 1)
-      AND d.day >= (SELECT ${lateFrom} FROM usage_late l WHERE l.tenant_id = ANY(${ids}::text[]))`;
+    WHERE d.day < (SELECT billed_through FROM billing_state WHERE id = 1)`;
   return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period))));
 }
 

@@ -74,6 +74,16 @@ export async function readBook(db: Database, tenantId: string | null, currency: 
   return { currency, prices: await scopeEntries(db, tenantId), fixedBefore: await billedThrough(db) };
 }
 
+/**
+ * The currencies a scope's stored prices are in: none for an empty book, else one, the
+ * billing currency, unless BILLING_CURRENCY changed since the book was put. readBook shows
+ * them in the billing currency, so an editor that keeps them must check this first.
+ */
+export async function storedCurrencies(db: Database, tenantId: string | null): Promise<string[]> {
+  const rows = await db.selectDistinct({ currency: prices.currency }).from(prices).where(scope(tenantId));
+  return rows.map((r) => r.currency).sort();
+}
+
 /** The global book and every tenant's prices; with `tenantId`, that tenant's only. */
 export async function loadAllPrices(db: Database | Transaction, tenantId?: string): Promise<AllPrices> {
   const rows = await db

@@ -1,10 +1,11 @@
-// The unpaid-invoices page, and marking an invoice paid from it.
+// The unpaid-invoices page, and marking an invoice paid from it. Each invoice shows its lines
+// (v2, or the v1 lines of one issued before the price book) and the payment method it carries.
 
 import { Hono } from "hono";
 import { listInvoices } from "../../billing/invoices";
-import { formatMinor } from "../../core/money";
 import { transition } from "../admin/billing";
 import type { GatewayEnv } from "../context";
+import { InvoiceLines, money } from "./invoice-lines";
 import { Layout } from "./layout";
 import { Csrf, PAGE_HEADERS } from "./page";
 import { Table } from "./table";
@@ -26,11 +27,12 @@ invoiceRoutes.get("/invoices", async (c) => {
           { header: "Period", cell: (i) => `${i.periodStart} to ${i.periodEnd}` },
           { header: "Units", class: "num", cell: (i) => i.units },
           // Amounts are in the currency's minor unit, which is not a hundredth everywhere.
+          { header: "Amount", class: "num", cell: (i) => money(i.amountMinor, i.currency) },
           {
-            header: "Amount",
-            class: "num",
-            cell: (i) => `${formatMinor(BigInt(i.amountMinor), i.currency)} ${i.currency}`,
+            header: "Payment method",
+            cell: (i) => (i.paymentMethodRef ? <code>{i.paymentMethodRef}</code> : <span class="hint">none</span>),
           },
+          { header: "Lines", cell: (i) => <InvoiceLines id={i.id} lines={i.lineItems} currency={i.currency} /> },
           {
             cell: (i) => (
               <form method="post" action={`/admin/ui/invoices/${i.id}/pay`} class="inline">

@@ -17,6 +17,7 @@ export function Layout(props: { title: string; children?: Child; csrf?: string }
           {props.csrf ? (
             <nav>
               <a href="/admin/ui">Tenants</a>
+              <a href="/admin/ui/prices">Prices</a>
               <a href="/admin/ui/invoices">Unpaid invoices</a>
               <a href="/admin/ui/deliveries">Webhooks</a>
               <form method="post" action="/admin/ui/logout" class="inline">
@@ -48,6 +49,9 @@ meter { width: 10rem; }
 tr.over td.use, tr.warn td.use { font-weight: 700; }
 .badge { padding: 0 .4rem; border-radius: 3px; font-size: 13px; background: #e4e8ee; }
 .badge.suspended { background: #ffebe9; color: #cf222e; }
+.badge.adjustment { background: #fff8c5; }
+tr.fixed td { color: #57606a; }
+ul.error { padding-left: 2rem; }
 form.inline { display: inline; }
 form.stack label { display: block; margin: .3rem 0; }
 fieldset { border: 1px solid #e4e8ee; border-radius: 4px; margin: .5rem 0; max-width: 40rem; }

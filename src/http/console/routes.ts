@@ -9,6 +9,8 @@ import { deliveryRoutes } from "./deliveries";
 import { invoiceRoutes } from "./invoices";
 import { CONSOLE_CSS } from "./layout";
 import { consoleOrigin, consoleSession, loginRoutes, logoutRoutes } from "./login";
+import { pricePageRoutes } from "./prices";
+import { tenantBillingRoutes } from "./tenant-billing";
 import { tenantDetailRoutes } from "./tenant-detail";
 import { tenantListRoutes } from "./tenant-list";
 
@@ -23,5 +25,7 @@ consoleRoutes.use("*", withDatabase());
 consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", tenantListRoutes);
 consoleRoutes.route("/", tenantDetailRoutes);
+consoleRoutes.route("/", tenantBillingRoutes);
+consoleRoutes.route("/", pricePageRoutes);
 consoleRoutes.route("/", invoiceRoutes);
 consoleRoutes.route("/", deliveryRoutes);

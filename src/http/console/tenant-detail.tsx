@@ -1,6 +1,8 @@
-// One tenant's page: its use over the last 30 days, its quota form and its keys, and the
-// POSTs those forms send (save the quota, create a key, set or clear a key's limits, revoke a
-// key). A form refused for a mistake answers 400 with the page, the reason, and what was typed.
+// One tenant's page: its use over the last 30 days, its quota form, its keys, its billing
+// details and its own prices, and the POSTs of the quota, override and key forms (save the
+// quota, create a key, set or clear a key's limits, revoke a key; the billing and price forms
+// post to tenant-billing.tsx). A form refused for a mistake answers 400 with the page, the
+// reason, and what was typed.
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
@@ -9,6 +11,7 @@ import { listKeys } from "../../db/tenants";
 import { dailyUsage } from "../../metering/usage-query";
 import type { GatewayEnv } from "../context";
 import { keyNotFound, tenantAdmin } from "../tenant-admin";
+import { BillingSection, type RefusedPaymentMethod } from "./billing-section";
 import { type DayPoint, UsageChart } from "./chart";
 import { readForm } from "./form";
 import { KeysSection, parseKeyLimitValues, sentKeyLimitValues, type TypedKeyLimits } from "./keys-section";
@@ -16,18 +19,23 @@ import { Layout } from "./layout";
 import { ModelUsage } from "./model-usage";
 import { type OverrideFormValues, OverrideSection, parseOverrideValues, sentOverrideValues } from "./override-section";
 import { PAGE_HEADERS } from "./page";
+import { loadPrices, type RefusedPrices } from "./price-edit";
+import { PricesSection } from "./prices-section";
 import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sentQuotaValues } from "./quota-form";
 
 /** A refused form: the reason, shown above the page, and what was typed, shown in its form. */
-interface Refused {
+export interface Refused {
   error: string;
   quota?: QuotaFormValues;
   override?: OverrideFormValues;
   keyLimits?: TypedKeyLimits;
+  paymentMethod?: RefusedPaymentMethod;
+  /** Shown by the Prices form, which lists each problem with its place. */
+  prices?: RefusedPrices;
 }
 
 /** The tenant's page, with `extra` (a notice) above it, or a refused form's error and values. */
-async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, refused?: Refused) {
+export async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, refused?: Refused) {
   const db = c.get("db");
   const tenant = await tenantAdmin(c).get(id);
   const now = Date.now();
@@ -40,6 +48,7 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, ref
     return { day, units: perDay.get(day) ?? 0 };
   });
   const keys = await listKeys(db, id);
+  const prices = await loadPrices(c, id);
   const csrf = c.get("csrf");
   return (
     <Layout title={tenant.name} csrf={csrf}>
@@ -58,6 +67,31 @@ async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Child, ref
       <OverrideSection tenantId={id} override={tenant.override} csrf={csrf} values={refused?.override} />
       <h2>Keys</h2>
       <KeysSection tenantId={id} keys={keys} csrf={csrf} typed={refused?.keyLimits} />
+      <h2>Billing</h2>
+      <BillingSection
+        tenantId={id}
+        billingAccountId={tenant.billingAccountId}
+        paymentMethodRef={tenant.paymentMethodRef}
+        csrf={csrf}
+        refused={refused?.paymentMethod}
+      />
+      <h2>Prices</h2>
+      <p class="hint">
+        {"This tenant's own prices. Each overrides the "}
+        <a href="/admin/ui/prices">global book</a>
+        {
+          " dimension by dimension: a price for a model's output tokens replaces the global one for output tokens only, and the tenant still pays the global prices of the other dimensions."
+        }
+      </p>
+      <PricesSection
+        action={`/admin/ui/tenants/${id}/prices`}
+        book={prices.book}
+        warning={prices.warning}
+        empty="No prices of its own: this tenant pays the global book."
+        today={isoDay(now)}
+        csrf={csrf}
+        refused={refused?.prices}
+      />
     </Layout>
   );
 }

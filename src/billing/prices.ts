@@ -69,9 +69,18 @@ async function scopeEntries(db: Database | Transaction, tenantId: string | null)
   return rows.map(entryOf);
 }
 
-/** A book as the API shows it, in the billing currency. */
+/**
+ * A book as the API shows it: in the currency its prices were put in, which is the billing
+ * currency unless BILLING_CURRENCY changed since (then invoice runs refuse it until it is
+ * put again, and this shows why).
+ */
 export async function readBook(db: Database, tenantId: string | null, currency: string): Promise<StoredBook> {
-  return { currency, prices: await scopeEntries(db, tenantId), fixedBefore: await billedThrough(db) };
+  const [stored] = await storedCurrencies(db, tenantId);
+  return {
+    currency: stored ?? currency,
+    prices: await scopeEntries(db, tenantId),
+    fixedBefore: await billedThrough(db),
+  };
 }
 
 /**

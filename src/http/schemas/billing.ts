@@ -5,7 +5,7 @@ import { PRICE_DIMENSIONS } from "../../core/price-book";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { isoDay, ListQuerySchema } from "./common";
 
-const InvoiceLineSchema = z
+export const InvoiceLineSchema = z
   .object({
     model: z.string().nullable().openapi({ description: "null: usage with no model (not an AI route)." }),
     dimension: z.enum(PRICE_DIMENSIONS),
@@ -23,7 +23,7 @@ const InvoiceLineSchema = z
   .openapi("InvoiceLine", { description: "One model, dimension, tier and unit price of a period." });
 
 /** The lines of invoices issued before the price book: one per route. */
-const InvoiceLineV1Schema = z
+export const InvoiceLineV1Schema = z
   .object({
     kind: z.enum(["usage", "adjustment"]),
     route: z.string(),

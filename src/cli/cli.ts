@@ -8,9 +8,11 @@ import { UsageError } from "./flags";
 
 export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--token TOKEN]
 
-  tenants create --name NAME [QUOTA FLAGS]       (what is not given: the gateway's default)
+  tenants create --name NAME [--payment-method REF] [QUOTA FLAGS]
+                                                 (what is not given: the gateway's default)
   tenants list [--limit N] [--cursor C]
   tenants get TENANT
+  tenants update TENANT [--name NAME] [--payment-method REF|none]
   tenants suspend TENANT
   tenants activate TENANT
   quotas set TENANT QUOTA FLAGS                  (what is not given stays as it is)
@@ -25,6 +27,10 @@ export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--toke
   invoices pay INVOICE
   invoices void INVOICE
   billing run [--from YYYY-MM-DD --to YYYY-MM-DD]
+  prices get [--tenant TENANT]                   (without --tenant: the global book)
+  prices set --file BOOK.json [--tenant TENANT]  (the whole book: {"currency", "prices"})
+  prices add --model M --dimension D --price P --from YYYY-MM-DD [--tier UPTO:P]...
+             [--tenant TENANT]                   (the book as it is, plus this price)
 
 QUOTA FLAGS (none: no such limit):
   --rate N|none             units bucket: units (tokens on token routes) added per minute; 0: no refill
@@ -46,6 +52,12 @@ LIMIT FLAGS (overrides): --rate, --burst, --rpm, --request-burst, --max-concurre
 
 KEY LIMIT FLAGS: --rate, --burst, --rpm, --request-burst, as above, for the key's own
   buckets, on top of the tenant's; none removes one, --clear all of them.
+
+PRICES (docs/pricing.md): --model is a model name, a prefix ending in * (quote it:
+  "gpt-4o*") or *; --dimension is requests, inputTokens, outputTokens, cachedInputTokens or
+  units; --price is per unit (one token, one request), in the billing currency; --from is the
+  first UTC day it applies to. --tier, once per tier in order, gives graduated tiers over the
+  period, rest:P the last; then --price may be left out: it is the first tier's.
 
 The gateway and token come from --url and --token, else AEGIS_URL and AEGIS_ADMIN_TOKEN.`;
 
@@ -105,7 +117,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 1;
     }
     if (err instanceof HTTPError) {
-      io.stderr(`aegis: ${err.status} ${err.problem.code}: ${err.problem.detail}\n`);
+      io.stderr(describeProblem(err));
       return 1;
     }
     if (err instanceof AegisError) {
@@ -116,6 +128,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`aegis: unexpected answer from ${baseUrl}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/**
+ * A refusal, one line. A problem that lists its errors with their places says each: on that
+ * line when there is one, else one line each, which a long price book's problems need.
+ */
+function describeProblem(err: HTTPError): string {
+  const head = `aegis: ${err.status} ${err.problem.code}`;
+  const errors = Array.isArray(err.problem.errors) ? (err.problem.errors as unknown[]) : [];
+  const listed = errors
+    .filter(
+      (e): e is { path: string; message: string } =>
+        typeof e === "object" &&
+        e !== null &&
+        typeof (e as { path?: unknown }).path === "string" &&
+        typeof (e as { message?: unknown }).message === "string",
+    )
+    .map((e) => `${e.path || "(the body)"}: ${e.message}`);
+  if (listed.length === 0) return `${head}: ${err.problem.detail}\n`;
+  if (listed.length === 1) return `${head}: ${listed[0]}\n`;
+  return `${head}: ${listed.length} problems:\n${listed.map((line) => `  ${line}\n`).join("")}`;
 }
 
 function parse(argv: string[]) {
@@ -147,6 +180,12 @@ function parse(argv: string[]) {
       to: { type: "string" },
       status: { type: "string" },
       tenant: { type: "string" },
+      "payment-method": { type: "string" },
+      file: { type: "string" },
+      model: { type: "string" },
+      dimension: { type: "string" },
+      price: { type: "string" },
+      tier: { type: "string", multiple: true },
     },
   });
 }

@@ -7,6 +7,7 @@ import { formatMinor } from "../core/money";
 import { type Flags, int, need, str, UsageError } from "./flags";
 import { describeKeyLimits, keyLimitsPatch, newKeyLimits } from "./key-flags";
 import { describeOverride, overrideOf } from "./override-flags";
+import { priceCommands } from "./price-commands";
 import { hasQuotaFlags, QUOTA_HEADERS, quotaCells, quotaPatch } from "./quota-flags";
 import { table } from "./table";
 
@@ -34,7 +35,12 @@ export const commands: Record<string, Command> = {
     if (!name) throw new UsageError("tenants create needs --name");
     // What the flags leave out of a new tenant's quota takes the gateway's default.
     const quota = hasQuotaFlags(flags) ? quotaPatch(flags, "tenants create")({}) : undefined;
-    const t = await admin.createTenant({ name, ...(quota ? { quota } : {}) });
+    const paymentMethodRef = str(flags, "payment-method");
+    const t = await admin.createTenant({
+      name,
+      ...(paymentMethodRef !== undefined ? { paymentMethodRef } : {}),
+      ...(quota ? { quota } : {}),
+    });
     return { json: t, text: `created tenant ${t.id}\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
   async "tenants list"(admin, _args, flags) {
@@ -46,8 +52,26 @@ export const commands: Record<string, Command> = {
     const t = await admin.getTenant(need(args, 0, "tenant id"));
     const override = describeOverride(t);
     const alerts = t.quota.alerts.thresholds.join(", ") || "none";
-    const lines = [table(TENANT_HEADERS, [tenantRow(t)]), `quota alerts at: ${alerts}`, override];
+    const lines = [
+      table(TENANT_HEADERS, [tenantRow(t)]),
+      `quota alerts at: ${alerts}`,
+      `payment method: ${t.paymentMethodRef ?? "none"}`,
+      override,
+    ];
     return { json: t, text: lines.filter(Boolean).join("\n") };
+  },
+  async "tenants update"(admin, args, flags) {
+    const id = need(args, 0, "tenant id");
+    const name = str(flags, "name");
+    const ref = str(flags, "payment-method");
+    if (name === undefined && ref === undefined) {
+      throw new UsageError("tenants update needs --name or --payment-method (REF, or none to remove it)");
+    }
+    const t = await admin.updateTenant(id, {
+      ...(name !== undefined ? { name } : {}),
+      ...(ref !== undefined ? { paymentMethodRef: ref === "none" ? null : ref } : {}),
+    });
+    return { json: t, text: `updated ${t.id}: ${t.name}, payment method ${t.paymentMethodRef ?? "none"}` };
   },
   async "overrides set"(admin, args, flags) {
     const id = need(args, 0, "tenant id");
@@ -168,4 +192,5 @@ export const commands: Record<string, Command> = {
       }`,
     };
   },
+  ...priceCommands,
 };

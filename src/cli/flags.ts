@@ -1,7 +1,8 @@
 // Reading the CLI's positionals and flags. A mistake in how a command was called is a
 // UsageError (exit 2), found before the gateway is asked anything.
 
-export type Flags = Record<string, string | boolean | undefined>;
+/** The parsed flags: a string, true for a switch, or every value of a flag given more than once (--tier). */
+export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 /** A mistake in how the command was called: usage text, exit code 2. */
 export class UsageError extends Error {
@@ -26,6 +27,13 @@ export function str(flags: Flags, name: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "string") throw new UsageError(`--${name} needs a value`);
   return v;
+}
+
+/** Flags a command cannot do without; a usage error names every one that is missing at once. */
+export function required<N extends string>(flags: Flags, names: readonly N[], command: string): Record<N, string> {
+  const missing = names.filter((n) => str(flags, n) === undefined);
+  if (missing.length > 0) throw new UsageError(`${command} needs ${missing.map((n) => `--${n}`).join(", ")}`);
+  return Object.fromEntries(names.map((n) => [n, str(flags, n)])) as Record<N, string>;
 }
 
 /** A limit that can be cleared: a whole number, `none` (null), or undefined when not given. */

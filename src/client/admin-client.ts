@@ -18,6 +18,8 @@ import type {
   KeyList,
   ListQuery,
   Override,
+  PriceBook,
+  PriceBookInput,
   Quota,
   Tenant,
   TenantList,
@@ -33,6 +35,12 @@ export interface AegisAdminOptions extends ClientOptions {
 }
 
 const seg = (id: string) => encodeURIComponent(id);
+
+/**
+ * Only the fields a PUT takes: a book as read carries `fixedBefore` too, which the gateway's
+ * strict schema refuses, and reading, changing and writing back a book should just work.
+ */
+const bookBody = (book: PriceBookInput): PriceBookInput => ({ currency: book.currency, prices: book.prices });
 
 export class AegisAdmin {
   private readonly t: Transport;
@@ -76,6 +84,29 @@ export class AegisAdmin {
   /** Ends the tenant's override now (and succeeds when there is none). */
   clearOverride(id: string): Promise<Tenant> {
     return this.t.json(`/admin/v1/tenants/${seg(id)}/override`, { method: "DELETE" });
+  }
+
+  /** The global price book, which prices every tenant's usage (docs/pricing.md). */
+  getPrices(): Promise<PriceBook> {
+    return this.t.json("/admin/v1/prices");
+  }
+
+  /**
+   * Replaces the global price book. Prices in force before `fixedBefore` must be kept as they
+   * are (409 price-history-fixed); a book's problems are one 400 listing each with its path.
+   */
+  setPrices(book: PriceBookInput): Promise<PriceBook> {
+    return this.t.json("/admin/v1/prices", { method: "PUT", json: bookBody(book) });
+  }
+
+  /** A tenant's own prices, which replace the global ones dimension by dimension. */
+  getTenantPrices(id: string): Promise<PriceBook> {
+    return this.t.json(`/admin/v1/tenants/${seg(id)}/prices`);
+  }
+
+  /** Replaces a tenant's own prices; an empty list puts it back on the global book. */
+  setTenantPrices(id: string, book: PriceBookInput): Promise<PriceBook> {
+    return this.t.json(`/admin/v1/tenants/${seg(id)}/prices`, { method: "PUT", json: bookBody(book) });
   }
 
   /**

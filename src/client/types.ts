@@ -34,10 +34,21 @@ export type Usage = z.output<typeof S.UsageSchema>;
 export type UsageReport = z.input<typeof S.UsageReportSchema>;
 export type UsageReportResult = z.output<typeof S.UsageReportResultSchema>;
 export type Invoice = z.output<typeof S.InvoiceSchema>;
+/** A line of an invoice priced with the price book: one model, dimension, tier and unit price. */
+export type InvoiceLine = z.output<typeof S.InvoiceLineSchema>;
+/** A line of an invoice issued before the price book: one route's units. */
+export type InvoiceLineV1 = z.output<typeof S.InvoiceLineV1Schema>;
 export type InvoiceList = z.output<typeof S.InvoiceListSchema>;
 export type InvoiceQuery = z.input<typeof S.InvoiceQuerySchema>;
 export type BillingRun = z.input<typeof S.BillingRunSchema>;
 export type BillingRunResult = z.output<typeof S.BillingRunResultSchema>;
+/** A price book as sent: the global book, or a tenant's own prices. */
+export type PriceBookInput = z.input<typeof S.PriceBookInputSchema>;
+/** A price book as read: its prices, and `fixedBefore`, the first day whose prices can still change. */
+export type PriceBook = z.output<typeof S.PriceBookSchema>;
+/** One price of a book: a model pattern's dimension from a day, with optional graduated tiers. */
+export type Price = PriceBook["prices"][number];
+export type PriceTier = NonNullable<Price["tiers"]>[number];
 export type Delivery = z.output<typeof S.DeliverySchema>;
 export type DeliveryList = z.output<typeof S.DeliveryListSchema>;
 export type DeliveryQuery = z.input<typeof S.DeliveryQuerySchema>;

@@ -13,6 +13,7 @@ import {
   NetworkError,
   TimeoutError,
 } from "../../src/client/index";
+import type { InvoiceLineV1 } from "../../src/client/types";
 import { invoices, webhookDeliveries } from "../../src/db/schema";
 import type { TenantLimiter } from "../../src/tenant-limiter";
 import { ADMIN_TOKEN, BASE, limiterStub, newTenant, withDb } from "../support/workers/helpers";
@@ -228,7 +229,10 @@ describe("AegisAdmin", () => {
       amountMinor: 185,
       currency: "USD",
       status: "issued" as const,
-      lineItems: [{ ...line, unitPrice: "0.0015", amountMinor: 185 }],
+      // v1 lines, as invoices issued before the price book keep them (sdk-prices has v2's).
+      lineItems: [{ ...line, unitPrice: "0.0015", amountMinor: 185 }] satisfies InvoiceLineV1[],
+      billingAccountId: null,
+      paymentMethodRef: null,
     };
     const deliveredAt = new Date();
     const delivery = {

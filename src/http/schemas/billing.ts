@@ -23,7 +23,7 @@ export const InvoiceLineSchema = z
   .openapi("InvoiceLine", { description: "One model, dimension, tier and unit price of a period." });
 
 /** The lines of invoices issued before the price book: one per route. */
-const InvoiceLineV1Schema = z
+export const InvoiceLineV1Schema = z
   .object({
     kind: z.enum(["usage", "adjustment"]),
     route: z.string(),

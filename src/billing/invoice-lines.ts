@@ -35,11 +35,16 @@ export function tenantLookup(all: AllPrices, tenantId: string, unitPrice: string
   });
 }
 
+/** A price book left in an earlier BILLING_CURRENCY: an operator's mistake, never priced. */
+export class BookCurrencyError extends Error {
+  override name = "BookCurrencyError";
+}
+
 /** Refuses to price with a book in another currency than the invoices'. */
 export function assertBookCurrency(all: AllPrices, currency: string): void {
   const other = [...all.currencies].find((c) => c !== currency);
   if (other) {
-    throw new Error(
+    throw new BookCurrencyError(
       `the price book has prices in ${other} but BILLING_CURRENCY is ${currency}: put the book again in ${currency} before invoicing`,
     );
   }

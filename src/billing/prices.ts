@@ -27,7 +27,8 @@ export interface AllPrices {
   currencies: Set<string>;
 }
 
-const decimal = (d: string) => trimDecimal(parsePrice(d).decimal);
+/** "00.50" and "0.5" are one price: written without leading or trailing zeros. */
+const decimal = (d: string) => trimDecimal(parsePrice(d).decimal).replace(/^0+(?=\d)/, "");
 
 /** A price as stored and shown: decimals without trailing zeros, tiers only when given. */
 export function canonicalPrice(p: PriceEntry): PriceEntry {
@@ -88,7 +89,7 @@ export async function readBook(db: Database, tenantId: string | null, currency: 
  * billing currency, unless BILLING_CURRENCY changed since the book was put. readBook shows
  * them in the billing currency, so an editor that keeps them must check this first.
  */
-export async function storedCurrencies(db: Database, tenantId: string | null): Promise<string[]> {
+export async function storedCurrencies(db: Database | Transaction, tenantId: string | null): Promise<string[]> {
   const rows = await db.selectDistinct({ currency: prices.currency }).from(prices).where(scope(tenantId));
   return rows.map((r) => r.currency).sort();
 }
@@ -158,8 +159,22 @@ export async function replaceBook(
       if (!tenant) return { result: "missing-tenant" };
     }
     const fixedBefore = await billedThrough(tx);
+    const [stored] = await storedCurrencies(tx, tenantId);
+    const current = fixedBefore === null ? [] : await scopeEntries(tx, tenantId);
+    if (fixedBefore !== null && stored !== undefined && stored !== currency) {
+      // Kept as they are, prices of invoiced days would be relabelled, not converted.
+      const fixed = current.some((p) => p.effectiveFrom < fixedBefore);
+      if (fixed) {
+        return {
+          result: "history",
+          path: "currency",
+          message: `this book prices days already invoiced (before ${fixedBefore}) in ${stored}, and BILLING_CURRENCY is now ${currency}: prices can't be relabelled without converting them; set BILLING_CURRENCY back to ${stored}`,
+          fixedBefore,
+        };
+      }
+    }
     if (fixedBefore !== null) {
-      const problem = historyProblem(await scopeEntries(tx, tenantId), next, fixedBefore);
+      const problem = historyProblem(current, next, fixedBefore);
       if (problem) return { result: "history", ...problem, fixedBefore };
     }
     await tx.delete(prices).where(scope(tenantId));

@@ -34,13 +34,14 @@ const PRICE_DAYS = sql.raw(
 );
 
 /** The first day of the period `x.day` is in; `current` for every day from its start on. */
-function periodOf(kind: BillingPeriodKind, current: Period): SQL {
+function periodOf(kind: BillingPeriodKind, current: Period | null): SQL {
+  if (current === null) return kind === "month" ? sql`date_trunc('month', x.day)::date` : sql`x.day`;
   return kind === "month"
     ? sql`CASE WHEN x.day >= ${current.start}::date THEN ${current.start}::date ELSE date_trunc('month', x.day)::date END`
     : sql`CASE WHEN x.day >= ${current.start}::date THEN ${current.start}::date ELSE x.day END`;
 }
 
-function grouped(source: SQL, kind: BillingPeriodKind, period: Period, where: SQL = sql`true`): SQL {
+function grouped(source: SQL, kind: BillingPeriodKind, period: Period | null, where: SQL = sql`true`): SQL {
   return sql`
     SELECT x.tenant_id, x.model, to_char(${periodOf(kind, period)}, 'YYYY-MM-DD') AS period_start,
            to_char(min(x.day), 'YYYY-MM-DD') AS day, ${SUMS}
@@ -113,7 +114,7 @@ export async function billedUsageOfLatePeriods(
     JOIN usage_daily d ON d.tenant_id = f.tenant_id AND d.day >= ${firstPeriodDay}
     LEFT JOIN usage_late l ON l.tenant_id = d.tenant_id AND l.day = d.day AND l.route = d.route AND l.model = d.model
     WHERE d.day < (SELECT billed_through FROM billing_state WHERE id = 1)`;
-  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period))));
+  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, null))));
 }
 
 /** One tenant's usage of an open period so far, for its estimate: the invoice run's rows. */

@@ -18,10 +18,17 @@ function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** True when the value, less dashes, is 13 to 19 digits that pass Luhn's check: a card number. */
+/**
+ * True when the value holds a card number: a run of 13 to 19 digits, perhaps split by
+ * dashes, dots, underscores or slashes, that passes Luhn's check, anywhere in it
+ * ("card:4242…" too). Only whole runs are read: a provider's long numeric id would hold some
+ * window that passes Luhn by chance.
+ */
 export function looksLikeCardNumber(value: string): boolean {
-  const digits = value.replace(/-/g, "");
-  return /^\d{13,19}$/.test(digits) && luhn(digits);
+  return (value.match(/\d(?:[-._/]?\d)*/g) ?? []).some((run) => {
+    const digits = run.replace(/\D/g, "");
+    return digits.length >= 13 && digits.length <= 19 && luhn(digits);
+  });
 }
 
 /** Why `value` is not a reference to store, or null when it is one. */

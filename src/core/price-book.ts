@@ -32,6 +32,8 @@ export interface PriceEntry {
 /** Prices carry at most this many decimals (the column is numeric(30,12)). */
 export const PRICE_DECIMALS = 12;
 const MAX_PATTERN = 200;
+/** Prices start on a day of the Unix era: Postgres refuses year 0, and no usage is older. */
+const FIRST_DAY = "1970-01-01";
 
 /** Why a model pattern can never be used as one, or null when it is a good one. */
 export function patternProblem(pattern: string): string | null {
@@ -114,7 +116,9 @@ export function bookProblems(book: readonly PriceEntry[]): BookProblem[] {
     }
     const price = priceProblem(p.unitPrice);
     if (price) at("unitPrice", price);
-    if (dayStart(p.effectiveFrom) === null) at("effectiveFrom", "a day that exists, written YYYY-MM-DD");
+    if (dayStart(p.effectiveFrom) === null || p.effectiveFrom < FIRST_DAY) {
+      at("effectiveFrom", `a day that exists, written YYYY-MM-DD, from ${FIRST_DAY} on`);
+    }
     const key = `${p.model}\u0000${p.dimension}\u0000${p.effectiveFrom}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) at("effectiveFrom", `the same model, dimension and day as price ${earlier}`);

@@ -2,9 +2,11 @@
 
 import type { Context } from "hono";
 import { estimateOpenPeriod } from "../billing/estimate";
+import { BookCurrencyError } from "../billing/invoice-lines";
 import { billingSettings } from "../billing/settings";
 import type { UsageReport } from "../metering/usage-query";
 import type { GatewayEnv } from "./context";
+import { Problem } from "./problem";
 
 export async function withCost(
   c: Context<GatewayEnv>,
@@ -14,5 +16,13 @@ export async function withCost(
   now: number,
 ) {
   if (include !== "cost") return usage;
-  return { ...usage, cost: await estimateOpenPeriod(c.get("db"), tenantId, billingSettings(c.get("config")), now) };
+  try {
+    return { ...usage, cost: await estimateOpenPeriod(c.get("db"), tenantId, billingSettings(c.get("config")), now) };
+  } catch (err) {
+    // The operator's book is in another currency than BILLING_CURRENCY: nothing to price with.
+    if (err instanceof BookCurrencyError) {
+      throw new Problem(500, "misconfigured", `the cost can't be estimated: ${err.message}`);
+    }
+    throw err;
+  }
 }

@@ -117,7 +117,13 @@ describe("what is billed", () => {
         fc.nat({ max: 1_000_000 }),
         fc.nat({ max: 1_000_000 }),
         (priced, cachedRaw, uncached, output) => {
-          const u = totals({ inputTokens: cachedRaw + uncached, cachedInputTokens: cachedRaw, outputTokens: output });
+          // Units count input and output, as on a token route.
+          const u = totals({
+            inputTokens: cachedRaw + uncached,
+            cachedInputTokens: cachedRaw,
+            outputTokens: output,
+            units: cachedRaw + uncached + output,
+          });
           const billed = new Map(
             billableUsage("m", day, u, lookupOf(priced.map((d) => p("*", d, "1")))).map((b) => [
               b.dimension,
@@ -150,6 +156,9 @@ describe("payment-method references", () => {
     ["378282246310005", "card"],
     ["4242424242424241", null], // fails Luhn: not a card number
     ["4242 4242 4242 4242", "spaces"],
+    ["4242.4242.4242.4242", "card"],
+    ["4242_4242_4242_4242", "card"],
+    ["card:4242424242424242", "card"],
     ["", "spaces"],
   ])("%s", (value, expected) => {
     const problem = paymentReferenceProblem(value);

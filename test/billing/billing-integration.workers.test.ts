@@ -195,5 +195,19 @@ describe("invoice lifecycle through the operator API", () => {
       (await db.admin("/billing/run", { method: "POST", json: { periodStart: "2031-05-01", periodEnd: "2031-04-01" } }))
         .status,
     ).toBe(400);
+    // Part of a month, or two: tiers count a whole period's units, so only a whole one is billed.
+    for (const range of [
+      { periodStart: "2020-01-01", periodEnd: "2020-01-20" },
+      { periodStart: "2020-01-15", periodEnd: "2020-02-15" },
+      { periodStart: "2020-01-01", periodEnd: "2020-03-01" },
+    ]) {
+      const res = await db.admin("/billing/run", { method: "POST", json: range });
+      const body = (await res.json()) as { code: string; detail: string };
+      expect([res.status, body.code, body.detail]).toEqual([
+        400,
+        "invalid-period",
+        expect.stringContaining("2020-01-01 to 2020-02-01"),
+      ]);
+    }
   });
 });

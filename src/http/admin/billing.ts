@@ -8,8 +8,7 @@ import { getInvoice, listInvoices, transitionInvoice } from "../../billing/invoi
 import { billingSettings, webhookTarget } from "../../billing/settings";
 import { listDeliveries, redeliver } from "../../billing/webhooks/deliveries";
 import { deliverDue } from "../../billing/webhooks/dispatcher";
-import { closedPeriod, dayStart } from "../../core/billing-period";
-import { DAY_MS } from "../../core/calendar";
+import { closedPeriod, dayStart, periodContaining } from "../../core/billing-period";
 import { afterResponse, type GatewayEnv, openApiApp } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { Problem } from "../problem";
@@ -31,7 +30,6 @@ import {
 const security = [{ adminToken: [] }];
 const isInvoiceId = (id: string) => /^inv_[a-z2-7]{20}$/.test(id);
 const isDeliveryId = (id: string) => /^msg_[a-z2-7]{20}$/.test(id);
-const MAX_PERIOD_DAYS = 366;
 
 /** Sends the given deliveries after the response, on a database handle of its own. */
 function dispatchSoon(c: Context<GatewayEnv>, ids: string[]): void {
@@ -80,12 +78,16 @@ export const billingRoutes = openApiApp()
       const closed = closedPeriod(Date.now(), config.BILLING_PERIOD, config.BILLING_GRACE_HOURS);
       let period = closed;
       if (body.periodStart && body.periodEnd) {
-        const span = ((dayStart(body.periodEnd) ?? 0) - (dayStart(body.periodStart) ?? 0)) / DAY_MS;
-        if (span <= 0 || span > MAX_PERIOD_DAYS) {
+        // One whole billing period: tiers count a period's units, so an invoice of part of a
+        // period (or of several) would restart them or share one allowance among months.
+        const start = dayStart(body.periodStart);
+        const whole = start === null ? null : periodContaining(start, config.BILLING_PERIOD);
+        if (!whole || whole.start !== body.periodStart || whole.end !== body.periodEnd) {
+          const example = whole ? `, such as ${whole.start} to ${whole.end}` : "";
           throw new Problem(
             400,
             "invalid-period",
-            `periodStart must come before periodEnd, at most ${MAX_PERIOD_DAYS} days apart`,
+            `periodStart and periodEnd must be one whole billing period (BILLING_PERIOD=${config.BILLING_PERIOD})${example}; periodEnd is exclusive`,
           );
         }
         // An open period would be invoiced before its usage is in, and the watermark

@@ -4,10 +4,10 @@
 import { type Period, periodContaining } from "../core/billing-period";
 import type { Database } from "../db/database";
 import type { InvoiceLine } from "../db/schema";
-import { assertBookCurrency, invoiceLines, tenantLookup } from "./invoice-lines";
+import { assertBookCurrency, globalLayer, invoiceLines, tenantLookup } from "./invoice-lines";
 import type { BillingSettings } from "./invoice-run";
 import { loadAllPrices } from "./prices";
-import { billingDetails, periodUsageOf } from "./unbilled-usage";
+import { billingDetails, periodUsageOf, priceDaysOf } from "./unbilled-usage";
 
 export interface CostEstimate {
   currency: string;
@@ -32,10 +32,10 @@ export async function estimateOpenPeriod(
   const period: Period = periodContaining(now, settings.kind);
   // One after the other: a Workers request's database handle is one connection.
   const all = await loadAllPrices(db, tenantId);
-  const rows = await periodUsageOf(db, tenantId, period, settings.kind);
+  const rows = await periodUsageOf(db, tenantId, period, settings.kind, priceDaysOf(all.days));
   const details = await billingDetails(db, [tenantId]);
   assertBookCurrency(all, settings.currency);
-  const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, settings);
+  const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, globalLayer(all, settings));
   const lines = invoiceLines(rows, lookup, period, settings);
   return {
     currency: settings.currency,

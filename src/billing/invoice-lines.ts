@@ -1,7 +1,7 @@
 // A tenant's usage priced into invoice lines: the same code for the invoice run and for
 // the tenant's estimate of its open period (GET /account/v1/usage?include=cost).
 
-import { billableUsage, layeredLookup, type UsageTotals } from "../core/billable-usage";
+import { billableUsage, layeredLookup, priceLayer, type UsageTotals } from "../core/billable-usage";
 import { dayStart, type Period, periodContaining } from "../core/billing-period";
 import { trimDecimal } from "../core/money";
 import { PRICE_DIMENSIONS } from "../core/price-book";
@@ -24,15 +24,16 @@ export interface UsageRow {
   totals: UsageTotals;
 }
 
-/** The prices a tenant pays: its own, over the global book, over the units prices of last resort. */
-export function tenantLookup(all: AllPrices, tenantId: string, unitPrice: string | null, settings: BillingSettings) {
-  return layeredLookup({
-    tenant: all.byTenant.get(tenantId) ?? [],
-    // numeric(30,12) hands back "0.010000000000": lines show prices as the book does.
-    tenantUnitPrice: unitPrice === null ? null : trimDecimal(unitPrice),
-    global: all.global,
-    unitCost: trimDecimal(settings.unitPrice.decimal),
-  });
+/** The global book over BILLING_UNIT_COST: made once per run and shared by every tenant. */
+export function globalLayer(all: AllPrices, settings: BillingSettings): PriceLookup {
+  return priceLayer(all.global, trimDecimal(settings.unitPrice.decimal));
+}
+
+/** The prices a tenant pays: its own, over the global layer, over the units prices of last resort. */
+export function tenantLookup(all: AllPrices, tenantId: string, unitPrice: string | null, global: PriceLookup) {
+  // numeric(30,12) hands back "0.010000000000": lines show prices as the book does.
+  const own = priceLayer(all.byTenant.get(tenantId) ?? [], unitPrice === null ? null : trimDecimal(unitPrice));
+  return layeredLookup(own, global);
 }
 
 /** A price book left in an earlier BILLING_CURRENCY: an operator's mistake, never priced. */
@@ -69,7 +70,8 @@ export function billedBefore(rows: readonly UsageRow[], lookup: PriceLookup): Ma
   return byPeriod;
 }
 
-const dimensionOrder = new Map<string, number>(PRICE_DIMENSIONS.map((d, i) => [d, i]));
+const DIMENSION_ORDER: Record<string, number> = Object.fromEntries(PRICE_DIMENSIONS.map((d, i) => [d, i]));
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * The lines of `rows` (one tenant's): the invoice's own period first, then each earlier
@@ -96,29 +98,31 @@ export function invoiceLines(
     const priced = priceUsage(byPeriod.get(start) ?? [], lookup, settings.currency, before.get(start));
     // Every model has a units price of last resort, so nothing billable goes unpriced.
     if (priced.unpriced.length > 0) throw new Error(`usage of ${start} has no price: ${priced.unpriced[0]?.model}`);
-    const lines = priced.lines.map((l, i) => ({ l, i }));
-    lines.sort(
-      (a, b) =>
-        (a.l.model < b.l.model ? -1 : a.l.model > b.l.model ? 1 : 0) ||
-        (dimensionOrder.get(a.l.dimension) ?? 0) - (dimensionOrder.get(b.l.dimension) ?? 0) ||
-        (a.l.tier ?? 0) - (b.l.tier ?? 0) ||
-        a.i - b.i,
-    );
-    return lines.map(({ l }): InvoiceLine => {
-      if (l.quantity > BigInt(Number.MAX_SAFE_INTEGER) || l.amountMinor > BigInt(Number.MAX_SAFE_INTEGER)) {
+    // Stable: a mid-period price change keeps its lines in day order.
+    const lines = priced.lines
+      .slice()
+      .sort(
+        (a, b) =>
+          (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+          (DIMENSION_ORDER[a.dimension] ?? 0) - (DIMENSION_ORDER[b.dimension] ?? 0) ||
+          (a.tier ?? 0) - (b.tier ?? 0),
+      );
+    return lines.map((l): InvoiceLine => {
+      if (l.quantity > MAX_SAFE || l.amountMinor > MAX_SAFE) {
         throw new RangeError(`a line of ${l.quantity} ${l.dimension} for ${l.amountMinor} minor units is too large`);
       }
-      return {
+      const line: InvoiceLine = {
         model: l.model === "" ? null : l.model,
         dimension: l.dimension,
-        ...(l.tier === undefined ? {} : { tier: l.tier }),
         quantity: Number(l.quantity),
         unitPrice: l.unitPrice,
         amountMinor: Number(l.amountMinor),
         periodStart: bounds.start,
         periodEnd: bounds.end,
-        ...(own ? {} : { adjustment: true as const }),
       };
+      if (l.tier !== undefined) line.tier = l.tier;
+      if (!own) line.adjustment = true;
+      return line;
     });
   });
 }

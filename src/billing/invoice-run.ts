@@ -8,11 +8,17 @@ import { type Database, rowsOf, type Transaction } from "../db/database";
 import { BILLING_LOCK } from "../db/lock";
 import type { InvoiceLine } from "../db/schema";
 import { newInvoiceId } from "./ids";
-import { assertBookCurrency, billedBefore, invoiceLines, tenantLookup } from "./invoice-lines";
+import { assertBookCurrency, billedBefore, globalLayer, invoiceLines, tenantLookup } from "./invoice-lines";
 import { invoiceEvent } from "./invoice-view";
-import { loadAllPrices } from "./prices";
-import { type BillingDetails, billedUsageOfLatePeriods, billingDetails, unbilledUsage } from "./unbilled-usage";
-import { enqueueWebhooks } from "./webhooks/outbox";
+import { billedThrough, loadAllPrices } from "./prices";
+import {
+  type BillingDetails,
+  billedUsageOfLatePeriods,
+  billingDetails,
+  priceDaysOf,
+  unbilledUsage,
+} from "./unbilled-usage";
+import { enqueueInvoiceEvents } from "./webhooks/outbox";
 
 export interface BillingSettings {
   kind: BillingPeriodKind;
@@ -48,11 +54,13 @@ interface Draft {
 async function draftInvoices(tx: Transaction, period: Period, settings: BillingSettings): Promise<Draft[]> {
   const all = await loadAllPrices(tx);
   assertBookCurrency(all, settings.currency);
-  const usage = await unbilledUsage(tx, period, settings.kind);
-  const billed = await billedUsageOfLatePeriods(tx, period, settings.kind);
+  const days = priceDaysOf(all.days);
+  const usage = await unbilledUsage(tx, period, settings.kind, await billedThrough(tx), days);
+  const billed = await billedUsageOfLatePeriods(tx, period, settings.kind, days);
   const details = await billingDetails(tx, [...usage.keys()]);
+  const global = globalLayer(all, settings);
   return [...usage].map(([tenantId, rows]) => {
-    const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, settings);
+    const lookup = tenantLookup(all, tenantId, details.get(tenantId)?.unitPrice ?? null, global);
     const before = billedBefore(billed.get(tenantId) ?? [], lookup);
     return {
       id: newInvoiceId(),
@@ -93,6 +101,8 @@ export async function runInvoicing(
   return db.transaction(
     async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${BILLING_LOCK})`);
+      // The run sums a period of every tenant's rollup in one aggregate: room to do it in memory.
+      await tx.execute(sql`SET LOCAL work_mem = '64MB'`);
       const drafts = await draftInvoices(tx, period, settings);
       if (settings.zeroInvoices) {
         const idle = rowsOf<{ id: string }>(
@@ -150,12 +160,12 @@ export async function runInvoicing(
       );
       await advanceWatermark(tx, period);
       const recordById = new Map(records.map((r) => [r.id, r]));
-      const deliveries = await enqueueWebhooks(
+      const deliveries = await enqueueInvoiceEvents(
         tx,
         inserted.map(({ id }) => {
           const record = recordById.get(id);
           if (!record) throw new Error(`invoice ${id} was inserted but never drafted`);
-          return invoiceEvent(
+          const event = invoiceEvent(
             "invoice.created",
             {
               id,
@@ -166,12 +176,14 @@ export async function runInvoicing(
               amountMinor: record.amount_minor,
               currency: settings.currency,
               status: "issued",
-              lineItems: record.line_items,
+              // Filled in from the stored invoice by enqueueInvoiceEvents.
+              lineItems: [],
               billingAccountId: record.billing_account_id,
               paymentMethodRef: record.payment_method_ref,
             },
             now,
           );
+          return { ...event, invoiceId: id };
         }),
         now,
       );

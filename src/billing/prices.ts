@@ -25,6 +25,8 @@ export interface AllPrices {
   byTenant: Map<string, PriceEntry[]>;
   /** The currencies the stored prices are in (one, the billing currency, unless it changed). */
   currencies: Set<string>;
+  /** Every day a loaded price starts on: a price can change on no other. */
+  days: Set<string>;
 }
 
 /** "00.50" and "0.5" are one price: written without leading or trailing zeros. */
@@ -54,7 +56,8 @@ function entryOf(row: Pick<PriceRow, "model" | "dimension" | "unitPrice" | "effe
 const scope = (tenantId: string | null) =>
   tenantId === null ? isNull(prices.tenantId) : eq(prices.tenantId, tenantId);
 
-async function billedThrough(db: Database | Transaction): Promise<string | null> {
+/** The first day not invoiced yet (billing_state.billed_through); null before any run. */
+export async function billedThrough(db: Database | Transaction): Promise<string | null> {
   const [row] = rowsOf<{ day: string }>(
     await db.execute(sql`SELECT to_char(billed_through, 'YYYY-MM-DD') AS day FROM billing_state WHERE id = 1`),
   );
@@ -100,9 +103,10 @@ export async function loadAllPrices(db: Database | Transaction, tenantId?: strin
     .select()
     .from(prices)
     .where(tenantId === undefined ? undefined : or(isNull(prices.tenantId), eq(prices.tenantId, tenantId)));
-  const all: AllPrices = { global: [], byTenant: new Map(), currencies: new Set() };
+  const all: AllPrices = { global: [], byTenant: new Map(), currencies: new Set(), days: new Set() };
   for (const row of rows) {
     all.currencies.add(row.currency);
+    all.days.add(row.effectiveFrom);
     if (row.tenantId === null) {
       all.global.push(entryOf(row));
       continue;

@@ -24,14 +24,15 @@ type SqlRow = {
   cached_input_tokens: string;
 };
 
-const SUMS = sql.raw(`sum(x.units)::text AS units, sum(x.requests)::text AS requests,
-  sum(x.input_tokens)::text AS input_tokens, sum(x.output_tokens)::text AS output_tokens,
-  sum(x.cached_input_tokens)::text AS cached_input_tokens`);
+const SUMS = sql.raw(`sum(x.units) AS units, sum(x.requests) AS requests,
+  sum(x.input_tokens) AS input_tokens, sum(x.output_tokens) AS output_tokens,
+  sum(x.cached_input_tokens) AS cached_input_tokens`);
 const COLUMNS = sql.raw("units, requests, input_tokens, output_tokens, cached_input_tokens");
-/** Every day a stored price starts on, in order: where runs of days with one price end. */
-const PRICE_DAYS = sql.raw(
-  "(SELECT coalesce(array_agg(DISTINCT effective_from ORDER BY effective_from), '{}'::date[]) FROM prices)",
-);
+
+/** The days a stored price starts on, for the SQL: where runs of days with one price end. */
+export function priceDaysOf(effectiveFrom: Iterable<string>): string {
+  return `{${[...new Set(effectiveFrom)].sort().join(",")}}`;
+}
 
 /** The first day of the period `x.day` is in; `current` for every day from its start on. */
 function periodOf(kind: BillingPeriodKind, current: Period | null): SQL {
@@ -41,14 +42,29 @@ function periodOf(kind: BillingPeriodKind, current: Period | null): SQL {
     : sql`CASE WHEN x.day >= ${current.start}::date THEN ${current.start}::date ELSE x.day END`;
 }
 
-function grouped(source: SQL, kind: BillingPeriodKind, period: Period | null, where: SQL = sql`true`): SQL {
+/**
+ * `source`'s rows summed per tenant, model, period and run of days. The price days come as a
+ * value, not a subquery, so the planner sizes the aggregate right; the text is made after
+ * grouping, once per group, and `where` filters groups, not rows.
+ */
+function grouped(
+  source: SQL,
+  kind: BillingPeriodKind,
+  period: Period | null,
+  priceDays: string,
+  where: SQL = sql`true`,
+): SQL {
   return sql`
-    SELECT x.tenant_id, x.model, to_char(${periodOf(kind, period)}, 'YYYY-MM-DD') AS period_start,
-           to_char(min(x.day), 'YYYY-MM-DD') AS day, ${SUMS}
-    FROM (${source}) x
-    WHERE ${where}
-    GROUP BY x.tenant_id, x.model, 3, width_bucket(x.day, ${PRICE_DAYS})
-    ORDER BY x.tenant_id, 3 DESC, 4, x.model`;
+    SELECT g.tenant_id, g.model, to_char(g.period_start, 'YYYY-MM-DD') AS period_start,
+           to_char(g.day, 'YYYY-MM-DD') AS day, g.units::text AS units, g.requests::text AS requests,
+           g.input_tokens::text AS input_tokens, g.output_tokens::text AS output_tokens,
+           g.cached_input_tokens::text AS cached_input_tokens
+    FROM (
+      SELECT x.tenant_id, x.model, ${periodOf(kind, period)} AS period_start, min(x.day) AS day, ${SUMS}
+      FROM (${source}) x
+      GROUP BY x.tenant_id, x.model, 3, width_bucket(x.day, ${priceDays}::date[])
+    ) g
+    WHERE ${where}`;
 }
 
 function byTenant(rows: SqlRow[]): Map<string, UsageRow[]> {
@@ -73,21 +89,26 @@ function byTenant(rows: SqlRow[]): Map<string, UsageRow[]> {
 }
 
 /**
- * Usage to bill on `period`'s invoices: the days from billing_state.billed_through (how far
- * the last run reached) to the period's end, and late usage of days already invoiced
- * (usage_late), for tenants without the period's invoice yet.
+ * Usage to bill on `period`'s invoices: the days from `billedThrough` (how far the last run
+ * reached; null: nothing invoiced yet) to the period's end, and late usage of days already
+ * invoiced (usage_late), for tenants without the period's invoice yet.
  */
-export async function unbilledUsage(tx: Transaction, period: Period, kind: BillingPeriodKind) {
+export async function unbilledUsage(
+  tx: Transaction,
+  period: Period,
+  kind: BillingPeriodKind,
+  billedThrough: string | null,
+  priceDays: string,
+) {
   const source = sql`
     SELECT u.tenant_id, u.day, u.model, ${COLUMNS} FROM usage_daily u
-    WHERE u.day >= coalesce((SELECT billed_through FROM billing_state WHERE id = 1), date '1970-01-01')
-      AND u.day < ${period.end}::date
+    WHERE u.day >= ${billedThrough ?? "1970-01-01"}::date AND u.day < ${period.end}::date
     UNION ALL
     SELECT l.tenant_id, l.day, l.model, ${COLUMNS} FROM usage_late l WHERE l.day < ${period.end}::date`;
   const notInvoiced = sql`NOT EXISTS (
     SELECT 1 FROM invoices i
-    WHERE i.tenant_id = x.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date)`;
-  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period, notInvoiced))));
+    WHERE i.tenant_id = g.tenant_id AND i.period_start = ${period.start}::date AND i.period_end = ${period.end}::date)`;
+  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, period, priceDays, notInvoiced))));
 }
 
 /**
@@ -99,6 +120,7 @@ export async function billedUsageOfLatePeriods(
   tx: Transaction,
   period: Period,
   kind: BillingPeriodKind,
+  priceDays: string,
 ): Promise<Map<string, UsageRow[]>> {
   const firstPeriodDay = kind === "month" ? sql`date_trunc('month', f.first_day)::date` : sql`f.first_day`;
   const source = sql`
@@ -114,7 +136,7 @@ export async function billedUsageOfLatePeriods(
     JOIN usage_daily d ON d.tenant_id = f.tenant_id AND d.day >= ${firstPeriodDay}
     LEFT JOIN usage_late l ON l.tenant_id = d.tenant_id AND l.day = d.day AND l.route = d.route AND l.model = d.model
     WHERE d.day < (SELECT billed_through FROM billing_state WHERE id = 1)`;
-  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, null))));
+  return byTenant(rowsOf<SqlRow>(await tx.execute(grouped(source, kind, null, priceDays))));
 }
 
 /** One tenant's usage of an open period so far, for its estimate: the invoice run's rows. */
@@ -123,11 +145,12 @@ export async function periodUsageOf(
   tenantId: string,
   period: Period,
   kind: BillingPeriodKind,
+  priceDays: string,
 ): Promise<UsageRow[]> {
   const source = sql`
     SELECT u.tenant_id, u.day, u.model, ${COLUMNS} FROM usage_daily u
     WHERE u.tenant_id = ${tenantId} AND u.day >= ${period.start}::date AND u.day < ${period.end}::date`;
-  return byTenant(rowsOf<SqlRow>(await db.execute(grouped(source, kind, period)))).get(tenantId) ?? [];
+  return byTenant(rowsOf<SqlRow>(await db.execute(grouped(source, kind, period, priceDays)))).get(tenantId) ?? [];
 }
 
 export interface BillingDetails {

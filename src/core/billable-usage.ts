@@ -25,52 +25,56 @@ export interface UsageTotals {
   units: bigint;
 }
 
-export interface PriceLayers {
-  /** The tenant's own prices: consulted first, dimension by dimension. */
-  tenant: readonly PriceEntry[];
-  /** The tenant's `unitPrice` from its quota; null: none. */
-  tenantUnitPrice: string | null;
-  global: readonly PriceEntry[];
-  /** BILLING_UNIT_COST. */
-  unitCost: string;
-}
-
 /** Before any real day: the units prices of last resort have always been in force. */
 const ALWAYS = "0001-01-01";
-const unitsEverywhere = (unitPrice: string): PriceEntry => ({
-  model: "*",
-  dimension: "units",
-  unitPrice,
-  effectiveFrom: ALWAYS,
-});
 
-/** The price in force for a tenant: its own layer first, then the global one. */
-export function layeredLookup(layers: PriceLayers): PriceLookup {
-  const tenant =
-    layers.tenantUnitPrice === null ? layers.tenant : [...layers.tenant, unitsEverywhere(layers.tenantUnitPrice)];
-  const global = [...layers.global, unitsEverywhere(layers.unitCost)];
-  return (model, dimension, day) =>
-    priceInForce(tenant, model, dimension, day) ?? priceInForce(global, model, dimension, day);
+/**
+ * One layer's prices: a book, over its units price of last resort (null: none), remembered
+ * per model, dimension and day, since an invoice run asks the global layer the same
+ * questions for every tenant.
+ */
+export function priceLayer(book: readonly PriceEntry[], unitsPrice: string | null): PriceLookup {
+  const entries =
+    unitsPrice === null
+      ? book
+      : [...book, { model: "*", dimension: "units", unitPrice: unitsPrice, effectiveFrom: ALWAYS } as const];
+  if (entries.length === 0) return () => null;
+  const known = new Map<string, PriceEntry | null>();
+  return (model, dimension, day) => {
+    const key = `${model}\u0000${dimension}\u0000${day}`;
+    let price = known.get(key);
+    if (price === undefined) {
+      price = priceInForce(entries, model, dimension, day);
+      known.set(key, price);
+    }
+    return price;
+  };
+}
+
+/** The tenant's layer first, dimension by dimension, then the global one. */
+export function layeredLookup(tenant: PriceLookup, global: PriceLookup): PriceLookup {
+  return (model, dimension, day) => tenant(model, dimension, day) ?? global(model, dimension, day);
 }
 
 /** One model's usage on a day (or a run of days with the same prices) as billable quantities. */
 export function billableUsage(model: string, day: string, totals: UsageTotals, lookup: PriceLookup): DayUsage[] {
-  const priced = (dimension: PriceDimension) => lookup(model, dimension, day) !== null;
   const billed: DayUsage[] = [];
-  const bill = (dimension: PriceDimension, quantity: bigint) => {
+  const bill = (dimension: PriceDimension, price: PriceEntry, quantity: bigint) => {
     if (quantity < 0n) throw new RangeError(`${dimension} of ${model || "no model"} on ${day} is negative`);
-    if (quantity > 0n) billed.push({ day, model, dimension, quantity });
+    if (quantity > 0n) billed.push({ day, model, dimension, quantity, price });
   };
-  if (priced("requests")) bill("requests", totals.requests);
-  const input = priced("inputTokens");
-  const output = priced("outputTokens");
-  const cached = priced("cachedInputTokens");
+  const requests = lookup(model, "requests", day);
+  if (requests) bill("requests", requests, totals.requests);
+  const input = lookup(model, "inputTokens", day);
+  const output = lookup(model, "outputTokens", day);
+  const cached = lookup(model, "cachedInputTokens", day);
   if (input || output || cached) {
-    if (input) bill("inputTokens", cached ? totals.inputTokens - totals.cachedInputTokens : totals.inputTokens);
-    if (output) bill("outputTokens", totals.outputTokens);
-    if (cached) bill("cachedInputTokens", totals.cachedInputTokens);
-  } else if (priced("units")) {
-    bill("units", totals.units);
+    if (input) bill("inputTokens", input, cached ? totals.inputTokens - totals.cachedInputTokens : totals.inputTokens);
+    if (output) bill("outputTokens", output, totals.outputTokens);
+    if (cached) bill("cachedInputTokens", cached, totals.cachedInputTokens);
+    return billed;
   }
+  const units = lookup(model, "units", day);
+  if (units) bill("units", units, totals.units);
   return billed;
 }

@@ -6,7 +6,7 @@
 // graduated per model and dimension over the period, in day order: a unit's tier is its place
 // among the period's units of that model and dimension.
 
-import { lineAmountMinor, parsePrice, trimDecimal } from "./money";
+import { lineAmountMinor, type Price, parsePrice, trimDecimal } from "./money";
 import { type PriceDimension, type PriceEntry, priceInForce, sliceIntoTiers } from "./price-book";
 
 /** The price of a model's dimension on a day: a book's, or several books' layered. */
@@ -18,6 +18,20 @@ export interface DayUsage {
   model: string;
   dimension: PriceDimension;
   quantity: bigint;
+  /** The price in force that day, when the caller has already looked it up. */
+  price?: PriceEntry;
+}
+
+/** Prices as read once: a book holds a handful, and a run prices them thousands of times. */
+const parsed = new Map<string, Price>();
+function priceOf(decimal: string): Price {
+  let price = parsed.get(decimal);
+  if (!price) {
+    if (parsed.size > 10_000) parsed.clear();
+    price = parsePrice(decimal);
+    parsed.set(decimal, price);
+  }
+  return price;
 }
 
 export interface PricedLine {
@@ -58,7 +72,7 @@ export function priceUsage(
     if (u.quantity < 0n) throw new RangeError("a quantity is never negative");
     if (u.quantity === 0n) continue;
     const series = `${u.model}\u0000${u.dimension}`;
-    const price = lookup(u.model, u.dimension, u.day);
+    const price = u.price ?? lookup(u.model, u.dimension, u.day);
     if (!price) {
       const gap = unpriced.get(series) ?? { model: u.model, dimension: u.dimension, quantity: 0n };
       gap.quantity += u.quantity;
@@ -68,23 +82,21 @@ export function priceUsage(
     const already = used.get(series) ?? 0n;
     for (const slice of sliceIntoTiers(price, already, u.quantity)) {
       // The same tier at another price (a change mid-period) is a line of its own.
-      const key = `${series}\u0000${slice.tier ?? ""}\u0000${trimDecimal(parsePrice(slice.unitPrice).decimal)}`;
-      const line = quantities.get(key) ?? {
-        model: u.model,
-        dimension: u.dimension,
-        ...(slice.tier === undefined ? {} : { tier: slice.tier }),
-        quantity: 0n,
-        unitPrice: slice.unitPrice,
-      };
+      const key = `${series}\u0000${slice.tier ?? ""}\u0000${trimDecimal(priceOf(slice.unitPrice).decimal)}`;
+      let line = quantities.get(key);
+      if (!line) {
+        line = { model: u.model, dimension: u.dimension, quantity: 0n, unitPrice: slice.unitPrice };
+        if (slice.tier !== undefined) line.tier = slice.tier;
+        quantities.set(key, line);
+      }
       line.quantity += slice.quantity;
-      quantities.set(key, line);
     }
     used.set(series, already + u.quantity);
   }
-  const lines = [...quantities.values()].map((l) => ({
-    ...l,
-    amountMinor: lineAmountMinor(l.quantity, parsePrice(l.unitPrice), currency),
-  }));
+  const lines: PricedLine[] = [];
+  for (const l of quantities.values()) {
+    lines.push(Object.assign(l, { amountMinor: lineAmountMinor(l.quantity, priceOf(l.unitPrice), currency) }));
+  }
   return {
     lines,
     totalMinor: lines.reduce((sum, l) => sum + l.amountMinor, 0n),

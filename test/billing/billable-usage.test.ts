@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { billableUsage, layeredLookup, type UsageTotals } from "../../src/core/billable-usage";
+import { billableUsage, layeredLookup, priceLayer, type UsageTotals } from "../../src/core/billable-usage";
 import { looksLikeCardNumber, paymentReferenceProblem } from "../../src/core/payment-reference";
 import type { PriceDimension, PriceEntry } from "../../src/core/price-book";
 
@@ -20,13 +20,16 @@ const totals = (t: Partial<Record<keyof UsageTotals, number>>): UsageTotals => (
   cachedInputTokens: BigInt(t.cachedInputTokens ?? 0),
   units: BigInt(t.units ?? 0),
 });
+/** A tenant's prices over the global book, each over its units price of last resort. */
+const layers = (l: { tenant: PriceEntry[]; tenantUnitPrice: string | null; global: PriceEntry[]; unitCost: string }) =>
+  layeredLookup(priceLayer(l.tenant, l.tenantUnitPrice), priceLayer(l.global, l.unitCost));
 const brief = (usage: ReturnType<typeof billableUsage>) => usage.map((u) => [u.dimension, Number(u.quantity)]);
 
 describe("layered prices", () => {
   const global = [p("gpt-4o*", "inputTokens", "0.0000025"), p("gpt-4o*", "outputTokens", "0.00001")];
 
   it("takes the tenant's price for its dimension only, the global book for the rest", () => {
-    const lookup = layeredLookup({
+    const lookup = layers({
       tenant: [p("gpt-4o-mini", "outputTokens", "0.0000006")],
       tenantUnitPrice: null,
       global,
@@ -38,12 +41,12 @@ describe("layered prices", () => {
   });
 
   it("has the tenant's unitPrice over BILLING_UNIT_COST as the units price of any model, since always", () => {
-    const own = layeredLookup({ tenant: [], tenantUnitPrice: "0.01", global, unitCost: "0.000002" });
-    const fallback = layeredLookup({ tenant: [], tenantUnitPrice: null, global, unitCost: "0.000002" });
+    const own = layers({ tenant: [], tenantUnitPrice: "0.01", global, unitCost: "0.000002" });
+    const fallback = layers({ tenant: [], tenantUnitPrice: null, global, unitCost: "0.000002" });
     expect(own("anything", "units", "1999-01-01")?.unitPrice).toBe("0.01");
     expect(fallback("", "units", "1999-01-01")?.unitPrice).toBe("0.000002");
     // A units price in the tenant's book from a day wins over its unitPrice from that day on.
-    const later = layeredLookup({
+    const later = layers({
       tenant: [p("*", "units", "0.02", "2031-02-01")],
       tenantUnitPrice: "0.01",
       global,
@@ -56,7 +59,7 @@ describe("layered prices", () => {
   });
 
   it("does not price a dimension nobody priced", () => {
-    const lookup = layeredLookup({ tenant: [], tenantUnitPrice: null, global, unitCost: "0.000002" });
+    const lookup = layers({ tenant: [], tenantUnitPrice: null, global, unitCost: "0.000002" });
     expect(lookup("gpt-4o", "requests", "2031-01-05")).toBeNull();
     expect(lookup("gpt-4o", "inputTokens", "2030-12-31")).toBeNull();
   });
@@ -66,7 +69,7 @@ describe("what is billed", () => {
   const day = "2031-01-05";
   const usage = totals({ requests: 3, inputTokens: 1000, cachedInputTokens: 300, outputTokens: 200, units: 1200 });
   const lookupOf = (book: PriceEntry[]) =>
-    layeredLookup({ tenant: [], tenantUnitPrice: null, global: book, unitCost: "0.000002" });
+    layers({ tenant: [], tenantUnitPrice: null, global: book, unitCost: "0.000002" });
 
   it.each([
     ["no token price: the units", [], [["units", 1200]]],

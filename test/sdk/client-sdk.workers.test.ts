@@ -273,10 +273,11 @@ describe("AegisAdmin", () => {
       deliveredAt: deliveredAt.toISOString(),
     });
 
-    const today = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    // This month: a whole billing period (BILLING_PERIOD is month here), and still open.
+    const now = new Date();
+    const first = (month: number) => new Date(Date.UTC(now.getUTCFullYear(), month, 1)).toISOString().slice(0, 10);
     const open = (await admin
-      .runBilling({ periodStart: today, periodEnd: tomorrow })
+      .runBilling({ periodStart: first(now.getUTCMonth()), periodEnd: first(now.getUTCMonth() + 1) })
       .catch((e: unknown) => e)) as HTTPError;
     expect(open).toBeInstanceOf(HTTPError);
     expect(open.status).toBe(409);

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ConfigError, loadConfig } from "../config";
 import { canonicalPath } from "../core/canonical-path";
 import { log } from "../core/log";
+import { REQUEST_ID_HEADER, requestIdOf } from "../core/request-id";
 import { matchRoute } from "../core/route-table";
 import { accountRoutes } from "./account";
 import { accountUsageRoutes } from "./account-usage";
@@ -15,7 +16,7 @@ import { priceRoutes } from "./admin/prices";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
 import { consoleRoutes } from "./console/routes";
-import { type GatewayDeps, type GatewayEnv, withDatabase } from "./context";
+import { type GatewayDeps, type GatewayEnv, withDatabase, withHeader } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { notFound, Problem, problemFromError } from "./problem";
@@ -45,15 +46,19 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
   app.notFound(notFound);
 
   app.use("*", async function gatewayContext(c, next) {
+    const requestId = requestIdOf(c.req.header(REQUEST_ID_HEADER));
+    c.set("requestId", requestId);
+    c.set("log", log.child({ requestId }));
     try {
       c.set("config", loadConfig(c.env));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      log.error("invalid configuration", { error: err.message });
+      c.var.log.error("invalid configuration", { error: err.message });
       throw new Problem(500, "misconfigured", `the gateway is misconfigured: ${err.message}`);
     }
     c.set("deps", deps);
     await next();
+    withHeader(c, REQUEST_ID_HEADER, requestId);
   });
 
   app.use("/admin/v1/*", limitBody(ADMIN_BODY_LIMIT, "operator request bodies"), adminAuth(), withDatabase());

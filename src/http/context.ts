@@ -6,7 +6,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config";
 import { describeError } from "../core/errors";
 import type { LimiterStore } from "../core/limiter-store";
-import { log } from "../core/log";
+import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
 import type { AegisVariables } from "./limit-call";
@@ -39,6 +39,10 @@ export type GatewayEnv = {
     tokenCall?: TokenCall;
     /** The canonical path of a front-door call: the one matched, and the one forwarded. */
     path: string;
+    /** The call's id (x-request-id): in its response, its upstream request, its logs and its usage. */
+    requestId: string;
+    /** The logger of this call: every line carries its request id. */
+    log: Logger;
     /** The console session's CSRF token and expiry (console pages only). */
     csrf: string;
     sessionExpiry: number;
@@ -47,7 +51,8 @@ export type GatewayEnv = {
 
 /** Runs `work` after the response when the runtime allows it, else before returning. */
 export async function afterResponse(c: Context, work: Promise<unknown>): Promise<void> {
-  const guarded = work.catch((err: unknown) => log.error("background work failed", { error: describeError(err) }));
+  const logger = (c.get("log") as Logger | undefined) ?? log;
+  const guarded = work.catch((err: unknown) => logger.error("background work failed", { error: describeError(err) }));
   let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
   try {
     ctx = c.executionCtx;
@@ -82,4 +87,18 @@ export function openApiApp() {
       throw new Problem(400, "invalid-request", `invalid ${where}: ${detail}`, { errors });
     },
   });
+}
+
+/**
+ * Sets a header on the response, whatever made it: a response whose headers are immutable
+ * (one fetch() returned, passed on as it came) is copied first.
+ */
+export function withHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    const res = new Response(c.res.body, c.res);
+    res.headers.set(name, value);
+    c.res = res;
+  }
 }

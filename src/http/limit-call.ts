@@ -7,7 +7,7 @@ import type { Config } from "../config";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
-import { log } from "../core/log";
+import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import { type KeyPolicy, keyPolicyOf, presentedKey } from "./api-key";
 import { type Enforcement, enforce } from "./enforce";
@@ -114,7 +114,9 @@ export async function checkCall<E extends AegisEnv>(
     settings.legacyHeaders,
   );
   // An app that identified the tenant itself has no key for the limiter to verify.
-  const headers = respond(result, settings.failureMode, keyHash !== undefined);
+  // An embedding app's own Hono app has no gateway logger: the process's serves it.
+  const logger = (c.get("log" as never) as Logger | undefined) ?? log;
+  const headers = respond(result, settings.failureMode, keyHash !== undefined, logger);
   c.set("aegis", {
     tenantId,
     enforced: result.outcome === "allowed",
@@ -125,7 +127,12 @@ export async function checkCall<E extends AegisEnv>(
 }
 
 /** The headers for an admitted call; throws the problem for any other outcome. */
-function respond(result: Enforcement, failureMode: "open" | "closed", verifyingKey: boolean): Record<string, string> {
+function respond(
+  result: Enforcement,
+  failureMode: "open" | "closed",
+  verifyingKey: boolean,
+  logger: Logger,
+): Record<string, string> {
   switch (result.outcome) {
     case "allowed":
       return result.headers;
@@ -134,7 +141,7 @@ function respond(result: Enforcement, failureMode: "open" | "closed", verifyingK
     case "suspended":
       throw refusalProblem(result);
     case "unavailable":
-      log.error("limiter unavailable", { tenant: result.tenantId, failureMode, error: result.error.message });
+      logger.error("limiter unavailable", { tenant: result.tenantId, failureMode, error: result.error.message });
       // Fail open only when the limiter itself is out of reach. A key whose tenant it could
       // not load is a key nobody verified: letting it through would let anyone with a
       // made-up key, or a slow Postgres, switch enforcement off.

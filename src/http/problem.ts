@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { describeError } from "../core/errors";
-import { log } from "../core/log";
+import { type Logger, log } from "../core/log";
 import { PROBLEM_TYPE_BASE, type ProblemCode } from "../core/problem-codes";
 
 export { PROBLEM_TYPE_BASE } from "../core/problem-codes";
@@ -88,6 +88,9 @@ function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The call's logger when the gateway's first middleware set it, else the process's. */
+const logOf = (c: Context): Logger => (c.get("log") as Logger | undefined) ?? log;
+
 /** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
 export function problemFromError(err: unknown, c: Context): Response {
   if (err instanceof Problem) return err.response();
@@ -100,7 +103,7 @@ export function problemFromError(err: unknown, c: Context): Response {
     err.message.startsWith("Failed query:") &&
     (state === undefined || /^(08|53|57)/.test(state));
   if (unreachable) {
-    log.error("database unavailable", { path: c.req.path, error: describeError(err) });
+    logOf(c).error("database unavailable", { path: c.req.path, error: describeError(err) });
     return new Problem(
       503,
       "database-unavailable",
@@ -122,7 +125,7 @@ export function problemFromError(err: unknown, c: Context): Response {
     const detail = HTTP_DETAILS[status] ?? (err.message || TITLES[status] || "request failed");
     return new Problem(status, code, detail).response();
   }
-  log.error("unhandled error", { method: c.req.method, path: c.req.path, error: describeError(err) });
+  logOf(c).error("unhandled error", { method: c.req.method, path: c.req.path, error: describeError(err) });
   return new Problem(500, "internal", "the gateway failed to handle this request; it has been logged").response();
 }
 

@@ -2,7 +2,7 @@
 
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
-import { log } from "../core/log";
+import { REQUEST_ID_HEADER } from "../core/request-id";
 import { usageStripper, withStreamUsage, withStreamUsageOf } from "../core/stream-usage-option";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
@@ -29,6 +29,8 @@ function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined,
   if (aegis?.enforced) setUpstreamHeader(headers, TENANT_HEADER, aegis.tenantId);
   else if (aegis) setUpstreamHeader(headers, UNENFORCED_HEADER, "true");
   setUpstreamHeader(headers, ROUTE_HEADER, route);
+  // The client's id when it gave a safe one, else the gateway's: the upstream logs the same id.
+  headers.set(REQUEST_ID_HEADER, c.get("requestId"));
   return headers;
 }
 
@@ -40,7 +42,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const reportUsed: ReportUsed = (units, metadata, usage) => {
     const reservation = aegis?.reservation;
     if (!aegis || !reservation) return;
-    const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, metadata, usage);
+    // The usage record keeps the call's request id, to follow a bill back to the call.
+    const withId = { ...metadata, requestId: c.get("requestId") };
+    const settled = c.get("deps").store(c.env).settle(aegis.tenantId, reservation.id, units, withId, usage);
     // If this fails the reservation expires and keeps its estimate: the usage is not lost.
     void afterResponse(c, settled);
   };
@@ -66,7 +70,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
         ...(hasBody ? { duplex: "half" } : {}),
       } as RequestInit);
     } catch (err) {
-      log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
+      c.var.log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
       throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
     } finally {
       // The body is sent: a stream that runs for minutes must not keep the prompt alive.

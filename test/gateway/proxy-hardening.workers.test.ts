@@ -110,10 +110,16 @@ describe("forwarding headers", () => {
         connection: "keep-alive, x-secret-hop",
         "x-secret-hop": "must not pass",
         "x-kept": "passes",
+        "x-request-id": "req-edge-9",
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
       },
     });
     expect(res.status).toBe(200);
+    // The request id comes back, and reaches the upstream with the trace context unchanged.
+    expect(res.headers.get("x-request-id")).toBe("req-edge-9");
     const { headers } = ((await res.json()) as Echo).echo;
+    expect(headers["x-request-id"]).toBe("req-edge-9");
+    expect(headers.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     expect(headers["x-forwarded-for"]).toBe("203.0.113.9");
     expect(headers["x-real-ip"]).toBe("203.0.113.9");
     expect(headers["x-forwarded-host"]).toBe("gateway.test");

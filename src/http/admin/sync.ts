@@ -3,7 +3,6 @@
 import type { Context } from "hono";
 import { describeError } from "../../core/errors";
 import type { TenantSnapshot } from "../../core/limiter-store";
-import { log } from "../../core/log";
 import type { GatewayEnv } from "../context";
 import { LEGACY_SYNC_HEADER, SYNC_HEADER } from "../gateway-headers";
 import { Problem } from "../problem";
@@ -25,7 +24,7 @@ export async function pushSnapshot(
     await c.get("deps").store(c.env).apply(snapshot);
   } catch (err) {
     const refresh = c.get("config").CONFIG_REFRESH_SECONDS;
-    log.error("limiter push failed", { tenant: snapshot.tenantId, error: describeError(err) });
+    c.var.log.error("limiter push failed", { tenant: snapshot.tenantId, error: describeError(err) });
     if (mustConfirm) {
       throw new Problem(
         502,

@@ -71,6 +71,8 @@ export const routeRuleSchema = z.strictObject({
 const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  /** The bearer token GET /metrics asks for; unset, /metrics is off. */
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
   UPSTREAM_URL: z.url().optional(),
   DEFAULT_RATE_LIMIT_PER_MIN: int(0, MAX_RATE).default(60),
   RATE_LIMIT_BURST: int(1, MAX_RATE).optional(),

@@ -40,6 +40,7 @@ export const PROBLEM_CODES = [
   "edge-sync-pending",
   "limiter-unavailable",
   "admin-disabled",
+  "metrics-disabled",
   "database-not-configured",
   "database-unavailable",
 ] as const;

@@ -19,6 +19,7 @@ import { consoleRoutes } from "./console/routes";
 import { type GatewayDeps, type GatewayEnv, withDatabase, withHeader } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
+import { metricsRoute } from "./metrics-route";
 import { notFound, Problem, problemFromError } from "./problem";
 import { proxyToUpstream } from "./proxy";
 import { reservationOf, tokenCallOf } from "./token-call";
@@ -108,6 +109,8 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
         "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
+
+  app.get("/metrics", metricsRoute(deps));
 
   // The API reference: a page of our own and its two assets, strict about what may run.
   const docsHeaders = {

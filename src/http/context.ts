@@ -5,6 +5,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config";
 import { describeError } from "../core/errors";
+import { type GatewayMetrics, NO_METRICS } from "../core/gateway-metrics";
 import type { LimiterStore } from "../core/limiter-store";
 import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
@@ -25,6 +26,15 @@ export interface GatewayDeps<B extends object = object> {
   store(env: B): LimiterStore;
   /** The calling client's address as the runtime saw it, for the upstream's X-Forwarded-For. */
   clientAddress?(c: Context): string | undefined;
+  /** Where the gateway's metrics go; none when absent. */
+  metrics?: GatewayMetrics;
+  /** GET /metrics: the exposition text, where this runtime serves one. */
+  renderMetrics?(env: B): Promise<{ contentType: string; body: string }>;
+}
+
+/** The gateway's metrics port, or one that drops everything (an embedding app's own Hono app). */
+export function metricsOf(c: Context): GatewayMetrics {
+  return (c.get("deps") as GatewayDeps | undefined)?.metrics ?? NO_METRICS;
 }
 
 export type GatewayEnv = {

@@ -4,12 +4,14 @@
 
 import type { Context } from "hono";
 import type { Config } from "../config";
+import type { CallOutcome, GatewayMetrics } from "../core/gateway-metrics";
 import type { Decision } from "../core/limiter";
 import { type LimiterStore, TenantLoadError } from "../core/limiter-store";
 import { DEFAULT_ROUTE } from "../core/limits";
 import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import { type KeyPolicy, keyPolicyOf, presentedKey } from "./api-key";
+import { metricsOf } from "./context";
 import { type Enforcement, enforce } from "./enforce";
 import { NOT_ENFORCED_HEADER } from "./gateway-headers";
 import { refusalProblem } from "./outcomes";
@@ -101,18 +103,27 @@ export async function checkCall<E extends AegisEnv>(
   const routeOption = typeof options.route === "function" ? options.route(c) : (options.route ?? DEFAULT_ROUTE);
   const match = typeof routeOption === "string" ? { route: routeOption, cost: undefined } : routeOption;
 
+  const metrics = metricsOf(c);
   let tenantId: string;
   let keyHash: string | undefined;
-  if (options.tenant) tenantId = await options.tenant(c);
-  else ({ tenantId, keyHash } = await presentedKey(c, settings.keys));
+  try {
+    if (options.tenant) tenantId = await options.tenant(c);
+    else ({ tenantId, keyHash } = await presentedKey(c, settings.keys));
+  } catch (err) {
+    if (err instanceof Problem && err.status === 401) metrics.call(match.route, "unauthorized");
+    throw err;
+  }
   const cost = typeof options.cost === "function" ? await options.cost(c) : options.cost;
 
+  const started = performance.now();
   const result = await enforce(
     store,
     tenantId,
     { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
     settings.legacyHeaders,
   );
+  metrics.limiterDecision((performance.now() - started) / 1000);
+  countOutcome(metrics, match.route, result);
   // An app that identified the tenant itself has no key for the limiter to verify.
   // An embedding app's own Hono app has no gateway logger: the process's serves it.
   const logger = (c.get("log" as never) as Logger | undefined) ?? log;
@@ -124,6 +135,23 @@ export async function checkCall<E extends AegisEnv>(
     reservation: result.outcome === "allowed" ? result.reservation : undefined,
   });
   return headers;
+}
+
+const OUTCOMES: Record<Exclude<Enforcement["outcome"], "limited">, CallOutcome> = {
+  allowed: "admitted",
+  unauthenticated: "unauthorized",
+  suspended: "suspended",
+  unavailable: "limiter_unavailable",
+};
+
+function countOutcome(metrics: GatewayMetrics, route: string, result: Enforcement): void {
+  if (result.outcome !== "limited") {
+    metrics.call(route, OUTCOMES[result.outcome]);
+    return;
+  }
+  // The first policy the call broke names the limit in the metric; there may be several.
+  const violated = result.problem.extensions["violated-policies"];
+  metrics.call(route, "limited", Array.isArray(violated) ? String(violated[0]) : undefined);
 }
 
 /** The headers for an admitted call; throws the problem for any other outcome. */

@@ -2,12 +2,13 @@
 
 import type { Context } from "hono";
 import { describeError } from "../core/errors";
+import type { GatewayMetrics } from "../core/gateway-metrics";
 import { REQUEST_ID_HEADER } from "../core/request-id";
 import { usageStripper, withStreamUsage, withStreamUsageOf } from "../core/stream-usage-option";
 import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { API_KEY_HEADERS } from "./api-key";
-import { afterResponse, type GatewayEnv } from "./context";
+import { afterResponse, type GatewayEnv, metricsOf } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
 import type { AegisContext } from "./limit-call";
@@ -34,12 +35,25 @@ function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined,
   return headers;
 }
 
+/** The tokens a settled call used, as metered, by dimension. */
+function countTokens(metrics: GatewayMetrics, route: string, usage: Parameters<ReportUsed>[2]): void {
+  if (!usage) return;
+  const model = usage.model ?? null;
+  const cached = usage.cachedInputTokens ?? 0;
+  if (usage.inputTokens) metrics.tokens(route, model, "input", usage.inputTokens);
+  if (usage.outputTokens) metrics.tokens(route, model, "output", usage.outputTokens);
+  if (cached) metrics.tokens(route, model, "cached_input", cached);
+}
+
 /** Forwards the request to UPSTREAM_URL and streams the answer back. */
 export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response> {
   const req = c.req.raw;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const aegis = c.get("aegis");
+  const metrics = metricsOf(c);
+  const route = c.get("route").route;
   const reportUsed: ReportUsed = (units, metadata, usage) => {
+    countTokens(metrics, route, usage);
     const reservation = aegis?.reservation;
     if (!aegis || !reservation) return;
     // The usage record keeps the call's request id, to follow a bill back to the call.
@@ -59,6 +73,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     const headers = requestHeaders(c, aegis, c.get("route").route);
     // A stream that did not ask for its usage is asked on the client's behalf, to be metered.
     asked = hasBody && c.get("route").injectStreamUsage ? await askedForUsage(req, headers, call) : null;
+    const started = performance.now();
     try {
       res = await fetch(upstreamUrl(upstream, c.get("path"), new URL(req.url).search), {
         method: req.method,
@@ -71,8 +86,10 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
       } as RequestInit);
     } catch (err) {
       c.var.log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
+      metrics.call(route, "upstream_error");
       throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
     } finally {
+      metrics.upstream(route, (performance.now() - started) / 1000);
       // The body is sent: a stream that runs for minutes must not keep the prompt alive.
       if (call) c.set("tokenCall", { ...call, body: new Uint8Array(0), json: undefined });
     }
@@ -89,6 +106,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     reportUsed(0);
     throw err;
   }
+  if (res.status >= 500) metrics.call(route, "upstream_error");
   const forwarded = new Response(reply.body, {
     status: res.status,
     statusText: res.statusText,

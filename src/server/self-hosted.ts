@@ -27,6 +27,7 @@ import { RedisLimiterStore } from "../redis/redis-limiter-store";
 import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
+import { PromMetrics } from "./metrics";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
 export const BILLING_SCHEDULE = "*/15 * * * *";
@@ -110,10 +111,13 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
+  const metrics = new PromMetrics();
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
+    metrics,
+    renderMetrics: () => metrics.render(),
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so

@@ -1,0 +1,76 @@
+// The self-hosted gateway's Prometheus metrics, with prom-client: the gateway's port
+// (src/core/gateway-metrics.ts) counted in a registry of this server's own, so that several
+// servers in one process (tests, or an app that embeds two) never share counters.
+//
+// Cardinality: route and policy come from the route table, outcome and dimension are fixed
+// sets, and the model label takes the first MAX_MODELS names an upstream reports; after
+// that, further models are counted as "other". There is no tenant label.
+
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { CallOutcome, GatewayMetrics, TokenDimension } from "../core/gateway-metrics";
+
+/** Distinct model names kept as label values; an upstream names as many as it likes. */
+export const MAX_MODELS = 100;
+
+export class PromMetrics implements GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly calls = new Counter({
+    name: "aegis_calls_total",
+    help: "Calls by route and outcome at the limiter; upstream_error counts admitted calls whose upstream failed.",
+    labelNames: ["route", "outcome", "policy"] as const,
+    registers: [this.registry],
+  });
+  private readonly decisions = new Histogram({
+    name: "aegis_limiter_decision_seconds",
+    help: "Time the limiter took to decide a call, refusals included.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly upstreamTime = new Histogram({
+    name: "aegis_upstream_seconds",
+    help: "Time the upstream took to answer with its headers, or to fail.",
+    labelNames: ["route"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly tokenCount = new Counter({
+    name: "aegis_tokens_total",
+    help: "Tokens calls used, as metered, by route, model and dimension.",
+    labelNames: ["route", "model", "dimension"] as const,
+    registers: [this.registry],
+  });
+  private readonly models = new Set<string>();
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
+  }
+
+  call(route: string, outcome: CallOutcome, policy = ""): void {
+    this.calls.inc({ route, outcome, policy });
+  }
+
+  limiterDecision(seconds: number): void {
+    this.decisions.observe(seconds);
+  }
+
+  upstream(route: string, seconds: number): void {
+    this.upstreamTime.observe({ route }, seconds);
+  }
+
+  tokens(route: string, model: string | null, dimension: TokenDimension, count: number): void {
+    this.tokenCount.inc({ route, model: this.modelLabel(model), dimension }, count);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private modelLabel(model: string | null): string {
+    if (model === null || model === "") return "";
+    if (this.models.has(model)) return model;
+    if (this.models.size >= MAX_MODELS) return "other";
+    this.models.add(model);
+    return model;
+  }
+}

@@ -1,0 +1,95 @@
+// GET /metrics on the self-hosted gateway, read with a real exposition-format parser: known
+// traffic (3 admitted calls, 2 limited, tokens of one model) moves each counter by exactly
+// that much; the endpoint needs METRICS_TOKEN.
+
+import parsePrometheusTextFormat, { type ParsedFamily } from "parse-prometheus-text-format";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newTenant, type Tenant } from "../support/metered-tenant";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
+
+const METRICS_TOKEN = "metrics-test-token-0123456789";
+let gateway: TestGateway;
+let off: TestGateway;
+let tenant: Tenant;
+
+beforeAll(async () => {
+  const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
+  gateway = await startTestGateway("metrics", { METRICS_TOKEN, ROUTES: routes });
+  off = await startTestGateway("metrics_off");
+  // Three calls, then the request bucket is empty for good: no units bucket, no daily quota.
+  tenant = await newTenant(gateway, "metered", {
+    ratePerMinute: null,
+    burst: null,
+    requestsPerMinute: 0,
+    requestBurst: 3,
+    dailyUnits: null,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await off?.stop();
+});
+
+async function scrape(g: TestGateway, token = METRICS_TOKEN): Promise<ParsedFamily[]> {
+  const res = await fetch(`${g.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  return parsePrometheusTextFormat(await res.text());
+}
+
+/** The value of a counter's sample with exactly these labels (0 when absent). */
+function counter(families: ParsedFamily[], name: string, labels: Record<string, string>): number {
+  const family = families.find((f) => f.name === name);
+  const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  return Number(sample?.value ?? 0);
+}
+
+const call = () =>
+  fetch(`${gateway.url}/v1/chat/completions?tokens=7`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", messages: [] }),
+  });
+
+describe("GET /metrics", () => {
+  it("counts 3 admitted and 2 limited calls, their limiter and upstream times, and their tokens", async () => {
+    const before = await scrape(gateway);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call();
+      statuses.push(res.status);
+      await res.text();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    await gateway.server.flushUsage();
+    const after = await scrape(gateway);
+    const moved = (name: string, labels: Record<string, string>) =>
+      counter(after, name, labels) - counter(before, name, labels);
+
+    expect(moved("aegis_calls_total", { route: "chat", outcome: "admitted" })).toBe(3);
+    expect(moved("aegis_calls_total", { route: "chat", outcome: "limited", policy: "chat/requests" })).toBe(2);
+    // The echo upstream reports 3 prompt and 4 completion tokens of each call, for echo-1.
+    expect(moved("aegis_tokens_total", { route: "chat", model: "echo-1", dimension: "input" })).toBe(9);
+    expect(moved("aegis_tokens_total", { route: "chat", model: "echo-1", dimension: "output" })).toBe(12);
+    // Observations: the +Inf bucket (the parser keeps buckets, not _count, of a labelled histogram).
+    const histogram = (families: ParsedFamily[], name: string) =>
+      Number(families.find((f) => f.name === name)?.metrics[0]?.buckets?.["+Inf"] ?? 0);
+    expect(
+      histogram(after, "aegis_limiter_decision_seconds") - histogram(before, "aegis_limiter_decision_seconds"),
+    ).toBe(5);
+    expect(histogram(after, "aegis_upstream_seconds") - histogram(before, "aegis_upstream_seconds")).toBe(3);
+  });
+
+  it("needs the metrics token, and is off without one", async () => {
+    const none = await fetch(`${gateway.url}/metrics`);
+    expect(none.status).toBe(401);
+    const wrong = await fetch(`${gateway.url}/metrics`, {
+      headers: { authorization: "Bearer wrong-token-0123456789" },
+    });
+    expect(wrong.status).toBe(401);
+    const disabled = await fetch(`${off.url}/metrics`);
+    expect(disabled.status).toBe(503);
+    expect(((await disabled.json()) as { code: string }).code).toBe("metrics-disabled");
+  });
+});

@@ -28,6 +28,7 @@ import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { PromMetrics } from "./metrics";
+import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
 export const BILLING_SCHEDULE = "*/15 * * * *";
@@ -157,6 +158,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     throw err;
   }
 
+  const pipeline = new PipelineMetrics(metrics.registry, pipelineSources(background, database.db, prefix));
   let stopping = false;
   const sleeper = new Sleeper();
   const instance = options.instance ?? options.env.AEGIS_INSTANCE ?? hostname();
@@ -170,7 +172,18 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // One poll at a time, so that a flush's poll comes after the loop's poll in flight has stored its batch.
   let polling: Promise<unknown> = Promise.resolve();
   const poll = (options?: { refreshTenants?: boolean }) => {
-    const next = polling.then(() => consumer.poll(options));
+    const next = polling
+      .then(() => consumer.poll(options))
+      .then(
+        (r) => {
+          pipeline.poll(r);
+          return r;
+        },
+        (err: unknown) => {
+          pipeline.pollFailed();
+          throw err;
+        },
+      );
     polling = next.catch(() => {});
     return next;
   };
@@ -202,9 +215,16 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
 
   // The scheduled minute decides the period, as the Cron Trigger's scheduledTime does.
   const runBilling = async (scheduled: number): Promise<InvoiceRunResult> => {
-    const { run, delivery } = await billingTick(database.db, config, scheduled - (scheduled % 60_000));
-    log.info("billing tick", { period: run.period, invoices: run.created.length, webhooks: delivery });
-    return run;
+    const started = performance.now();
+    try {
+      const { run, delivery } = await billingTick(database.db, config, scheduled - (scheduled % 60_000));
+      pipeline.invoiceRun((performance.now() - started) / 1000, run);
+      log.info("billing tick", { period: run.period, invoices: run.created.length, webhooks: delivery });
+      return run;
+    } catch (err) {
+      pipeline.invoiceRun((performance.now() - started) / 1000, null);
+      throw err;
+    }
   };
   let tick: Promise<void> | null = null;
   const billing =

@@ -81,6 +81,33 @@ describe("GET /metrics", () => {
     expect(histogram(after, "aegis_upstream_seconds") - histogram(before, "aegis_upstream_seconds")).toBe(3);
   });
 
+  it("counts the pipeline: usage stored, dead letters, invoice runs, webhook deliveries by status", async () => {
+    const before = await scrape(gateway);
+    const res = await call();
+    await res.text();
+    await gateway.server.flushUsage();
+    await gateway.server.runBilling(Date.now());
+    const after = await scrape(gateway);
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      counter(after, name, labels) - counter(before, name, labels);
+    // The bucket is empty by now: a refused call writes no usage. The three admitted calls of
+    // the test before wrote one event each, and this gateway has stored exactly those.
+    expect(res.status).toBe(429);
+    expect(counter(after, "aegis_usage_events_total", { result: "stored" })).toBe(3);
+    expect(moved("aegis_usage_events_total", { result: "dead_lettered" })).toBe(0);
+    expect(counter(after, "aegis_usage_dead_letters", {})).toBe(0);
+    expect(moved("aegis_invoice_runs_total", { result: "ok" })).toBe(1);
+    // Today's usage is in the open period: the run invoices nothing yet.
+    expect(moved("aegis_invoices_created_total")).toBe(0);
+    const deliveries = after.find((f) => f.name === "aegis_webhook_deliveries");
+    expect(deliveries?.metrics.map((m) => [m.labels?.status, Number(m.value)])).toEqual([
+      ["pending", 0],
+      ["delivered", 0],
+      ["failed", 0],
+      ["disabled", 0],
+    ]);
+  });
+
   it("needs the metrics token, and is off without one", async () => {
     const none = await fetch(`${gateway.url}/metrics`);
     expect(none.status).toBe(401);

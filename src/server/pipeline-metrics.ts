@@ -1,0 +1,114 @@
+// The self-hosted pipeline's Prometheus metrics: usage moving from the Redis streams to
+// Postgres, the dead letters, invoice runs and webhook deliveries. Counters move as the work
+// happens; the gauges are read from Redis and Postgres when Prometheus scrapes.
+
+import { sql } from "drizzle-orm";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { InvoiceRunResult } from "../billing/invoice-run";
+import { type Database, rowsOf } from "../db/database";
+import { deadLetterKey } from "../redis/keys";
+import type { RedisArg } from "../redis/resp/encoder";
+import type { RedisReply } from "../redis/resp/reply";
+import type { PollResult } from "../redis/usage-stream-consumer";
+
+export interface PipelineSources {
+  /** Usage events that could not be stored, kept in the dead-letter stream. */
+  deadLetters(): Promise<number>;
+  /** Webhook deliveries by status, from Postgres. */
+  deliveries(): Promise<Record<string, number>>;
+}
+
+/** The gauges' sources: the dead-letter stream's length, and deliveries counted in Postgres. */
+export function pipelineSources(
+  redis: { send(args: readonly RedisArg[]): Promise<RedisReply> },
+  db: Database,
+  prefix: string,
+): PipelineSources {
+  return {
+    deadLetters: async () => Number(await redis.send(["XLEN", deadLetterKey(prefix)])),
+    deliveries: async () => {
+      const rows = rowsOf<{ status: string; n: number }>(
+        await db.execute(sql`SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status`),
+      );
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+  };
+}
+
+export class PipelineMetrics {
+  private readonly events: Counter<"result">;
+  private readonly failures: Counter;
+  private readonly runs: Counter<"result">;
+  private readonly runTime: Histogram;
+  private readonly invoices: Counter;
+
+  constructor(registry: Registry, sources: PipelineSources) {
+    const registers = [registry];
+    this.events = new Counter({
+      name: "aegis_usage_events_total",
+      help: "Usage events the consumer handled: stored, duplicate, dead_lettered, or retried (left pending).",
+      labelNames: ["result"] as const,
+      registers,
+    });
+    this.failures = new Counter({
+      name: "aegis_usage_ingest_failures_total",
+      help: "Consumer polls that failed, or left a batch to retry (Postgres refused or out of reach).",
+      registers,
+    });
+    new Gauge({
+      name: "aegis_usage_dead_letters",
+      help: "Usage events in the dead-letter stream.",
+      registers,
+      async collect() {
+        this.set(await sources.deadLetters());
+      },
+    });
+    new Gauge({
+      name: "aegis_webhook_deliveries",
+      help: "Webhook deliveries by status.",
+      labelNames: ["status"] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const counts = await sources.deliveries();
+        for (const status of ["pending", "delivered", "failed", "disabled"]) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+    this.runs = new Counter({
+      name: "aegis_invoice_runs_total",
+      help: "Invoice runs of this process, by result.",
+      labelNames: ["result"] as const,
+      registers,
+    });
+    this.runTime = new Histogram({
+      name: "aegis_invoice_run_seconds",
+      help: "How long an invoice run took.",
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.invoices = new Counter({
+      name: "aegis_invoices_created_total",
+      help: "Invoices the runs of this process created.",
+      registers,
+    });
+  }
+
+  /** A consumer poll that ended, with what it did. */
+  poll(result: PollResult): void {
+    this.events.inc({ result: "stored" }, result.stored);
+    this.events.inc({ result: "duplicate" }, result.duplicates);
+    this.events.inc({ result: "dead_lettered" }, result.deadLettered);
+    this.events.inc({ result: "retried" }, result.retried);
+    if (result.retried > 0) this.failures.inc();
+  }
+
+  pollFailed(): void {
+    this.failures.inc();
+  }
+
+  invoiceRun(seconds: number, run: InvoiceRunResult | null): void {
+    this.runs.inc({ result: run ? "ok" : "failed" });
+    this.runTime.observe(seconds);
+    if (run) this.invoices.inc(run.created.length);
+  }
+}

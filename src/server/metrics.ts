@@ -40,13 +40,23 @@ export class PromMetrics implements GatewayMetrics {
     registers: [this.registry],
   });
   private readonly models = new Set<string>();
+  // prom-client hashes a label set on every call; the children of the sets seen are kept.
+  private readonly callChildren = new Map<string, { inc(): void }>();
+  private readonly upstreamChildren = new Map<string, { observe(v: number): void }>();
+  private readonly tokenChildren = new Map<string, { inc(v: number): void }>();
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
   }
 
   call(route: string, outcome: CallOutcome, policy = ""): void {
-    this.calls.inc({ route, outcome, policy });
+    const key = `${route}\u0000${outcome}\u0000${policy}`;
+    let child = this.callChildren.get(key);
+    if (!child) {
+      child = this.calls.labels({ route, outcome, policy });
+      this.callChildren.set(key, child);
+    }
+    child.inc();
   }
 
   limiterDecision(seconds: number): void {
@@ -54,11 +64,23 @@ export class PromMetrics implements GatewayMetrics {
   }
 
   upstream(route: string, seconds: number): void {
-    this.upstreamTime.observe({ route }, seconds);
+    let child = this.upstreamChildren.get(route);
+    if (!child) {
+      child = this.upstreamTime.labels({ route });
+      this.upstreamChildren.set(route, child);
+    }
+    child.observe(seconds);
   }
 
   tokens(route: string, model: string | null, dimension: TokenDimension, count: number): void {
-    this.tokenCount.inc({ route, model: this.modelLabel(model), dimension }, count);
+    const label = this.modelLabel(model);
+    const key = `${route}\u0000${label}\u0000${dimension}`;
+    let child = this.tokenChildren.get(key);
+    if (!child) {
+      child = this.tokenCount.labels({ route, model: label, dimension });
+      this.tokenChildren.set(key, child);
+    }
+    child.inc(count);
   }
 
   /** The exposition text and its content type. */

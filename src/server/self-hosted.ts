@@ -52,6 +52,8 @@ export interface SelfHostedOptions {
   redisPrefix?: string;
   /** Run billing in this process. Default true. */
   billing?: boolean;
+  /** Count the gateway's per-call metrics (and serve /metrics). Default true; false is for measuring their cost. */
+  metrics?: boolean;
 }
 
 export interface SelfHosted {
@@ -117,8 +119,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
-    metrics,
-    renderMetrics: () => metrics.render(),
+    ...(options.metrics === false ? {} : { metrics, renderMetrics: () => metrics.render() }),
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so

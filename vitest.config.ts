@@ -20,6 +20,9 @@ export const TEST_KEY_SIGNING_SECRET = "test-key-signing-secret-0123456789abcdef
 
 export default defineConfig({
   test: {
+    // The junit file keeps every test's console output: scripts/check-test-logs.ts reads it
+    // after `npm test`, so a key, token or secret written to a log fails the run.
+    reporters: ["default", ["junit", { outputFile: "test-artifacts/vitest-junit.xml" }]],
     projects: [
       {
         test: {

@@ -1,3 +1,4 @@
+import { appendFileSync, mkdirSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 import { CLOCK_OFFSET_VAR, offsetFor, shiftClock } from "./test/support/test-clock";
@@ -15,6 +16,10 @@ process.env[CLOCK_OFFSET_VAR] ??= String(offsetFor(process.env.AEGIS_TEST_NOW));
 const clockOffset = process.env[CLOCK_OFFSET_VAR] ?? "0";
 shiftClock(Number(clockOffset));
 
+// Emptied by scripts/run-tests.ts (npm test) before each run; appended to here.
+const CONSOLE_LOG = "test-artifacts/console.log";
+mkdirSync("test-artifacts", { recursive: true });
+
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const TEST_KEY_SIGNING_SECRET = "test-key-signing-secret-0123456789abcdef";
 
@@ -23,6 +28,10 @@ export default defineConfig({
     // The junit file keeps every test's console output: scripts/check-test-logs.ts reads it
     // after `npm test`, so a key, token or secret written to a log fails the run.
     reporters: ["default", ["junit", { outputFile: "test-artifacts/vitest-junit.xml" }]],
+    // Every console line vitest sees, also those logged outside any test, for the same check.
+    onConsoleLog(log) {
+      appendFileSync(CONSOLE_LOG, log.endsWith("\n") ? log : `${log}\n`);
+    },
     projects: [
       {
         test: {

@@ -6,25 +6,30 @@ import { readFileSync } from "node:fs";
 import { TEST_WEBHOOK_SECRET } from "../test/support/webhook-secret";
 import { TEST_ADMIN_TOKEN, TEST_KEY_SIGNING_SECRET } from "../vitest.config";
 
-const FILE = process.argv[2] ?? "test-artifacts/vitest-junit.xml";
+const FILES = [process.env.AEGIS_TEST_LOG ?? "test-artifacts/vitest-junit.xml", "test-artifacts/console.log"];
+const literal = (value: string) => new RegExp(value.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
 
 /** What must never be logged: the tests' own secrets, and anything shaped like one. */
 const SECRETS: [what: string, pattern: RegExp][] = [
   ["an API key", /ak_tn[a-z2-7]{16}_[A-Za-z0-9]{32,64}/],
-  ["the operator token", new RegExp(TEST_ADMIN_TOKEN)],
-  ["an operator token of a test gateway", /[a-z_]+-admin-token-0123456789/],
-  ["the key signing secret", new RegExp(TEST_KEY_SIGNING_SECRET)],
-  ["a key signing secret of a test gateway", /signing-secret-0123456789abcdef/],
-  ["the webhook secret", new RegExp(TEST_WEBHOOK_SECRET.replace(/[+/=]/g, "\\$&"))],
+  ["the operator token", literal(TEST_ADMIN_TOKEN)],
+  ["an operator token of a test gateway", /admin-token-0123456789/],
+  ["the npm start test's operator token", /-0123456789';|"q"-0123456789/],
+  ["the key signing secret", literal(TEST_KEY_SIGNING_SECRET)],
+  ["a key signing secret of a test", /signing-secret-0123456/],
+  ["the webhook secret", literal(TEST_WEBHOOK_SECRET)],
   ["a webhook secret", /whsec_[A-Za-z0-9+/=]{16,}/],
   ["a metrics token", /metrics-[a-z-]*token-0123456789/],
 ];
 
+const [FILE] = FILES;
 let text: string;
 try {
-  text = readFileSync(FILE, "utf8");
-} catch {
-  console.error(`check-test-logs: ${FILE} is missing: run the tests first (npm test writes it)`);
+  // The junit file keeps each test's output; console.log, every line vitest saw (onConsoleLog),
+  // with those logged outside any test (hooks, work that outlives a test).
+  text = FILES.map((f) => readFileSync(f, "utf8")).join("\n");
+} catch (err) {
+  console.error(`check-test-logs: ${String(err)}: run the tests first (npm test writes them)`);
   process.exit(1);
 }
 const tests = (text.match(/<testcase /g) ?? []).length;

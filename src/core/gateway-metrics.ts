@@ -4,20 +4,16 @@
 // Labels are bounded: routes and policies come from the configured route table, outcomes and
 // dimensions are fixed, and models, which upstreams name, are capped by the implementation.
 
-/** How a call ended at the limiter; `upstream_error` is an admitted call whose upstream failed. */
-export type CallOutcome =
-  | "admitted"
-  | "limited"
-  | "unauthorized"
-  | "suspended"
-  | "limiter_unavailable"
-  | "upstream_error";
+/** How a call ended at the limiter: one outcome per call that reached it. `rejected` is a bad request (a body that can't be estimated). */
+export type CallOutcome = "admitted" | "limited" | "unauthorized" | "suspended" | "limiter_unavailable" | "rejected";
 
 export type TokenDimension = "input" | "output" | "cached_input";
 
 export interface GatewayMetrics {
-  /** One per call at the limiter (and one more when an admitted call's upstream fails). */
+  /** One per call at the limiter. */
   call(route: string, outcome: CallOutcome, policy?: string): void;
+  /** A forwarded call whose upstream could not be reached (`unreachable`) or answered 5xx (`5xx`). */
+  upstreamError(route: string, kind: "unreachable" | "5xx"): void;
   /** How long the limiter took to decide, refusals included. */
   limiterDecision(seconds: number): void;
   /** How long the upstream took to answer with its headers (or to fail). */
@@ -28,6 +24,7 @@ export interface GatewayMetrics {
 
 export const NO_METRICS: GatewayMetrics = {
   call() {},
+  upstreamError() {},
   limiterDecision() {},
   upstream() {},
   tokens() {},

@@ -106,11 +106,12 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
       title: "Aegis Edge",
       version: API_VERSION,
       description:
-        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs is proxied to the upstream and limited. An interactive reference is at /docs.",
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted) is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
 
-  app.get("/metrics", metricsRoute(deps));
+  // Only where this runtime serves metrics: elsewhere /metrics is the upstream's, as vLLM's is.
+  if (deps.renderMetrics) app.get("/metrics", metricsRoute(deps));
 
   // The API reference: a page of our own and its two assets, strict about what may run.
   const docsHeaders = {

@@ -113,7 +113,14 @@ export async function checkCall<E extends AegisEnv>(
     if (err instanceof Problem && err.status === 401) metrics.call(match.route, "unauthorized");
     throw err;
   }
-  const cost = typeof options.cost === "function" ? await options.cost(c) : options.cost;
+  let cost: number | undefined;
+  try {
+    cost = typeof options.cost === "function" ? await options.cost(c) : options.cost;
+  } catch (err) {
+    // A body the estimate refuses (not JSON, too large) is a call refused before the limiter.
+    if (err instanceof Problem && err.status < 500) metrics.call(match.route, "rejected");
+    throw err;
+  }
 
   const started = performance.now();
   const result = await enforce(

@@ -21,8 +21,9 @@ export function metricsRoute(deps: GatewayDeps): Handler<GatewayEnv> {
     const presented = bearerToken(c);
     if (!presented) throw unauthorized("send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'");
     if (!(await secretsEqual(presented, expected))) throw unauthorized("the metrics token is wrong");
-    if (!deps.renderMetrics) throw new Problem(404, "not-found", "this runtime does not serve /metrics yet");
-    const { contentType, body } = await deps.renderMetrics(c.env);
+    const render = deps.renderMetrics;
+    if (!render) throw new Problem(404, "not-found", "this runtime does not serve /metrics");
+    const { contentType, body } = await render(c.env);
     return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
   };
 }

@@ -86,7 +86,8 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
       } as RequestInit);
     } catch (err) {
       c.var.log.error("upstream fetch failed", { path: c.req.path, error: describeError(err) });
-      metrics.call(route, "upstream_error");
+      // A client that went away aborted the fetch: not the upstream's failure.
+      if (!req.signal.aborted) metrics.upstreamError(route, "unreachable");
       throw new Problem(502, "upstream-unavailable", "the upstream service could not be reached");
     } finally {
       metrics.upstream(route, (performance.now() - started) / 1000);
@@ -106,7 +107,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     reportUsed(0);
     throw err;
   }
-  if (res.status >= 500) metrics.call(route, "upstream_error");
+  if (res.status >= 500) metrics.upstreamError(route, "5xx");
   const forwarded = new Response(reply.body, {
     status: res.status,
     statusText: res.statusText,

@@ -11,13 +11,20 @@ import type { CallOutcome, GatewayMetrics, TokenDimension } from "../core/gatewa
 
 /** Distinct model names kept as label values; an upstream names as many as it likes. */
 export const MAX_MODELS = 100;
+const MAX_MODEL_LENGTH = 64;
 
 export class PromMetrics implements GatewayMetrics {
   readonly registry = new Registry();
   private readonly calls = new Counter({
     name: "aegis_calls_total",
-    help: "Calls by route and outcome at the limiter; upstream_error counts admitted calls whose upstream failed.",
+    help: "Calls by route and outcome at the limiter, one each; policy names the first limit a limited call broke.",
     labelNames: ["route", "outcome", "policy"] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: "aegis_upstream_errors_total",
+    help: "Forwarded calls whose upstream could not be reached, or answered 5xx.",
+    labelNames: ["route", "kind"] as const,
     registers: [this.registry],
   });
   private readonly decisions = new Histogram({
@@ -59,6 +66,10 @@ export class PromMetrics implements GatewayMetrics {
     child.inc();
   }
 
+  upstreamError(route: string, kind: "unreachable" | "5xx"): void {
+    this.upstreamErrors.inc({ route, kind });
+  }
+
   limiterDecision(seconds: number): void {
     this.decisions.observe(seconds);
   }
@@ -88,8 +99,10 @@ export class PromMetrics implements GatewayMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  private modelLabel(model: string | null): string {
-    if (model === null || model === "") return "";
+  private modelLabel(named: string | null): string {
+    if (named === null || named === "") return "";
+    // A request may name any model; a label value is kept short.
+    const model = named.slice(0, MAX_MODEL_LENGTH);
     if (this.models.has(model)) return model;
     if (this.models.size >= MAX_MODELS) return "other";
     this.models.add(model);

@@ -44,6 +44,54 @@ export class PipelineMetrics {
 
   constructor(registry: Registry, sources: PipelineSources) {
     const registers = [registry];
+    /** Reads a source: a failure or a hang past 2 s marks it down, and never fails the scrape. */
+    const read = async <T>(source: string, get: () => Promise<T>, use: (value: T) => void) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${source} did not answer in 2 s`)), 2_000);
+        });
+        use(await Promise.race([get(), late]));
+        up.set({ source }, 1);
+      } catch {
+        up.set({ source }, 0);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    // One read of both sources per scrape, shared by the three gauges, whose collect() calls
+    // prom-client runs side by side: each answers from the same read.
+    let scrape: Promise<void> | null = null;
+    const refresh = () =>
+      (scrape ??= Promise.all([
+        read("redis", sources.deadLetters, (n) => deadLetters.set(n)),
+        read("postgres", sources.deliveries, (counts) => {
+          for (const status of ["pending", "delivered", "failed", "disabled"])
+            deliveries.set({ status }, counts[status] ?? 0);
+        }),
+      ]).then(() => {
+        scrape = null;
+      }));
+    const up = new Gauge({
+      name: "aegis_metrics_source_up",
+      help: "1 when the last scrape could read the source (redis, postgres), else 0: its gauges keep their last value.",
+      labelNames: ["source"] as const,
+      registers,
+      collect: refresh,
+    });
+    const deadLetters = new Gauge({
+      name: "aegis_usage_dead_letters",
+      help: "Usage events in the dead-letter stream.",
+      registers,
+      collect: refresh,
+    });
+    const deliveries = new Gauge({
+      name: "aegis_webhook_deliveries",
+      help: "Webhook deliveries by status.",
+      labelNames: ["status"] as const,
+      registers,
+      collect: refresh,
+    });
     this.events = new Counter({
       name: "aegis_usage_events_total",
       help: "Usage events the consumer handled: stored, duplicate, dead_lettered, or retried (left pending).",
@@ -54,25 +102,6 @@ export class PipelineMetrics {
       name: "aegis_usage_ingest_failures_total",
       help: "Consumer polls that failed, or left a batch to retry (Postgres refused or out of reach).",
       registers,
-    });
-    new Gauge({
-      name: "aegis_usage_dead_letters",
-      help: "Usage events in the dead-letter stream.",
-      registers,
-      async collect() {
-        this.set(await sources.deadLetters());
-      },
-    });
-    new Gauge({
-      name: "aegis_webhook_deliveries",
-      help: "Webhook deliveries by status.",
-      labelNames: ["status"] as const,
-      registers,
-      async collect() {
-        this.reset();
-        const counts = await sources.deliveries();
-        for (const status of ["pending", "delivered", "failed", "disabled"]) this.set({ status }, counts[status] ?? 0);
-      },
     });
     this.runs = new Counter({
       name: "aegis_invoice_runs_total",

@@ -39,6 +39,8 @@ export interface StreamConsumerOptions {
 
 export interface PollResult extends ConsumeResult {
   read: number;
+  /** When the oldest entry read was written (its stream id's milliseconds); null when none was read. */
+  oldestMs: number | null;
 }
 
 type Entry = [id: string, fields: RedisReply[] | null];
@@ -66,7 +68,7 @@ export class UsageStreamConsumer {
    * since it was last read (a flush that must miss none).
    */
   async poll(options: { refreshTenants?: boolean } = {}): Promise<PollResult> {
-    const total: PollResult = { read: 0, stored: 0, duplicates: 0, deadLettered: 0, retried: 0 };
+    const total: PollResult = { read: 0, stored: 0, duplicates: 0, deadLettered: 0, retried: 0, oldestMs: null };
     if (options.refreshTenants) this.tenantsReadAt = Number.NEGATIVE_INFINITY;
     const tenants = await this.registry();
     const claim = this.clock() - this.lastClaimAt >= (this.options.claimIdleMs ?? 30_000) / 2;
@@ -77,6 +79,10 @@ export class UsageStreamConsumer {
       const round = tenants.slice(i, i + STREAMS_PER_ROUND);
       const entries = await this.read(round, pendingFirst, claim);
       if (entries.length === 0) continue;
+      for (const { id } of entries) {
+        const ms = Number.parseInt(id, 10);
+        if (Number.isFinite(ms) && (total.oldestMs === null || ms < total.oldestMs)) total.oldestMs = ms;
+      }
       const r = await this.store(entries);
       total.read += entries.length;
       total.stored += r.stored;

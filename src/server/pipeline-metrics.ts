@@ -38,6 +38,7 @@ export function pipelineSources(
 export class PipelineMetrics {
   private readonly events: Counter<"result">;
   private readonly failures: Counter;
+  private readonly lag: Gauge;
   private readonly runs: Counter<"result">;
   private readonly runTime: Histogram;
   private readonly invoices: Counter;
@@ -98,6 +99,11 @@ export class PipelineMetrics {
       labelNames: ["result"] as const,
       registers,
     });
+    this.lag = new Gauge({
+      name: "aegis_usage_consumer_lag_seconds",
+      help: "Age of the oldest usage event the consumer's last poll read; 0 when nothing was waiting.",
+      registers,
+    });
     this.failures = new Counter({
       name: "aegis_usage_ingest_failures_total",
       help: "Consumer polls that failed, or left a batch to retry (Postgres refused or out of reach).",
@@ -122,8 +128,9 @@ export class PipelineMetrics {
     });
   }
 
-  /** A consumer poll that ended, with what it did. */
-  poll(result: PollResult): void {
+  /** A consumer poll that ended, with what it did, at `now`. */
+  poll(result: PollResult, now = Date.now()): void {
+    this.lag.set(result.oldestMs === null ? 0 : Math.max(0, (now - result.oldestMs) / 1000));
     this.events.inc({ result: "stored" }, result.stored);
     this.events.inc({ result: "duplicate" }, result.duplicates);
     this.events.inc({ result: "dead_lettered" }, result.deadLettered);

@@ -27,3 +27,15 @@ describe("pipeline metrics' sources", () => {
     expect(second).toContain('aegis_metrics_source_up{source="redis"} 0');
   }, 10_000);
 });
+
+describe("the consumer's lag", () => {
+  it("is the age of the oldest event the last poll read, and 0 once nothing waits", async () => {
+    const registry = new Registry();
+    const pipeline = new PipelineMetrics(registry, { deadLetters: async () => 0, deliveries: async () => ({}) });
+    const poll = { read: 3, stored: 3, duplicates: 0, deadLettered: 0, retried: 0 };
+    pipeline.poll({ ...poll, oldestMs: 1_000_000 }, 1_042_500);
+    expect(await registry.metrics()).toContain("aegis_usage_consumer_lag_seconds 42.5");
+    pipeline.poll({ ...poll, read: 0, stored: 0, oldestMs: null }, 1_050_000);
+    expect(await registry.metrics()).toContain("aegis_usage_consumer_lag_seconds 0");
+  });
+});

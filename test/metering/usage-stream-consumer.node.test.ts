@@ -75,12 +75,16 @@ describe("usage stream consumer", () => {
     await calls(a, 30, 2);
     await calls(b, 5, 7);
     const consumer = consumerNamed("c1");
+    const before = Date.now();
     const first = await consumer.poll();
     expect(first).toMatchObject({ read: 35, stored: 35, duplicates: 0, deadLettered: 0, retried: 0 });
+    // The oldest entry's id says when it was written: this test wrote it just before.
+    expect(first.oldestMs).toBeGreaterThan(before - 60_000);
+    expect(first.oldestMs).toBeLessThanOrEqual(Date.now());
     expect(await storedUnits(a.tenantId)).toEqual({ rows: 30, units: 60, daily: 60 });
     expect(await storedUnits(b.tenantId)).toEqual({ rows: 5, units: 35, daily: 35 });
     expect(await xlen(a.tenantId)).toBe(0);
-    expect((await consumer.poll()).read).toBe(0);
+    expect(await consumer.poll()).toMatchObject({ read: 0, oldestMs: null });
   });
 
   it("claims what a crashed consumer read but never acknowledged, and stores it once", async () => {

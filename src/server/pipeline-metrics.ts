@@ -142,6 +142,18 @@ export class PipelineMetrics {
     this.failures.inc();
   }
 
+  /** `poll`, counted when it ends, whichever way. */
+  async counted(poll: Promise<PollResult>): Promise<PollResult> {
+    try {
+      const result = await poll;
+      this.poll(result);
+      return result;
+    } catch (err) {
+      this.pollFailed();
+      throw err;
+    }
+  }
+
   invoiceRun(seconds: number, run: InvoiceRunResult | null): void {
     this.runs.inc({ result: run ? "ok" : "failed" });
     this.runTime.observe(seconds);

@@ -29,6 +29,7 @@ import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { PromMetrics } from "./metrics";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
+import { Sleeper } from "./sleeper";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
 export const BILLING_SCHEDULE = "*/15 * * * *";
@@ -173,18 +174,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // One poll at a time, so that a flush's poll comes after the loop's poll in flight has stored its batch.
   let polling: Promise<unknown> = Promise.resolve();
   const poll = (options?: { refreshTenants?: boolean }) => {
-    const next = polling
-      .then(() => consumer.poll(options))
-      .then(
-        (r) => {
-          pipeline.poll(r);
-          return r;
-        },
-        (err: unknown) => {
-          pipeline.pollFailed();
-          throw err;
-        },
-      );
+    const next = polling.then(() => pipeline.counted(consumer.poll(options)));
     polling = next.catch(() => {});
     return next;
   };
@@ -281,22 +271,3 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
 }
 
 const logError = (msg: string, err: unknown) => log.error(msg, { error: describeError(err) });
-
-/** Waits that a shutdown can cut short, so it does not wait out a backoff. */
-class Sleeper {
-  private wakeUp: () => void = () => {};
-
-  pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  wake(): void {
-    this.wakeUp();
-  }
-}

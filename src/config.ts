@@ -73,6 +73,8 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** The bearer token GET /metrics asks for; unset, /metrics is off. */
   METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  /** Self-hosted: serve GET /metrics on this port (and not on the gateway's), to a network the operator picks. */
+  METRICS_PORT: int(1, 65_535).optional(),
   UPSTREAM_URL: z.url().optional(),
   DEFAULT_RATE_LIMIT_PER_MIN: int(0, MAX_RATE).default(60),
   RATE_LIMIT_BURST: int(1, MAX_RATE).optional(),

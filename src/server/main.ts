@@ -14,7 +14,12 @@ try {
     port: Number(process.env.PORT ?? 8787),
     hostname: process.env.HOST ?? "127.0.0.1",
   });
-  log.info("aegis-edge self-hosted gateway listening", { url: server.url });
+  const metricsOn = server.config.METRICS_TOKEN !== undefined || server.config.METRICS_PORT !== undefined;
+  log.info("aegis-edge self-hosted gateway listening", {
+    url: server.url,
+    // A /metrics that would answer 503 is not worth pointing Prometheus at.
+    metrics: metricsOn ? server.metricsUrl : "off (set METRICS_TOKEN or METRICS_PORT)",
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

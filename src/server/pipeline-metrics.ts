@@ -6,26 +6,39 @@ import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { InvoiceRunResult } from "../billing/invoice-run";
 import { type Database, rowsOf } from "../db/database";
-import { deadLetterKey } from "../redis/keys";
-import type { RedisArg } from "../redis/resp/encoder";
-import type { RedisReply } from "../redis/resp/reply";
+import { deadLetterKey, registryKey, tenantKeys } from "../redis/keys";
+import type { RedisCommands } from "../redis/lua-script";
 import type { PollResult } from "../redis/usage-stream-consumer";
 
 export interface PipelineSources {
-  /** Usage events that could not be stored, kept in the dead-letter stream. */
-  deadLetters(): Promise<number>;
+  /** Usage events waiting in the tenants' streams, and those that could not be stored (the dead-letter stream). */
+  streams(): Promise<{ pending: number; deadLetters: number }>;
   /** Webhook deliveries by status, from Postgres. */
   deliveries(): Promise<Record<string, number>>;
 }
 
-/** The gauges' sources: the dead-letter stream's length, and deliveries counted in Postgres. */
-export function pipelineSources(
-  redis: { send(args: readonly RedisArg[]): Promise<RedisReply> },
-  db: Database,
-  prefix: string,
-): PipelineSources {
+/** Streams asked per pipelined round trip when counting what waits. */
+const STREAMS_PER_ROUND = 500;
+
+/**
+ * The gauges' sources: the streams' lengths, and deliveries counted in Postgres. The
+ * consumer deletes what it stored, so a tenant stream's length is what waits to be stored.
+ */
+export function pipelineSources(redis: RedisCommands, db: Database, prefix: string): PipelineSources {
   return {
-    deadLetters: async () => Number(await redis.send(["XLEN", deadLetterKey(prefix)])),
+    streams: async () => {
+      const members = await redis.send(["SMEMBERS", registryKey(prefix)]);
+      const tenants = Array.isArray(members) ? members.map(String) : [];
+      let pending = 0;
+      for (let i = 0; i < tenants.length; i += STREAMS_PER_ROUND) {
+        const round = tenants.slice(i, i + STREAMS_PER_ROUND).map((t) => ["XLEN", tenantKeys(prefix, t).stream]);
+        for (const reply of await redis.pipeline(round)) {
+          if (reply instanceof Error) throw reply;
+          pending += Number(reply);
+        }
+      }
+      return { pending, deadLetters: Number(await redis.send(["XLEN", deadLetterKey(prefix)])) };
+    },
     deliveries: async () => {
       const rows = rowsOf<{ status: string; n: number }>(
         await db.execute(sql`SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status`),
@@ -65,7 +78,10 @@ export class PipelineMetrics {
     let scrape: Promise<void> | null = null;
     const refresh = () =>
       (scrape ??= Promise.all([
-        read("redis", sources.deadLetters, (n) => deadLetters.set(n)),
+        read("redis", sources.streams, (n) => {
+          pending.set(n.pending);
+          deadLetters.set(n.deadLetters);
+        }),
         read("postgres", sources.deliveries, (counts) => {
           for (const status of ["pending", "delivered", "failed", "disabled"])
             deliveries.set({ status }, counts[status] ?? 0);
@@ -77,6 +93,12 @@ export class PipelineMetrics {
       name: "aegis_metrics_source_up",
       help: "1 when the last scrape could read the source (redis, postgres), else 0: its gauges keep their last value.",
       labelNames: ["source"] as const,
+      registers,
+      collect: refresh,
+    });
+    const pending = new Gauge({
+      name: "aegis_usage_pending",
+      help: "Usage events written to the tenants' streams and not yet stored in Postgres.",
       registers,
       collect: refresh,
     });

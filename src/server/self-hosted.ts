@@ -28,6 +28,7 @@ import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { PromMetrics } from "./metrics";
+import { listenMetrics, type MetricsServer } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { Sleeper } from "./sleeper";
 
@@ -55,10 +56,16 @@ export interface SelfHostedOptions {
   billing?: boolean;
   /** Count the gateway's per-call metrics (and serve /metrics). Default true; false is for measuring their cost. */
   metrics?: boolean;
+  /** Serve /metrics on this port instead of the gateway's (0: any free port). Default: METRICS_PORT, else none. */
+  metricsPort?: number;
+  /** The metrics port's address. Default: METRICS_HOST, else `hostname`. */
+  metricsHostname?: string;
 }
 
 export interface SelfHosted {
   url: string;
+  /** Where /metrics is served: on the gateway's port, or on the metrics port; null with metrics off. */
+  metricsUrl: string | null;
   config: Config;
   /** When the in-process scheduler runs billing next (null with billing off). */
   nextBillingAt(): Date | null;
@@ -116,11 +123,16 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
   const metrics = new PromMetrics();
+  const metricsOn = options.metrics !== false;
+  const metricsPort = options.metricsPort ?? config.METRICS_PORT;
+  const render = () => metrics.render();
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
-    ...(options.metrics === false ? {} : { metrics, renderMetrics: () => metrics.render() }),
+    ...(metricsOn ? { metrics } : {}),
+    // With a metrics port, the gateway's port has no /metrics of its own.
+    ...(metricsOn && metricsPort === undefined ? { renderMetrics: render } : {}),
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so
@@ -149,13 +161,20 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     port: options.port ?? 8787,
     hostname: options.hostname ?? "127.0.0.1",
   });
+  const host = options.hostname ?? "127.0.0.1";
   let address: { port: number };
+  let metricsServer: MetricsServer | null = null;
   try {
     address = await new Promise<{ port: number }>((resolve, reject) => {
       server.once("listening", () => resolve(server.address() as { port: number }));
       server.once("error", reject);
     });
+    if (metricsOn && metricsPort !== undefined) {
+      const hostname = options.metricsHostname ?? options.env.METRICS_HOST ?? host;
+      metricsServer = await listenMetrics({ render, token: config.METRICS_TOKEN, port: metricsPort, hostname });
+    }
   } catch (err) {
+    (server as http.Server).close();
     await Promise.allSettled([redis.close(), background.close(), database.close()]);
     throw err;
   }
@@ -230,8 +249,10 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
           return tick;
         });
 
+  const url = `http://${host}:${address.port}`;
   return {
-    url: `http://${options.hostname ?? "127.0.0.1"}:${address.port}`,
+    url,
+    metricsUrl: metricsServer?.url ?? (metricsOn ? `${url}/metrics` : null),
     config,
     nextBillingAt: () => billing?.nextRun() ?? null,
     runBilling: (at = Date.now()) => runBilling(at),
@@ -251,6 +272,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       sleeper.wake();
       billing?.stop();
       clearInterval(sweeper);
+      await metricsServer?.close();
       // Requests in flight may finish; connections still open after the grace period are cut.
       const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));

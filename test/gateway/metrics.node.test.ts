@@ -96,6 +96,8 @@ describe("GET /metrics", () => {
     expect(counter(after, "aegis_usage_events_total", { result: "stored" })).toBe(3);
     expect(moved("aegis_usage_events_total", { result: "dead_lettered" })).toBe(0);
     expect(counter(after, "aegis_usage_dead_letters", {})).toBe(0);
+    // Everything written was stored by the flush, and the stored entries were deleted.
+    expect(counter(after, "aegis_usage_pending", {})).toBe(0);
     expect(moved("aegis_invoice_runs_total", { result: "ok" })).toBe(1);
     // Today's usage is in the open period: the run invoices nothing yet.
     expect(moved("aegis_invoices_created_total")).toBe(0);

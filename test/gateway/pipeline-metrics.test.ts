@@ -10,20 +10,22 @@ describe("pipeline metrics' sources", () => {
     const registry = new Registry();
     let redisUp = true;
     new PipelineMetrics(registry, {
-      deadLetters: async () => {
+      streams: async () => {
         if (!redisUp) throw new Error("connection refused");
-        return 4;
+        return { pending: 7, deadLetters: 4 };
       },
       // Never answers: the 2 s bound ends the wait.
       deliveries: () => new Promise<Record<string, number>>(() => {}),
     });
     const first = await registry.metrics();
     expect(first).toContain("aegis_usage_dead_letters 4");
+    expect(first).toContain("aegis_usage_pending 7");
     expect(first).toContain('aegis_metrics_source_up{source="redis"} 1');
     expect(first).toContain('aegis_metrics_source_up{source="postgres"} 0');
     redisUp = false;
     const second = await registry.metrics();
     expect(second).toContain("aegis_usage_dead_letters 4");
+    expect(second).toContain("aegis_usage_pending 7");
     expect(second).toContain('aegis_metrics_source_up{source="redis"} 0');
   }, 10_000);
 });
@@ -31,7 +33,10 @@ describe("pipeline metrics' sources", () => {
 describe("the consumer's lag", () => {
   it("is the age of the oldest event the last poll read, and 0 once nothing waits", async () => {
     const registry = new Registry();
-    const pipeline = new PipelineMetrics(registry, { deadLetters: async () => 0, deliveries: async () => ({}) });
+    const pipeline = new PipelineMetrics(registry, {
+      streams: async () => ({ pending: 0, deadLetters: 0 }),
+      deliveries: async () => ({}),
+    });
     const poll = { read: 3, stored: 3, duplicates: 0, deadLettered: 0, retried: 0 };
     pipeline.poll({ ...poll, oldestMs: 1_000_000 }, 1_042_500);
     expect(await registry.metrics()).toContain("aegis_usage_consumer_lag_seconds 42.5");

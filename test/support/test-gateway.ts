@@ -4,7 +4,7 @@
 import { createScratchDatabase } from "../../scripts/lib/scratch-database";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { type SelfHosted, startSelfHosted } from "../../src/server/self-hosted";
+import { type SelfHosted, type SelfHostedOptions, startSelfHosted } from "../../src/server/self-hosted";
 import { dropPrefix } from "../limiter/conformance/redis-harness";
 import { startEchoUpstream } from "./echo-upstream";
 
@@ -19,7 +19,11 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(name: string, env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  name: string,
+  env: Record<string, string> = {},
+  options: Partial<Omit<SelfHostedOptions, "env">> = {},
+): Promise<TestGateway> {
   const token = `${name}-admin-token-0123456789`;
   const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
   const scratch = await createScratchDatabase(`aegis_${name}`);
@@ -36,6 +40,7 @@ export async function startTestGateway(name: string, env: Record<string, string>
     port: 0,
     instance: name,
     billing: false,
+    ...options,
   });
   return {
     server,

@@ -54,7 +54,7 @@ describe("METRICS_PORT", () => {
     const none = await fetch(metricsUrl);
     expect(none.status).toBe(401);
     expect(none.headers.get("content-type")).toBe("application/problem+json");
-    expect((await none.json()).code).toBe("unauthorized");
+    expect(((await none.json()) as { code: string }).code).toBe("unauthorized");
     const wrong = await fetch(metricsUrl, { headers: { authorization: "Bearer not-the-metrics-token-000" } });
     expect(wrong.status).toBe(401);
     await wrong.text();
@@ -66,7 +66,7 @@ describe("METRICS_PORT", () => {
   it("answers nothing else: other paths are 404 problems", async () => {
     const res = await fetch(new URL("/v1/chat/completions", open.server.metricsUrl ?? ""), { method: "POST" });
     expect(res.status).toBe(404);
-    expect((await res.json()).code).toBe("not-found");
+    expect(((await res.json()) as { code: string }).code).toBe("not-found");
   });
 
   it("is refused at startup when it is not a port number", () => {

@@ -1,0 +1,102 @@
+// End to end, in CI only (`npm run test:prometheus`, after `npm test` in .ci/run): a real
+// Prometheus (Debian's package) scrapes a self-hosted gateway before and after known
+// traffic, and every PromQL query of the Grafana dashboards returns data through
+// Prometheus's HTTP API: the dashboards show something on a real deployment, not only
+// parse.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newTenant, type Tenant } from "../support/metered-tenant";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
+import { until } from "../support/wait";
+import { prometheusQueries } from "./dashboard-queries";
+import { type PrometheusServer, startPrometheus } from "./prometheus-server";
+
+const METRICS_TOKEN = "metrics-e2e-token-0123456789";
+let gateway: TestGateway;
+let prometheus: PrometheusServer;
+let tenant: Tenant;
+
+beforeAll(async () => {
+  const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
+  gateway = await startTestGateway("prometheus_e2e", { METRICS_TOKEN, ROUTES: routes });
+  prometheus = await startPrometheus({ url: `${gateway.url}/metrics`, token: METRICS_TOKEN });
+  // Each wave admits 3 calls, then the request bucket (3 per minute) refuses 2.
+  tenant = await newTenant(gateway, "scraped", {
+    ratePerMinute: null,
+    burst: null,
+    requestsPerMinute: 3,
+    requestBurst: 3,
+    dailyUnits: null,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await gateway?.stop();
+});
+
+async function wave(): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${gateway.url}/v1/chat/completions?tokens=7`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "e2e-model", messages: [] }),
+    });
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  await gateway.server.flushUsage();
+  return statuses;
+}
+
+/** Waits until Prometheus has scraped `admitted` admitted calls in all. */
+const scraped = (admitted: number) =>
+  until(
+    `Prometheus to scrape ${admitted} admitted calls`,
+    async () => {
+      const [sample] = await prometheus.query('sum(aegis_calls_total{outcome="admitted"})');
+      return Number(sample?.value[1]) === admitted;
+    },
+    30_000,
+  );
+
+describe("Prometheus scraping the self-hosted gateway", () => {
+  it("scrapes the target with the metrics token, and every dashboard query returns data", async () => {
+    // Its first scrape succeeds: the target answers Prometheus's bearer token.
+    await until(
+      "Prometheus's first scrape",
+      async () => (await prometheus.query('up{job="aegis"}')).length > 0,
+      30_000,
+    );
+    const [up] = await prometheus.query('up{job="aegis"}');
+    expect(up?.value[1]).toBe("1");
+
+    // Two waves a scrape apart, so that rates and quantiles over a window see an increase.
+    expect(await wave()).toEqual([200, 200, 200, 429, 429]);
+    await scraped(3);
+    // The first tenant's bucket refills only after a minute: the second wave is another
+    // tenant's, so that nothing waits for time to pass.
+    tenant = await newTenant(gateway, "scraped-too", {
+      ratePerMinute: null,
+      burst: null,
+      requestsPerMinute: 3,
+      requestBurst: 3,
+      dailyUnits: null,
+    });
+    expect(await wave()).toEqual([200, 200, 200, 429, 429]);
+    await scraped(6);
+
+    const [limited] = await prometheus.query('sum(aegis_calls_total{outcome="limited"})');
+    expect(Number(limited?.value[1])).toBe(4);
+
+    const queries = prometheusQueries();
+    expect(queries.length).toBeGreaterThan(0);
+    const empty: string[] = [];
+    for (const { panel, expr } of queries) {
+      const result = await prometheus.query(expr);
+      if (result.length === 0) empty.push(`${panel}: ${expr}`);
+    }
+    expect(empty).toEqual([]);
+  });
+});

@@ -14,6 +14,7 @@ import proxyaddr from "proxy-addr";
 import type { InvoiceRunResult } from "../billing/invoice-run";
 import { billingTick } from "../billing/tick";
 import { type Config, loadConfig } from "../config";
+import { CallRates, countingCalls } from "../core/call-rates";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
 import { log } from "../core/log";
@@ -116,11 +117,19 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
   const metrics = new PromMetrics();
+  // The console's fleet page reads this process's calls per minute from the same port.
+  const rates = new CallRates(Date.now);
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
-    ...(options.metrics === false ? {} : { metrics, renderMetrics: () => metrics.render() }),
+    ...(options.metrics === false
+      ? {}
+      : {
+          metrics: countingCalls(metrics, rates),
+          renderMetrics: () => metrics.render(),
+          callRates: () => rates.lastHour(),
+        }),
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so

@@ -64,7 +64,7 @@ function checks(h: PipelineHealth, now: number): Check[] {
       state:
         h.late.tenants === 0
           ? "none waiting"
-          : `${count(h.late.units)} units of ${count(h.late.tenants)} tenants, for days from ${h.late.firstDay} on, wait for the next invoices' adjustment lines`,
+          : `${count(h.late.units)} units of ${count(h.late.tenants)} tenants, for days from ${h.late.firstDay} on, wait for adjustment lines on the next invoices`,
     },
     {
       id: "dead-letters",

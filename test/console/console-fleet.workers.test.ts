@@ -159,7 +159,11 @@ describe("console fleet page", () => {
       [minuteOf(minuteAgo(5)), minuteOf(minuteAgo(5)).slice(11, 16), "1"],
     ]);
 
-    expect(cell(html, "usage-ingest")).toMatch(/^newest call stored happened 9\d s ago \(.* UTC\), stored .* UTC$/);
+    const utc = (d: Date) => `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+    const newest = minuteAgo(1.5);
+    expect(cell(html, "usage-ingest")).toMatch(
+      new RegExp(`^newest stored call: (9\\d|1[01]\\d) s ago \\(made ${utc(newest)}, stored ${utc(newest)}\\)$`),
+    );
     expect(cell(html, "late-usage")).toBe(
       "1,750 units of 2 tenants, for days from 2030-01-05 on, wait for adjustment lines on the next invoices",
     );

@@ -55,7 +55,7 @@ function checks(h: PipelineHealth, now: number): Check[] {
       id: "usage-ingest",
       name: "Usage ingest",
       state: h.newestUsage
-        ? `newest call stored happened ${ago(now, h.newestUsage.occurredAt)} (${utc(h.newestUsage.occurredAt)}), stored ${utc(h.newestUsage.receivedAt)}`
+        ? `newest stored call: ${ago(now, h.newestUsage.occurredAt)} (made ${utc(h.newestUsage.occurredAt)}, stored ${utc(h.newestUsage.receivedAt)})`
         : "no usage stored yet",
     },
     {

@@ -47,7 +47,7 @@ export function MinuteChart(props: { minutes: readonly number[]; series: readonl
       </text>
       <text x={PAD} y={PAD - 8} class="label">{`max ${max.toLocaleString("en-US")} a minute`}</text>
       {series.map((s, i) => (
-        <text x={W - PAD} y={PAD - 8 + i * 14} class={`label key-${s.class}`} text-anchor="end">
+        <text x={W / 2 + i * 90} y={PAD - 8} class={`label key-${s.class}`}>
           {s.name}
         </text>
       ))}

@@ -5,7 +5,15 @@
 // dimensions are fixed, and models, which upstreams name, are capped by the implementation.
 
 /** How a call ended at the limiter: one outcome per call that reached it. `rejected` is a bad request (a body that can't be estimated). */
-export type CallOutcome = "admitted" | "limited" | "unauthorized" | "suspended" | "limiter_unavailable" | "rejected";
+export const CALL_OUTCOMES = [
+  "admitted",
+  "limited",
+  "unauthorized",
+  "suspended",
+  "limiter_unavailable",
+  "rejected",
+] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export type TokenDimension = "input" | "output" | "cached_input";
 

@@ -4,6 +4,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../config";
+import type { MinuteCalls } from "../core/call-rates";
 import { describeError } from "../core/errors";
 import { type GatewayMetrics, NO_METRICS } from "../core/gateway-metrics";
 import type { LimiterStore } from "../core/limiter-store";
@@ -30,6 +31,8 @@ export interface GatewayDeps<B extends object = object> {
   metrics?: GatewayMetrics;
   /** GET /metrics: the exposition text, where this runtime serves one. */
   renderMetrics?(env: B): Promise<{ contentType: string; body: string }>;
+  /** This process's calls per minute by outcome, the last hour; only where one process sees every call it counts. */
+  callRates?(): MinuteCalls[];
 }
 
 /** The gateway's metrics port, or one that drops everything (an embedding app's own Hono app). */

@@ -14,6 +14,7 @@ import proxyaddr from "proxy-addr";
 import type { InvoiceRunResult } from "../billing/invoice-run";
 import { billingTick } from "../billing/tick";
 import { type Config, loadConfig } from "../config";
+import { CallRates, countingCalls } from "../core/call-rates";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
 import { log } from "../core/log";
@@ -126,11 +127,13 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const metricsOn = options.metrics !== false;
   const metricsPort = options.metricsPort ?? config.METRICS_PORT;
   const render = () => metrics.render();
+  // The console's fleet page reads this process's calls per minute from the same port.
+  const rates = new CallRates(Date.now);
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
-    ...(metricsOn ? { metrics } : {}),
+    ...(metricsOn ? { metrics: countingCalls(metrics, rates), callRates: () => rates.lastHour() } : {}),
     // With a metrics port, the gateway's port has no /metrics of its own.
     ...(metricsOn && metricsPort === undefined ? { renderMetrics: render } : {}),
   });

@@ -17,6 +17,7 @@ export function Layout(props: { title: string; children?: Child; csrf?: string }
           {props.csrf ? (
             <nav>
               <a href="/admin/ui">Tenants</a>
+              <a href="/admin/ui/fleet">Fleet</a>
               <a href="/admin/ui/prices">Prices</a>
               <a href="/admin/ui/invoices">Unpaid invoices</a>
               <a href="/admin/ui/deliveries">Webhooks</a>
@@ -60,7 +61,9 @@ td details summary { cursor: pointer; color: #0969da; }
 .notice { background: #fff8c5; padding: .75rem; border-radius: 4px; }
 .error { background: #ffebe9; padding: .75rem; border-radius: 4px; }
 code.secret { font-size: 15px; background: #f6f8fa; padding: .25rem .5rem; user-select: all; }
-svg.chart { width: 100%; max-width: 720px; height: auto; border: 1px solid #e4e8ee; }
+svg.chart { width: 100%; max-width: 720px; height: auto; border: 1px solid #e4e8ee; margin-bottom: .75rem; }
 svg .axis { stroke: #8c959f; } svg .quota { stroke: #cf222e; stroke-dasharray: 4 4; }
 svg .usage { stroke: #0969da; stroke-width: 2; } svg .point { fill: #0969da; } svg .label { font-size: 11px; fill: #57606a; }
+svg .refused { stroke: #cf222e; stroke-width: 2; } svg .stored { stroke: #8250df; stroke-width: 2; stroke-dasharray: 3 3; }
+svg .key-usage { fill: #0969da; } svg .key-refused { fill: #cf222e; } svg .key-stored { fill: #8250df; }
 `;

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { type GatewayEnv, withDatabase } from "../context";
 import { deliveryRoutes } from "./deliveries";
+import { fleetRoutes } from "./fleet";
 import { invoiceRoutes } from "./invoices";
 import { CONSOLE_CSS } from "./layout";
 import { consoleOrigin, consoleSession, loginRoutes, logoutRoutes } from "./login";
@@ -29,3 +30,4 @@ consoleRoutes.route("/", tenantBillingRoutes);
 consoleRoutes.route("/", pricePageRoutes);
 consoleRoutes.route("/", invoiceRoutes);
 consoleRoutes.route("/", deliveryRoutes);
+consoleRoutes.route("/", fleetRoutes);

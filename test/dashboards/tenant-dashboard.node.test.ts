@@ -1,82 +1,49 @@
-// The tenant dashboard's SQL against the real Postgres: known traffic goes through a
-// self-hosted gateway (calls admitted and limited for two tenants, stored by its consumer,
-// invoiced by a daily billing run), and each panel's query, with Grafana's variables and
-// macros expanded, returns the rows that traffic implies: tokens from what the upstream
-// reported, units from the gateway's usage read, invoices from the operator API.
+// The tenant dashboard's SQL against the real Postgres: after the known traffic of
+// tenant-story.ts (calls admitted and limited through a self-hosted gateway, stored by its
+// consumer, invoiced by daily billing runs), each panel's query, with Grafana's variables and
+// macros expanded, returns the rows that traffic implies, and none of them for ranges just
+// outside its days.
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InvoiceView } from "../../src/billing/invoice-view";
-import { dayOf, nextDayStart } from "../../src/core/calendar";
+import { nextDayStart } from "../../src/core/calendar";
 import { expandSql, loadDashboard, targetsOf } from "../support/grafana-dashboard";
-import { newTenant, storedUsage, type Tenant } from "../support/metered-tenant";
-import { CHAT_ROUTES, chatCall } from "../support/metrics-scrape";
+import { CHAT_ROUTES } from "../support/metrics-scrape";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
+import {
+  billDays,
+  DAILY_QUOTA,
+  expectedInvoices,
+  expectedRows,
+  invoicesOf,
+  type Served,
+  STORIES,
+  serve,
+} from "./tenant-story";
 
 const DAY_MS = 86_400_000;
-const DAILY_QUOTA = 1000;
-
-interface Served {
-  tenant: Tenant;
-  name: string;
-  dailyQuota: number | null;
-  calls: number;
-  input: number;
-  output: number;
-  units: number;
-  invoices: InvoiceView[];
-}
-
-/** Two tenants: one with a daily quota and a limited call, one without a quota, named with a quote. */
-const STORIES = [
-  { name: "Dashboard tenant", dailyQuota: DAILY_QUOTA, tokens: [7, 10, 12, 9] },
-  { name: "O'Hara", dailyQuota: null, tokens: [20] },
-];
-
 let gateway: TestGateway;
 let db: pg.Client;
+let started: number;
 let at: number;
 const served: Served[] = [];
 
-/** Calls until one is limited (or `tokens` runs out); sums what the upstream reported for the admitted ones. */
-async function traffic(tenant: Tenant, tokens: number[]) {
-  const sums = { calls: 0, input: 0, output: 0 };
-  for (const t of tokens) {
-    const res = await chatCall(gateway, tenant, t);
-    const body = (await res.json()) as { usage?: { prompt_tokens: number; completion_tokens: number } };
-    if (res.status === 429) continue;
-    expect(res.status).toBe(200);
-    sums.calls += 1;
-    sums.input += body.usage?.prompt_tokens ?? 0;
-    sums.output += body.usage?.completion_tokens ?? 0;
-  }
-  return sums;
-}
-
 beforeAll(async () => {
-  // Daily billing periods: a run tomorrow invoices today's usage.
+  // Daily billing periods: a run after a day has closed invoices that day's usage.
   gateway = await startTestGateway("tenant_dashboard", { ROUTES: CHAT_ROUTES, BILLING_PERIOD: "day" });
-  // Three calls a tenant's request bucket allows, then the fourth is limited and stores nothing.
-  const quota = { ratePerMinute: null, burst: null, requestsPerMinute: 0, requestBurst: 3, unitPrice: "0.01" };
-  for (const { name, dailyQuota, tokens } of STORIES) {
-    const tenant = await newTenant(gateway, name, { ...quota, dailyUnits: dailyQuota });
-    const sums = await traffic(tenant, tokens);
-    const { totals } = await storedUsage(gateway, tenant, sums.calls);
-    served.push({ tenant, name, dailyQuota, ...sums, units: totals.units, invoices: [] });
-  }
-  expect(served.map((s) => s.calls)).toEqual([3, 1]);
+  started = Date.now();
+  for (const story of STORIES) served.push(await serve(gateway, story));
   at = Date.now();
-  // The first run after today has closed and its grace hours have passed.
-  await gateway.server.runBilling(nextDayStart(at) + (gateway.server.config.BILLING_GRACE_HOURS + 1) * 3_600_000);
+  await billDays(gateway, started, at);
   for (const s of served) {
-    const res = await fetch(`${gateway.url}/admin/v1/invoices?tenantId=${s.tenant.id}`, {
-      headers: { authorization: `Bearer ${gateway.token}` },
-    });
-    s.invoices = ((await res.json()) as { invoices: InvoiceView[] }).invoices;
-    // No price book: every unit at the tenant's 0.01 USD, a cent.
-    expect(s.invoices.map((i) => [i.periodStart, i.units, i.amountMinor, i.currency])).toEqual([
-      [dayOf(at), s.units, s.units, "USD"],
-    ]);
+    s.invoices = await invoicesOf(gateway, s.tenant);
+    const billed = s.invoices.map(({ periodStart, units, amountMinor, currency }) => ({
+      periodStart,
+      units,
+      amountMinor,
+      currency,
+    }));
+    expect(billed.sort((a, b) => a.periodStart.localeCompare(b.periodStart))).toEqual(expectedInvoices(s));
   }
   db = new pg.Client({ connectionString: gateway.databaseUrl, types: { getTypeParser } });
   await db.connect();
@@ -101,79 +68,38 @@ const panels = targetsOf(tenantDashboard).map(({ panel, target }) => ({
   title: panel.title,
   sql: target.rawSql ?? "",
 }));
-const midnight = (day: string) => `${day}T00:00:00.000Z`;
-
-/** What each panel must show for a tenant's story, over a range ending now. */
-function expected(s: Served): Record<string, unknown[]> {
-  const today = midnight(dayOf(at));
-  const used = s.units;
-  return {
-    "Tokens per day by model and dimension": [
-      { time: today, metric: "echo-1 input", tokens: s.input },
-      { time: today, metric: "echo-1 output", tokens: s.output },
-    ],
-    "Quota use": [
-      {
-        "units used": used,
-        "daily quota": s.dailyQuota,
-        "quota used (%)": s.dailyQuota === null ? null : Math.round((1000 * used) / s.dailyQuota) / 10,
-      },
-    ],
-    "Units per day against the daily quota": [{ time: today, units: used, "daily quota": s.dailyQuota }],
-    "Usage by route and model": [
-      {
-        route: "chat",
-        model: "echo-1",
-        requests: s.calls,
-        "input tokens": s.input,
-        "cached input tokens": 0,
-        "output tokens": s.output,
-        units: used,
-        "estimated units": 0,
-      },
-    ],
-    Invoices: s.invoices.map((i) => ({
-      invoice: i.id,
-      "period start": i.periodStart,
-      "period end": i.periodEnd,
-      status: i.status,
-      units: i.units,
-      "amount (minor units)": i.amountMinor,
-      currency: i.currency,
-      created: i.createdAt,
-    })),
-  };
-}
 
 const run = async (sql: string, range: { from: number; to: number }, tenant: string) =>
   (await db.query(expandSql(sql, range, { tenant }))).rows;
 
 it("has a SQL query in every target, and an expectation for each", () => {
-  expect(panels.map((p) => p.title).sort()).toEqual(Object.keys(expected(served[0] as Served)).sort());
+  expect(panels.map((p) => p.title).sort()).toEqual(Object.keys(expectedRows(served[0] as Served, at)).sort());
   expect(panels.filter((p) => p.sql.trim() === "").map((p) => p.title)).toEqual([]);
 });
 
 it("lists every tenant in the tenant variable, by name with its id as the value", async () => {
   const variable = tenantDashboard.templating.list.find((v) => v.name === "tenant");
   const rows = await run(variable?.query ?? "", { from: at - DAY_MS, to: at }, "");
-  expect(rows.sort((a, b) => a.__value.localeCompare(b.__value))).toEqual(
-    served
-      .map((s) => ({ __text: `${s.name} (${s.tenant.id})`, __value: s.tenant.id }))
-      .sort((a, b) => a.__value.localeCompare(b.__value)),
+  const byId = (a: { __value: string }, b: { __value: string }) => a.__value.localeCompare(b.__value);
+  expect(rows.sort(byId)).toEqual(
+    served.map((s) => ({ __text: `${s.name} (${s.tenant.id})`, __value: s.tenant.id })).sort(byId),
   );
 });
 
 describe.each(STORIES.map((story, i) => ({ i, name: story.name })))("for $name", ({ i }) => {
   it.each(panels)("$title shows the tenant's own usage, quota and invoices", async ({ title, sql }) => {
     const s = served[i] as Served;
-    expect(await run(sql, { from: at - 7 * DAY_MS, to: at }, s.tenant.id)).toEqual(expected(s)[title]);
+    expect(await run(sql, { from: at - 7 * DAY_MS, to: at }, s.tenant.id)).toEqual(expectedRows(s, at)[title]);
   });
 });
 
-// Ranges just outside the traffic's day (known once it has run): one that ends the day
-// before, one that starts at the next midnight.
+// Ranges just outside the traffic's days (known once it has run): one that ends the second
+// before the first day, one that starts at the midnight after the last.
 const OUTSIDE = {
-  "ending the day before": () => ({ from: at - 7 * DAY_MS, to: at - DAY_MS }),
+  "ending the day before": () => {
+    const to = Math.floor(started / DAY_MS) * DAY_MS - 1000;
+    return { from: to - 7 * DAY_MS, to };
+  },
   "starting the next day": () => ({ from: nextDayStart(at), to: nextDayStart(at) + 7 * DAY_MS }),
 };
 const outside = panels.flatMap(({ title, sql }) =>

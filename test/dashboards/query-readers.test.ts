@@ -49,6 +49,7 @@ describe("Grafana's variables and macros", () => {
   });
 
   it("puts in a single-value variable in every syntax, its quotes doubled", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${name} syntax, not a template.
     expect(expandSql("'$t' '${t}' '[[t]]'", range, { t: "O'Hara" })).toBe("'O''Hara' 'O''Hara' 'O''Hara'");
   });
 

@@ -2,9 +2,10 @@
 // traffic (3 admitted calls, 2 limited, tokens of one model) moves each counter by exactly
 // that much; the endpoint needs METRICS_TOKEN.
 
-import parsePrometheusTextFormat, { type ParsedFamily } from "parse-prometheus-text-format";
+import type { ParsedFamily } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newTenant, type Tenant } from "../support/metered-tenant";
+import { CHAT_ROUTES, chatCall, counter, scrape as scrapeWith } from "../support/metrics-scrape";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 const METRICS_TOKEN = "metrics-test-token-0123456789";
@@ -13,8 +14,7 @@ let off: TestGateway;
 let tenant: Tenant;
 
 beforeAll(async () => {
-  const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
-  gateway = await startTestGateway("metrics", { METRICS_TOKEN, ROUTES: routes });
+  gateway = await startTestGateway("metrics", { METRICS_TOKEN, ROUTES: CHAT_ROUTES });
   off = await startTestGateway("metrics_off");
   // Three calls, then the request bucket is empty for good: no units bucket, no daily quota.
   tenant = await newTenant(gateway, "metered", {
@@ -31,26 +31,8 @@ afterAll(async () => {
   await off?.stop();
 });
 
-async function scrape(g: TestGateway, token = METRICS_TOKEN): Promise<ParsedFamily[]> {
-  const res = await fetch(`${g.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toContain("text/plain");
-  return parsePrometheusTextFormat(await res.text());
-}
-
-/** The value of a counter's sample with exactly these labels (0 when absent). */
-function counter(families: ParsedFamily[], name: string, labels: Record<string, string>): number {
-  const family = families.find((f) => f.name === name);
-  const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
-  return Number(sample?.value ?? 0);
-}
-
-const call = () =>
-  fetch(`${gateway.url}/v1/chat/completions?tokens=7`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "m", messages: [] }),
-  });
+const scrape = (g: TestGateway): Promise<ParsedFamily[]> => scrapeWith(g, METRICS_TOKEN);
+const call = () => chatCall(gateway, tenant);
 
 describe("GET /metrics", () => {
   it("counts 3 admitted and 2 limited calls, their limiter and upstream times, and their tokens", async () => {

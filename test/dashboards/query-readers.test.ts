@@ -1,0 +1,61 @@
+// The tests' readers of the dashboards' queries: the PromQL reader reports what the grammar
+// could not parse and what an expression names; the Grafana expander puts in what Grafana
+// would, and refuses what it does not know.
+
+import { describe, expect, it } from "vitest";
+import { expandPromQL, expandSql } from "../support/grafana-dashboard";
+import { promqlReferences } from "../support/promql-references";
+
+describe("promqlReferences", () => {
+  it("reports a syntax error, and none for a whole expression", () => {
+    expect(promqlReferences("sum(rate(aegis_calls_total[1m])").errors).not.toEqual([]);
+    expect(promqlReferences("sum by (outcome) (rate(aegis_calls_total[1m]))").errors).toEqual([]);
+  });
+
+  it("names a selector's metric from its identifier or a __name__ matcher, with its other matchers", () => {
+    expect(promqlReferences('a_total{x="1"} / {__name__="b_total", y=~"p|q", z!="2"}').selectors).toEqual([
+      { name: "a_total", matchers: [{ label: "x", op: "=", value: "1" }] },
+      {
+        name: "b_total",
+        matchers: [
+          { label: "y", op: "=~", value: "p|q" },
+          { label: "z", op: "!=", value: "2" },
+        ],
+      },
+    ]);
+  });
+
+  it("reads a by clause's labels with the metrics it aggregates, and not a without clause's", () => {
+    const refs = promqlReferences(
+      "histogram_quantile(0.99, sum by (le, route) (rate(h_bucket[5m]))) + sum without (kind) (e_total)",
+    );
+    expect(refs.groupings).toEqual([{ labels: ["le", "route"], names: ["h_bucket"] }]);
+  });
+});
+
+describe("Grafana's variables and macros", () => {
+  const range = { from: Date.parse("2031-01-05T10:00:00.250Z"), to: Date.parse("2031-01-06T11:30:00Z") };
+
+  it("puts an interval into PromQL", () => {
+    expect(expandPromQL("rate(a_total[$__rate_interval]) + increase(b_total[$__range])")).toBe(
+      "rate(a_total[1m]) + increase(b_total[6h])",
+    );
+  });
+
+  it("expands the time macros as Grafana's PostgreSQL data source does, to the second", () => {
+    expect(expandSql("WHERE $__timeFilter(d.day) AND x < $__timeTo() AND y > $__timeFrom()", range, {})).toBe(
+      "WHERE d.day BETWEEN '2031-01-05T10:00:00Z' AND '2031-01-06T11:30:00Z' AND x < '2031-01-06T11:30:00Z' AND y > '2031-01-05T10:00:00Z'",
+    );
+  });
+
+  it("puts in a single-value variable in every syntax, its quotes doubled", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${name} syntax, not a template.
+    expect(expandSql("'$t' '${t}' '[[t]]'", range, { t: "O'Hara" })).toBe("'O''Hara' 'O''Hara' 'O''Hara'");
+  });
+
+  it("refuses a variable or macro it has no value for", () => {
+    expect(() => expandSql("WHERE id = '$other'", range, { t: "x" })).toThrow(/\$other/);
+    expect(() => expandSql("SELECT $__timeGroup(day, '1h')", range, {})).toThrow(/__timeGroup/);
+    expect(() => expandPromQL("rate(a_total[$__step])")).toThrow(/__step/);
+  });
+});

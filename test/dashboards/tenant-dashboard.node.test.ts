@@ -1,0 +1,113 @@
+// The tenant dashboard's SQL against the real Postgres: after the known traffic of
+// tenant-story.ts (calls admitted and limited through a self-hosted gateway, stored by its
+// consumer, invoiced by daily billing runs), each panel's query, with Grafana's variables and
+// macros expanded, returns the rows that traffic implies, and none of them for ranges just
+// outside its days.
+
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nextDayStart } from "../../src/core/calendar";
+import { expandSql, loadDashboard, targetsOf } from "../support/grafana-dashboard";
+import { CHAT_ROUTES } from "../support/metrics-scrape";
+import { startTestGateway, type TestGateway } from "../support/test-gateway";
+import {
+  billDays,
+  DAILY_QUOTA,
+  expectedInvoices,
+  expectedRows,
+  invoicesOf,
+  type Served,
+  STORIES,
+  serve,
+} from "./tenant-story";
+
+const DAY_MS = 86_400_000;
+let gateway: TestGateway;
+let db: pg.Client;
+let started: number;
+let at: number;
+const served: Served[] = [];
+
+beforeAll(async () => {
+  // Daily billing periods: a run after a day has closed invoices that day's usage.
+  gateway = await startTestGateway("tenant_dashboard", { ROUTES: CHAT_ROUTES, BILLING_PERIOD: "day" });
+  started = Date.now();
+  for (const story of STORIES) served.push(await serve(gateway, story));
+  at = Date.now();
+  await billDays(gateway, started, at);
+  for (const s of served) {
+    s.invoices = await invoicesOf(gateway, s.tenant);
+    const billed = s.invoices.map(({ periodStart, units, amountMinor, currency }) => ({
+      periodStart,
+      units,
+      amountMinor,
+      currency,
+    }));
+    expect(billed.sort((a, b) => a.periodStart.localeCompare(b.periodStart))).toEqual(expectedInvoices(s));
+  }
+  db = new pg.Client({ connectionString: gateway.databaseUrl, types: { getTypeParser } });
+  await db.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await db?.end();
+  await gateway?.stop();
+});
+
+/** Rows as plain values: bigint and numeric as numbers, dates as their text, instants as ISO strings. */
+function getTypeParser(oid: number, format?: "text" | "binary") {
+  if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (v: string) => Number(v);
+  if (oid === pg.types.builtins.DATE) return (v: string) => v;
+  const parse = pg.types.getTypeParser(oid, format);
+  if (oid === pg.types.builtins.TIMESTAMPTZ) return (v: string) => (parse(v) as Date).toISOString();
+  return parse;
+}
+
+const tenantDashboard = loadDashboard("aegis-tenant.json");
+const panels = targetsOf(tenantDashboard).map(({ panel, target }) => ({
+  title: panel.title,
+  sql: target.rawSql ?? "",
+}));
+
+const run = async (sql: string, range: { from: number; to: number }, tenant: string) =>
+  (await db.query(expandSql(sql, range, { tenant }))).rows;
+
+it("has a SQL query in every target, and an expectation for each", () => {
+  expect(panels.map((p) => p.title).sort()).toEqual(Object.keys(expectedRows(served[0] as Served, at)).sort());
+  expect(panels.filter((p) => p.sql.trim() === "").map((p) => p.title)).toEqual([]);
+});
+
+it("lists every tenant in the tenant variable, by name with its id as the value", async () => {
+  const variable = tenantDashboard.templating.list.find((v) => v.name === "tenant");
+  const rows = await run(variable?.query ?? "", { from: at - DAY_MS, to: at }, "");
+  const byId = (a: { __value: string }, b: { __value: string }) => a.__value.localeCompare(b.__value);
+  expect(rows.sort(byId)).toEqual(
+    served.map((s) => ({ __text: `${s.name} (${s.tenant.id})`, __value: s.tenant.id })).sort(byId),
+  );
+});
+
+describe.each(STORIES.map((story, i) => ({ i, name: story.name })))("for $name", ({ i }) => {
+  it.each(panels)("$title shows the tenant's own usage, quota and invoices", async ({ title, sql }) => {
+    const s = served[i] as Served;
+    expect(await run(sql, { from: at - 7 * DAY_MS, to: at }, s.tenant.id)).toEqual(expectedRows(s, at)[title]);
+  });
+});
+
+// Ranges just outside the traffic's days (known once it has run): one that ends the second
+// before the first day, one that starts at the midnight after the last.
+const OUTSIDE = {
+  "ending the day before": () => {
+    const to = Math.floor(started / DAY_MS) * DAY_MS - 1000;
+    return { from: to - 7 * DAY_MS, to };
+  },
+  "starting the next day": () => ({ from: nextDayStart(at), to: nextDayStart(at) + 7 * DAY_MS }),
+};
+const outside = panels.flatMap(({ title, sql }) =>
+  Object.entries(OUTSIDE).map(([when, range]) => ({ title, sql, when, range })),
+);
+
+it.each(outside)("$title shows none of the traffic for a range $when", async ({ title, sql, range }) => {
+  const s = served[0] as Served;
+  const idle = title === "Quota use" ? [{ "units used": 0, "daily quota": DAILY_QUOTA, "quota used (%)": 0 }] : [];
+  expect(await run(sql, range(), s.tenant.id)).toEqual(idle);
+});

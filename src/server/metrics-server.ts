@@ -4,7 +4,10 @@
 
 import type http from "node:http";
 import { serve } from "@hono/node-server";
+import { log } from "../core/log";
 import { metricsOnlyApp, type RenderMetrics } from "../http/metrics-route";
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 export interface MetricsServer {
   url: string;
@@ -17,6 +20,14 @@ export async function listenMetrics(options: {
   port: number;
   hostname: string;
 }): Promise<MetricsServer> {
+  if (!options.token && !LOOPBACK.has(options.hostname)) {
+    log.warn(
+      "the metrics port answers anyone who can reach it: set METRICS_TOKEN, or bind METRICS_HOST to a private address",
+      {
+        hostname: options.hostname,
+      },
+    );
+  }
   const app = metricsOnlyApp(options.render, options.token);
   const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname }) as http.Server;
   const port = await new Promise<number>((resolve, reject) => {

@@ -11,8 +11,10 @@ import type { RedisCommands } from "../redis/lua-script";
 import type { PollResult } from "../redis/usage-stream-consumer";
 
 export interface PipelineSources {
-  /** Usage events waiting in the tenants' streams, and those that could not be stored (the dead-letter stream). */
-  streams(): Promise<{ pending: number; deadLetters: number }>;
+  /** Entries waiting in the tenants' streams to be stored: usage events and quota alerts. */
+  pending(): Promise<number>;
+  /** Events that could not be stored, kept in the dead-letter stream. */
+  deadLetters(): Promise<number>;
   /** Webhook deliveries by status, from Postgres. */
   deliveries(): Promise<Record<string, number>>;
 }
@@ -26,19 +28,24 @@ const STREAMS_PER_ROUND = 500;
  */
 export function pipelineSources(redis: RedisCommands, db: Database, prefix: string): PipelineSources {
   return {
-    streams: async () => {
+    pending: async () => {
       const members = await redis.send(["SMEMBERS", registryKey(prefix)]);
       const tenants = Array.isArray(members) ? members.map(String) : [];
-      let pending = 0;
+      const rounds: Promise<number>[] = [];
       for (let i = 0; i < tenants.length; i += STREAMS_PER_ROUND) {
         const round = tenants.slice(i, i + STREAMS_PER_ROUND).map((t) => ["XLEN", tenantKeys(prefix, t).stream]);
-        for (const reply of await redis.pipeline(round)) {
-          if (reply instanceof Error) throw reply;
-          pending += Number(reply);
-        }
+        rounds.push(
+          redis.pipeline(round).then((replies) =>
+            replies.reduce<number>((sum, reply) => {
+              if (reply instanceof Error) throw reply;
+              return sum + Number(reply);
+            }, 0),
+          ),
+        );
       }
-      return { pending, deadLetters: Number(await redis.send(["XLEN", deadLetterKey(prefix)])) };
+      return (await Promise.all(rounds)).reduce((a, b) => a + b, 0);
     },
+    deadLetters: async () => Number(await redis.send(["XLEN", deadLetterKey(prefix)])),
     deliveries: async () => {
       const rows = rowsOf<{ status: string; n: number }>(
         await db.execute(sql`SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status`),
@@ -58,34 +65,42 @@ export class PipelineMetrics {
 
   constructor(registry: Registry, sources: PipelineSources) {
     const registers = [registry];
-    /** Reads a source: a failure or a hang past 2 s marks it down, and never fails the scrape. */
-    const read = async <T>(source: string, get: () => Promise<T>, use: (value: T) => void) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${source} did not answer in 2 s`)), 2_000);
-        });
-        use(await Promise.race([get(), late]));
-        up.set({ source }, 1);
-      } catch {
-        up.set({ source }, 0);
-      } finally {
-        clearTimeout(timer);
+    // A read still running when the next scrape comes is joined, not started again: a slow
+    // source (many tenants' streams, a Postgres under load) never has reads piling up.
+    const running = new Map<string, Promise<unknown>>();
+    /** A source's read, given up on (not stopped) after 2 s. */
+    const bounded = <T>(name: string, get: () => Promise<T>): Promise<T> => {
+      let read = running.get(name) as Promise<T> | undefined;
+      if (!read) {
+        read = get().finally(() => running.delete(name));
+        running.set(name, read);
       }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${name} did not answer in 2 s`)), 2_000);
+      });
+      return Promise.race([read, late]).finally(() => clearTimeout(timer));
     };
-    // One read of both sources per scrape, shared by the three gauges, whose collect() calls
+    /** A source is up when each of its reads answered; a gauge whose read failed keeps its last value. */
+    const source = async (name: string, reads: Promise<void>[]) => {
+      const settled = await Promise.allSettled(reads);
+      up.set({ source: name }, settled.every((r) => r.status === "fulfilled") ? 1 : 0);
+    };
+    // One read of each source per scrape, shared by the gauges, whose collect() calls
     // prom-client runs side by side: each answers from the same read.
     let scrape: Promise<void> | null = null;
-    const refresh = () =>
+    const refresh = (): Promise<void> =>
       (scrape ??= Promise.all([
-        read("redis", sources.streams, (n) => {
-          pending.set(n.pending);
-          deadLetters.set(n.deadLetters);
-        }),
-        read("postgres", sources.deliveries, (counts) => {
-          for (const status of ["pending", "delivered", "failed", "disabled"])
-            deliveries.set({ status }, counts[status] ?? 0);
-        }),
+        source("redis", [
+          bounded("pending", sources.pending).then((n) => pending.set(n)),
+          bounded("dead letters", sources.deadLetters).then((n) => deadLetters.set(n)),
+        ]),
+        source("postgres", [
+          bounded("deliveries", sources.deliveries).then((counts) => {
+            for (const status of ["pending", "delivered", "failed", "disabled"])
+              deliveries.set({ status }, counts[status] ?? 0);
+          }),
+        ]),
       ]).then(() => {
         scrape = null;
       }));
@@ -96,9 +111,9 @@ export class PipelineMetrics {
       registers,
       collect: refresh,
     });
-    const pending = new Gauge({
+    const pending: Gauge = new Gauge({
       name: "aegis_usage_pending",
-      help: "Usage events written to the tenants' streams and not yet stored in Postgres.",
+      help: "Entries written to the tenants' usage streams (usage events, quota alerts) and not yet stored in Postgres.",
       registers,
       collect: refresh,
     });

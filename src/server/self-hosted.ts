@@ -59,7 +59,7 @@ export interface SelfHostedOptions {
   metrics?: boolean;
   /** Serve /metrics on this port instead of the gateway's (0: any free port). Default: METRICS_PORT, else none. */
   metricsPort?: number;
-  /** The metrics port's address. Default: METRICS_HOST, else `hostname`. */
+  /** The metrics port's address. Default: METRICS_HOST, else 127.0.0.1 (whatever `hostname` is). */
   metricsHostname?: string;
 }
 
@@ -173,8 +173,12 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       server.once("error", reject);
     });
     if (metricsOn && metricsPort !== undefined) {
-      const hostname = options.metricsHostname ?? options.env.METRICS_HOST ?? host;
-      metricsServer = await listenMetrics({ render, token: config.METRICS_TOKEN, port: metricsPort, hostname });
+      metricsServer = await listenMetrics({
+        render,
+        token: config.METRICS_TOKEN,
+        port: metricsPort,
+        hostname: options.metricsHostname ?? options.env.METRICS_HOST ?? "127.0.0.1",
+      });
     }
   } catch (err) {
     (server as http.Server).close();

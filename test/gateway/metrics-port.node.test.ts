@@ -13,7 +13,8 @@ let open: TestGateway;
 let guarded: TestGateway;
 
 beforeAll(async () => {
-  open = await startTestGateway("metrics_port", {}, { metricsPort: 0 });
+  // The gateway listens on every interface; the metrics port stays on loopback unless asked.
+  open = await startTestGateway("metrics_port", {}, { metricsPort: 0, hostname: "0.0.0.0" });
   guarded = await startTestGateway("metrics_port_token", { METRICS_TOKEN }, { metricsPort: 0 });
 }, 60_000);
 
@@ -26,6 +27,8 @@ describe("METRICS_PORT", () => {
   it("serves the exposition on its own port, counting the gateway's calls, and proxies /metrics on the gateway's", async () => {
     const metricsUrl = open.server.metricsUrl ?? "";
     expect(new URL(metricsUrl).port).not.toBe(new URL(open.url).port);
+    expect(new URL(metricsUrl).hostname).toBe("127.0.0.1");
+    expect(new URL(open.url).hostname).toBe("0.0.0.0");
     const tenant = await newTenant(open, "scraped", { ratePerMinute: null, burst: null, dailyUnits: null });
     const res = await fetch(`${open.url}/v1/chat/completions`, {
       method: "POST",

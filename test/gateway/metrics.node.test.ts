@@ -77,9 +77,11 @@ describe("GET /metrics", () => {
     expect(res.status).toBe(429);
     expect(counter(after, "aegis_usage_events_total", { result: "stored" })).toBe(3);
     expect(moved("aegis_usage_events_total", { result: "dead_lettered" })).toBe(0);
-    expect(counter(after, "aegis_usage_dead_letters", {})).toBe(0);
-    // Everything written was stored by the flush, and the stored entries were deleted.
-    expect(counter(after, "aegis_usage_pending", {})).toBe(0);
+    // Both gauges are read (a missing one would count 0 too): nothing dead-lettered, and
+    // everything written was stored by the flush and deleted from the streams.
+    const gauge = (name: string) => after.find((f) => f.name === name)?.metrics.map((m) => Number(m.value));
+    expect(gauge("aegis_usage_dead_letters")).toEqual([0]);
+    expect(gauge("aegis_usage_pending")).toEqual([0]);
     expect(moved("aegis_invoice_runs_total", { result: "ok" })).toBe(1);
     // Today's usage is in the open period: the run invoices nothing yet.
     expect(moved("aegis_invoices_created_total")).toBe(0);

@@ -9,13 +9,19 @@ describe("pipeline metrics' sources", () => {
   it("answers the scrape with the source marked down, and the last value kept", async () => {
     const registry = new Registry();
     let redisUp = true;
+    let deadLetters = 4;
+    let deliveryReads = 0;
     new PipelineMetrics(registry, {
-      streams: async () => {
+      pending: async () => {
         if (!redisUp) throw new Error("connection refused");
-        return { pending: 7, deadLetters: 4 };
+        return 7;
       },
+      deadLetters: async () => deadLetters,
       // Never answers: the 2 s bound ends the wait.
-      deliveries: () => new Promise<Record<string, number>>(() => {}),
+      deliveries: () => {
+        deliveryReads++;
+        return new Promise<Record<string, number>>(() => {});
+      },
     });
     const first = await registry.metrics();
     expect(first).toContain("aegis_usage_dead_letters 4");
@@ -23,10 +29,14 @@ describe("pipeline metrics' sources", () => {
     expect(first).toContain('aegis_metrics_source_up{source="redis"} 1');
     expect(first).toContain('aegis_metrics_source_up{source="postgres"} 0');
     redisUp = false;
+    deadLetters = 5;
     const second = await registry.metrics();
-    expect(second).toContain("aegis_usage_dead_letters 4");
+    // The pending count failed and keeps its value; the dead letters, read apart, moved.
+    expect(second).toContain("aegis_usage_dead_letters 5");
     expect(second).toContain("aegis_usage_pending 7");
     expect(second).toContain('aegis_metrics_source_up{source="redis"} 0');
+    // The hung Postgres read was joined by the second scrape, not started again.
+    expect(deliveryReads).toBe(1);
   }, 10_000);
 });
 
@@ -34,7 +44,8 @@ describe("the consumer's lag", () => {
   it("is the age of the oldest event the last poll read, and 0 once nothing waits", async () => {
     const registry = new Registry();
     const pipeline = new PipelineMetrics(registry, {
-      streams: async () => ({ pending: 0, deadLetters: 0 }),
+      pending: async () => 0,
+      deadLetters: async () => 0,
       deliveries: async () => ({}),
     });
     const poll = { read: 3, stored: 3, duplicates: 0, deadLettered: 0, retried: 0 };

@@ -4,6 +4,7 @@
 // and today's top tenant with its tokens.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tableRows } from "../support/html-table";
 import { newTenant, type Tenant } from "../support/metered-tenant";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
@@ -41,14 +42,6 @@ async function fleetPage(): Promise<string> {
 }
 
 /** A table's rows: the row's data-* value, then each cell's text without its tags. */
-function tableRows(html: string, id: string, attribute: string): string[][] {
-  const table = new RegExp(`<table id="${id}">.*?</table>`, "s").exec(html)?.[0] ?? "";
-  return [...table.matchAll(new RegExp(`<tr ${attribute}="([^"]*)"[^>]*>(.*?)</tr>`, "gs"))].map((m) => [
-    m[1] as string,
-    ...[...(m[2] ?? "").matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((c) => (c[1] ?? "").replaceAll(/<[^>]+>/g, "")),
-  ]);
-}
-
 const call = (key: string) =>
   fetch(`${gateway.url}/v1/chat/completions?tokens=7`, {
     method: "POST",

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isoDay } from "../../src/core/calendar";
 import { billingState, invoices, usageDaily, usageLate, usageRecords, webhookDeliveries } from "../../src/db/schema";
+import { tableRows } from "../support/html-table";
 import { login } from "../support/workers/console";
 import { type PrivateDatabase, privateDatabase } from "../support/workers/private-database";
 
@@ -26,14 +27,6 @@ async function fleetPage(): Promise<string> {
 }
 
 /** A table's rows: the row's data-* value, then each cell's text without its tags. */
-function tableRows(html: string, id: string, attribute: string): string[][] {
-  const table = new RegExp(`<table id="${id}">.*?</table>`, "s").exec(html)?.[0] ?? "";
-  return [...table.matchAll(new RegExp(`<tr ${attribute}="([^"]*)"[^>]*>(.*?)</tr>`, "gs"))].map((m) => [
-    m[1] as string,
-    ...[...(m[2] ?? "").matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((c) => (c[1] ?? "").replaceAll(/<[^>]+>/g, "")),
-  ]);
-}
-
 const cell = (html: string, check: string) =>
   tableRows(html, "pipeline", "data-check").find((r) => r[0] === check)?.[2] ?? "";
 

@@ -71,8 +71,9 @@ function CallsSection(props: { rates: MinuteCalls[] | null; stored: Map<number, 
         </p>
       ) : (
         <p class="notice" id="refusals-elsewhere">
-          Refusals per minute are not shown here: a Worker's isolates share no counter, and refusals are not stored in
-          Postgres. Each call writes an Analytics Engine data point (dataset <code>aegis_calls</code>, with its outcome)
+          Refusals per minute are not shown here: this runtime keeps no per-minute counter (a Worker's isolates share
+          none, and a self-hosted server counts only with its metrics on), and refusals are not stored in Postgres. On
+          Workers, each call writes an Analytics Engine data point (dataset <code>aegis_calls</code>, with its outcome)
           to query them there. Below are the admitted calls the usage ingest has stored in Postgres, by the minute they
           happened; calls still queued for the ingest are not in them yet.
         </p>

@@ -14,7 +14,6 @@ import proxyaddr from "proxy-addr";
 import type { InvoiceRunResult } from "../billing/invoice-run";
 import { billingTick } from "../billing/tick";
 import { type Config, loadConfig } from "../config";
-import { CallRates, countingCalls } from "../core/call-rates";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
 import { log } from "../core/log";
@@ -28,8 +27,7 @@ import { RedisLimiterStore } from "../redis/redis-limiter-store";
 import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
-import { PromMetrics } from "./metrics";
-import { listenMetrics, type MetricsServer } from "./metrics-server";
+import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { Sleeper } from "./sleeper";
 
@@ -123,19 +121,17 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
-  const metrics = new PromMetrics();
   const metricsOn = options.metrics !== false;
-  const metricsPort = options.metricsPort ?? config.METRICS_PORT;
-  const render = () => metrics.render();
-  // The console's fleet page reads this process's calls per minute from the same port.
-  const rates = new CallRates(Date.now);
+  const metrics = selfHostedMetrics(config, {
+    on: metricsOn,
+    port: options.metricsPort ?? config.METRICS_PORT,
+    hostname: options.metricsHostname ?? options.env.METRICS_HOST ?? "127.0.0.1",
+  });
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
-    ...(metricsOn ? { metrics: countingCalls(metrics, rates), callRates: () => rates.lastHour() } : {}),
-    // With a metrics port, the gateway's port has no /metrics of its own.
-    ...(metricsOn && metricsPort === undefined ? { renderMetrics: render } : {}),
+    ...metrics.deps,
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so
@@ -172,21 +168,14 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       server.once("listening", () => resolve(server.address() as { port: number }));
       server.once("error", reject);
     });
-    if (metricsOn && metricsPort !== undefined) {
-      metricsServer = await listenMetrics({
-        render,
-        token: config.METRICS_TOKEN,
-        port: metricsPort,
-        hostname: options.metricsHostname ?? options.env.METRICS_HOST ?? "127.0.0.1",
-      });
-    }
+    metricsServer = await metrics.listen();
   } catch (err) {
     (server as http.Server).close();
     await Promise.allSettled([redis.close(), background.close(), database.close()]);
     throw err;
   }
 
-  const pipeline = new PipelineMetrics(metrics.registry, pipelineSources(background, database.db, prefix));
+  const pipeline = new PipelineMetrics(metrics.prom.registry, pipelineSources(background, database.db, prefix));
   let stopping = false;
   const sleeper = new Sleeper();
   const instance = options.instance ?? options.env.AEGIS_INSTANCE ?? hostname();

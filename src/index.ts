@@ -2,6 +2,7 @@
 
 import { billingTick } from "./billing/tick";
 import { loadConfig } from "./config";
+import { analyticsMetrics } from "./core/analytics-metrics";
 import { guardedStore } from "./core/guarded-store";
 import { log } from "./core/log";
 import type { UsageMessage } from "./core/usage-event";
@@ -44,6 +45,7 @@ const gateway = createGateway({
   store,
   // Cloudflare's edge sets it from the connection; a client cannot.
   clientAddress: (c) => c.req.header("cf-connecting-ip"),
+  metrics: (env) => analyticsMetrics(env.AEGIS_ANALYTICS),
 });
 
 export default {

@@ -15,8 +15,9 @@ import { keyRoutes } from "./admin/keys";
 import { priceRoutes } from "./admin/prices";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
+import { CallTrace } from "./call-trace";
 import { consoleRoutes } from "./console/routes";
-import { type GatewayDeps, type GatewayEnv, withDatabase, withHeader } from "./context";
+import { type GatewayDeps, type GatewayEnv, runtimeMetrics, withDatabase, withHeader } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { metricsRoute } from "./metrics-route";
@@ -150,7 +151,18 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
     },
     async function limitUnlessPublic(c, next) {
       if (c.get("route").public) return next();
-      return limiter(c, next);
+      // One summary per call at the limiter: a refusal's is told here, a forwarded call's
+      // by the proxy once its reply is metered.
+      const trace = new CallTrace(runtimeMetrics(c));
+      c.set("callTrace", trace);
+      let res: Response | undefined;
+      try {
+        res = await limiter(c, next);
+      } finally {
+        // An error that escaped the check is answered 500 by onError.
+        if (!trace.isForwarded) trace.finish(res?.status ?? 500, c.get("tokenCall")?.model);
+      }
+      return res;
     },
     proxyToUpstream,
   );

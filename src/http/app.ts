@@ -107,11 +107,12 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
       title: "Aegis Edge",
       version: API_VERSION,
       description:
-        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted) is proxied to the upstream and limited. An interactive reference is at /docs.",
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted, or on Workers once METRICS_TOKEN is set) is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
 
-  // Only where this runtime serves metrics: elsewhere /metrics is the upstream's, as vLLM's is.
+  // Only where this runtime serves metrics (on the Worker, only once METRICS_TOKEN is set):
+  // elsewhere /metrics is the upstream's, as vLLM's is.
   if (deps.renderMetrics) app.get("/metrics", metricsRoute(deps));
 
   // The API reference: a page of our own and its two assets, strict about what may run.

@@ -31,6 +31,8 @@ export interface GatewayDeps<B extends object = object> {
   metrics?: GatewayMetrics | ((env: B) => GatewayMetrics);
   /** GET /metrics: the exposition text, where this runtime serves one. */
   renderMetrics?(env: B): Promise<{ contentType: string; body: string }>;
+  /** Serve GET /metrics only while METRICS_TOKEN is set, else proxy the path (the Worker); else it answers 503. */
+  metricsOnlyWithToken?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 // GET /metrics: the Prometheus exposition of this runtime's metrics, for a scraper that
-// sends `Authorization: Bearer $METRICS_TOKEN`. Off (503) until METRICS_TOKEN is set: the
-// metrics name routes, models and traffic, which is not for everyone to read.
+// sends `Authorization: Bearer $METRICS_TOKEN`. Off until METRICS_TOKEN is set (503, or on
+// the Worker proxied to the upstream): the metrics name routes, models and traffic, which is
+// not for everyone to read.
 
 import type { Handler } from "hono";
 import { secretsEqual } from "../core/secrets";
@@ -9,8 +10,14 @@ import type { GatewayDeps, GatewayEnv } from "./context";
 import { Problem } from "./problem";
 
 export function metricsRoute(deps: GatewayDeps): Handler<GatewayEnv> {
-  return async function metrics(c) {
+  return async function metrics(c, next) {
     const expected = c.get("config").METRICS_TOKEN;
+    // Where the runtime claims /metrics only with a token (the Worker), the path is otherwise
+    // the upstream's, proxied like any other, as it was before metrics existed.
+    if (!expected && deps.metricsOnlyWithToken) {
+      await next();
+      return c.res;
+    }
     if (!expected) {
       throw new Problem(
         503,

@@ -7,8 +7,9 @@
 // from a recording dataset passed as AEGIS_ANALYTICS to the Worker's own fetch handler.
 
 import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DATA_POINT_BLOBS, DATA_POINT_DOUBLES, type DataPointWriter } from "../../src/core/analytics-metrics";
+import { counterFor } from "../../src/core/tokenizer";
 import worker from "../../src/index";
 import { BASE, env, newTenant } from "../support/workers/helpers";
 
@@ -46,6 +47,45 @@ async function recorded(path: string, init: RequestInit = {}, key?: string, befo
 }
 
 describe("Analytics Engine data points", () => {
+  // The prompt tokenizer loads once per isolate, for seconds: before the calls, so that no
+  // call waits on it with an idle upstream connection the echo server may close meanwhile.
+  beforeAll(async () => {
+    await counterFor("gpt-4o", "tokenizer");
+  }, 30_000);
+
+  it("writes a streamed call's point once the stream has ended and been metered, with its tokens", async () => {
+    const t = await newTenant({ ratePerMinute: 0, burst: 10_000, dailyUnits: null });
+    // The stream reports no usage: the gateway bills the prompt's estimate (o200k_base: 10
+    // tokens and 4 for the message) and counts the output it carried.
+    const body = JSON.stringify({
+      model: "gpt-4o",
+      stream: true,
+      messages: [{ role: "user", content: "The quick brown fox jumps over the lazy dog." }],
+    });
+    const {
+      res,
+      body: text,
+      points,
+    } = await recorded(
+      "/v1/messages?sse=1&usage=asked",
+      { body, headers: { "content-type": "application/json" } },
+      t.key,
+    );
+    expect(res.status).toBe(200);
+    expect(text).toContain("[DONE]");
+    expect(points).toHaveLength(1);
+    const point = named(points[0] as Point);
+    expect(point).toMatchObject({
+      tenant: t.id,
+      route: "msgs",
+      model: "gpt-4o",
+      outcome: "admitted",
+      input_tokens: 14,
+      status: 200,
+    });
+    expect(point.output_tokens).toBeGreaterThan(0);
+  });
+
   it("writes one point for an admitted call, with its tenant, route, model, tokens and latency", async () => {
     const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
     const { res, points } = await recorded("/v1/chat/completions?tokens=5", {}, t.key);
@@ -99,39 +139,6 @@ describe("Analytics Engine data points", () => {
     const point = named(points[0] as Point);
     expect(point).toMatchObject({ tenant: "", route: "embed", outcome: "unauthorized", status: 401, limiter_ms: 0 });
     expect(point.indexes).toBeUndefined();
-  });
-
-  it("writes a streamed call's point once the stream has ended and been metered, with its tokens", async () => {
-    const t = await newTenant({ ratePerMinute: 0, burst: 10_000, dailyUnits: null });
-    // The stream reports no usage: the gateway bills the prompt's estimate (o200k_base: 10
-    // tokens and 4 for the message) and counts the output it carried.
-    const body = JSON.stringify({
-      model: "gpt-4o",
-      stream: true,
-      messages: [{ role: "user", content: "The quick brown fox jumps over the lazy dog." }],
-    });
-    const {
-      res,
-      body: text,
-      points,
-    } = await recorded(
-      "/v1/messages?sse=1&usage=asked",
-      { body, headers: { "content-type": "application/json" } },
-      t.key,
-    );
-    expect(res.status).toBe(200);
-    expect(text).toContain("[DONE]");
-    expect(points).toHaveLength(1);
-    const point = named(points[0] as Point);
-    expect(point).toMatchObject({
-      tenant: t.id,
-      route: "msgs",
-      model: "gpt-4o",
-      outcome: "admitted",
-      input_tokens: 14,
-      status: 200,
-    });
-    expect(point.output_tokens).toBeGreaterThan(0);
   });
 
   it("writes one point for a call the upstream failed, naming how", async () => {

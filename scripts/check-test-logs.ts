@@ -20,6 +20,7 @@ const SECRETS: [what: string, pattern: RegExp][] = [
   ["the webhook secret", literal(TEST_WEBHOOK_SECRET)],
   ["a webhook secret", /whsec_[A-Za-z0-9+/=]{16,}/],
   ["a metrics token", /metrics-[a-z-]*token-0123456789/],
+  ["a metrics token npm start generated", /mtk_[A-Za-z0-9_-]{43}/],
 ];
 
 const [FILE] = FILES;

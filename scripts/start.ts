@@ -23,6 +23,7 @@ try {
     pgliteDir: path.join(dataDir, "pglite"),
     persistTo: path.join(dataDir, "wrangler"),
     keySigningSecretFile: path.join(dataDir, "key-signing-secret"),
+    metricsTokenFile: path.join(dataDir, "metrics-token"),
     log: (line) => {
       if (!quiet && line.trim()) console.log(`[wrangler] ${line}`);
     },
@@ -47,6 +48,9 @@ process.on("SIGTERM", () => void shutdown(0));
 try {
   const demo = await seedDemoTenant(gateway.url, gateway.adminToken);
   const tokenNote = process.env.ADMIN_TOKEN ? "(from ADMIN_TOKEN)" : "(generated; set ADMIN_TOKEN to choose one)";
+  const metricsNote = process.env.METRICS_TOKEN
+    ? "(from METRICS_TOKEN)"
+    : `(generated, kept in ${path.join(dataDir, "metrics-token")}; set METRICS_TOKEN to choose one)`;
   console.log(`
 Aegis Edge is running at ${gateway.url}
 
@@ -56,12 +60,19 @@ Aegis Edge is running at ${gateway.url}
   demo tenant  ${demo.tenantId}${demo.created ? " (created)" : ""}
   demo API key ${demo.key}
                (shown once; a new key is minted at every start)
+  metrics      ${gateway.url}/metrics
+               bearer token ${gateway.metricsToken}
+               ${metricsNote}
 
 Call the upstream through the gateway:
   curl -i ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${demo.key}" -H "content-type: application/json" -d '{"model":"demo-1","messages":[{"role":"user","content":"hi"}]}'
 
 See the tenant's limits:
   curl -s ${gateway.url}/account/v1/limits -H "Authorization: Bearer ${demo.key}"
+
+Scrape the metrics (Prometheus text format, read from Postgres; docs/http-api.md "Metrics"):
+  curl -s ${gateway.url}/metrics -H "Authorization: Bearer ${gateway.metricsToken}"
+(in a Prometheus scrape config: metrics_path /metrics, authorization: {credentials: <the token>})
 
 Manage tenants:
   curl -s ${gateway.url}/admin/v1/tenants -H "Authorization: Bearer ${gateway.adminToken}"

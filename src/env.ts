@@ -9,6 +9,8 @@ export interface Env {
   USAGE_QUEUE: Queue<UsageMessage>;
   /** Malformed usage messages, with the reason. */
   USAGE_DLQ: Queue<unknown>;
+  /** One data point per call at the limiter (src/core/analytics-metrics.ts); optional, none written without it. */
+  AEGIS_ANALYTICS?: AnalyticsEngineDataset;
   DATABASE_URL?: string;
   ADMIN_TOKEN?: string;
   UPSTREAM_URL?: string;
@@ -38,4 +40,5 @@ export interface Env {
   BILLING_ZERO_INVOICES?: string;
   BILLING_WEBHOOK_URL?: string;
   BILLING_WEBHOOK_SECRET?: string;
+  METRICS_TOKEN?: string;
 }

@@ -2,6 +2,7 @@
 
 import { billingTick } from "./billing/tick";
 import { loadConfig } from "./config";
+import { analyticsMetrics } from "./core/analytics-metrics";
 import { guardedStore } from "./core/guarded-store";
 import { log } from "./core/log";
 import type { UsageMessage } from "./core/usage-event";
@@ -9,6 +10,7 @@ import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";
 import { defaultStore } from "./hono";
 import { createGateway } from "./http/app";
+import { renderPostgresMetrics } from "./http/postgres-metrics";
 import { Problem } from "./http/problem";
 import { consumeUsageBatch } from "./metering/queue-consumer";
 import { drainRedisUsage, workerRedisStore } from "./redis/worker-redis";
@@ -44,6 +46,10 @@ const gateway = createGateway({
   store,
   // Cloudflare's edge sets it from the connection; a client cannot.
   clientAddress: (c) => c.req.header("cf-connecting-ip"),
+  metrics: (env) => analyticsMetrics(env.AEGIS_ANALYTICS),
+  // GET /metrics, rendered from Postgres: only once METRICS_TOKEN is set, else the upstream's.
+  renderMetrics: (env) => renderPostgresMetrics(openDatabase(env)),
+  metricsOnlyWithToken: true,
 });
 
 export default {

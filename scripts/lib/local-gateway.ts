@@ -34,6 +34,11 @@ export interface LocalGatewayOptions {
    * set; without it, a fresh secret is made for this run.
    */
   keySigningSecretFile?: string;
+  /**
+   * Where the metrics token is kept between runs when METRICS_TOKEN is not set; without it
+   * (and without METRICS_TOKEN) the Worker serves no /metrics of its own.
+   */
+  metricsTokenFile?: string;
 }
 
 export interface LocalGateway {
@@ -41,6 +46,8 @@ export interface LocalGateway {
   adminToken: string;
   /** The secret that signs new API keys: KEY_SIGNING_SECRET's first, or the local one. */
   keySigningSecret: string;
+  /** The bearer token of GET /metrics: METRICS_TOKEN, or the local one; null when there is none. */
+  metricsToken: string | null;
   database: { url: string; embedded: boolean };
   upstream: { url: string; demo: boolean };
   stop(): Promise<void>;
@@ -55,12 +62,12 @@ function isNeonHost(url: string): boolean {
 }
 
 /**
- * The local signing secret: read from `file`, or made and kept there (readable by its owner
- * only), so keys issued by one run still verify in the next.
+ * A local secret (the key signing secret, the metrics token): read from `file`, or made and
+ * kept there (readable by its owner only), so that what one run issued still works in the next.
  */
-function localSigningSecret(file: string | undefined): string {
+function localSecret(file: string | undefined, prefix = ""): string {
   if (file && existsSync(file)) return readFileSync(file, "utf8").trim();
-  const secret = randomBytes(32).toString("base64url");
+  const secret = `${prefix}${randomBytes(32).toString("base64url")}`;
   if (file) {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, `${secret}\n`, { mode: 0o600 });
@@ -105,7 +112,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       upstreamUrl = upstream.url;
     }
     const adminToken = env.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
-    const keySigningSecret = env.KEY_SIGNING_SECRET || localSigningSecret(options.keySigningSecretFile);
+    const keySigningSecret = env.KEY_SIGNING_SECRET || localSecret(options.keySigningSecretFile);
+    const metricsToken =
+      env.METRICS_TOKEN || (options.metricsTokenFile ? localSecret(options.metricsTokenFile, "mtk_") : null);
 
     const vars: Record<string, string> = {};
     for (const key of CONFIG_KEYS) {
@@ -119,6 +128,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         UPSTREAM_URL: upstreamUrl,
         ADMIN_TOKEN: adminToken,
         KEY_SIGNING_SECRET: keySigningSecret,
+        ...(metricsToken ? { METRICS_TOKEN: metricsToken } : {}),
       },
       options.vars,
     );
@@ -137,6 +147,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       url,
       adminToken,
       keySigningSecret: keySigningSecret.split(",")[0]?.trim() ?? keySigningSecret,
+      metricsToken,
       database: { url: databaseUrl, embedded },
       upstream: { url: upstreamUrl, demo },
       stop,

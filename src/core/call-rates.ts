@@ -57,13 +57,14 @@ export class CallRates {
 /** `metrics`, with every call's outcome also counted in `rates`. */
 export function countingCalls(metrics: GatewayMetrics, rates: CallRates): GatewayMetrics {
   return {
-    call(route, outcome, policy) {
+    call(route, outcome, policy, tenant) {
       rates.record(outcome);
-      metrics.call(route, outcome, policy);
+      metrics.call(route, outcome, policy, tenant);
     },
     upstreamError: (route, kind) => metrics.upstreamError(route, kind),
     limiterDecision: (seconds) => metrics.limiterDecision(seconds),
     upstream: (route, seconds) => metrics.upstream(route, seconds),
     tokens: (route, model, dimension, count) => metrics.tokens(route, model, dimension, count),
+    completed: (summary) => metrics.completed(summary),
   };
 }

@@ -41,6 +41,7 @@ export const PROBLEM_CODES = [
   "limiter-unavailable",
   "admin-disabled",
   "metrics-disabled",
+  "metrics-unavailable",
   "database-not-configured",
   "database-unavailable",
 ] as const;

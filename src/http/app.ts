@@ -15,8 +15,9 @@ import { keyRoutes } from "./admin/keys";
 import { priceRoutes } from "./admin/prices";
 import { tenantRoutes } from "./admin/tenants";
 import { usageRoutes } from "./admin/usage";
+import { CallTrace } from "./call-trace";
 import { consoleRoutes } from "./console/routes";
-import { type GatewayDeps, type GatewayEnv, withDatabase, withHeader } from "./context";
+import { type GatewayDeps, type GatewayEnv, runtimeMetrics, withDatabase, withHeader } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { metricsRoute } from "./metrics-route";
@@ -106,12 +107,13 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
       title: "Aegis Edge",
       version: API_VERSION,
       description:
-        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted) is proxied to the upstream and limited. An interactive reference is at /docs.",
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted, or on Workers once METRICS_TOKEN is set) is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
 
-  // Only where this runtime serves metrics: elsewhere /metrics is the upstream's, as vLLM's is.
-  if (deps.renderMetrics) app.get("/metrics", metricsRoute(deps));
+  // Only where this runtime serves metrics (on the Worker, only once METRICS_TOKEN is set):
+  // elsewhere /metrics is the upstream's, as vLLM's is.
+  if (deps.renderMetrics) app.get("/metrics", metricsRoute(deps, deps.renderMetrics));
 
   // The API reference: a page of our own and its two assets, strict about what may run.
   const docsHeaders = {
@@ -150,7 +152,18 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
     },
     async function limitUnlessPublic(c, next) {
       if (c.get("route").public) return next();
-      return limiter(c, next);
+      // One summary per call at the limiter: a refusal's is told here, a forwarded call's
+      // by the proxy once its reply is metered.
+      const trace = new CallTrace(runtimeMetrics(c));
+      c.set("callTrace", trace);
+      let res: Response | undefined;
+      try {
+        res = await limiter(c, next);
+      } finally {
+        // An error that escaped the check is answered 500 by onError.
+        if (!trace.isForwarded) trace.finish(res?.status ?? 500, c.get("tokenCall")?.model);
+      }
+      return res;
     },
     proxyToUpstream,
   );

@@ -11,6 +11,7 @@ import type { LimiterStore } from "../core/limiter-store";
 import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import type { Database, DatabaseHandle } from "../db/database";
+import type { CallTrace } from "./call-trace";
 import type { AegisVariables } from "./limit-call";
 import { Problem } from "./problem";
 import type { TokenCall } from "./token-call";
@@ -27,17 +28,31 @@ export interface GatewayDeps<B extends object = object> {
   store(env: B): LimiterStore;
   /** The calling client's address as the runtime saw it, for the upstream's X-Forwarded-For. */
   clientAddress?(c: Context): string | undefined;
-  /** Where the gateway's metrics go; none when absent. */
-  metrics?: GatewayMetrics;
+  /** Where the gateway's metrics go, or how to find them in the bindings (the Worker's dataset); none when absent. */
+  metrics?: GatewayMetrics | ((env: B) => GatewayMetrics);
   /** GET /metrics: the exposition text, where this runtime serves one. */
   renderMetrics?(env: B): Promise<{ contentType: string; body: string }>;
   /** This process's calls per minute by outcome, the last hour; only where one process sees every call it counts. */
   callRates?(): MinuteCalls[];
+  /** Serve GET /metrics only while METRICS_TOKEN is set, else proxy the path (the Worker); else it answers 503. */
+  metricsOnlyWithToken?: boolean;
 }
 
-/** The gateway's metrics port, or one that drops everything (an embedding app's own Hono app). */
+/**
+ * The metrics port of this call: the front door's per-call trace, else the runtime's metrics,
+ * else one that drops everything (an embedding app's own Hono app).
+ */
 export function metricsOf(c: Context): GatewayMetrics {
-  return (c.get("deps") as GatewayDeps | undefined)?.metrics ?? NO_METRICS;
+  const trace = c.get("callTrace") as CallTrace | undefined;
+  if (trace) return trace;
+  return runtimeMetrics(c);
+}
+
+/** The runtime's own metrics, whatever the call. */
+export function runtimeMetrics(c: Context): GatewayMetrics {
+  const metrics = (c.get("deps") as GatewayDeps | undefined)?.metrics;
+  if (typeof metrics === "function") return metrics(c.env as object);
+  return metrics ?? NO_METRICS;
 }
 
 export type GatewayEnv = {
@@ -54,6 +69,8 @@ export type GatewayEnv = {
     path: string;
     /** The call's id (x-request-id): in its response, its upstream request, its logs and its usage. */
     requestId: string;
+    /** A front-door call's metrics, gathered into its summary. */
+    callTrace?: CallTrace;
     /** The logger of this call: every line carries its request id. */
     log: Logger;
     /** The console session's CSRF token and expiry (console pages only). */

@@ -152,13 +152,15 @@ const OUTCOMES: Record<Exclude<Enforcement["outcome"], "limited">, CallOutcome> 
 };
 
 function countOutcome(metrics: GatewayMetrics, route: string, result: Enforcement): void {
+  // The tenant is named only when the limiter verified its key: any key can name any tenant.
   if (result.outcome !== "limited") {
-    metrics.call(route, OUTCOMES[result.outcome]);
+    const verified = result.outcome === "allowed" || result.outcome === "suspended";
+    metrics.call(route, OUTCOMES[result.outcome], undefined, verified ? result.tenantId : undefined);
     return;
   }
   // The first policy the call broke names the limit in the metric; there may be several.
   const violated = result.problem.extensions["violated-policies"];
-  metrics.call(route, "limited", Array.isArray(violated) ? String(violated[0]) : undefined);
+  metrics.call(route, "limited", Array.isArray(violated) ? String(violated[0]) : undefined, result.tenantId);
 }
 
 /** The headers for an admitted call; throws the problem for any other outcome. */

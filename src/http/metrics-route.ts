@@ -1,8 +1,9 @@
 // GET /metrics: the Prometheus exposition of this runtime's metrics, for a scraper that
-// sends `Authorization: Bearer $METRICS_TOKEN`. On the gateway's own port it is off (503)
-// until METRICS_TOKEN is set: the metrics name routes, models and traffic, which is not for
-// everyone to read. On a port of its own (METRICS_PORT) the port is the boundary the
-// operator chose, so the token is asked for only when one is set.
+// sends `Authorization: Bearer $METRICS_TOKEN`. On the gateway's own port it is off until
+// METRICS_TOKEN is set (503, or on the Worker proxied to the upstream): the metrics name
+// routes, models and traffic, which is not for everyone to read. On a port of its own
+// (METRICS_PORT) the port is the boundary the operator chose, so the token is asked for
+// only when one is set.
 
 import { type Context, type Handler, Hono } from "hono";
 import { secretsEqual } from "../core/secrets";
@@ -24,9 +25,15 @@ async function exposition(c: Context, render: RenderMetrics, env: unknown): Prom
   return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
 }
 
-export function metricsRoute(deps: GatewayDeps): Handler<GatewayEnv> {
-  return async function metrics(c) {
+export function metricsRoute(deps: GatewayDeps, render: RenderMetrics): Handler<GatewayEnv> {
+  return async function metrics(c, next) {
     const expected = c.get("config").METRICS_TOKEN;
+    // Where the runtime claims /metrics only with a token (the Worker), the path is otherwise
+    // the upstream's, proxied like any other, as it was before metrics existed.
+    if (!expected && deps.metricsOnlyWithToken) {
+      await next();
+      return c.res;
+    }
     if (!expected) {
       throw new Problem(
         503,
@@ -35,8 +42,6 @@ export function metricsRoute(deps: GatewayDeps): Handler<GatewayEnv> {
       );
     }
     await authorize(c, expected);
-    const render = deps.renderMetrics;
-    if (!render) throw new Problem(404, "not-found", "this runtime does not serve /metrics");
     return exposition(c, render, c.env);
   };
 }

@@ -52,8 +52,14 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const aegis = c.get("aegis");
   const metrics = metricsOf(c);
   const route = c.get("route").route;
+  const trace = c.get("callTrace");
+  trace?.forwarding();
+  // The status the client gets: the upstream's once it answers, else the gateway's 502.
+  let status = 502;
+  // Called once on every path below: the call is over when its reply is metered.
   const reportUsed: ReportUsed = (units, metadata, usage) => {
     countTokens(metrics, route, usage);
+    trace?.finish(status, c.get("tokenCall")?.model);
     const reservation = aegis?.reservation;
     if (!aegis || !reservation) return;
     // The usage record keeps the call's request id, to follow a bill back to the call.
@@ -107,6 +113,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     reportUsed(0);
     throw err;
   }
+  status = res.status;
   if (res.status >= 500) metrics.upstreamError(route, "5xx");
   const forwarded = new Response(reply.body, {
     status: res.status,

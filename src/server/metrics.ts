@@ -94,6 +94,9 @@ export class PromMetrics implements GatewayMetrics {
     child.inc(count);
   }
 
+  /** The counters above have counted the call already; a per-call summary is the Worker's (Analytics Engine). */
+  completed(): void {}
+
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

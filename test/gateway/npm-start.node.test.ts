@@ -2,9 +2,10 @@
 // driven the way the README tells a new user to, and stopped with Ctrl-C.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/free-port";
@@ -41,8 +42,9 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "aegis-start-"));
   // Without DATABASE_URL or UPSTREAM_URL: the embedded defaults. ADMIN_TOKEN is set, with
   // characters a dotenv file would mangle, to prove settings reach the Worker intact.
+  // METRICS_TOKEN is not: npm start makes one.
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), AEGIS_DATA_DIR: dataDir, ADMIN_TOKEN };
-  for (const k of ["DATABASE_URL", "UPSTREAM_URL"]) delete env[k];
+  for (const k of ["DATABASE_URL", "UPSTREAM_URL", "METRICS_TOKEN"]) delete env[k];
   child = spawn("npm", ["start"], { detached: true, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.on("data", (d: Buffer) => {
     output += d.toString();
@@ -124,6 +126,26 @@ describe("npm start", () => {
     const tenants = await fetch(`${base}/admin/v1/tenants`, { headers: { authorization: `Bearer ${token}` } });
     expect(tenants.status).toBe(200);
     expect(((await tenants.json()) as { tenants: { name: string }[] }).tenants.map((t) => t.name)).toContain("demo");
+  });
+
+  it("prints the metrics URL and a curl line whose generated token scrapes it", async () => {
+    const [, url, token] = await waitFor(/curl -s (\S+\/metrics) -H "Authorization: Bearer (\S+)"/, 1_000);
+    expect(url).toBe(`http://127.0.0.1:${port}/metrics`);
+    // Made by this run and kept in the data directory, beside the key signing secret.
+    expect(readFileSync(path.join(dataDir, "metrics-token"), "utf8").trim()).toBe(token);
+    const res = await fetch(url ?? "", { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const families = parsePrometheusTextFormat(await res.text());
+    // The demo tenant's calls of the test before reached the rollup (PGlite) that /metrics reads.
+    const demo = (await waitFor(/demo tenant {2}(\S+)/, 1_000))[1];
+    const units = families
+      .find((f) => f.name === "aegis_usage_today")
+      ?.metrics.filter((m) => m.labels?.tenant === demo && m.labels?.dimension === "units")
+      .reduce((sum, m) => sum + Number(m.value), 0);
+    expect(units).toBeGreaterThan(0);
+    const wrong = await fetch(url ?? "", { headers: { authorization: "Bearer metrics-wrong-token-0123456789" } });
+    expect(wrong.status).toBe(401);
   });
 
   it("stops every child process on Ctrl-C", async () => {

@@ -39,6 +39,8 @@ export interface StreamConsumerOptions {
 
 export interface PollResult extends ConsumeResult {
   read: number;
+  /** Batches handed to Postgres: one per round of streams that had entries. */
+  batches: number;
   /** When the oldest entry read was written (its stream id's milliseconds); null when none was read. */
   oldestMs: number | null;
 }
@@ -68,7 +70,15 @@ export class UsageStreamConsumer {
    * since it was last read (a flush that must miss none).
    */
   async poll(options: { refreshTenants?: boolean } = {}): Promise<PollResult> {
-    const total: PollResult = { read: 0, stored: 0, duplicates: 0, deadLettered: 0, retried: 0, oldestMs: null };
+    const total: PollResult = {
+      read: 0,
+      batches: 0,
+      stored: 0,
+      duplicates: 0,
+      deadLettered: 0,
+      retried: 0,
+      oldestMs: null,
+    };
     if (options.refreshTenants) this.tenantsReadAt = Number.NEGATIVE_INFINITY;
     const tenants = await this.registry();
     const claim = this.clock() - this.lastClaimAt >= (this.options.claimIdleMs ?? 30_000) / 2;
@@ -84,6 +94,7 @@ export class UsageStreamConsumer {
         if (Number.isFinite(ms) && (total.oldestMs === null || ms < total.oldestMs)) total.oldestMs = ms;
       }
       const r = await this.store(entries);
+      total.batches++;
       total.read += entries.length;
       total.stored += r.stored;
       total.duplicates += r.duplicates;

@@ -58,6 +58,7 @@ export function pipelineSources(redis: RedisCommands, db: Database, prefix: stri
 export class PipelineMetrics {
   private readonly events: Counter<"result">;
   private readonly failures: Counter;
+  private readonly batches: Counter;
   private readonly lag: Gauge;
   private readonly runs: Counter<"result">;
   private readonly runTime: Histogram;
@@ -141,6 +142,11 @@ export class PipelineMetrics {
       help: "Age of the oldest usage event the consumer's last poll read; 0 when nothing was waiting.",
       registers,
     });
+    this.batches = new Counter({
+      name: "aegis_usage_ingest_batches_total",
+      help: "Batches of usage the consumer handed to Postgres, whatever became of them.",
+      registers,
+    });
     this.failures = new Counter({
       name: "aegis_usage_ingest_failures_total",
       help: "Consumer polls that failed, or left a batch to retry (Postgres refused or out of reach).",
@@ -172,6 +178,7 @@ export class PipelineMetrics {
     this.events.inc({ result: "duplicate" }, result.duplicates);
     this.events.inc({ result: "dead_lettered" }, result.deadLettered);
     this.events.inc({ result: "retried" }, result.retried);
+    this.batches.inc(result.batches);
     if (result.retried > 0) this.failures.inc();
   }
 

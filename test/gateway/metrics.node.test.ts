@@ -76,6 +76,10 @@ describe("GET /metrics", () => {
     // the test before wrote one event each, and this gateway has stored exactly those.
     expect(res.status).toBe(429);
     expect(counter(after, "aegis_usage_events_total", { result: "stored" })).toBe(3);
+    // Stored in batches: at least one, and no more than one per event.
+    const batches = counter(after, "aegis_usage_ingest_batches_total", {});
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
     expect(moved("aegis_usage_events_total", { result: "dead_lettered" })).toBe(0);
     // Both gauges are read (a missing one would count 0 too): nothing dead-lettered, and
     // everything written was stored by the flush and deleted from the streams.

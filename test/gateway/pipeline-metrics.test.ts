@@ -48,10 +48,10 @@ describe("the consumer's lag", () => {
       deadLetters: async () => 0,
       deliveries: async () => ({}),
     });
-    const poll = { read: 3, stored: 3, duplicates: 0, deadLettered: 0, retried: 0 };
+    const poll = { read: 3, batches: 1, stored: 3, duplicates: 0, deadLettered: 0, retried: 0 };
     pipeline.poll({ ...poll, oldestMs: 1_000_000 }, 1_042_500);
     expect(await registry.metrics()).toContain("aegis_usage_consumer_lag_seconds 42.5");
-    pipeline.poll({ ...poll, read: 0, stored: 0, oldestMs: null }, 1_050_000);
+    pipeline.poll({ ...poll, read: 0, batches: 0, stored: 0, oldestMs: null }, 1_050_000);
     expect(await registry.metrics()).toContain("aegis_usage_consumer_lag_seconds 0");
   });
 });

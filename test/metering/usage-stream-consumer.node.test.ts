@@ -77,14 +77,15 @@ describe("usage stream consumer", () => {
     const consumer = consumerNamed("c1");
     const before = Date.now();
     const first = await consumer.poll();
-    expect(first).toMatchObject({ read: 35, stored: 35, duplicates: 0, deadLettered: 0, retried: 0 });
+    // Both tenants' streams are read in one round: one batch.
+    expect(first).toMatchObject({ read: 35, batches: 1, stored: 35, duplicates: 0, deadLettered: 0, retried: 0 });
     // The oldest entry's id says when it was written: this test wrote it just before.
     expect(first.oldestMs).toBeGreaterThan(before - 60_000);
     expect(first.oldestMs).toBeLessThanOrEqual(Date.now());
     expect(await storedUnits(a.tenantId)).toEqual({ rows: 30, units: 60, daily: 60 });
     expect(await storedUnits(b.tenantId)).toEqual({ rows: 5, units: 35, daily: 35 });
     expect(await xlen(a.tenantId)).toBe(0);
-    expect(await consumer.poll()).toMatchObject({ read: 0, oldestMs: null });
+    expect(await consumer.poll()).toMatchObject({ read: 0, batches: 0, oldestMs: null });
   });
 
   it("claims what a crashed consumer read but never acknowledged, and stores it once", async () => {

@@ -47,6 +47,16 @@ beforeAll(async () => {
   }
   db = new pg.Client({ connectionString: gateway.databaseUrl, types: { getTypeParser } });
   await db.connect();
+  // When each stored call happened, for the quota day's expectation (computed with the
+  // limiter's own calendar, not with SQL).
+  for (const s of served) {
+    const { rows } = await db.query<{ units: number; occurred_at: string }>(
+      "SELECT units, occurred_at FROM usage_records WHERE tenant_id = $1",
+      [s.tenant.id],
+    );
+    s.records = rows.map((r) => ({ units: r.units, occurredAt: Date.parse(r.occurred_at) }));
+    expect(s.records).toHaveLength(STORIES.find((story) => story.name === s.name)?.admitted ?? -1);
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -108,6 +118,24 @@ const outside = panels.flatMap(({ title, sql }) =>
 
 it.each(outside)("$title shows none of the traffic for a range $when", async ({ title, sql, range }) => {
   const s = served[0] as Served;
-  const idle = title === "Quota use" ? [{ "units used": 0, "daily quota": DAILY_QUOTA, "quota used (%)": 0 }] : [];
-  expect(await run(sql, range(), s.tenant.id)).toEqual(idle);
+  const { from, to } = range();
+  // The quota panel counts the tenant's own day holding the range's end, which in Asia/Kolkata
+  // may still be the traffic's day when the UTC day before has ended: its rows are computed.
+  const idle = title === "Quota use" ? expectedRows(s, to)[title] : [];
+  expect(await run(sql, { from, to }, s.tenant.id)).toEqual(idle);
+});
+
+it("counts quota use on the tenant's own day: none on the one before the traffic's, all on the traffic's", async () => {
+  const s = served[0] as Served;
+  const quota = panels.find((p) => p.title === "Quota use")?.sql ?? "";
+  const first = Math.min(...s.records.map((r) => r.occurredAt));
+  // The last instant of the Kolkata day before the first call's (UTC+05:30, no DST).
+  const kolkataMidnight = Math.floor((first + 19_800_000) / DAY_MS) * DAY_MS - 19_800_000;
+  const before = await run(quota, { from: kolkataMidnight - DAY_MS, to: kolkataMidnight - 1000 }, s.tenant.id);
+  expect(before).toEqual([
+    { "units used": 0, "daily quota": DAILY_QUOTA, "quota used (%)": 0, "time zone": "Asia/Kolkata" },
+  ]);
+  const during = await run(quota, { from: kolkataMidnight, to: first }, s.tenant.id);
+  expect(during[0]?.["units used"]).toBeGreaterThan(0);
+  expect(during).toEqual(expectedRows(s, first)["Quota use"]);
 });

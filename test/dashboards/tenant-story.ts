@@ -1,6 +1,7 @@
 // The known traffic of the tenant dashboard's test, and the rows each of its panels must show
-// for it. Two tenants call through a self-hosted gateway: one with a daily quota whose
-// request bucket limits its fourth call, one without a quota, named with a quote. Their
+// for it. Two tenants call through a self-hosted gateway: one with a daily quota counted in
+// Asia/Kolkata (its quota day starts at 18:30 UTC) whose request bucket limits its fourth
+// call, one without a quota, named with a quote. Their
 // usage per UTC day comes from the gateway's own usage read, held to the tokens the upstream
 // reported; a daily billing run invoices each day that had usage. The traffic may cross a
 // UTC midnight (AEGIS_TEST_NOW=midnight runs do that): every expectation goes by day.
@@ -15,15 +16,18 @@ import type { TestGateway } from "../support/test-gateway";
 export const DAILY_QUOTA = 1000;
 
 export const STORIES = [
-  { name: "Dashboard tenant", dailyQuota: DAILY_QUOTA, tokens: [7, 10, 12, 9], admitted: 3 },
-  { name: "O'Hara", dailyQuota: null, tokens: [20], admitted: 1 },
+  { name: "Dashboard tenant", dailyQuota: DAILY_QUOTA, timeZone: "Asia/Kolkata", tokens: [7, 10, 12, 9], admitted: 3 },
+  { name: "O'Hara", dailyQuota: null, timeZone: "UTC", tokens: [20], admitted: 1 },
 ];
 
 export interface Served {
   tenant: Tenant;
   name: string;
   dailyQuota: number | null;
+  timeZone: string;
   days: UsageRead["days"];
+  /** The stored usage records' units and when each call happened (epoch ms): read from Postgres once stored. */
+  records: { units: number; occurredAt: number }[];
   invoices: InvoiceView[];
 }
 
@@ -31,7 +35,11 @@ export interface Served {
 export async function serve(gateway: TestGateway, story: (typeof STORIES)[number]): Promise<Served> {
   // No units bucket; three calls in the request bucket, which never refills; 0.01 USD a unit.
   const quota = { ratePerMinute: null, burst: null, requestsPerMinute: 0, requestBurst: 3, unitPrice: "0.01" };
-  const tenant = await newTenant(gateway, story.name, { ...quota, dailyUnits: story.dailyQuota });
+  const tenant = await newTenant(gateway, story.name, {
+    ...quota,
+    dailyUnits: story.dailyQuota,
+    timeZone: story.timeZone,
+  });
   const reported = { requests: 0, inputTokens: 0, outputTokens: 0 };
   for (const tokens of story.tokens) {
     const res = await chatCall(gateway, tenant, tokens);
@@ -45,7 +53,8 @@ export async function serve(gateway: TestGateway, story: (typeof STORIES)[number
   expect(reported.requests).toBe(story.admitted);
   const usage = await storedUsage(gateway, tenant, reported.requests);
   expect(usage.totals).toMatchObject({ ...reported, cachedInputTokens: 0, estimatedUnits: 0 });
-  return { tenant, name: story.name, dailyQuota: story.dailyQuota, days: usage.days, invoices: [] };
+  const { name, dailyQuota, timeZone } = story;
+  return { tenant, name, dailyQuota, timeZone, days: usage.days, records: [], invoices: [] };
 }
 
 /** Bills every UTC day from `from` to `to` (daily periods), each once it has closed and its grace has passed. */
@@ -77,7 +86,9 @@ function unitsByDay(s: Served): [string, number][] {
 /** What each panel must show for a tenant's story, over a range that holds it all and ends at `to`. */
 export function expectedRows(s: Served, to: number): Record<string, unknown[]> {
   const perDay = unitsByDay(s);
-  const usedOnLastDay = perDay.find(([day]) => day === dayOf(to))?.[1] ?? 0;
+  // The quota day is the tenant's own: the calls whose day in its time zone is `to`'s.
+  const quotaDay = dayOf(to, s.timeZone);
+  const usedOnLastDay = sum(s.records.filter((r) => dayOf(r.occurredAt, s.timeZone) === quotaDay));
   const name = (model: string | null) => model ?? "(no model)";
   const dimensions = [
     ["cached_input", "cachedInputTokens"],
@@ -96,6 +107,7 @@ export function expectedRows(s: Served, to: number): Record<string, unknown[]> {
         "units used": usedOnLastDay,
         "daily quota": s.dailyQuota,
         "quota used (%)": s.dailyQuota === null ? null : Math.round((1000 * usedOnLastDay) / s.dailyQuota) / 10,
+        "time zone": s.timeZone,
       },
     ],
     "Units per day against the daily quota": perDay.map(([day, units]) => ({

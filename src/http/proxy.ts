@@ -54,7 +54,7 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
   const route = c.get("route").route;
   const trace = c.get("callTrace");
   trace?.forwarding();
-  // The status the client gets: the upstream's once it answers, else the gateway's 502.
+  // The status the client gets: the upstream's once it answers, else the gateway's own.
   let status = 502;
   // Called once on every path below: the call is over when its reply is metered.
   const reportUsed: ReportUsed = (units, metadata, usage) => {
@@ -110,6 +110,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     // Nothing of a reply reaches the client (no upstream, a client that left while its body
     // was read, an unreachable or unreadable upstream), so nothing is billed, and the
     // reservation gives back its units and its call-in-flight slot now, not at its expiry.
+    // The data point keeps the status the client is answered: a problem's own (a body that
+    // could not be read is a 4xx), else the 500 the error handler makes of it.
+    status = err instanceof Problem ? err.status : 500;
     reportUsed(0);
     throw err;
   }

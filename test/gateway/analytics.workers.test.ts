@@ -62,6 +62,7 @@ describe("Analytics Engine data points", () => {
       stream: true,
       messages: [{ role: "user", content: "The quick brown fox jumps over the lazy dog." }],
     });
+    let beforeBody: Point[] | null = null;
     const {
       res,
       body: text,
@@ -70,7 +71,12 @@ describe("Analytics Engine data points", () => {
       "/v1/messages?sse=1&usage=asked",
       { body, headers: { "content-type": "application/json" } },
       t.key,
+      (sofar) => {
+        beforeBody = [...sofar];
+      },
     );
+    // Nothing was written when the response began: the call is over once its stream is.
+    expect(beforeBody).toEqual([]);
     expect(res.status).toBe(200);
     expect(text).toContain("[DONE]");
     expect(points).toHaveLength(1);
@@ -148,6 +154,54 @@ describe("Analytics Engine data points", () => {
     expect(points.map(named)).toEqual([
       expect.objectContaining({ tenant: t.id, outcome: "admitted", upstream_error: "5xx", status: 503 }),
     ]);
+  });
+
+  it("writes one point for a call whose upstream can't be reached, with the 502 the client got", async () => {
+    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
+    const points: Point[] = [];
+    const dataset = { writeDataPoint: (point: Point) => void points.push(structuredClone(point)) };
+    const ctx = createExecutionContext();
+    // Port 9 (discard) on loopback: nothing listens there.
+    const res = await worker.fetch(
+      new Request(`${BASE}/v1/chat/completions`, {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: `Bearer ${t.key}` },
+      }) as Request<unknown, IncomingRequestCfProperties>,
+      { ...env, UPSTREAM_URL: "http://127.0.0.1:9", AEGIS_ANALYTICS: dataset as unknown as AnalyticsEngineDataset },
+      ctx,
+    );
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { code: string }).code).toBe("upstream-unavailable");
+    await waitOnExecutionContext(ctx);
+    expect(points.map(named)).toEqual([
+      expect.objectContaining({ tenant: t.id, outcome: "admitted", upstream_error: "unreachable", status: 502 }),
+    ]);
+  });
+
+  it("answers the call when writing its point throws", async () => {
+    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
+    let tried = 0;
+    const failing = {
+      writeDataPoint: () => {
+        tried++;
+        throw new Error("dataset unavailable");
+      },
+    };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`${BASE}/v1/chat/completions`, {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: `Bearer ${t.key}` },
+      }) as Request<unknown, IncomingRequestCfProperties>,
+      { ...env, AEGIS_ANALYTICS: failing as unknown as AnalyticsEngineDataset },
+      ctx,
+    );
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await waitOnExecutionContext(ctx);
+    expect(tried).toBe(1);
   });
 
   it("writes none for a public route, which is no call at the limiter", async () => {

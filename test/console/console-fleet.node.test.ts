@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableRows } from "../support/html-table";
 import { newTenant, type Tenant } from "../support/metered-tenant";
+import { THREE_CALLS } from "../support/metrics-scrape";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 let gateway: TestGateway;
@@ -15,13 +16,7 @@ beforeAll(async () => {
   const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
   gateway = await startTestGateway("console_fleet", { ROUTES: routes });
   // Three calls, then the request bucket is empty for good.
-  tenant = await newTenant(gateway, "fleet", {
-    ratePerMinute: null,
-    burst: null,
-    requestsPerMinute: 0,
-    requestBurst: 3,
-    dailyUnits: null,
-  });
+  tenant = await newTenant(gateway, "fleet", THREE_CALLS);
 }, 60_000);
 
 afterAll(async () => {

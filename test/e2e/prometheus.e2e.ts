@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardFiles, expandPromQL, loadDashboard, targetsOf, where } from "../support/grafana-dashboard";
 import { newTenant, type Tenant } from "../support/metered-tenant";
+import { THREE_CALLS } from "../support/metrics-scrape";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 import { until } from "../support/wait";
 import { type PrometheusServer, startPrometheus } from "./prometheus-server";
@@ -20,15 +21,9 @@ beforeAll(async () => {
   const routes = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
   gateway = await startTestGateway("prometheus_e2e", { METRICS_TOKEN, ROUTES: routes });
   prometheus = await startPrometheus({ url: `${gateway.url}/metrics`, token: METRICS_TOKEN });
-  // Each wave admits 3 calls (one of them to an upstream that fails), then the request
-  // bucket (3 per minute) refuses 2.
-  tenant = await newTenant(gateway, "scraped", {
-    ratePerMinute: null,
-    burst: null,
-    requestsPerMinute: 3,
-    requestBurst: 3,
-    dailyUnits: null,
-  });
+  // Each wave admits 3 calls (one of them to an upstream that fails), then the tenant's
+  // request bucket, which never refills, refuses 2.
+  tenant = await newTenant(gateway, "scraped", THREE_CALLS);
 }, 60_000);
 
 afterAll(async () => {
@@ -79,15 +74,9 @@ describe("Prometheus scraping the self-hosted gateway", () => {
     // Two waves a scrape apart, so that rates and quantiles over a window see an increase.
     expect(await wave()).toEqual([200, 200, 502, 429, 429]);
     await scraped(3);
-    // The first tenant's bucket refills only after a minute: the second wave is another
+    // The first tenant's bucket never refills: the second wave is another
     // tenant's, so that nothing waits for time to pass.
-    tenant = await newTenant(gateway, "scraped-too", {
-      ratePerMinute: null,
-      burst: null,
-      requestsPerMinute: 3,
-      requestBurst: 3,
-      dailyUnits: null,
-    });
+    tenant = await newTenant(gateway, "scraped-too", THREE_CALLS);
     expect(await wave()).toEqual([200, 200, 502, 429, 429]);
     await scraped(6);
 

@@ -27,8 +27,17 @@ function named(point: Point) {
   };
 }
 
-/** Calls the Worker with a dataset that records; resolves once the call and its after-response work are done. */
-async function recorded(path: string, init: RequestInit = {}, key?: string, beforeBody?: (points: Point[]) => void) {
+/**
+ * Calls the Worker with a dataset that records (or the bindings of `overrides`); resolves
+ * once the call and its after-response work are done.
+ */
+async function recorded(
+  path: string,
+  init: RequestInit = {},
+  key?: string,
+  beforeBody?: (points: Point[]) => void,
+  overrides: Partial<typeof env> = {},
+) {
   const points: Point[] = [];
   const dataset = { writeDataPoint: (point: Point) => void points.push(structuredClone(point)) };
   const headers = new Headers(init.headers);
@@ -37,7 +46,7 @@ async function recorded(path: string, init: RequestInit = {}, key?: string, befo
   const request = new Request(`${BASE}${path}`, { method: "POST", body: "{}", ...init, headers });
   const res = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
-    { ...env, AEGIS_ANALYTICS: dataset as unknown as AnalyticsEngineDataset },
+    { ...env, AEGIS_ANALYTICS: dataset as unknown as AnalyticsEngineDataset, ...overrides },
     ctx,
   );
   beforeBody?.(points);
@@ -158,22 +167,11 @@ describe("Analytics Engine data points", () => {
 
   it("writes one point for a call whose upstream can't be reached, with the 502 the client got", async () => {
     const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1000 });
-    const points: Point[] = [];
-    const dataset = { writeDataPoint: (point: Point) => void points.push(structuredClone(point)) };
-    const ctx = createExecutionContext();
     // Port 9 (discard) on loopback: nothing listens there.
-    const res = await worker.fetch(
-      new Request(`${BASE}/v1/chat/completions`, {
-        method: "POST",
-        body: "{}",
-        headers: { authorization: `Bearer ${t.key}` },
-      }) as Request<unknown, IncomingRequestCfProperties>,
-      { ...env, UPSTREAM_URL: "http://127.0.0.1:9", AEGIS_ANALYTICS: dataset as unknown as AnalyticsEngineDataset },
-      ctx,
-    );
+    const unreachable = { UPSTREAM_URL: "http://127.0.0.1:9" };
+    const { res, body, points } = await recorded("/v1/chat/completions", {}, t.key, undefined, unreachable);
     expect(res.status).toBe(502);
-    expect(((await res.json()) as { code: string }).code).toBe("upstream-unavailable");
-    await waitOnExecutionContext(ctx);
+    expect((JSON.parse(body) as { code: string }).code).toBe("upstream-unavailable");
     expect(points.map(named)).toEqual([
       expect.objectContaining({ tenant: t.id, outcome: "admitted", upstream_error: "unreachable", status: 502 }),
     ]);
@@ -187,20 +185,9 @@ describe("Analytics Engine data points", () => {
         tried++;
         throw new Error("dataset unavailable");
       },
-    };
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(
-      new Request(`${BASE}/v1/chat/completions`, {
-        method: "POST",
-        body: "{}",
-        headers: { authorization: `Bearer ${t.key}` },
-      }) as Request<unknown, IncomingRequestCfProperties>,
-      { ...env, AEGIS_ANALYTICS: failing as unknown as AnalyticsEngineDataset },
-      ctx,
-    );
+    } as unknown as AnalyticsEngineDataset;
+    const { res } = await recorded("/v1/chat/completions", {}, t.key, undefined, { AEGIS_ANALYTICS: failing });
     expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    await waitOnExecutionContext(ctx);
     expect(tried).toBe(1);
   });
 

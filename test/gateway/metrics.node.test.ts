@@ -5,7 +5,7 @@
 import type { ParsedFamily } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newTenant, type Tenant } from "../support/metered-tenant";
-import { CHAT_ROUTES, chatCall, counter, scrape as scrapeWith } from "../support/metrics-scrape";
+import { CHAT_ROUTES, chatCall, counter, scrape as scrapeWith, THREE_CALLS } from "../support/metrics-scrape";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 const METRICS_TOKEN = "metrics-test-token-0123456789";
@@ -17,13 +17,7 @@ beforeAll(async () => {
   gateway = await startTestGateway("metrics", { METRICS_TOKEN, ROUTES: CHAT_ROUTES });
   off = await startTestGateway("metrics_off");
   // Three calls, then the request bucket is empty for good: no units bucket, no daily quota.
-  tenant = await newTenant(gateway, "metered", {
-    ratePerMinute: null,
-    burst: null,
-    requestsPerMinute: 0,
-    requestBurst: 3,
-    dailyUnits: null,
-  });
+  tenant = await newTenant(gateway, "metered", THREE_CALLS);
 }, 60_000);
 
 afterAll(async () => {

@@ -8,6 +8,15 @@ import type { Tenant } from "./metered-tenant";
 /** The one route these tests' gateways have: chat completions, as `chat`. */
 export const CHAT_ROUTES = JSON.stringify([{ method: "POST", path: "/v1/chat/completions", route: "chat", cost: 1 }]);
 
+/** A tenant's quota that admits three calls, then refuses every call for good: no units bucket, no daily quota, a request bucket of 3 that never refills. */
+export const THREE_CALLS = {
+  ratePerMinute: null,
+  burst: null,
+  requestsPerMinute: 0,
+  requestBurst: 3,
+  dailyUnits: null,
+} as const;
+
 /** The scrape's text, with the metrics token; it must answer 200 in the text format. */
 export async function scrapeText(gateway: { url: string }, token: string): Promise<string> {
   const res = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });

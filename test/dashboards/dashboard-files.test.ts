@@ -101,6 +101,31 @@ it("scrapes /metrics with the token file the Compose snippet mounts, as often as
   expect(prometheusYml.global.scrape_interval).toBe(prometheus?.jsonData?.timeInterval);
 });
 
+it("scrapes a Worker as one https target, with the token file the Compose snippet mounts", () => {
+  const workers = blocks("yaml")
+    .map((b) => parse(b) as { scrape_configs?: Record<string, unknown>[] })
+    .flatMap((y) => y.scrape_configs ?? [])
+    .filter((job) => job.scheme === "https");
+  expect(workers).toHaveLength(1);
+  const [job] = workers as {
+    metrics_path: string;
+    authorization: Record<string, string>;
+    static_configs: { targets: string[] }[];
+  }[];
+  expect(job?.metrics_path).toBe("/metrics");
+  expect(job?.authorization.type).toBe("Bearer");
+  expect(mounts("prometheus")[job?.authorization.credentials_file ?? ""]).toBe("observability/metrics-token");
+  expect(job?.static_configs.flatMap((c) => c.targets)).toHaveLength(1);
+});
+
+it("names every dashboard in docs/observability.md's table of files, and each Prometheus one with its runtime", () => {
+  for (const file of dashboardFiles()) expect(doc, file).toContain(`| \`dashboards/${file}\` |`);
+  const runtimes = doc.split("\n").filter((line) => /^\| (self-hosted|Workers)\b/.test(line));
+  expect(runtimes).toHaveLength(2);
+  expect(runtimes[0]).toContain("`aegis-fleet.json`");
+  expect(runtimes[1]).toContain("`aegis-workers.json`");
+});
+
 it("grants the Grafana role SELECT on every table the tenant dashboard reads", () => {
   const tenant = loadDashboard("aegis-tenant.json");
   const sql = [

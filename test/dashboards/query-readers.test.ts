@@ -3,6 +3,7 @@
 // would, and refuses what it does not know.
 
 import { describe, expect, it } from "vitest";
+import { exposedSeries, missingFromScrape } from "../support/exposed-series";
 import { expandPromQL, expandSql } from "../support/grafana-dashboard";
 import { promqlReferences } from "../support/promql-references";
 
@@ -30,6 +31,38 @@ describe("promqlReferences", () => {
       "histogram_quantile(0.99, sum by (le, route) (rate(h_bucket[5m]))) + sum without (kind) (e_total)",
     );
     expect(refs.groupings).toEqual([{ labels: ["le", "route"], names: ["h_bucket"] }]);
+  });
+});
+
+describe("missingFromScrape", () => {
+  const series = exposedSeries(
+    [
+      "# HELP d Deliveries.",
+      'd{status="pending"} 1',
+      'd{status="failed"} 0',
+      'u{tenant="t1",dimension="units"} 5',
+      "n 3",
+    ].join("\n"),
+  );
+
+  it("finds nothing missing when the scrape has every name, value and grouping label", () => {
+    expect(exposedSeries('h_bucket{le="+Inf",route="chat"} 2')).toEqual([
+      { name: "h_bucket", labels: { le: "+Inf", route: "chat" } },
+    ]);
+    expect(
+      missingFromScrape('sum by (status) (d{status=~"pending|failed"}) + n + sum(u{tenant!="_other"})', series),
+    ).toEqual([]);
+    expect(missingFromScrape('max(u{tenant=~"t.*", dimension="units"})', series)).toEqual([]);
+  });
+
+  it("names a metric, a value, each value of a list and a grouping label the scrape lacks", () => {
+    expect(missingFromScrape("max(gone)", series)).toEqual(["no gone in the scrape"]);
+    expect(missingFromScrape('d{status="delivered"}', series)).toEqual(['d{status="delivered"}']);
+    expect(missingFromScrape('d{status=~"pending|disabled"}', series)).toEqual([
+      'd{status="disabled"} (of =~"pending|disabled")',
+    ]);
+    expect(missingFromScrape('d{status=~"del.*"}', series)).toEqual(['d{status=~"del.*"}']);
+    expect(missingFromScrape("sum by (model) (u)", series)).toEqual(["u has no model label"]);
   });
 });
 

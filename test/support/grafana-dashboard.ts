@@ -1,55 +1,13 @@
-// The dashboards in dashboards/ as the tests read them: their panels' queries, and a small
-// expander of the Grafana variables and macros they use, so a query can run outside Grafana.
-//
-// The expander does what Grafana does for these cases, and fails on anything else:
-// - PromQL: $__rate_interval, $__interval and $__range become durations (Grafana picks them
-//   from the scrape interval and the time range; any valid duration parses the same way).
-// - SQL (the PostgreSQL data source's macros): $__timeFilter(col) becomes
-//   `col BETWEEN '<from>' AND '<to>'`, $__timeFrom() and $__timeTo() the quoted instants,
-//   RFC 3339 in UTC to the second, as Grafana writes them.
-// - Variables ($name, ${name}, [[name]]) of a single value are put in as they are, with a
-//   single quote doubled: what Grafana's SQL data sources do for a variable that is neither
-//   multi-value nor "include all" (the dashboards quote them: '$tenant').
+// The dashboards in dashboards/ as the tests read them from disk; what is read from each
+// (panels, queries, Grafana's variables) is in dashboard-queries.ts.
 
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import type { Dashboard } from "./dashboard-queries";
+
+export * from "./dashboard-queries";
 
 export const DASHBOARDS_DIR = path.join(import.meta.dirname, "..", "..", "dashboards");
-
-export interface DataSourceRef {
-  type: string;
-  uid: string;
-}
-
-export interface Target {
-  refId: string;
-  datasource?: DataSourceRef;
-  expr?: string;
-  rawSql?: string;
-  format?: string;
-}
-
-export interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: DataSourceRef;
-  targets?: Target[];
-}
-
-export interface Variable {
-  name: string;
-  type: string;
-  query?: string;
-  datasource?: DataSourceRef;
-}
-
-export interface Dashboard {
-  uid: string;
-  title: string;
-  panels: Panel[];
-  templating: { list: Variable[] };
-}
 
 /** Every dashboard JSON file in dashboards/, by file name. */
 export function dashboardFiles(): string[] {
@@ -58,47 +16,4 @@ export function dashboardFiles(): string[] {
 
 export function loadDashboard(file: string): Dashboard {
   return JSON.parse(readFileSync(path.join(DASHBOARDS_DIR, file), "utf8")) as Dashboard;
-}
-
-/** The panel's title with a target's refId, to name a query in a failure. */
-export const where = (panel: Panel, target: Target) => `${panel.title} (${target.refId})`;
-
-/** Every panel's targets, with their panel. */
-export function targetsOf(dashboard: Dashboard): { panel: Panel; target: Target }[] {
-  return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
-}
-
-const PROMQL_INTERVALS: Record<string, string> = {
-  __rate_interval: "1m",
-  __interval: "15s",
-  __range: "6h",
-};
-
-/** A PromQL expression with Grafana's interval variables put in. */
-export function expandPromQL(expr: string): string {
-  return expandVariables(expr, PROMQL_INTERVALS);
-}
-
-/** Grafana writes instants in macros to the second: 2031-01-05T10:00:00Z. */
-const instant = (ms: number) => `'${new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")}'`;
-
-/** A SQL query with the time range's macros and the single-value variables put in. */
-export function expandSql(query: string, range: { from: number; to: number }, vars: Record<string, string>): string {
-  const timed = query
-    .replace(/\$__timeFilter\(([^)]+)\)/g, (_, column: string) => {
-      return `${column.trim()} BETWEEN ${instant(range.from)} AND ${instant(range.to)}`;
-    })
-    .replace(/\$__timeFrom\(\)/g, instant(range.from))
-    .replace(/\$__timeTo\(\)/g, instant(range.to));
-  const escaped = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.replaceAll("'", "''")]));
-  return expandVariables(timed, escaped);
-}
-
-function expandVariables(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\{(\w+)\}|\[\[(\w+)\]\]|\$(\w+)/g, (match, braced, bracketed, bare) => {
-    const name = (braced ?? bracketed ?? bare) as string;
-    const value = vars[name];
-    if (value === undefined) throw new Error(`no value for the Grafana variable or macro ${match} in: ${text}`);
-    return value;
-  });
 }

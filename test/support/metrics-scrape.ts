@@ -45,28 +45,3 @@ export function chatCall(gateway: { url: string }, tenant: Tenant, tokens = 7, q
     body: JSON.stringify({ model: "m", messages: [] }),
   });
 }
-
-export interface ExposedSeries {
-  name: string;
-  labels: Record<string, string>;
-}
-
-/**
- * Every sample line of an exposition, as the text format writes it: `name{label="value",...} value`.
- * The dashboards' check needs each sample's own name and labels (a histogram's `_bucket`
- * with `le` and `route`); parse-prometheus-text-format folds a histogram's lines into one
- * sample and drops their labels, so this reads the lines themselves.
- */
-export function exposedSeries(text: string): ExposedSeries[] {
-  return text
-    .split("\n")
-    .filter((line) => line.trim() !== "" && !line.startsWith("#"))
-    .map((line) => {
-      const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? "";
-      const braces = line.startsWith("{", name.length) ? line.slice(name.length + 1, line.lastIndexOf("}")) : "";
-      const labels: Record<string, string> = {};
-      for (const m of braces.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-        labels[m[1] as string] = JSON.parse(`"${m[2]}"`) as string;
-      return { name, labels };
-    });
-}

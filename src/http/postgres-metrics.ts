@@ -105,14 +105,18 @@ async function exposition(state: MetricsState, now: number): Promise<{ contentTy
     "Start (UTC midnight) of the first day not invoiced yet, as the last invoice run left it; 0 before any run.",
   ).set(seconds(state.billedThroughMs));
   const last = state.lastInvoice;
-  gauge("aegis_invoice_last_created_timestamp_seconds", "When the newest issued or paid invoice was written (drafts and voided ones are not counted); 0 when none.").set(
-    seconds(last?.createdMs),
-  );
+  gauge(
+    "aegis_invoice_last_created_timestamp_seconds",
+    "When the newest issued or paid invoice was written (drafts and voided ones are not counted); 0 when none.",
+  ).set(seconds(last?.createdMs));
   gauge(
     "aegis_invoice_last_period_end_timestamp_seconds",
     "End (exclusive, UTC midnight) of the latest period with an issued or paid invoice; 0 when none.",
   ).set(seconds(last?.periodEndMs));
-  gauge("aegis_invoice_last_period_invoices", "Issued or paid invoices of the latest invoiced period (drafts and voided ones are not counted).").set(last?.invoices ?? 0);
+  gauge(
+    "aegis_invoice_last_period_invoices",
+    "Issued or paid invoices of the latest invoiced period (drafts and voided ones are not counted).",
+  ).set(last?.invoices ?? 0);
   const amount = gauge(
     "aegis_invoice_last_period_amount_minor",
     "Total of the latest invoiced period's issued or paid invoices, in minor units of each currency.",

@@ -28,6 +28,9 @@ const flag = z
   .transform((v) => v === "true" || v === "1")
   .default(false);
 
+/** The shortest METRICS_TOKEN accepted: a scraper's bearer token, not a password to remember. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
 /** Largest rate or burst accepted anywhere, so that bucket arithmetic stays in exact integers. */
 export const MAX_RATE = 1_000_000_000;
 /** Largest daily quota accepted. */
@@ -72,7 +75,10 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** The bearer token GET /metrics asks for; unset, /metrics is off. */
-  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  METRICS_TOKEN: z
+    .string()
+    .min(MIN_METRICS_TOKEN_LENGTH, `METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
+    .optional(),
   /** Self-hosted: serve GET /metrics on this port (and not on the gateway's), to a network the operator picks. */
   METRICS_PORT: int(1, 65_535).optional(),
   UPSTREAM_URL: z.url().optional(),

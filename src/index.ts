@@ -48,7 +48,10 @@ const gateway = createGateway({
   clientAddress: (c) => c.req.header("cf-connecting-ip"),
   metrics: (env) => analyticsMetrics(env.AEGIS_ANALYTICS),
   // GET /metrics, rendered from Postgres: only once METRICS_TOKEN is set, else the upstream's.
-  renderMetrics: (env) => renderPostgresMetrics(openDatabase(env)),
+  // The handle is closed after the response (waitUntil): after a timed-out read that waits
+  // for Postgres to cancel it.
+  renderMetrics: (env, afterResponse) =>
+    renderPostgresMetrics(openDatabase(env), { release: (closing) => afterResponse(closing) }),
   metricsOnlyWithToken: true,
 });
 

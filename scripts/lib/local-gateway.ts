@@ -3,12 +3,12 @@
 // the Worker under wrangler dev. Used by `npm start`, the benchmarks and the start test.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_KEYS } from "../../src/config";
 import { migrateDatabase } from "../../src/db/node";
 import { startDemoUpstream } from "./demo-upstream";
 import { startEmbeddedPostgres } from "./embedded-postgres";
+import { localKeySigningSecret, localMetricsToken } from "./local-secret";
 import { ROOT, startWranglerDev } from "./wrangler-dev";
 import { startWsProxy } from "./ws-proxy";
 
@@ -61,20 +61,6 @@ function isNeonHost(url: string): boolean {
   }
 }
 
-/**
- * A local secret (the key signing secret, the metrics token): read from `file`, or made and
- * kept there (readable by its owner only), so that what one run issued still works in the next.
- */
-function localSecret(file: string | undefined, prefix = ""): string {
-  if (file && existsSync(file)) return readFileSync(file, "utf8").trim();
-  const secret = `${prefix}${randomBytes(32).toString("base64url")}`;
-  if (file) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  }
-  return secret;
-}
-
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -112,9 +98,12 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       upstreamUrl = upstream.url;
     }
     const adminToken = env.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
-    const keySigningSecret = env.KEY_SIGNING_SECRET || localSecret(options.keySigningSecretFile);
+    const keySigningSecret = env.KEY_SIGNING_SECRET || localKeySigningSecret(options.keySigningSecretFile);
     const metricsToken =
-      env.METRICS_TOKEN || (options.metricsTokenFile ? localSecret(options.metricsTokenFile, "mtk_") : null);
+      env.METRICS_TOKEN ||
+      (options.metricsTokenFile
+        ? localMetricsToken(options.metricsTokenFile, (message) => console.warn(`aegis: ${message}`))
+        : null);
 
     const vars: Record<string, string> = {};
     for (const key of CONFIG_KEYS) {

@@ -5,15 +5,12 @@
 // Analytics Engine keeps every value it is given, so the tenant may be a column here although
 // it is never a Prometheus label: the data point is an event, not a time series.
 
-import { type CallSummary, type GatewayMetrics, NO_METRICS } from "./gateway-metrics";
+import { type CallSummary, type GatewayMetrics, MODEL_LABEL_LENGTH, NO_METRICS } from "./gateway-metrics";
 
 /** What the Worker's `analytics_engine_datasets` binding offers (workers-types' AnalyticsEngineDataset). */
 export interface DataPointWriter {
   writeDataPoint(point: { indexes?: string[]; blobs?: string[]; doubles?: number[] }): void;
 }
-
-/** A model name is cut to this many characters, as the self-hosted metrics' model label is. */
-const MAX_MODEL_LENGTH = 64;
 
 /** The blobs' names, in position order (blob1 is the first): docs/http-api.md lists them too. */
 export const DATA_POINT_BLOBS = ["tenant", "route", "model", "outcome", "policy", "upstream_error"] as const;
@@ -33,7 +30,7 @@ export function dataPointOf(summary: CallSummary): { indexes?: string[]; blobs: 
   const blobs = [
     summary.tenant ?? "",
     summary.route,
-    summary.model.slice(0, MAX_MODEL_LENGTH),
+    summary.model.slice(0, MODEL_LABEL_LENGTH),
     summary.outcome,
     summary.policy,
     summary.upstreamError,

@@ -18,6 +18,9 @@ export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export type TokenDimension = "input" | "output" | "cached_input";
 
+/** A model label (and an Analytics Engine data point's model) is cut to this many characters: a request may name any model. */
+export const MODEL_LABEL_LENGTH = 64;
+
 /** One call at the limiter, told once it is over: for a forwarded call, once its reply is metered. */
 export interface CallSummary {
   /** The tenant whose key the limiter verified (admitted, limited, suspended); null for any other outcome. */

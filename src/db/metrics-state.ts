@@ -7,7 +7,8 @@
 // keep their id, every other tenant's usage is summed under OTHER; models likewise.
 
 import { sql } from "drizzle-orm";
-import { type Database, rowsOf } from "./database";
+import { MODEL_LABEL_LENGTH } from "../core/gateway-metrics";
+import { type Database, rowsOf, type Transaction } from "./database";
 
 /** The tenant (or model) label of everything past the top ones; no tenant id (`tn…`) is spelled so. */
 export const OTHER = "_other";
@@ -49,47 +50,82 @@ export interface MetricsStateOptions {
   topTenants: number;
   /** Models that keep their own label. */
   topModels: number;
+  /**
+   * Postgres cancels any of the reads that runs longer (statement_timeout, for this
+   * transaction only): a caller that stops waiting would otherwise leave it running there.
+   */
+  statementTimeoutMs: number;
 }
 
 const SUMS = sql.raw(
   "sum(requests)::float8 AS requests, sum(units)::float8 AS units, sum(input_tokens)::float8 AS input, sum(output_tokens)::float8 AS output, sum(cached_input_tokens)::float8 AS cached_input",
 );
 
+/** The statuses of an invoice that counts as invoiced: not a draft, not voided. */
+const INVOICED = sql.raw("('issued', 'paid')");
+
 const dimensions = (row: Partial<Record<UsageDimension, unknown>> | undefined): DimensionValues =>
   Object.fromEntries(USAGE_DIMENSIONS.map((d) => [d, Number(row?.[d] ?? 0)])) as DimensionValues;
 
-export async function readMetricsState(db: Database, options: MetricsStateOptions): Promise<MetricsState> {
+/**
+ * Reads the state in one read-only transaction: one snapshot for all the reads (repeatable
+ * read), each of them bounded by `statementTimeoutMs` in Postgres itself.
+ */
+export function readMetricsState(db: Database, options: MetricsStateOptions): Promise<MetricsState> {
+  return db.transaction(
+    async (tx) => {
+      await tx.execute(
+        sql`SELECT set_config('statement_timeout', ${`${Math.ceil(options.statementTimeoutMs)}ms`}, true)`,
+      );
+      return readState(tx, options);
+    },
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+}
+
+async function readState(tx: Transaction, options: MetricsStateOptions): Promise<MetricsState> {
   const day = new Date(options.now).toISOString().slice(0, 10);
+  // One scan of today's rows (usage_daily_day_idx), materialized once for every use below:
+  // a CTE referenced more than once is. The model is cut as the other runtimes' model label
+  // is, before grouping, so that models sharing the kept prefix are one series, summed.
   const usageRows = rowsOf<Record<string, unknown>>(
-    await db.execute(sql`
-      WITH today AS (SELECT * FROM usage_daily WHERE day = ${day}::date),
+    await tx.execute(sql`
+      WITH today AS (
+        SELECT tenant_id, route, left(model, ${MODEL_LABEL_LENGTH}::int) AS model,
+               requests, units, input_tokens, output_tokens, cached_input_tokens
+        FROM usage_daily WHERE day = ${day}::date
+      ),
       top_tenants AS (
         SELECT tenant_id FROM today GROUP BY tenant_id ORDER BY sum(units) DESC, tenant_id LIMIT ${options.topTenants}
       ),
       top_models AS (
         SELECT model FROM today GROUP BY model ORDER BY sum(units) DESC, model LIMIT ${options.topModels}
+      ),
+      labelled AS (
+        SELECT CASE WHEN tenant_id IN (SELECT tenant_id FROM top_tenants) THEN tenant_id ELSE ${OTHER} END AS tenant,
+               route,
+               CASE WHEN model IN (SELECT model FROM top_models) THEN model ELSE ${OTHER} END AS label_model,
+               ${SUMS}
+        FROM today GROUP BY 1, 2, 3
       )
-      SELECT CASE WHEN tenant_id IN (SELECT tenant_id FROM top_tenants) THEN tenant_id ELSE ${OTHER} END AS tenant,
-             route,
-             CASE WHEN model IN (SELECT model FROM top_models) THEN model ELSE ${OTHER} END AS label_model,
-             ${SUMS}
-      FROM today GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
+      -- The tenant count rides on every row, and on one row of nulls when today has none.
+      SELECT (SELECT count(DISTINCT tenant_id) FROM today)::int AS tenants, labelled.*
+      FROM (SELECT 1) AS one LEFT JOIN labelled ON true
+      ORDER BY tenant, route, label_model`),
   );
-  const [tenantCount] = rowsOf<{ n: number }>(
-    await db.execute(sql`SELECT count(DISTINCT tenant_id)::int AS n FROM usage_daily WHERE day = ${day}::date`),
-  );
-  const [late] = rowsOf<Record<string, unknown>>(await db.execute(sql`SELECT ${SUMS} FROM usage_late`));
+  const [late] = rowsOf<Record<string, unknown>>(await tx.execute(sql`SELECT ${SUMS} FROM usage_late`));
   const deliveryRows = rowsOf<{ status: string; n: number; oldest: number | null }>(
-    await db.execute(sql`
+    await tx.execute(sql`
       SELECT status, count(*)::int AS n,
              (extract(epoch FROM min(created_at)) * 1000)::float8 AS oldest
       FROM webhook_deliveries GROUP BY status`),
   );
   const [billing] = rowsOf<{ ms: number }>(
-    await db.execute(
+    await tx.execute(
       sql`SELECT (extract(epoch FROM billed_through::timestamp) * 1000)::float8 AS ms FROM billing_state WHERE id = 1`,
     ),
   );
+  // Invoiced only: a voided invoice is no longer owed, and a draft is not issued yet.
   const invoiceRows = rowsOf<{
     currency: string;
     n: number;
@@ -97,25 +133,27 @@ export async function readMetricsState(db: Database, options: MetricsStateOption
     period_end_ms: number;
     created_ms: number;
   }>(
-    await db.execute(sql`
-      WITH last AS (SELECT max(period_end) AS period_end, max(created_at) AS created_at FROM invoices)
+    await tx.execute(sql`
+      WITH last AS (SELECT max(period_end) AS period_end, max(created_at) AS created_at FROM invoices WHERE status IN ${INVOICED})
       SELECT i.currency, count(*)::int AS n, sum(i.amount_minor)::float8 AS amount,
              (extract(epoch FROM last.period_end::timestamp) * 1000)::float8 AS period_end_ms,
              (extract(epoch FROM last.created_at) * 1000)::float8 AS created_ms
-      FROM invoices i, last WHERE i.period_end = last.period_end
+      FROM invoices i, last WHERE i.period_end = last.period_end AND i.status IN ${INVOICED}
       GROUP BY i.currency, last.period_end, last.created_at`),
   );
   const pending = deliveryRows.find((r) => r.status === "pending");
   const firstInvoice = invoiceRows[0];
   return {
     day,
-    usageToday: usageRows.map((r) => ({
-      tenant: String(r.tenant),
-      route: String(r.route),
-      model: String(r.label_model),
-      ...dimensions(r),
-    })),
-    tenantsToday: tenantCount?.n ?? 0,
+    usageToday: usageRows
+      .filter((r) => r.tenant != null)
+      .map((r) => ({
+        tenant: String(r.tenant),
+        route: String(r.route),
+        model: String(r.label_model),
+        ...dimensions(r),
+      })),
+    tenantsToday: Number(usageRows[0]?.tenants ?? 0),
     late: dimensions(late),
     deliveries: Object.fromEntries(deliveryRows.map((r) => [r.status, Number(r.n)])),
     oldestPendingDeliveryMs: pending?.oldest == null ? null : Number(pending.oldest),

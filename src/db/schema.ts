@@ -171,6 +171,9 @@ const dailyUsageColumns = () => ({
 /** The daily rollup, maintained from newly inserted events only. */
 export const usageDaily = pgTable("usage_daily", dailyUsageColumns(), (t) => [
   primaryKey({ columns: [t.tenantId, t.day, t.route, t.model] }),
+  // The Worker's /metrics and the console's fleet page read one day of every tenant; the
+  // primary key leads with the tenant, so without this each read scans the whole history.
+  index("usage_daily_day_idx").on(t.day),
 ]);
 
 /**

@@ -30,8 +30,14 @@ export interface GatewayDeps<B extends object = object> {
   clientAddress?(c: Context): string | undefined;
   /** Where the gateway's metrics go, or how to find them in the bindings (the Worker's dataset); none when absent. */
   metrics?: GatewayMetrics | ((env: B) => GatewayMetrics);
-  /** GET /metrics: the exposition text, where this runtime serves one. */
-  renderMetrics?(env: B): Promise<{ contentType: string; body: string }>;
+  /**
+   * GET /metrics: the exposition text, where this runtime serves one. `afterResponse` runs
+   * work after the response where the runtime allows it (a Worker's waitUntil).
+   */
+  renderMetrics?(
+    env: B,
+    afterResponse: (work: Promise<unknown>) => Promise<void>,
+  ): Promise<{ contentType: string; body: string }>;
   /** This process's calls per minute by outcome, the last hour; only where one process sees every call it counts. */
   callRates?(): MinuteCalls[];
   /** Serve GET /metrics only while METRICS_TOKEN is set, else proxy the path (the Worker); else it answers 503. */

@@ -8,7 +8,7 @@
 import { type Context, type Handler, Hono } from "hono";
 import { secretsEqual } from "../core/secrets";
 import { bearerToken, unauthorized } from "./api-key";
-import type { GatewayDeps, GatewayEnv } from "./context";
+import { afterResponse, type GatewayDeps, type GatewayEnv } from "./context";
 import { notFound, Problem, problemFromError } from "./problem";
 
 export type RenderMetrics = NonNullable<GatewayDeps["renderMetrics"]>;
@@ -21,7 +21,7 @@ async function authorize(c: Context, expected: string | undefined): Promise<void
 }
 
 async function exposition(c: Context, render: RenderMetrics, env: unknown): Promise<Response> {
-  const { contentType, body } = await render(env as never);
+  const { contentType, body } = await render(env as never, (work) => afterResponse(c, work));
   return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
 }
 

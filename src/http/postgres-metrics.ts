@@ -1,12 +1,15 @@
 // The Worker's GET /metrics: the state Postgres holds (src/db/metrics-state.ts) in the
 // Prometheus text format, with prom-client (it runs in workerd under nodejs_compat), in a
-// registry made for the one scrape: a Worker keeps nothing between requests.
+// registry made for the one scrape: a Worker keeps nothing between requests. prom-client is
+// imported when a scrape renders, not when the Worker starts: every other request's cold
+// start would pay for evaluating it.
 //
-// The read is bounded in time; a read that fails or runs out of time answers 503
+// The read is bounded in time, in Postgres too (statement_timeout), so that a read given up
+// on does not keep running there; a read that fails or runs out of time answers 503
 // `metrics-unavailable`, so a scraper records the target as down rather than a stale value.
 
-import { Gauge, Registry } from "prom-client";
 import { describeError } from "../core/errors";
+import { MODEL_LABEL_LENGTH } from "../core/gateway-metrics";
 import { log } from "../core/log";
 import { withTimeout } from "../core/timeout";
 import type { DatabaseHandle } from "../db/database";
@@ -25,19 +28,32 @@ const DELIVERY_STATUSES = ["pending", "delivered", "failed", "disabled"];
 export interface PostgresMetricsOptions {
   now?: number;
   timeoutMs?: number;
+  /**
+   * Takes the promise of closing the handle: a Worker hands it to waitUntil, so that the
+   * answer does not wait for it and the runtime does not cut it off. By default the render
+   * waits for it.
+   */
+  release?: (closing: Promise<void>) => void | Promise<void>;
 }
 
 /** Reads `handle`'s database, then closes it, and renders the exposition. */
 export async function renderPostgresMetrics(
   handle: DatabaseHandle,
-  options: PostgresMetricsOptions = {},
+  {
+    now = Date.now(),
+    timeoutMs = METRICS_READ_TIMEOUT_MS,
+    release = (closing) => closing,
+  }: PostgresMetricsOptions = {},
 ): Promise<{ contentType: string; body: string }> {
-  const now = options.now ?? Date.now();
-  const timeoutMs = options.timeoutMs ?? METRICS_READ_TIMEOUT_MS;
   let state: MetricsState;
   try {
     state = await withTimeout(
-      readMetricsState(handle.db, { now, topTenants: METRICS_TOP_TENANTS, topModels: METRICS_TOP_MODELS }),
+      readMetricsState(handle.db, {
+        now,
+        topTenants: METRICS_TOP_TENANTS,
+        topModels: METRICS_TOP_MODELS,
+        statementTimeoutMs: timeoutMs,
+      }),
       timeoutMs,
       () => new Error(`Postgres did not answer in ${timeoutMs} ms`),
     );
@@ -45,20 +61,22 @@ export async function renderPostgresMetrics(
     log.error("metrics read failed", { error: describeError(err) });
     throw new Problem(503, "metrics-unavailable", "the metrics could not be read from Postgres; try again");
   } finally {
-    // A read that ran out of time may still hold the connection: it is let go without waiting.
-    void handle.close().catch(() => {});
+    // After a timeout the close waits for Postgres to cancel the statement (statement_timeout)
+    // and the transaction to roll back; a failed close is not the scrape's failure.
+    await release(handle.close().catch(() => {}));
   }
   return exposition(state, now);
 }
 
 async function exposition(state: MetricsState, now: number): Promise<{ contentType: string; body: string }> {
+  const { Gauge, Registry } = await import("prom-client");
   const registry = new Registry();
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers: [registry] });
 
   const usage = gauge(
     "aegis_usage_today",
-    `Usage today (UTC) from the daily rollup, by route, model and dimension; tenant is one of the ${METRICS_TOP_TENANTS} with the most units today, or ${OTHER} for the rest summed (models likewise, top ${METRICS_TOP_MODELS}).`,
+    `Usage today (UTC) from the daily rollup, by route, model and dimension; tenant is one of the ${METRICS_TOP_TENANTS} with the most units today, or ${OTHER} for the rest summed (models likewise, top ${METRICS_TOP_MODELS}, each cut to ${MODEL_LABEL_LENGTH} characters).`,
     ["tenant", "route", "model", "dimension"],
   );
   for (const row of state.usageToday)
@@ -87,17 +105,21 @@ async function exposition(state: MetricsState, now: number): Promise<{ contentTy
     "Start (UTC midnight) of the first day not invoiced yet, as the last invoice run left it; 0 before any run.",
   ).set(seconds(state.billedThroughMs));
   const last = state.lastInvoice;
-  gauge("aegis_invoice_last_created_timestamp_seconds", "When the newest invoice was written; 0 when none.").set(
-    seconds(last?.createdMs),
-  );
+  gauge(
+    "aegis_invoice_last_created_timestamp_seconds",
+    "When the newest issued or paid invoice was written (drafts and voided ones are not counted); 0 when none.",
+  ).set(seconds(last?.createdMs));
   gauge(
     "aegis_invoice_last_period_end_timestamp_seconds",
-    "End (exclusive, UTC midnight) of the latest invoiced period; 0 when none.",
+    "End (exclusive, UTC midnight) of the latest period with an issued or paid invoice; 0 when none.",
   ).set(seconds(last?.periodEndMs));
-  gauge("aegis_invoice_last_period_invoices", "Invoices of the latest invoiced period.").set(last?.invoices ?? 0);
+  gauge(
+    "aegis_invoice_last_period_invoices",
+    "Issued or paid invoices of the latest invoiced period (drafts and voided ones are not counted).",
+  ).set(last?.invoices ?? 0);
   const amount = gauge(
     "aegis_invoice_last_period_amount_minor",
-    "Total of the latest invoiced period's invoices, in minor units of each currency.",
+    "Total of the latest invoiced period's issued or paid invoices, in minor units of each currency.",
     ["currency"],
   );
   for (const [currency, minor] of Object.entries(last?.amountMinor ?? {})) amount.set({ currency }, minor);

@@ -7,12 +7,15 @@
 // that, further models are counted as "other". There is no tenant label.
 
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import type { CallOutcome, GatewayMetrics, TokenDimension } from "../core/gateway-metrics";
+import {
+  type CallOutcome,
+  type GatewayMetrics,
+  MODEL_LABEL_LENGTH,
+  type TokenDimension,
+} from "../core/gateway-metrics";
 
 /** Distinct model names kept as label values; an upstream names as many as it likes. */
 export const MAX_MODELS = 100;
-const MAX_MODEL_LENGTH = 64;
-
 export class PromMetrics implements GatewayMetrics {
   readonly registry = new Registry();
   private readonly calls = new Counter({
@@ -105,7 +108,7 @@ export class PromMetrics implements GatewayMetrics {
   private modelLabel(named: string | null): string {
     if (named === null || named === "") return "";
     // A request may name any model; a label value is kept short.
-    const model = named.slice(0, MAX_MODEL_LENGTH);
+    const model = named.slice(0, MODEL_LABEL_LENGTH);
     if (this.models.has(model)) return model;
     if (this.models.size >= MAX_MODELS) return "other";
     this.models.add(model);

@@ -2,17 +2,25 @@
 // parser after known usage (ingested into a database of this file's own), a billing run
 // and a webhook backlog. Served only while METRICS_TOKEN is set; otherwise the path is the
 // upstream's, proxied like any other.
+//
+// The values are checked on a render at a fixed `now` (the Worker's own scrape reads its
+// current UTC day, which a run started before midnight crosses); through the Worker, the
+// wiring: the token, the 503, the proxying, and a scrape whose values do not depend on the day.
 
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { sql } from "drizzle-orm";
 import parsePrometheusTextFormat, { type ParsedFamily } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newTenantId } from "../../src/core/secrets";
+import { withTimeout } from "../../src/core/timeout";
 import { newEventId, type UsageEvent } from "../../src/core/usage-event";
-import { webhookDeliveries } from "../../src/db/schema";
-import { METRICS_TOP_TENANTS } from "../../src/http/postgres-metrics";
+import { type Database, rowsOf } from "../../src/db/database";
+import { openNeonDatabase } from "../../src/db/neon";
+import { invoices, webhookDeliveries } from "../../src/db/schema";
+import { METRICS_TOP_TENANTS, renderPostgresMetrics } from "../../src/http/postgres-metrics";
 import worker from "../../src/index";
 import { ingestUsage } from "../../src/metering/ingest";
-import { BASE, newTenant as sharedTenant } from "../support/workers/helpers";
+import { BASE, env, eventually, newTenant as sharedTenant } from "../support/workers/helpers";
 import { type PrivateDatabase, privateDatabase } from "../support/workers/private-database";
 
 const METRICS_TOKEN = "metrics-workers-token-0123456789";
@@ -46,6 +54,12 @@ async function scrape(): Promise<ParsedFamily[]> {
   return parsePrometheusTextFormat(body);
 }
 
+/** The exposition rendered from this file's database at `now`, through the Neon driver as on Workers. */
+async function render(now: number): Promise<ParsedFamily[]> {
+  const { body } = await renderPostgresMetrics(openNeonDatabase(db.url, env.NEON_WS_PROXY), { now });
+  return parsePrometheusTextFormat(body);
+}
+
 /** The samples of a family whose labels include `labels`. */
 function samples(families: ParsedFamily[], name: string, labels: Record<string, string> = {}) {
   const family = families.find((f) => f.name === name);
@@ -62,11 +76,20 @@ function value(families: ParsedFamily[], name: string, labels: Record<string, st
 const event = (tenantId: string, route: string, units: number, occurredAt: number, more: Partial<UsageEvent> = {}) =>
   ({ eventId: newEventId(), tenantId, route, units, occurredAt, ...more }) satisfies UsageEvent;
 
+/** Noon of the day the value checks take as today: after the January invoice run, so not late. */
+const NOW = Date.parse("2020-03-05T12:00:00Z");
+const FEBRUARY = Date.parse("2020-02-01T00:00:00Z") / 1000;
+/** Two model names that differ only after the 64 characters a model label keeps. */
+const LONG_MODEL = "m".repeat(64);
+
 describe("GET /metrics on Workers", () => {
-  it("renders today's usage per tenant (top tenants, the rest as _other), late usage, the webhook backlog and the last invoice run", async () => {
-    // Last invoice run: two tenants' January 2020, invoiced by the cron tick of 1 February.
-    const a = await db.newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
-    const b = await db.newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
+  // Tenants a and b are invoiced for January 2020 by the cron tick of 1 February.
+  let a: { id: string };
+  let b: { id: string };
+  let today: string[];
+  beforeAll(async () => {
+    a = await db.newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
+    b = await db.newTenant({ ratePerMinute: 60, burst: 60, dailyUnits: null });
     await db.withDb((d) =>
       ingestUsage(d, [
         event(a.id, "chat", 10_000_000, Date.parse("2020-01-10T12:00:00Z")),
@@ -78,35 +101,64 @@ describe("GET /metrics on Workers", () => {
     await db.withDb((d) =>
       ingestUsage(d, [event(a.id, "chat", 7, Date.parse("2020-01-20T12:00:00Z"), { inputTokens: 5, outputTokens: 2 })]),
     );
-    // A delivery still pending, a minute old.
-    await db.withDb((d) =>
-      d.insert(webhookDeliveries).values({
-        id: "whd_metrics_pending",
-        eventType: "invoice.created",
-        payload: {},
-        status: "pending",
-        createdAt: new Date(Date.now() - 60_000),
-      }),
-    );
-    // Today: one more tenant than keep their label; tenant k used 100 + k units of gpt-4o on
-    // chat, and the top one also 40 tokens of another model on msgs.
-    const now = Date.now();
-    const today = Array.from({ length: METRICS_TOP_TENANTS + 1 }, () => newTenantId());
+    // Today (NOW's day): one more tenant than keep their label; tenant k used 100 + k units of
+    // gpt-4o on chat, the top one also 40 units of another model on msgs and two calls of
+    // models whose names share their first 64 characters. Yesterday's usage is not today's.
+    today = Array.from({ length: METRICS_TOP_TENANTS + 1 }, () => newTenantId());
+    const top = today[METRICS_TOP_TENANTS] ?? "";
     await db.withDb((d) =>
       ingestUsage(d, [
         ...today.map((tenant, k) =>
-          event(tenant, "chat", 101 + k, now, { model: "gpt-4o", inputTokens: 1 + k, outputTokens: 100 }),
+          event(tenant, "chat", 101 + k, NOW, { model: "gpt-4o", inputTokens: 1 + k, outputTokens: 100 }),
         ),
-        event(today[METRICS_TOP_TENANTS] ?? "", "msgs", 40, now, {
+        event(top, "msgs", 40, NOW, {
           model: "claude-sonnet-4-5",
           inputTokens: 30,
           outputTokens: 10,
           cachedInputTokens: 20,
         }),
+        event(top, "chat", 3, NOW, { model: `${LONG_MODEL}-a` }),
+        event(top, "chat", 4, NOW, { model: `${LONG_MODEL}-b` }),
+        event(top, "chat", 1_000_000, NOW - 86_400_000, { model: "gpt-4o" }),
       ]),
     );
+  });
 
-    const families = await scrape();
+  it("renders today's usage per tenant (top tenants, the rest as _other), late usage, the webhook backlog and the last invoice run", async () => {
+    // b's invoice is voided, and a draft of a later period is written after the run: neither
+    // is an invoice of the latest invoiced period.
+    await db.withDb(async (d) => {
+      await d.execute(sql`UPDATE invoices SET status = 'void', voided_at = now() WHERE tenant_id = ${b.id}`);
+      await d.insert(invoices).values({
+        id: "inv_metrics_draft",
+        tenantId: a.id,
+        periodStart: "2020-02-01",
+        periodEnd: "2020-03-01",
+        units: 1,
+        amountMinor: 999,
+        currency: "USD",
+        status: "draft",
+        lineItems: [],
+        createdAt: new Date(Date.now() + 3_600_000),
+      });
+      // A delivery still pending, a minute old at NOW.
+      await d.insert(webhookDeliveries).values({
+        id: "whd_metrics_pending",
+        eventType: "invoice.created",
+        payload: {},
+        status: "pending",
+        createdAt: new Date(NOW - 60_000),
+      });
+    });
+    const [issued] = await db.withDb(async (d) =>
+      rowsOf<{ created: number }>(
+        await d.execute(
+          sql`SELECT extract(epoch FROM created_at)::float8 AS created FROM invoices WHERE tenant_id = ${a.id} AND status = 'issued'`,
+        ),
+      ),
+    );
+
+    const families = await render(NOW);
     const top = today[METRICS_TOP_TENANTS] ?? "";
     const chat = { route: "chat", model: "gpt-4o" };
     expect(value(families, "aegis_usage_today", { tenant: top, ...chat, dimension: "units" })).toBe(101 + 20);
@@ -116,6 +168,12 @@ describe("GET /metrics on Workers", () => {
     const msgs = { tenant: top, route: "msgs", model: "claude-sonnet-4-5" };
     expect(value(families, "aegis_usage_today", { ...msgs, dimension: "units" })).toBe(40);
     expect(value(families, "aegis_usage_today", { ...msgs, dimension: "cached_input" })).toBe(20);
+    // The two long names are one label, cut to 64 characters, their usage summed.
+    const long = { tenant: top, route: "chat", model: LONG_MODEL };
+    expect(value(families, "aegis_usage_today", { ...long, dimension: "units" })).toBe(7);
+    expect(value(families, "aegis_usage_today", { ...long, dimension: "requests" })).toBe(2);
+    const models = new Set(samples(families, "aegis_usage_today").map((m) => m.labels?.model));
+    expect([...models].sort()).toEqual(["claude-sonnet-4-5", "gpt-4o", LONG_MODEL]);
     // The tenant with the fewest units is folded into _other; the label takes 21 values.
     expect(samples(families, "aegis_usage_today", { tenant: today[0] ?? "" })).toEqual([]);
     expect(value(families, "aegis_usage_today", { tenant: "_other", ...chat, dimension: "units" })).toBe(101);
@@ -131,17 +189,68 @@ describe("GET /metrics on Workers", () => {
     expect(value(families, "aegis_webhook_deliveries", { status: "delivered" })).toBe(2);
     expect(value(families, "aegis_webhook_deliveries", { status: "pending" })).toBe(1);
     expect(value(families, "aegis_webhook_deliveries", { status: "failed" })).toBe(0);
-    expect(value(families, "aegis_webhook_oldest_pending_seconds")).toBeGreaterThanOrEqual(60);
+    expect(value(families, "aegis_webhook_oldest_pending_seconds")).toBe(60);
 
-    const february = Date.parse("2020-02-01T00:00:00Z") / 1000;
-    expect(value(families, "aegis_billing_billed_through_timestamp_seconds")).toBe(february);
-    expect(value(families, "aegis_invoice_last_period_end_timestamp_seconds")).toBe(february);
-    expect(value(families, "aegis_invoice_last_period_invoices")).toBe(2);
-    // 12,000,000 units at 0.0000015 USD: 15 USD and 3 USD.
-    expect(value(families, "aegis_invoice_last_period_amount_minor", { currency: "USD" })).toBe(1_800);
-    const created = value(families, "aegis_invoice_last_created_timestamp_seconds");
-    expect(created).toBeGreaterThan(february);
-    expect(created).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(value(families, "aegis_billing_billed_through_timestamp_seconds")).toBe(FEBRUARY);
+    expect(value(families, "aegis_invoice_last_period_end_timestamp_seconds")).toBe(FEBRUARY);
+    // a's invoice: 10,000,000 units at 0.0000015 USD, 15 USD; b's (3 USD) is void.
+    expect(value(families, "aegis_invoice_last_period_invoices")).toBe(1);
+    expect(value(families, "aegis_invoice_last_period_amount_minor", { currency: "USD" })).toBe(1_500);
+    expect(value(families, "aegis_invoice_last_created_timestamp_seconds")).toBeCloseTo(issued?.created ?? 0, 3);
+
+    // The next day's scrape has none of this day's usage.
+    const tomorrow = await render(NOW + 86_400_000);
+    expect(value(tomorrow, "aegis_usage_today_tenants")).toBe(0);
+    expect(samples(tomorrow, "aegis_usage_today")).toEqual([]);
+  });
+
+  it("stops a read in Postgres when it runs out of time, not only the wait for it", async () => {
+    const locker = openNeonDatabase(db.url, env.NEON_WS_PROXY);
+    const waitingOnLocks = async (tx: Pick<Database, "execute">) => {
+      // A transaction keeps the first pg_stat_activity it reads unless told to forget it.
+      await tx.execute(sql`SELECT pg_stat_clear_snapshot()`);
+      const [row] = rowsOf<{ n: number }>(
+        await tx.execute(sql`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`),
+      );
+      return row?.n;
+    };
+    try {
+      await locker.db.transaction(async (tx) => {
+        // The read of usage_late waits for this lock until its statement timeout.
+        await tx.execute(sql`LOCK TABLE usage_late IN ACCESS EXCLUSIVE MODE`);
+        let closing: Promise<void> | undefined;
+        const read = renderPostgresMetrics(openNeonDatabase(db.url, env.NEON_WS_PROXY), {
+          now: NOW,
+          timeoutMs: 3_000,
+          release: (c) => {
+            closing = c;
+          },
+        });
+        const failed = expect(read).rejects.toMatchObject({ status: 503, code: "metrics-unavailable" });
+        // The read has reached the lock, and waits there.
+        await eventually(async () => expect(await waitingOnLocks(tx)).toBe(1), 3_000);
+        await failed;
+        // The handle closes once Postgres has cancelled the statement and the read's
+        // transaction is over; a read given up on but left waiting would hold it open.
+        await withTimeout(
+          closing ?? Promise.reject(new Error("not released")),
+          10_000,
+          () => new Error("the handle did not close"),
+        );
+        expect(await waitingOnLocks(tx)).toBe(0);
+      });
+    } finally {
+      await locker.close();
+    }
+  });
+
+  it("serves the scrape through the Worker, at its own today", async () => {
+    const families = await scrape();
+    // Every usage row is of 2020: the Worker's today has none, whichever day it is.
+    expect(value(families, "aegis_usage_today_tenants")).toBe(0);
+    expect(value(families, "aegis_billing_billed_through_timestamp_seconds")).toBe(FEBRUARY);
   });
 
   it("answers 401 to a missing or wrong token", async () => {

@@ -6,9 +6,9 @@
 // Per-tenant rows are bounded here, in SQL: the `topTenants` tenants with the most units today
 // keep their id, every other tenant's usage is summed under OTHER; models likewise.
 
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { MODEL_LABEL_LENGTH } from "../core/gateway-metrics";
-import { type Database, rowsOf, type Transaction } from "./database";
+import { type Database, rowsOf } from "./database";
 
 /** The tenant (or model) label of everything past the top ones; no tenant id (`tn…`) is spelled so. */
 export const OTHER = "_other";
@@ -69,27 +69,36 @@ const dimensions = (row: Partial<Record<UsageDimension, unknown>> | undefined): 
 
 /**
  * Reads the state in one read-only transaction: one snapshot for all the reads (repeatable
- * read), each of them bounded by `statementTimeoutMs` in Postgres itself.
+ * read). The reads share one budget, `statementTimeoutMs` from the start, which Postgres
+ * enforces too: each statement's timeout is what is left of it, so a read the scrape gave
+ * up on stops in Postgres, and no later read starts.
  */
 export function readMetricsState(db: Database, options: MetricsStateOptions): Promise<MetricsState> {
+  const deadline = Date.now() + options.statementTimeoutMs;
   return db.transaction(
     async (tx) => {
-      await tx.execute(
-        sql`SELECT set_config('statement_timeout', ${`${Math.ceil(options.statementTimeoutMs)}ms`}, true)`,
-      );
-      return readState(tx, options);
+      const run: Run = async (query) => {
+        const left = Math.floor(deadline - Date.now());
+        if (left <= 0) throw new Error(`the metrics reads took more than ${options.statementTimeoutMs} ms`);
+        await tx.execute(sql`SELECT set_config('statement_timeout', ${`${left}ms`}, true)`);
+        return tx.execute(query);
+      };
+      return readState(run, options);
     },
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
 }
 
-async function readState(tx: Transaction, options: MetricsStateOptions): Promise<MetricsState> {
+// rowsOf reads what the drivers answer; the shared type cannot name it.
+type Run = (query: SQL) => Promise<unknown>;
+
+async function readState(run: Run, options: MetricsStateOptions): Promise<MetricsState> {
   const day = new Date(options.now).toISOString().slice(0, 10);
   // One scan of today's rows (usage_daily_day_idx), materialized once for every use below:
   // a CTE referenced more than once is. The model is cut as the other runtimes' model label
   // is, before grouping, so that models sharing the kept prefix are one series, summed.
   const usageRows = rowsOf<Record<string, unknown>>(
-    await tx.execute(sql`
+    await run(sql`
       WITH today AS (
         SELECT tenant_id, route, left(model, ${MODEL_LABEL_LENGTH}::int) AS model,
                requests, units, input_tokens, output_tokens, cached_input_tokens
@@ -113,15 +122,15 @@ async function readState(tx: Transaction, options: MetricsStateOptions): Promise
       FROM (SELECT 1) AS one LEFT JOIN labelled ON true
       ORDER BY tenant, route, label_model`),
   );
-  const [late] = rowsOf<Record<string, unknown>>(await tx.execute(sql`SELECT ${SUMS} FROM usage_late`));
+  const [late] = rowsOf<Record<string, unknown>>(await run(sql`SELECT ${SUMS} FROM usage_late`));
   const deliveryRows = rowsOf<{ status: string; n: number; oldest: number | null }>(
-    await tx.execute(sql`
+    await run(sql`
       SELECT status, count(*)::int AS n,
              (extract(epoch FROM min(created_at)) * 1000)::float8 AS oldest
       FROM webhook_deliveries GROUP BY status`),
   );
   const [billing] = rowsOf<{ ms: number }>(
-    await tx.execute(
+    await run(
       sql`SELECT (extract(epoch FROM billed_through::timestamp) * 1000)::float8 AS ms FROM billing_state WHERE id = 1`,
     ),
   );
@@ -133,7 +142,7 @@ async function readState(tx: Transaction, options: MetricsStateOptions): Promise
     period_end_ms: number;
     created_ms: number;
   }>(
-    await tx.execute(sql`
+    await run(sql`
       WITH last AS (SELECT max(period_end) AS period_end, max(created_at) AS created_at FROM invoices WHERE status IN ${INVOICED})
       SELECT i.currency, count(*)::int AS n, sum(i.amount_minor)::float8 AS amount,
              (extract(epoch FROM last.period_end::timestamp) * 1000)::float8 AS period_end_ms,

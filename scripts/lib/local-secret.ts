@@ -5,7 +5,7 @@
 // leave /metrics proxied, a short one would fail config validation without naming the file.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { MIN_METRICS_TOKEN_LENGTH } from "../../src/config";
 import { MIN_SIGNING_SECRET_LENGTH } from "../../src/core/api-keys";
@@ -39,6 +39,8 @@ function localSecret(file: string | undefined, options: LocalSecretOptions): str
   if (file) {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    // The mode applies only to a file the write creates: one replaced keeps its own.
+    chmodSync(file, 0o600);
   }
   return secret;
 }

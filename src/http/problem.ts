@@ -91,9 +91,12 @@ function sqlState(err: unknown): string | undefined {
 /** The call's logger when the gateway's first middleware set it, else the process's. */
 const logOf = (c: Context): Logger => (c.get("log") as Logger | undefined) ?? log;
 
-/** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
-export function problemFromError(err: unknown, c: Context): Response {
-  if (err instanceof Problem) return err.response();
+/**
+ * The problem an error is answered with, and what to log of it: nothing for a Problem or a
+ * framework error, which are the request's; the error for an outage or a bug.
+ */
+function problemOf(err: unknown): { problem: Problem; logged?: "database unavailable" | "unhandled error" } {
+  if (err instanceof Problem) return { problem: err };
   // A value the validation let through but Postgres refused is still the request's fault.
   const state = sqlState(err);
   // A query that failed without an answer from Postgres (or with a connection-class one)
@@ -103,31 +106,43 @@ export function problemFromError(err: unknown, c: Context): Response {
     err.message.startsWith("Failed query:") &&
     (state === undefined || /^(08|53|57)/.test(state));
   if (unreachable) {
-    logOf(c).error("database unavailable", { path: c.req.path, error: describeError(err) });
-    return new Problem(
+    const problem = new Problem(
       503,
       "database-unavailable",
       "the database could not be reached; retry shortly",
       {},
       { "Retry-After": "5" },
-    ).response();
+    );
+    return { problem, logged: "database unavailable" };
   }
   if (state?.startsWith("22")) {
-    return new Problem(
-      400,
-      "invalid-request",
-      `a value in the request cannot be stored (SQLSTATE ${state})`,
-    ).response();
+    return {
+      problem: new Problem(400, "invalid-request", `a value in the request cannot be stored (SQLSTATE ${state})`),
+    };
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = HTTP_CODES[status] ?? (status >= 500 ? "internal" : "invalid-request");
     const detail = HTTP_DETAILS[status] ?? (err.message || TITLES[status] || "request failed");
-    return new Problem(status, code, detail).response();
+    return { problem: new Problem(status, code, detail) };
   }
-  logOf(c).error("unhandled error", { method: c.req.method, path: c.req.path, error: describeError(err) });
-  return new Problem(500, "internal", "the gateway failed to handle this request; it has been logged").response();
+  const problem = new Problem(500, "internal", "the gateway failed to handle this request; it has been logged");
+  return { problem, logged: "unhandled error" };
 }
+
+/** Turns anything thrown by a handler into a problem response; unknown errors become a logged 500. */
+export function problemFromError(err: unknown, c: Context): Response {
+  const { problem, logged } = problemOf(err);
+  if (logged === "database unavailable") {
+    logOf(c).error(logged, { path: c.req.path, error: describeError(err) });
+  } else if (logged) {
+    logOf(c).error(logged, { method: c.req.method, path: c.req.path, error: describeError(err) });
+  }
+  return problem.response();
+}
+
+/** The status the client is answered with for an error, as problemFromError answers it. */
+export const statusOfError = (err: unknown): number => problemOf(err).problem.status;
 
 export function notFound(c: Context): Response {
   return new Problem(404, "not-found", `no route for ${c.req.method} ${c.req.path}`).response();

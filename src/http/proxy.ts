@@ -12,7 +12,7 @@ import { afterResponse, type GatewayEnv, metricsOf } from "./context";
 import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
 import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
 import type { AegisContext } from "./limit-call";
-import { Problem } from "./problem";
+import { Problem, statusOfError } from "./problem";
 import type { TokenCall } from "./token-call";
 
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
@@ -110,9 +110,9 @@ export async function proxyToUpstream(c: Context<GatewayEnv>): Promise<Response>
     // Nothing of a reply reaches the client (no upstream, a client that left while its body
     // was read, an unreachable or unreadable upstream), so nothing is billed, and the
     // reservation gives back its units and its call-in-flight slot now, not at its expiry.
-    // The data point keeps the status the client is answered: a problem's own (a body that
-    // could not be read is a 4xx), else the 500 the error handler makes of it.
-    status = err instanceof Problem ? err.status : 500;
+    // The data point keeps the status the client is answered: the error handler's for it (a
+    // body that could not be read is a 4xx).
+    status = statusOfError(err);
     reportUsed(0);
     throw err;
   }

@@ -1,7 +1,7 @@
 // npm start's local secrets (scripts/lib/local-secret.ts): kept in a file between runs, and a
 // file that holds no valid secret is never passed on as one.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -40,10 +40,13 @@ describe("the local metrics token", () => {
     ["with a space inside", "metrics token 0123456789"],
   ])("is made anew, over the file, when the file's content is %s, and the file is named", (_, content) => {
     const file = fileWith(content);
+    // A file anyone may read: the new token must not stay so.
+    chmodSync(file, 0o644);
     const told: string[] = [];
     const token = localMetricsToken(file, (m) => told.push(m));
     expect(token).toMatch(/^mtk_[A-Za-z0-9_-]{43}$/);
     expect(readFileSync(file, "utf8")).toBe(`${token}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(told).toEqual([
       `${file} did not hold a valid metrics token (at least 16 characters, no spaces); wrote a new one there`,
     ]);

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { exposedSeries, missingFromScrape } from "../support/exposed-series";
-import { expandPromQL, expandSql } from "../support/grafana-dashboard";
+import { expandPromQL, expandSql, targetsOf } from "../support/grafana-dashboard";
 import { promqlReferences } from "../support/promql-references";
 
 describe("promqlReferences", () => {
@@ -90,5 +90,23 @@ describe("Grafana's variables and macros", () => {
     expect(() => expandSql("WHERE id = '$other'", range, { t: "x" })).toThrow(/\$other/);
     expect(() => expandSql("SELECT $__timeGroup(day, '1h')", range, {})).toThrow(/__timeGroup/);
     expect(() => expandPromQL("rate(a_total[$__step])")).toThrow(/__step/);
+  });
+});
+
+describe("targetsOf", () => {
+  it("finds the targets of panels inside a collapsed row too", () => {
+    const target = (refId: string) => ({ refId, expr: "up" });
+    const found = targetsOf({
+      panels: [
+        { id: 1, type: "timeseries", title: "top", targets: [target("A")] },
+        {
+          id: 2,
+          type: "row",
+          title: "collapsed",
+          panels: [{ id: 3, type: "stat", title: "inside", targets: [target("B")] }],
+        },
+      ],
+    });
+    expect(found.map(({ panel, target }) => `${panel.title}/${target.refId}`)).toEqual(["top/A", "inside/B"]);
   });
 });

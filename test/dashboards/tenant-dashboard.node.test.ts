@@ -139,3 +139,34 @@ it("counts quota use on the tenant's own day: none on the one before the traffic
   expect(during[0]?.["units used"]).toBeGreaterThan(0);
   expect(during).toEqual(expectedRows(s, first)["Quota use"]);
 });
+
+it("shows an operator's override of the daily quota while it lasts, and the quota's own after", async () => {
+  const s = served[0] as Served;
+  const quota = panels.find((p) => p.title === "Quota use")?.sql ?? "";
+  const until = at + 3_600_000;
+  const admin = (method: string, body?: unknown) =>
+    fetch(`${gateway.url}/admin/v1/tenants/${s.tenant.id}/override`, {
+      method,
+      headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  const put = await admin("PUT", { quota: { dailyUnits: 400 }, until: new Date(until).toISOString() });
+  expect(put.status).toBe(200);
+  try {
+    const [own] = expectedRows(s, at)["Quota use"] as { "units used": number }[];
+    const used = own?.["units used"] ?? -1;
+    expect(await run(quota, { from: at - DAY_MS, to: at }, s.tenant.id)).toEqual([
+      {
+        "units used": used,
+        "daily quota": 400,
+        "quota used (%)": Math.round((1000 * used) / 400) / 10,
+        "time zone": "Asia/Kolkata",
+      },
+    ]);
+    // Past `until` the quota's own limit is back, whatever the row still holds.
+    const after = await run(quota, { from: until, to: until + 1000 }, s.tenant.id);
+    expect(after[0]?.["daily quota"]).toBe(DAILY_QUOTA);
+  } finally {
+    expect((await admin("DELETE")).status).toBeLessThan(300);
+  }
+});

@@ -7,6 +7,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import workersDashboard from "../../dashboards/aegis-workers.json";
+import { nextDayStart } from "../../src/core/calendar";
 import { newEventId, type UsageEvent } from "../../src/core/usage-event";
 import { webhookDeliveries } from "../../src/db/schema";
 import worker from "../../src/index";
@@ -34,11 +35,14 @@ beforeAll(async () => {
   // Late usage (January's, after January was invoiced), and today's usage of both tenants on
   // two routes and models, every token dimension above 0.
   const now = Date.now();
+  // "Today" is the render's UTC day: within a minute of midnight (AEGIS_TEST_NOW=midnight
+  // runs start 30 s before one) the usage goes on the next day, which the render will see.
+  const today = nextDayStart(now) - now < 60_000 ? nextDayStart(now) + 1_000 : now;
   await db.withDb((d) =>
     ingestUsage(d, [
       event(a.id, "chat", 7, Date.parse("2020-01-20T12:00:00Z"), { inputTokens: 5, outputTokens: 2 }),
-      event(a.id, "chat", 30, now, { model: "gpt-4o", inputTokens: 20, outputTokens: 10, cachedInputTokens: 4 }),
-      event(b.id, "msgs", 12, now, { model: "claude-sonnet-4-5", inputTokens: 8, outputTokens: 4 }),
+      event(a.id, "chat", 30, today, { model: "gpt-4o", inputTokens: 20, outputTokens: 10, cachedInputTokens: 4 }),
+      event(b.id, "msgs", 12, today, { model: "claude-sonnet-4-5", inputTokens: 8, outputTokens: 4 }),
     ]),
   );
   // A delivery still pending, a minute old.

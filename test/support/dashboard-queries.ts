@@ -31,6 +31,8 @@ export interface Panel {
   title: string;
   datasource?: DataSourceRef;
   targets?: Target[];
+  /** A row's panels, when it is collapsed. */
+  panels?: Panel[];
 }
 
 export interface Variable {
@@ -50,9 +52,12 @@ export interface Dashboard {
 /** The panel's title with a target's refId, to name a query in a failure. */
 export const where = (panel: Panel, target: Target) => `${panel.title} (${target.refId})`;
 
-/** Every panel's targets, with their panel. */
-export function targetsOf(dashboard: Dashboard): { panel: Panel; target: Target }[] {
-  return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
+/** Every panel's targets, with their panel, the panels of collapsed rows included. */
+export function targetsOf(dashboard: Pick<Dashboard, "panels">): { panel: Panel; target: Target }[] {
+  return dashboard.panels.flatMap((panel) => [
+    ...(panel.targets ?? []).map((target) => ({ panel, target })),
+    ...targetsOf({ panels: panel.panels ?? [] }),
+  ]);
 }
 
 const PROMQL_INTERVALS: Record<string, string> = {

@@ -79,6 +79,9 @@ const envSchema = z.object({
     .string()
     .min(MIN_METRICS_TOKEN_LENGTH, `METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
     .optional(),
+  /** Self-hosted (`npm run serve`): the listening port and address. */
+  PORT: int(0, 65_535).default(8787),
+  HOST: z.string().min(1).default("127.0.0.1"),
   /** Self-hosted: serve GET /metrics on this port (and not on the gateway's), to a network the operator picks. */
   METRICS_PORT: int(1, 65_535).optional(),
   UPSTREAM_URL: z.url().optional(),

@@ -4,16 +4,14 @@
 // Settings come from the environment (README.md, "Run it yourself"); PORT sets the port.
 
 import process from "node:process";
-import { ConfigError } from "../config";
+import { ConfigError, loadConfig } from "../config";
 import { log } from "../core/log";
 import { SelfHostedConfigError, startSelfHosted } from "./self-hosted";
 
 try {
-  const server = await startSelfHosted({
-    env: process.env,
-    port: Number(process.env.PORT ?? 8787),
-    hostname: process.env.HOST ?? "127.0.0.1",
-  });
+  // Every setting is checked before anything starts: PORT=abc is a clear error, not a stack trace.
+  const { PORT, HOST } = loadConfig(process.env);
+  const server = await startSelfHosted({ env: process.env, port: PORT, hostname: HOST });
   const metricsOn = server.config.METRICS_TOKEN !== undefined || server.config.METRICS_PORT !== undefined;
   log.info("aegis-edge self-hosted gateway listening", {
     url: server.url,

@@ -12,8 +12,13 @@ if (!url) {
 }
 const folder = fileURLToPath(new URL("../drizzle", import.meta.url));
 try {
-  await migrateDatabase(url, folder);
-  console.log(`db:migrate: ${new URL(url).host}${new URL(url).pathname} is up to date`);
+  const run = await migrateDatabase(url, folder);
+  const where = `${new URL(url).host}${new URL(url).pathname}`;
+  if (run.applied.length === 0) {
+    console.log(`db:migrate: ${where} is up to date (${run.alreadyApplied} migrations applied before)`);
+  } else {
+    console.log(`db:migrate: applied ${run.applied.length} to ${where}: ${run.applied.join(", ")}`);
+  }
 } catch (err) {
   // drizzle wraps the driver's error; the cause says what actually went wrong.
   const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";

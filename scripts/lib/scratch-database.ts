@@ -14,8 +14,11 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates and migrates a fresh database. Fails loudly, never skips, when Postgres is down. */
-export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+/** Creates and (unless told not to) migrates a fresh database. Fails loudly, never skips, when Postgres is down. */
+export async function createScratchDatabase(
+  prefix: string,
+  options: { migrate?: boolean } = {},
+): Promise<ScratchDatabase> {
   const admin = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 5_000 });
   try {
     await admin.connect();
@@ -33,7 +36,7 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
   const server = new URL(SERVER_URL);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
-  await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
+  if (options.migrate !== false) await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
   return {
     url: url.toString(),
     address: `${server.hostname}:${server.port || "5432"}`,

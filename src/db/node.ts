@@ -38,8 +38,8 @@ export async function migrateDatabase(url: string, folder: string): Promise<Migr
   }
 }
 
-/** The `created_at` of every migration drizzle has recorded; none before its first run. */
-async function appliedMigrations(pool: pg.Pool): Promise<Set<number>> {
+/** The `created_at` of every migration drizzle has recorded (its journal entry's `when`); none before its first run. */
+export async function appliedMigrations(pool: pg.Pool): Promise<Set<number>> {
   const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('drizzle.__drizzle_migrations') AS t");
   if (!exists.rows[0]?.t) return new Set();
   const rows = await pool.query<{ created_at: string }>("SELECT created_at FROM drizzle.__drizzle_migrations");

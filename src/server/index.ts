@@ -1,5 +1,6 @@
 // `aegis-edge/server`: the self-hosted gateway (Node, Bun, Deno), to start from your own code.
 
+export { DatabaseNotReadyError } from "./schema-check";
 export {
   BILLING_SCHEDULE,
   type SelfHosted,

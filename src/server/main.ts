@@ -6,6 +6,7 @@
 import process from "node:process";
 import { ConfigError, loadConfig } from "../config";
 import { log } from "../core/log";
+import { DatabaseNotReadyError } from "./schema-check";
 import { SelfHostedConfigError, startSelfHosted } from "./self-hosted";
 
 try {
@@ -34,7 +35,7 @@ try {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof SelfHostedConfigError) {
+  if (err instanceof ConfigError || err instanceof SelfHostedConfigError || err instanceof DatabaseNotReadyError) {
     console.error(`aegis-edge: ${err.message}`);
     process.exit(2);
   }

@@ -29,6 +29,7 @@ import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
+import { checkDatabase } from "./schema-check";
 import { Sleeper } from "./sleeper";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
@@ -106,6 +107,11 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // longer timeout, they never hold up (or reset) the limiter's connection.
   const background = openRedis(config, nodeSocket, { commandTimeoutMs: BACKGROUND_TIMEOUT_MS });
   const database = openNodeDatabase(config.DATABASE_URL, 10);
+  // Not listening until Postgres answers with this code's schema: else every call would 500.
+  await checkDatabase(database.pool, config.DATABASE_URL).catch(async (err: unknown) => {
+    await Promise.allSettled([redis.close(), background.close(), database.close()]);
+    throw err;
+  });
   // The pool is shared by every request; a request's "close" must not end it.
   const shared: DatabaseHandle = { db: database.db, close: async () => {} };
 

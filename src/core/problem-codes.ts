@@ -42,6 +42,7 @@ export const PROBLEM_CODES = [
   "admin-disabled",
   "metrics-disabled",
   "metrics-unavailable",
+  "not-ready",
   "database-not-configured",
   "database-unavailable",
 ] as const;

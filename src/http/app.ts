@@ -19,6 +19,7 @@ import { CallTrace } from "./call-trace";
 import { consoleRoutes } from "./console/routes";
 import { type GatewayDeps, type GatewayEnv, runtimeMetrics, withDatabase, withHeader } from "./context";
 import { DOCS_CSS, DOCS_HTML, DOCS_JS } from "./docs/assets";
+import { healthRoutes } from "./health-routes";
 import { checkCall, limitMiddleware, limitSettingsOf } from "./limit-call";
 import { metricsRoute } from "./metrics-route";
 import { notFound, Problem, problemFromError } from "./problem";
@@ -107,13 +108,15 @@ export function createGateway<B extends object>(runtimeDeps: GatewayDeps<B>) {
       title: "Aegis Edge",
       version: API_VERSION,
       description:
-        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /metrics, self-hosted, or on Workers once METRICS_TOKEN is set) is proxied to the upstream and limited. An interactive reference is at /docs.",
+        "Per-tenant rate limiting, quotas and metering. Errors are RFC 9457 problem+json. Every path outside /admin, /account, /openapi.json and /docs (and /healthz, /readyz and /metrics self-hosted, /metrics on Workers once METRICS_TOKEN is set) is proxied to the upstream and limited. An interactive reference is at /docs.",
     },
   });
 
   // Only where this runtime serves metrics (on the Worker, only once METRICS_TOKEN is set):
   // elsewhere /metrics is the upstream's, as vLLM's is.
   if (deps.renderMetrics) app.get("/metrics", metricsRoute(deps, deps.renderMetrics));
+  // Probes, where the runtime has them to answer (self-hosted): elsewhere the upstream's paths.
+  if (deps.readiness) healthRoutes(app, deps.readiness);
 
   // The API reference: a page of our own and its two assets, strict about what may run.
   const docsHeaders = {

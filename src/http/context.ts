@@ -42,6 +42,11 @@ export interface GatewayDeps<B extends object = object> {
   callRates?(): MinuteCalls[];
   /** Serve GET /metrics only while METRICS_TOKEN is set, else proxy the path (the Worker); else it answers 503. */
   metricsOnlyWithToken?: boolean;
+  /**
+   * GET /readyz: each dependency's state, "ok" or why not, where the runtime has probes to
+   * answer (self-hosted); with it, GET /healthz too. Elsewhere both paths are the upstream's.
+   */
+  readiness?(): Promise<Record<string, string>>;
 }
 
 /**

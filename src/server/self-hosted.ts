@@ -29,6 +29,7 @@ import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
+import { readinessOf } from "./readiness";
 import { checkDatabase } from "./schema-check";
 import { Sleeper } from "./sleeper";
 
@@ -138,6 +139,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
     ...metrics.deps,
+    readiness: readinessOf({ db: database.db, redis, consumerFailures: () => failures }),
   });
 
   // Work that outlives a response (settling a streamed call, closing handles): tracked so

@@ -1,0 +1,41 @@
+// What GET /readyz asks of the self-hosted server: Postgres and Redis answer (each within
+// 2 s), and the usage consumer is not failing. Each answer is "ok" or why not; no tenant's data.
+
+import { sql } from "drizzle-orm";
+import { describeError } from "../core/errors";
+import type { Database } from "../db/database";
+import type { RedisCommands } from "../redis/lua-script";
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), late]);
+    return "ok";
+  } catch (err) {
+    return `unavailable (${describeError(err)})`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function readinessOf(sources: {
+  db: Database;
+  redis: RedisCommands;
+  /** Consumer polls that failed in a row, now. */
+  consumerFailures(): number;
+}): () => Promise<Record<string, string>> {
+  return async () => {
+    const [postgres, redis] = await Promise.all([
+      probe(() => sources.db.execute(sql`SELECT 1`)),
+      probe(() => sources.redis.send(["PING"])),
+    ]);
+    const failures = sources.consumerFailures();
+    const consumer = failures === 0 ? "ok" : `failing (${failures} polls in a row could not store usage)`;
+    return { postgres, redis, consumer };
+  };
+}

@@ -23,6 +23,7 @@ try {
     pgliteDir: path.join(dataDir, "pglite"),
     persistTo: path.join(dataDir, "wrangler"),
     keySigningSecretFile: path.join(dataDir, "key-signing-secret"),
+    adminTokenFile: path.join(dataDir, "admin-token"),
     metricsTokenFile: path.join(dataDir, "metrics-token"),
     log: (line) => {
       if (!quiet && line.trim()) console.log(`[wrangler] ${line}`);
@@ -47,7 +48,9 @@ process.on("SIGTERM", () => void shutdown(0));
 
 try {
   const demo = await seedDemoTenant(gateway.url, gateway.adminToken);
-  const tokenNote = process.env.ADMIN_TOKEN ? "(from ADMIN_TOKEN)" : "(generated; set ADMIN_TOKEN to choose one)";
+  const tokenNote = process.env.ADMIN_TOKEN
+    ? "(from ADMIN_TOKEN)"
+    : `(generated, kept in ${path.join(dataDir, "admin-token")}; set ADMIN_TOKEN to choose one)`;
   const metricsNote = process.env.METRICS_TOKEN
     ? "(from METRICS_TOKEN)"
     : `(generated, kept in ${path.join(dataDir, "metrics-token")}; set METRICS_TOKEN to choose one)`;
@@ -59,7 +62,9 @@ Aegis Edge is running at ${gateway.url}
   admin token  ${gateway.adminToken} ${tokenNote}
   demo tenant  ${demo.tenantId}${demo.created ? " (created)" : ""}
   demo API key ${demo.key}
-               (shown once; a new key is minted at every start)
+               (shown once: each start mints a new one${demo.revoked > 0 ? `, and revoked the ${demo.revoked === 1 ? "last start's" : `${demo.revoked} earlier starts'`}` : ""})
+  console      ${gateway.url}/admin/ui (sign in with the admin token)
+  API docs     ${gateway.url}/docs
   metrics      ${gateway.url}/metrics
                bearer token ${gateway.metricsToken}
                ${metricsNote}
@@ -76,6 +81,9 @@ Scrape the metrics (Prometheus text format, read from Postgres; docs/http-api.md
 
 Manage tenants:
   curl -s ${gateway.url}/admin/v1/tenants -H "Authorization: Bearer ${gateway.adminToken}"
+
+Use the CLI (npm run aegis -- --help) from another shell:
+  export AEGIS_URL=${gateway.url} AEGIS_ADMIN_TOKEN=${gateway.adminToken}
 
 Press Ctrl-C to stop.`);
 } catch (err) {

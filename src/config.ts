@@ -28,6 +28,9 @@ const flag = z
   .transform((v) => v === "true" || v === "1")
   .default(false);
 
+/** The shortest ADMIN_TOKEN accepted. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 /** The shortest METRICS_TOKEN accepted: a scraper's bearer token, not a password to remember. */
 export const MIN_METRICS_TOKEN_LENGTH = 16;
 
@@ -73,7 +76,10 @@ export const routeRuleSchema = z.strictObject({
 
 const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
-  ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(MIN_ADMIN_TOKEN_LENGTH, `ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`)
+    .optional(),
   /** The bearer token GET /metrics asks for; unset, /metrics is off. */
   METRICS_TOKEN: z
     .string()

@@ -8,7 +8,7 @@ import { CONFIG_KEYS } from "../../src/config";
 import { migrateDatabase } from "../../src/db/node";
 import { startDemoUpstream } from "./demo-upstream";
 import { startEmbeddedPostgres } from "./embedded-postgres";
-import { localKeySigningSecret, localMetricsToken } from "./local-secret";
+import { localAdminToken, localKeySigningSecret, localMetricsToken } from "./local-secret";
 import { ROOT, startWranglerDev } from "./wrangler-dev";
 import { startWsProxy } from "./ws-proxy";
 
@@ -39,6 +39,8 @@ export interface LocalGatewayOptions {
    * (and without METRICS_TOKEN) the Worker serves no /metrics of its own.
    */
   metricsTokenFile?: string;
+  /** Where the generated operator token is kept between runs, when ADMIN_TOKEN is not set. */
+  adminTokenFile?: string;
 }
 
 export interface LocalGateway {
@@ -97,13 +99,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       cleanups.push(() => upstream.close());
       upstreamUrl = upstream.url;
     }
-    const adminToken = env.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
+    const warn = (message: string) => console.warn(`aegis: ${message}`);
+    const adminToken =
+      env.ADMIN_TOKEN ||
+      (options.adminTokenFile
+        ? localAdminToken(options.adminTokenFile, warn)
+        : `adm_${randomBytes(24).toString("base64url")}`);
     const keySigningSecret = env.KEY_SIGNING_SECRET || localKeySigningSecret(options.keySigningSecretFile);
     const metricsToken =
-      env.METRICS_TOKEN ||
-      (options.metricsTokenFile
-        ? localMetricsToken(options.metricsTokenFile, (message) => console.warn(`aegis: ${message}`))
-        : null);
+      env.METRICS_TOKEN || (options.metricsTokenFile ? localMetricsToken(options.metricsTokenFile, warn) : null);
 
     const vars: Record<string, string> = {};
     for (const key of CONFIG_KEYS) {

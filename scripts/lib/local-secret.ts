@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { MIN_METRICS_TOKEN_LENGTH } from "../../src/config";
+import { MIN_ADMIN_TOKEN_LENGTH, MIN_METRICS_TOKEN_LENGTH } from "../../src/config";
 import { MIN_SIGNING_SECRET_LENGTH } from "../../src/core/api-keys";
 
 interface LocalSecretOptions {
@@ -55,6 +55,19 @@ export function localMetricsToken(file: string, onReplaced: (message: string) =>
     prefix: "mtk_",
     what: `metrics token (at least ${MIN_METRICS_TOKEN_LENGTH} characters, no spaces)`,
     valid: (token) => token.length >= MIN_METRICS_TOKEN_LENGTH && !/\s/.test(token),
+    onReplaced,
+  });
+}
+
+/**
+ * The operator token kept in `file`, so that a restart keeps the console logged in and the
+ * CLI's AEGIS_ADMIN_TOKEN working. One that is not a valid ADMIN_TOKEN is replaced.
+ */
+export function localAdminToken(file: string, onReplaced: (message: string) => void): string {
+  return localSecret(file, {
+    prefix: "adm_",
+    what: `admin token (at least ${MIN_ADMIN_TOKEN_LENGTH} characters, no spaces)`,
+    valid: (token) => token.length >= MIN_ADMIN_TOKEN_LENGTH && !/\s/.test(token),
     onReplaced,
   });
 }

@@ -13,11 +13,18 @@ async function adminCall<T>(base: string, token: string, path: string, init: Req
   return JSON.parse(text) as T;
 }
 
-/** Finds the tenant named "demo" (creating it the first time) and mints it a new key. */
+/** The name every demo key npm start mints begins with. */
+const DEMO_KEY_NAME = "npm start ";
+
+/**
+ * Finds the tenant named "demo" (creating it the first time), mints it a new key and revokes
+ * the demo keys earlier starts minted: a key is shown once (only its hash is kept), so each
+ * start shows a new one, and the old ones don't pile up still working.
+ */
 export async function seedDemoTenant(
   base: string,
   token: string,
-): Promise<{ tenantId: string; key: string; created: boolean }> {
+): Promise<{ tenantId: string; key: string; created: boolean; revoked: number }> {
   let tenantId: string | undefined;
   let cursor: string | null = null;
   do {
@@ -38,9 +45,22 @@ export async function seedDemoTenant(
     });
     tenantId = tenant.id;
   }
-  const key = await adminCall<{ key: string }>(base, token, `/tenants/${tenantId}/keys`, {
+  const key = await adminCall<{ id: string; key: string }>(base, token, `/tenants/${tenantId}/keys`, {
     method: "POST",
-    body: JSON.stringify({ name: `npm start ${new Date().toISOString()}` }),
+    body: JSON.stringify({ name: `${DEMO_KEY_NAME}${new Date().toISOString()}` }),
   });
-  return { tenantId, key: key.key, created };
+  const { keys } = await adminCall<{ keys: { id: string; name: string | null; revokedAt: string | null }[] }>(
+    base,
+    token,
+    `/tenants/${tenantId}/keys`,
+  );
+  const old = keys.filter((k) => k.id !== key.id && k.revokedAt === null && k.name?.startsWith(DEMO_KEY_NAME));
+  for (const k of old) {
+    const res = await fetch(`${base}/admin/v1/tenants/${tenantId}/keys/${k.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) throw new Error(`DELETE /admin/v1/tenants/${tenantId}/keys/${k.id} answered ${res.status}`);
+  }
+  return { tenantId, key: key.key, created, revoked: old.length };
 }

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { localKeySigningSecret, localMetricsToken } from "../../scripts/lib/local-secret";
+import { localAdminToken, localKeySigningSecret, localMetricsToken } from "../../scripts/lib/local-secret";
 import { loadConfig, MIN_METRICS_TOKEN_LENGTH } from "../../src/config";
 
 const dir = mkdtempSync(path.join(tmpdir(), "aegis-local-secret-"));
@@ -70,5 +70,29 @@ describe("the local key signing secret", () => {
     expect(readFileSync(short, "utf8")).toBe("s".repeat(31));
     const empty = fileWith("");
     expect(() => localKeySigningSecret(empty)).toThrow(`${empty} does not hold a valid key signing secret`);
+  });
+});
+
+describe("the local admin token", () => {
+  it("is made, kept owner-readable and read back, so a restart keeps the console and the CLI signed in", () => {
+    const file = fileWith();
+    const told: string[] = [];
+    const token = localAdminToken(file, (m) => told.push(m));
+    expect(token).toMatch(/^adm_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(localAdminToken(file, (m) => told.push(m))).toBe(token);
+    expect(told).toEqual([]);
+    expect(loadConfig({ ADMIN_TOKEN: token }).ADMIN_TOKEN).toBe(token);
+  });
+
+  it("is made anew over a file that holds no valid token, naming the file", () => {
+    const file = fileWith("short");
+    const told: string[] = [];
+    const token = localAdminToken(file, (m) => told.push(m));
+    expect(token).toMatch(/^adm_/);
+    expect(readFileSync(file, "utf8")).toBe(`${token}\n`);
+    expect(told).toEqual([
+      `${file} did not hold a valid admin token (at least 16 characters, no spaces); wrote a new one there`,
+    ]);
   });
 });

@@ -128,6 +128,21 @@ describe("npm start", () => {
     expect(((await tenants.json()) as { tenants: { name: string }[] }).tenants.map((t) => t.name)).toContain("demo");
   });
 
+  it("prints the console, the API docs and the CLI's environment, which work", async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const [, consoleUrl] = await waitFor(/console {6}(\S+) \(sign in with the admin token\)/, 1_000);
+    expect(consoleUrl).toBe(`${base}/admin/ui`);
+    const login = await fetch(consoleUrl ?? "", { redirect: "manual" });
+    expect([200, 302, 303]).toContain(login.status);
+    await login.arrayBuffer();
+    const [, docsUrl] = await waitFor(/API docs {5}(\S+)/, 1_000);
+    const docs = await fetch(docsUrl ?? "");
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get("content-type")).toContain("text/html");
+    await docs.arrayBuffer();
+    expect(output).toContain(`export AEGIS_URL=${base} AEGIS_ADMIN_TOKEN=${ADMIN_TOKEN}`);
+  });
+
   it("prints the metrics URL and a curl line whose generated token scrapes it", async () => {
     const [, url, token] = await waitFor(/curl -s (\S+\/metrics) -H "Authorization: Bearer (\S+)"/, 1_000);
     expect(url).toBe(`http://127.0.0.1:${port}/metrics`);

@@ -46,31 +46,32 @@ function localSecret(file: string | undefined, options: LocalSecretOptions): str
 }
 
 /**
- * The metrics token kept in `file`. One that is not a valid METRICS_TOKEN (at least
- * MIN_METRICS_TOKEN_LENGTH characters, none blank: it is sent in a header) is replaced:
- * nothing could scrape with it, so nothing is lost.
+ * A bearer token kept in `file`: one that is not valid as its setting takes it (at least
+ * `min` characters, none blank: it is sent in a header) is replaced, with `onReplaced` told.
  */
-export function localMetricsToken(file: string, onReplaced: (message: string) => void): string {
+function localBearerToken(
+  file: string,
+  token: { prefix: string; what: string; min: number },
+  onReplaced: (message: string) => void,
+): string {
   return localSecret(file, {
-    prefix: "mtk_",
-    what: `metrics token (at least ${MIN_METRICS_TOKEN_LENGTH} characters, no spaces)`,
-    valid: (token) => token.length >= MIN_METRICS_TOKEN_LENGTH && !/\s/.test(token),
+    prefix: token.prefix,
+    what: `${token.what} (at least ${token.min} characters, no spaces)`,
+    valid: (stored) => stored.length >= token.min && !/\s/.test(stored),
     onReplaced,
   });
 }
+
+/** The metrics token kept in `file`; an invalid one is replaced: nothing could scrape with it, so nothing is lost. */
+export const localMetricsToken = (file: string, onReplaced: (message: string) => void): string =>
+  localBearerToken(file, { prefix: "mtk_", what: "metrics token", min: MIN_METRICS_TOKEN_LENGTH }, onReplaced);
 
 /**
  * The operator token kept in `file`, so that a restart keeps the console logged in and the
  * CLI's AEGIS_ADMIN_TOKEN working. One that is not a valid ADMIN_TOKEN is replaced.
  */
-export function localAdminToken(file: string, onReplaced: (message: string) => void): string {
-  return localSecret(file, {
-    prefix: "adm_",
-    what: `admin token (at least ${MIN_ADMIN_TOKEN_LENGTH} characters, no spaces)`,
-    valid: (token) => token.length >= MIN_ADMIN_TOKEN_LENGTH && !/\s/.test(token),
-    onReplaced,
-  });
-}
+export const localAdminToken = (file: string, onReplaced: (message: string) => void): string =>
+  localBearerToken(file, { prefix: "adm_", what: "admin token", min: MIN_ADMIN_TOKEN_LENGTH }, onReplaced);
 
 /**
  * The key signing secret kept in `file`. One that is not a valid KEY_SIGNING_SECRET is an

@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { InvoiceRunResult } from "../billing/invoice-run";
+import { withTimeout } from "../core/timeout";
 import { type Database, rowsOf } from "../db/database";
 import { deadLetterKey, registryKey, tenantKeys } from "../redis/keys";
 import type { RedisCommands } from "../redis/lua-script";
@@ -76,11 +77,7 @@ export class PipelineMetrics {
         read = get().finally(() => running.delete(name));
         running.set(name, read);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name} did not answer in 2 s`)), 2_000);
-      });
-      return Promise.race([read, late]).finally(() => clearTimeout(timer));
+      return withTimeout(read, 2_000, () => new Error(`${name} did not answer in 2 s`));
     };
     /** A source is up when each of its reads answered; a gauge whose read failed keeps its last value. */
     const source = async (name: string, reads: Promise<void>[]) => {

@@ -3,23 +3,18 @@
 
 import { sql } from "drizzle-orm";
 import { describeError } from "../core/errors";
+import { withTimeout } from "../core/timeout";
 import type { Database } from "../db/database";
 import type { RedisCommands } from "../redis/lua-script";
 
 const PROBE_TIMEOUT_MS = 2_000;
 
 async function probe(check: () => Promise<unknown>): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-  });
   try {
-    await Promise.race([check(), late]);
+    await withTimeout(check(), PROBE_TIMEOUT_MS, () => new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`));
     return "ok";
   } catch (err) {
     return `unavailable (${describeError(err)})`;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

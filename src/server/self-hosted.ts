@@ -27,9 +27,11 @@ import { RedisLimiterStore } from "../redis/redis-limiter-store";
 import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
+import { backgroundWork } from "./background-work";
 import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { readinessOf } from "./readiness";
+import { warnOnRedisSettings } from "./redis-settings";
 import { checkDatabase } from "./schema-check";
 import { Sleeper } from "./sleeper";
 
@@ -109,10 +111,13 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   const background = openRedis(config, nodeSocket, { commandTimeoutMs: BACKGROUND_TIMEOUT_MS });
   const database = openNodeDatabase(config.DATABASE_URL, 10);
   // Not listening until Postgres answers with this code's schema: else every call would 500.
-  await checkDatabase(database.pool, config.DATABASE_URL).catch(async (err: unknown) => {
-    await Promise.allSettled([redis.close(), background.close(), database.close()]);
-    throw err;
-  });
+  // Unsafe Redis settings only warn (redis-settings.ts).
+  await Promise.all([checkDatabase(database.pool, config.DATABASE_URL), warnOnRedisSettings(redis)]).catch(
+    async (err: unknown) => {
+      await Promise.allSettled([redis.close(), background.close(), database.close()]);
+      throw err;
+    },
+  );
   // The pool is shared by every request; a request's "close" must not end it.
   const shared: DatabaseHandle = { db: database.db, close: async () => {} };
 
@@ -142,21 +147,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     readiness: readinessOf({ db: database.db, redis, consumerFailures: () => failures }),
   });
 
-  // Work that outlives a response (settling a streamed call, closing handles): tracked so
-  // a shutdown waits for it instead of dropping usage.
-  const pending = new Set<Promise<unknown>>();
-  const executionCtx = {
-    waitUntil(p: Promise<unknown>) {
-      const tracked = p
-        .catch((err: unknown) => logError("background work failed", err))
-        .finally(() => {
-          pending.delete(tracked);
-        });
-      pending.add(tracked);
-    },
-    passThroughOnException() {},
-    props: {},
-  };
+  const { executionCtx, pending } = backgroundWork((err) => logError("background work failed", err));
 
   const server = serve({
     fetch: (request: Request, bindings: HttpBindings | Http2Bindings) => {

@@ -14,13 +14,14 @@ export interface DedicatedRedis {
   start(): Promise<void>;
 }
 
-export async function startDedicatedRedis(): Promise<DedicatedRedis> {
+/** `args` add to the command line (a later setting wins over an earlier one). */
+export async function startDedicatedRedis(args: string[] = []): Promise<DedicatedRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async () => {
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", ...args],
       { stdio: "ignore" },
     );
     child.once("error", () => {});

@@ -1,0 +1,25 @@
+// Work that outlives a response (settling a streamed call, closing handles), given to the
+// gateway as Workers' `waitUntil`: tracked, so that a shutdown waits for it instead of
+// dropping usage.
+
+export interface BackgroundWork {
+  /** What the gateway's fetch gets as its ExecutionContext. */
+  executionCtx: { waitUntil(p: Promise<unknown>): void; passThroughOnException(): void; props: object };
+  /** The work still running. */
+  pending: Set<Promise<unknown>>;
+}
+
+export function backgroundWork(onError: (err: unknown) => void): BackgroundWork {
+  const pending = new Set<Promise<unknown>>();
+  const executionCtx = {
+    waitUntil(p: Promise<unknown>) {
+      const tracked = p.catch(onError).finally(() => {
+        pending.delete(tracked);
+      });
+      pending.add(tracked);
+    },
+    passThroughOnException() {},
+    props: {},
+  };
+  return { executionCtx, pending };
+}

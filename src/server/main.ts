@@ -2,6 +2,7 @@
 //   bun src/server/main.ts
 //   deno run -A --unstable-sloppy-imports src/server/main.ts
 // Settings come from the environment (README.md, "Run it yourself"); PORT sets the port.
+// Running it in production: docs/self-hosting.md.
 
 import process from "node:process";
 import { ConfigError, loadConfig } from "../config";

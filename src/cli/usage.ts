@@ -45,9 +45,10 @@ QUOTA FLAGS (none: no such limit):
   --shadow on|off           report, never block
   --unit-price P|default    price per unit; default: BILLING_UNIT_COST
   --alerts F,F|none         fractions of the daily quota that send quota.threshold (0.8,1)
-  A bucket given one of its two numbers uses it for both (a minute's worth); given neither,
-  it is not there: --rate none --burst none leaves no units bucket. Tables show a bucket's
-  numbers as they apply.
+  A bucket whose other number is none uses the one it has for both (a minute's worth); with
+  both none it is not there: --rate none --burst none leaves no units bucket. A flag changes
+  its own number only: --rate 6 keeps the burst there is (on tenants create, the default's).
+  Tables show a bucket's numbers as they apply.
 
 ROUTE FLAGS (quotas route): --rate, --burst, --rpm, --request-burst, --max-concurrent as
   above, and --cost N (units a call to the route takes), for that route alone; none: the

@@ -2,64 +2,13 @@
 // in-process. Exit codes: 0 done, 1 the gateway refused or could not be reached, 2 misuse.
 
 import { parseArgs } from "node:util";
-import { AegisAdmin, AegisError, HTTPError } from "../client/index";
+import { AegisAdmin, AegisError, HTTPError, NetworkError, TimeoutError } from "../client/index";
 import { commands } from "./commands";
 import { UsageError } from "./flags";
+import { describeUnreachable } from "./unreachable";
+import { commandFlags, USAGE, usageLines } from "./usage";
 
-export const USAGE = `usage: aegis <command> [args] [--json] [--url URL] [--token TOKEN]
-
-  tenants create --name NAME [--payment-method REF] [QUOTA FLAGS]
-                                                 (what is not given: the gateway's default)
-  tenants list [--limit N] [--cursor C]
-  tenants get TENANT
-  tenants update TENANT [--name NAME] [--payment-method REF|none]
-  tenants suspend TENANT
-  tenants activate TENANT
-  quotas set TENANT QUOTA FLAGS                  (what is not given stays as it is)
-  overrides set TENANT --until WHEN LIMIT FLAGS  (until WHEN: ISO 8601, or +90m, +6h, +2d)
-  overrides clear TENANT                         (the quota applies again now)
-  keys create TENANT [--name NAME] [KEY LIMIT FLAGS]
-  keys limits TENANT KEY (KEY LIMIT FLAGS | --clear)   (what is not given stays as it is)
-  keys list TENANT
-  keys revoke TENANT KEY
-  usage TENANT [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-  invoices list [--status draft|issued|paid|void] [--tenant TENANT] [--limit N]
-  invoices pay INVOICE
-  invoices void INVOICE
-  billing run [--from YYYY-MM-DD --to YYYY-MM-DD]
-  prices get [--tenant TENANT]                   (without --tenant: the global book)
-  prices set --file BOOK.json [--tenant TENANT]  (the whole book: {"currency", "prices"})
-  prices add --model M --dimension D --price P --from YYYY-MM-DD [--tier UPTO:P]...
-             [--tenant TENANT]                   (the book as it is, plus this price)
-
-QUOTA FLAGS (none: no such limit):
-  --rate N|none             units bucket: units (tokens on token routes) added per minute; 0: no refill
-  --burst N|none            units bucket: capacity
-  --rpm N|none              request bucket: calls added per minute
-  --request-burst N|none    request bucket: capacity
-  --max-concurrent N|none   calls in flight at once, for the whole tenant
-  --daily N|none            units per day
-  --tz ZONE                 the time zone whose midnight resets the daily quota
-  --shadow on|off           report, never block
-  --unit-price P|default    price per unit; default: BILLING_UNIT_COST
-  --alerts F,F|none         fractions of the daily quota that send quota.threshold (0.8,1)
-  A bucket given one of its two numbers uses it for both (a minute's worth); given neither,
-  it is not there: --rate none --burst none leaves no units bucket. Tables show a bucket's
-  numbers as they apply.
-
-LIMIT FLAGS (overrides): --rate, --burst, --rpm, --request-burst, --max-concurrent, --daily
-  and --shadow, as above: they replace the quota's until WHEN; the rest of the quota stays.
-
-KEY LIMIT FLAGS: --rate, --burst, --rpm, --request-burst, as above, for the key's own
-  buckets, on top of the tenant's; none removes one, --clear all of them.
-
-PRICES (docs/pricing.md): --model is a model name, a prefix ending in * (quote it:
-  "gpt-4o*") or *; --dimension is requests, inputTokens, outputTokens, cachedInputTokens or
-  units; --price is per unit (one token, one request), in the billing currency; --from is the
-  first UTC day it applies to. --tier, once per tier in order, gives graduated tiers over the
-  period, rest:P the last; then --price may be left out: it is the first tier's.
-
-The gateway and token come from --url and --token, else AEGIS_URL and AEGIS_ADMIN_TOKEN.`;
+export { USAGE } from "./usage";
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -69,25 +18,38 @@ export interface CliIo {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // Loosely first, to know the command whose usage line a mistake is shown with.
+  const loose = parseLoosely(argv);
+  const two = loose.positionals.slice(0, 2).join(" ");
+  const name = commands[two] ? two : (loose.positionals[0] ?? "");
+  const command = commands[name];
+  const misuse = (message: string) => {
+    const line = command ? usageLines(name) : "";
+    io.stderr(`aegis: ${message}\n${line ? `usage: aegis ${line}` : USAGE}\n`);
+    return 2;
+  };
+  if (loose.values.help === true) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  if (loose.positionals.length === 0) {
+    io.stderr(`${USAGE}\n`);
+    return 2;
+  }
+  if (!command) return misuse(`unknown command "${loose.positionals.join(" ")}"`);
+  const known = commandFlags(name);
+  const unknown = Object.keys(loose.values).filter((f) => !known.has(f));
+  if (unknown.length > 0) return misuse(`${name} takes no ${unknown.map((f) => `--${f}`).join(", ")}`);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.stderr(`aegis: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
-    return 2;
+    // node:util's words for a flag without its value, shorter.
+    const text = err instanceof Error ? err.message : String(err);
+    const missing = /^Option '(--[a-z-]+)[^']*' argument missing/.exec(text);
+    return misuse(missing ? `${name}: ${missing[1]} needs a value` : text);
   }
   const { positionals, values } = parsed;
-  if (values.help || positionals.length === 0) {
-    (values.help ? io.stdout : io.stderr)(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
-  const two = positionals.slice(0, 2).join(" ");
-  const name = commands[two] ? two : (positionals[0] ?? "");
-  const command = commands[name];
-  if (!command) {
-    io.stderr(`aegis: unknown command "${positionals.join(" ")}"\n${USAGE}\n`);
-    return 2;
-  }
   const baseUrl = (values.url as string | undefined) ?? io.env.AEGIS_URL;
   const token = (values.token as string | undefined) ?? io.env.AEGIS_ADMIN_TOKEN;
   if (!baseUrl || !token) {
@@ -109,8 +71,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`aegis: ${err.message}\n`);
-      return 2;
+      return misuse(err.message.startsWith(name) ? err.message : `${name}: ${err.message}`);
     }
     if (json && err instanceof HTTPError) {
       io.stderr(`${JSON.stringify({ error: err.problem }, null, 2)}\n`);
@@ -118,6 +79,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof HTTPError) {
       io.stderr(describeProblem(err));
+      return 1;
+    }
+    if (err instanceof NetworkError || err instanceof TimeoutError) {
+      io.stderr(`aegis: ${describeUnreachable(err, baseUrl)}\n`);
       return 1;
     }
     if (err instanceof AegisError) {
@@ -151,41 +116,42 @@ function describeProblem(err: HTTPError): string {
   return `${head}: ${listed.length} problems:\n${listed.map((line) => `  ${line}\n`).join("")}`;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      url: { type: "string" },
-      token: { type: "string" },
-      name: { type: "string" },
-      rate: { type: "string" },
-      burst: { type: "string" },
-      rpm: { type: "string" },
-      "request-burst": { type: "string" },
-      "max-concurrent": { type: "string" },
-      clear: { type: "boolean" },
-      daily: { type: "string" },
-      tz: { type: "string" },
-      shadow: { type: "string" },
-      "unit-price": { type: "string" },
-      alerts: { type: "string" },
-      until: { type: "string" },
-      limit: { type: "string" },
-      cursor: { type: "string" },
-      from: { type: "string" },
-      to: { type: "string" },
-      status: { type: "string" },
-      tenant: { type: "string" },
-      "payment-method": { type: "string" },
-      file: { type: "string" },
-      model: { type: "string" },
-      dimension: { type: "string" },
-      price: { type: "string" },
-      tier: { type: "string", multiple: true },
-    },
-  });
-}
+const OPTIONS = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  url: { type: "string" },
+  token: { type: "string" },
+  name: { type: "string" },
+  rate: { type: "string" },
+  burst: { type: "string" },
+  rpm: { type: "string" },
+  "request-burst": { type: "string" },
+  "max-concurrent": { type: "string" },
+  clear: { type: "boolean" },
+  daily: { type: "string" },
+  tz: { type: "string" },
+  shadow: { type: "string" },
+  "unit-price": { type: "string" },
+  alerts: { type: "string" },
+  until: { type: "string" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  status: { type: "string" },
+  tenant: { type: "string" },
+  "payment-method": { type: "string" },
+  "billing-account": { type: "string" },
+  cost: { type: "string" },
+  file: { type: "string" },
+  model: { type: "string" },
+  dimension: { type: "string" },
+  price: { type: "string" },
+  tier: { type: "string", multiple: true },
+} as const;
+
+const parse = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+
+/** Any flag is taken (an unknown one as a switch), to find the command before judging its flags. */
+const parseLoosely = (argv: string[]) =>
+  parseArgs({ args: argv, allowPositionals: true, strict: false, options: OPTIONS });

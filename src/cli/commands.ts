@@ -2,14 +2,15 @@
 // returns what to print as text and as --json.
 
 import type { AegisAdmin } from "../client/index";
-import type { Key } from "../client/types";
 import { formatMinor } from "../core/money";
 import { type Flags, int, need, str, UsageError } from "./flags";
-import { describeKeyLimits, keyLimitsPatch, newKeyLimits } from "./key-flags";
+import { describeKeyLimits, keyLimitsPatch, keyTable, newKeyLimits } from "./key-flags";
 import { describeOverride, overrideOf } from "./override-flags";
 import { priceCommands } from "./price-commands";
-import { hasQuotaFlags, QUOTA_HEADERS, quotaCells, quotaPatch } from "./quota-flags";
+import { hasQuotaFlags, quotaPatch } from "./quota-flags";
 import { table } from "./table";
+import { TENANT_HEADERS, tenantCommands, tenantRow } from "./tenant-commands";
+import { webhookCommands } from "./webhook-commands";
 
 export interface Output {
   json: unknown;
@@ -20,14 +21,7 @@ export type Command = (admin: AegisAdmin, args: string[], flags: Flags) => Promi
 /** An amount in the currency's own minor digits: 1234 is "12.34 USD", "1234 JPY", "1.234 KWD". */
 const money = (minor: number, currency: string) => `${formatMinor(BigInt(minor), currency)} ${currency}`;
 
-const tenantRow = (t: Awaited<ReturnType<AegisAdmin["getTenant"]>>) => [t.id, t.name, t.status, ...quotaCells(t.quota)];
-const TENANT_HEADERS = ["id", "name", "status", ...QUOTA_HEADERS];
-
-const keyTable = (keys: Key[]) =>
-  table(
-    ["id", "prefix", "name", "limits", "created", "revoked"],
-    keys.map((k) => [k.id, k.prefix, k.name, describeKeyLimits(k.limits), k.createdAt, k.revokedAt]),
-  );
+const INVOICE_STATUSES = ["issued", "paid", "void"] as const;
 
 export const commands: Record<string, Command> = {
   async "tenants create"(admin, _args, flags) {
@@ -36,9 +30,11 @@ export const commands: Record<string, Command> = {
     // What the flags leave out of a new tenant's quota takes the gateway's default.
     const quota = hasQuotaFlags(flags) ? quotaPatch(flags, "tenants create")({}) : undefined;
     const paymentMethodRef = str(flags, "payment-method");
+    const billingAccountId = str(flags, "billing-account");
     const t = await admin.createTenant({
       name,
       ...(paymentMethodRef !== undefined ? { paymentMethodRef } : {}),
+      ...(billingAccountId !== undefined ? { billingAccountId } : {}),
       ...(quota ? { quota } : {}),
     });
     return { json: t, text: `created tenant ${t.id}\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
@@ -48,64 +44,32 @@ export const commands: Record<string, Command> = {
     const more = list.nextCursor ? `\nmore: --cursor ${list.nextCursor}` : "";
     return { json: list, text: table(TENANT_HEADERS, list.tenants.map(tenantRow)) + more };
   },
-  async "tenants get"(admin, args) {
-    const t = await admin.getTenant(need(args, 0, "tenant id"));
-    const override = describeOverride(t);
-    const alerts = t.quota.alerts.thresholds.join(", ") || "none";
-    const lines = [
-      table(TENANT_HEADERS, [tenantRow(t)]),
-      `quota alerts at: ${alerts}`,
-      `payment method: ${t.paymentMethodRef ?? "none"}`,
-      override,
-    ];
-    return { json: t, text: lines.filter(Boolean).join("\n") };
-  },
-  async "tenants update"(admin, args, flags) {
-    const id = need(args, 0, "tenant id");
-    const name = str(flags, "name");
-    const ref = str(flags, "payment-method");
-    if (name === undefined && ref === undefined) {
-      throw new UsageError("tenants update needs --name or --payment-method (REF, or none to remove it)");
-    }
-    const t = await admin.updateTenant(id, {
-      ...(name !== undefined ? { name } : {}),
-      ...(ref !== undefined ? { paymentMethodRef: ref === "none" ? null : ref } : {}),
-    });
-    return { json: t, text: `updated ${t.id}: ${t.name}, payment method ${t.paymentMethodRef ?? "none"}` };
-  },
   async "overrides set"(admin, args, flags) {
-    const id = need(args, 0, "tenant id");
+    const id = need(args, 0, "TENANT (a tenant id)");
     const t = await admin.setOverride(id, overrideOf(flags));
     return { json: t, text: `${describeOverride(t)}\nthe quota applies again by itself then` };
   },
   async "overrides clear"(admin, args) {
-    const t = await admin.clearOverride(need(args, 0, "tenant id"));
+    const t = await admin.clearOverride(need(args, 0, "TENANT (a tenant id)"));
     return { json: t, text: `no override: ${t.id} is on its quota` };
   },
   async "tenants suspend"(admin, args) {
-    const t = await admin.updateTenant(need(args, 0, "tenant id"), { status: "suspended" });
+    const t = await admin.updateTenant(need(args, 0, "TENANT (a tenant id)"), { status: "suspended" });
     return { json: t, text: `suspended ${t.id}` };
   },
   async "tenants activate"(admin, args) {
-    const t = await admin.updateTenant(need(args, 0, "tenant id"), { status: "active" });
+    const t = await admin.updateTenant(need(args, 0, "TENANT (a tenant id)"), { status: "active" });
     return { json: t, text: `activated ${t.id}` };
-  },
-  async "quotas set"(admin, args, flags) {
-    const id = need(args, 0, "tenant id");
-    const patch = quotaPatch(flags, "quotas set");
-    const current = await admin.getTenant(id);
-    const t = await admin.setQuota(id, patch(current.quota));
-    return { json: t, text: `quota of ${t.id} set\n${table(TENANT_HEADERS, [tenantRow(t)])}` };
   },
   async "keys create"(admin, args, flags) {
     const limits = newKeyLimits(flags);
-    const k = await admin.createKey(need(args, 0, "tenant id"), { name: str(flags, "name"), limits });
+    const k = await admin.createKey(need(args, 0, "TENANT (a tenant id)"), { name: str(flags, "name"), limits });
     const own = limits ? `\nits own limits: ${describeKeyLimits(k.limits)}` : "";
     return { json: k, text: `created key ${k.id} (shown once; store it now):\n${k.key}${own}` };
   },
   async "keys limits"(admin, args, flags) {
-    const tenant = need(args, 0, "tenant id");
-    const keyId = need(args, 1, "key id");
+    const tenant = need(args, 0, "TENANT (a tenant id)");
+    const keyId = need(args, 1, "KEY (a key id)");
     const patch = keyLimitsPatch(flags);
     // The PATCH replaces the key's limits: the current ones are read to keep what the flags
     // leave out. A key not in the list is sent anyway, so that the gateway says what is wrong.
@@ -114,17 +78,20 @@ export const commands: Record<string, Command> = {
     return { json: k, text: `limits of ${k.id} set: ${describeKeyLimits(k.limits)}\n${keyTable([k])}` };
   },
   async "keys list"(admin, args) {
-    const list = await admin.listKeys(need(args, 0, "tenant id"));
+    const list = await admin.listKeys(need(args, 0, "TENANT (a tenant id)"));
     return { json: list, text: keyTable(list.keys) };
   },
   async "keys revoke"(admin, args) {
-    const tenant = need(args, 0, "tenant id");
-    const key = need(args, 1, "key id");
+    const tenant = need(args, 0, "TENANT (a tenant id)");
+    const key = need(args, 1, "KEY (a key id)");
     await admin.revokeKey(tenant, key);
     return { json: { revoked: key, tenantId: tenant }, text: `revoked ${key}` };
   },
   async usage(admin, args, flags) {
-    const u = await admin.usage(need(args, 0, "tenant id"), { from: str(flags, "from"), to: str(flags, "to") });
+    const u = await admin.usage(need(args, 0, "TENANT (a tenant id)"), {
+      from: str(flags, "from"),
+      to: str(flags, "to"),
+    });
     return {
       json: u,
       text: `${table(
@@ -145,17 +112,19 @@ export const commands: Record<string, Command> = {
   },
   async "invoices list"(admin, _args, flags) {
     const status = str(flags, "status");
-    if (status && !["draft", "issued", "paid", "void"].includes(status)) {
-      throw new UsageError("--status is draft, issued, paid or void");
-    }
+    // Invoices are issued when they are made (src/billing/invoice-run.ts): never drafts.
+    const known = INVOICE_STATUSES.find((k) => k === status);
+    if (status !== undefined && !known) throw new UsageError(`--status is issued, paid or void; got ${status}`);
     const list = await admin.listInvoices({
-      status: status as "draft" | "issued" | "paid" | "void" | undefined,
+      status: known,
       tenantId: str(flags, "tenant"),
       limit: int(flags, "limit", 50),
+      cursor: str(flags, "cursor"),
     });
+    const more = list.nextCursor ? `\nmore: --cursor ${list.nextCursor}` : "";
     return {
       json: list,
-      text: table(
+      text: `${table(
         ["id", "tenant", "period", "units", "amount", "status"],
         list.invoices.map((i) => [
           i.id,
@@ -165,15 +134,15 @@ export const commands: Record<string, Command> = {
           money(i.amountMinor, i.currency),
           i.status,
         ]),
-      ),
+      )}${more}`,
     };
   },
   async "invoices pay"(admin, args) {
-    const i = await admin.payInvoice(need(args, 0, "invoice id"));
+    const i = await admin.payInvoice(need(args, 0, "INVOICE (an invoice id)"));
     return { json: i, text: `${i.id} is ${i.status}` };
   },
   async "invoices void"(admin, args) {
-    const i = await admin.voidInvoice(need(args, 0, "invoice id"));
+    const i = await admin.voidInvoice(need(args, 0, "INVOICE (an invoice id)"));
     return { json: i, text: `${i.id} is ${i.status}` };
   },
   async "billing run"(admin, _args, flags) {
@@ -192,5 +161,7 @@ export const commands: Record<string, Command> = {
       }`,
     };
   },
+  ...tenantCommands,
+  ...webhookCommands,
   ...priceCommands,
 };

@@ -1,7 +1,8 @@
 // A key's own limits from the CLI's flags, and how a key list shows them.
 
-import type { KeyLimits } from "../client/types";
+import type { Key, KeyLimits } from "../client/types";
 import { type Flags, limitFields, UsageError } from "./flags";
+import { table } from "./table";
 
 /** Each key limit flag and the field it sets: the same names as the quota's buckets. */
 const KEY_LIMIT_FLAGS = {
@@ -13,7 +14,7 @@ const KEY_LIMIT_FLAGS = {
 
 // A key has buckets only: a cap, a daily quota or a price is the tenant's. Refusing them
 // tells the operator, where ignoring them would let them think the key has one.
-const TENANT_ONLY = ["max-concurrent", "daily", "tz", "shadow", "unit-price"];
+const TENANT_ONLY = ["max-concurrent", "daily", "tz", "shadow", "unit-price", "alerts"];
 
 function checkKeyFlags(flags: Flags, command: string): void {
   const wrong = TENANT_ONLY.filter((f) => flags[f] !== undefined);
@@ -62,3 +63,10 @@ export function describeKeyLimits(limits: KeyLimits | null): string {
   });
   return parts.length > 0 ? parts.join(" ") : "none";
 }
+
+/** Keys as a table: what each is called, its own limits, and when it was made and revoked. */
+export const keyTable = (keys: Key[]) =>
+  table(
+    ["id", "prefix", "name", "limits", "created", "revoked"],
+    keys.map((k) => [k.id, k.prefix, k.name, describeKeyLimits(k.limits), k.createdAt, k.revokedAt]),
+  );

@@ -24,6 +24,8 @@ export function untilOf(flags: Flags, now = Date.now()): string {
 
 /** The override the flags describe: at least one limit, and when it ends. */
 export function overrideOf(flags: Flags): Override {
+  // --until first: an override without an end is the mistake most worth naming.
+  const until = untilOf(flags);
   const limits = limitFields(flags, OVERRIDE_FLAGS);
   const shadow = str(flags, "shadow");
   if (shadow !== undefined && shadow !== "on" && shadow !== "off") throw new UsageError("--shadow is on or off");
@@ -32,7 +34,7 @@ export function overrideOf(flags: Flags): Override {
     const names = [...Object.keys(OVERRIDE_FLAGS), "shadow"].map((f) => `--${f}`).join(", ");
     throw new UsageError(`overrides set needs at least one of ${names}`);
   }
-  return { quota, until: untilOf(flags) };
+  return { quota, until };
 }
 
 /** "override until <time>: daily=5000000 max-concurrent=32", or "" when the tenant has none. */

@@ -31,7 +31,7 @@ function noArgs(args: string[], command: string): void {
 const tiersCell = (tiers: PriceTier[] | undefined) =>
   tiers && tiers.length > 0 ? tiers.map((t) => `${t.upTo ?? "rest"}:${t.unitPrice}`).join(", ") : undefined;
 
-function describeBook(book: PriceBook, tenant: string | undefined): string {
+export function describeBook(book: PriceBook, tenant: string | undefined): string {
   const fixed = book.fixedBefore
     ? `days before ${book.fixedBefore} are invoiced, and the prices in force on them fixed`
     : "nothing invoiced yet";

@@ -64,7 +64,7 @@ export function quotaPatch(flags: Flags, command: string): (current: Quota) => Q
  * A bucket's two numbers as the limiter applies them: one given stands for both (a minute's
  * worth), so a table never shows "none" for a number that is in force.
  */
-function bucket(rate: number | null, burst: number | null): [number | string, number | string] {
+export function bucket(rate: number | null, burst: number | null): [number | string, number | string] {
   if (rate === null && burst === null) return ["none", "none"];
   return [rate ?? burst ?? "none", burst ?? rate ?? "none"];
 }

@@ -1,6 +1,6 @@
 // The `aegis` CLI's billing fields of tenants and invoices against a running gateway (the
 // self-hosted server, on real Postgres and Redis): a tenant's payment method, set, shown and
-// removed, and invoices priced with the price book (v2 lines) in `invoices list`.
+// removed; its billing account; and invoices priced with the price book (v2 lines) in `invoices list`.
 
 import { describe, expect, it } from "vitest";
 import { newInvoiceId } from "../../src/billing/ids";
@@ -30,7 +30,7 @@ describe("aegis tenants --payment-method", () => {
 
     const changed = await aegis("tenants", "update", created.id, "--payment-method", "cus_P2x9");
     expect(changed.code, changed.err).toBe(0);
-    expect(changed.out).toBe(`updated ${created.id}: paying co, payment method cus_P2x9\n`);
+    expect(changed.out).toBe(`updated ${created.id}: paying co, billing account none, payment method cus_P2x9\n`);
     expect((await admin().getTenant(created.id)).paymentMethodRef).toBe("cus_P2x9");
     const renamed = await json<Tenant>("tenants", "update", created.id, "--name", "renamed co");
     expect(renamed).toMatchObject({ name: "renamed co", paymentMethodRef: "cus_P2x9" });
@@ -45,6 +45,22 @@ describe("aegis tenants --payment-method", () => {
     expect(card.code).toBe(1);
     expect(card.err).toMatch(/^aegis: 400 invalid-request: paymentMethodRef: this is a card number/);
     expect((await admin().getTenant(created.id)).paymentMethodRef).toBeNull();
+  });
+});
+
+describe("aegis tenants --billing-account", () => {
+  it("sets the billing account at creation, renames, changes and removes it, and shows it", async () => {
+    const created = await json<Tenant>("tenants", "create", "--name", "account co", "--billing-account", "acct_1");
+    expect((await admin().getTenant(created.id)).billingAccountId).toBe("acct_1");
+    const changed = await aegis(...`tenants update ${created.id} --name renamed --billing-account acct_2`.split(" "));
+    expect(changed.code, changed.err).toBe(0);
+    expect(changed.out).toBe(`updated ${created.id}: renamed, billing account acct_2, payment method none\n`);
+    expect(await admin().getTenant(created.id)).toMatchObject({ name: "renamed", billingAccountId: "acct_2" });
+    expect((await aegis("tenants", "get", created.id)).out).toMatch(/^billing account: acct_2$/m);
+    expect(await json<Tenant>("tenants", "update", created.id, "--billing-account", "none")).toMatchObject({
+      billingAccountId: null,
+    });
+    expect((await admin().getTenant(created.id)).billingAccountId).toBeNull();
   });
 });
 

@@ -164,7 +164,7 @@ describe("aegis CLI, v2 limits", () => {
       [["quotas", "set", id, "--request-burst"], /request-burst/],
       [["keys", "limits", id, keyId], /needs --rate, --burst, --rpm or --request-burst/],
       [["keys", "limits", id, keyId, "--clear", "--rpm", "5"], /--clear, or limit flags, not both/],
-      [["keys", "limits", id], /missing key id/],
+      [["keys", "limits", id], /missing KEY \(a key id\)/],
       [["keys", "create", id, "--max-concurrent", "3"], /--max-concurrent is the tenant's/],
       [["keys", "limits", id, keyId, "--daily", "3"], /--daily is the tenant's/],
     ];
@@ -225,5 +225,62 @@ describe("aegis CLI, v2 limits", () => {
     const past = await aegis("overrides", "set", t.id, "--until", "2020-01-01T00:00:00Z", "--daily", "5");
     expect(past.code).toBe(1);
     expect(past.err).toContain("invalid-override");
+  });
+
+  it("sets a route's own limits with quotas route, keeps the rest of the quota, and clears them", async () => {
+    const t = await json<Tenant>(
+      "tenants",
+      "create",
+      "--name",
+      "routes co",
+      "--daily",
+      "5000",
+      "--tz",
+      "Europe/Berlin",
+    );
+    const set = await json<Tenant>(
+      "quotas",
+      "route",
+      t.id,
+      "chat",
+      "--rate",
+      "600",
+      "--burst",
+      "50",
+      "--max-concurrent",
+      "3",
+    );
+    expect(set.quota.routes).toEqual({ chat: { ratePerMinute: 600, burst: 50, maxConcurrent: 3 } });
+    await json("quotas", "route", t.id, "embed", "--cost", "2");
+    // A second change to chat keeps what it does not name; none gives the tenant's number back.
+    const changed = await aegis("quotas", "route", t.id, "chat", "--burst", "none", "--rpm", "10");
+    expect(changed.code, changed.err).toBe(0);
+    const stored = (await admin().getTenant(t.id)).quota;
+    expect(stored).toMatchObject({ dailyUnits: 5000, timeZone: "Europe/Berlin" });
+    expect(stored.routes).toEqual({
+      chat: { ratePerMinute: 600, requestsPerMinute: 10, maxConcurrent: 3 },
+      embed: { cost: 2 },
+    });
+    for (const out of [
+      changed.out,
+      (await aegis("quotas", "get", t.id)).out,
+      (await aegis("tenants", "get", t.id)).out,
+    ]) {
+      expect(out).toMatch(/routes: +2 with limits of their own/);
+      expect(out).toMatch(/^chat\s+600\s+-\s+10\s+-\s+3\s+-$/m);
+      expect(out).toMatch(/^embed\s+-\s+-\s+-\s+-\s+-\s+2$/m);
+    }
+    // The gateway checks the route key.
+    const bad = await aegis("quotas", "route", t.id, "no/slash", "--cost", "1");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/400 invalid-request: routes\.no\/slash/);
+
+    const cleared = await aegis("quotas", "route", t.id, "chat", "--clear");
+    expect(cleared.out).toContain(`route chat of ${t.id} takes the tenant's limits`);
+    expect((await admin().getTenant(t.id)).quota.routes).toEqual({ embed: { cost: 2 } });
+    // Dropping the last field drops the route.
+    await json("quotas", "route", t.id, "embed", "--cost", "none");
+    expect((await admin().getTenant(t.id)).quota.routes).toEqual({});
+    expect((await aegis("quotas", "get", t.id)).out).toContain("routes:          none of their own");
   });
 });

@@ -232,21 +232,32 @@ describe("aegis prices", () => {
       });
       return { code, err };
     };
+    // Each names what is missing, then the command's usage line.
+    const addUsage =
+      "usage: aegis prices add --model M --dimension D --price P --from YYYY-MM-DD [--tier UPTO:P]...\n" +
+      "    [--tenant TENANT]         (the book as it is, plus this price)\n";
     expect(await run("prices", "add", "--model", "gpt-4o", "--price", "0.1")).toEqual({
       code: 2,
-      err: "aegis: prices add needs --dimension, --from\n",
+      err: `aegis: prices add needs --dimension, --from\n${addUsage}`,
     });
     expect(await run("prices", "add", "--model", "m", "--dimension", "units", "--from", "2026-12-01")).toEqual({
       code: 2,
-      err: "aegis: prices add needs --price\n",
+      err: `aegis: prices add needs --price\n${addUsage}`,
+    });
+    expect(await run("prices", "add", "--dimension", "units", "--price", "1", "--from", "2026-12-01")).toEqual({
+      code: 2,
+      err: `aegis: prices add needs --model\n${addUsage}`,
     });
     const tier = await run(...words(`prices add --model m --dimension units --from 2026-12-01 --tier 10M:0.1`));
     expect(tier.code).toBe(2);
     expect(tier.err).toMatch(/--tier is UPTO:PRICE .*; got 10M:0.1/);
-    expect(await run("prices", "set")).toEqual({ code: 2, err: "aegis: prices set needs --file\n" });
+    expect(await run("prices", "set")).toEqual({
+      code: 2,
+      err: 'aegis: prices set needs --file\nusage: aegis prices set --file BOOK.json [--tenant TENANT]  (the whole book: {"currency", "prices"})\n',
+    });
     const missing = await run("prices", "set", "--file", path.join(dir, "no-such-book.json"));
     expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/^aegis: cannot read .*no-such-book\.json: ENOENT/);
+    expect(missing.err).toMatch(/^aegis: prices set: cannot read .*no-such-book\.json: ENOENT/);
     const notJson = await run("prices", "set", "--file", await file("not.json", "currency: USD"));
     expect(notJson.code).toBe(2);
     expect(notJson.err).toMatch(/not\.json is not JSON: /);
@@ -257,7 +268,7 @@ describe("aegis prices", () => {
     expect(positional.code).toBe(2);
     expect(positional.err).toMatch(/prices get takes no arguments .*--tenant TENANT/);
     expect((await run("tenants", "update", "tnaaaaaaaaaaaaaaaa")).err).toMatch(
-      /tenants update needs --name or --payment-method/,
+      /tenants update needs --name, --payment-method or --billing-account/,
     );
     expect(asked).toEqual([]);
 

@@ -1,10 +1,8 @@
 // The `aegis` CLI against a running gateway (the self-hosted server, on real Postgres and
-// Redis): every command in text and in --json, and its exit codes.
+// Redis): every command in text and in --json, and its exit codes (run as a process, in
+// cli-process.node.test.ts).
 
-import { execFile } from "node:child_process";
-import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { newInvoiceId } from "../../src/billing/ids";
 import { runCli } from "../../src/cli/cli";
 import { openNodeDatabase } from "../../src/db/node";
@@ -256,24 +254,4 @@ describe("aegis CLI", () => {
     });
     expect(down).toBe(1);
   });
-
-  it("exits with the code as a process: 0, 1 and 2", async () => {
-    // Asynchronously: the gateway answering it runs in this process.
-    const run = (...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          path.join(ROOT, "node_modules", ".bin", "tsx"),
-          [path.join(ROOT, "src", "cli", "main.ts"), ...args],
-          { env: { PATH: process.env.PATH ?? "", AEGIS_URL: server.url, AEGIS_ADMIN_TOKEN: TOKEN }, timeout: 30_000 },
-          (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
-        );
-      });
-    const ok = await run("tenants", "list", "--json");
-    expect(ok.status).toBe(0);
-    expect(JSON.parse(ok.stdout)).toHaveProperty("tenants");
-    expect((await run("tenants", "get", "tnaaaaaaaaaaaaaaaa")).status).toBe(1);
-    const usage = await run();
-    expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("usage: aegis");
-  }, 60_000);
 });

@@ -1,6 +1,6 @@
 // The delivery history, and sending a delivery again.
 
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/database";
 import { newestFirst, type Position, pageOf } from "../../db/keyset";
 import { type WebhookDeliveryRow, webhookDeliveries } from "../../db/schema";
@@ -35,16 +35,23 @@ export function deliveryView(row: WebhookDeliveryRow): DeliveryView {
   };
 }
 
-/** Newest first, optionally by status. */
+/** Newest first, optionally by status and by the tenant the event is about. */
 export async function listDeliveries(
   db: Database,
-  filter: { status?: DeliveryStatus; limit: number; after?: Position },
+  filter: { status?: DeliveryStatus; tenantId?: string; limit: number; after?: Position },
 ): Promise<{ items: DeliveryView[]; next: Position | null }> {
   const order = newestFirst(webhookDeliveries.createdAt, webhookDeliveries.id, filter.after);
   const rows = await db
     .select()
     .from(webhookDeliveries)
-    .where(and(filter.status ? eq(webhookDeliveries.status, filter.status) : undefined, order.where))
+    .where(
+      and(
+        filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+        // Every event names its tenant there: an invoice's, or a quota alert's.
+        filter.tenantId ? sql`${webhookDeliveries.payload} #>> '{data,tenantId}' = ${filter.tenantId}` : undefined,
+        order.where,
+      ),
+    )
     .orderBy(...order.orderBy)
     .limit(filter.limit + 1);
   return pageOf(rows, filter.limit, deliveryView);

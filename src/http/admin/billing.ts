@@ -3,6 +3,7 @@
 
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { isDeliveryId } from "../../billing/ids";
 import { runInvoicing } from "../../billing/invoice-run";
 import { getInvoice, listInvoices, transitionInvoice } from "../../billing/invoices";
 import { billingSettings, webhookTarget } from "../../billing/settings";
@@ -29,7 +30,6 @@ import {
 
 const security = [{ adminToken: [] }];
 const isInvoiceId = (id: string) => /^inv_[a-z2-7]{20}$/.test(id);
-const isDeliveryId = (id: string) => /^msg_[a-z2-7]{20}$/.test(id);
 
 /** Sends the given deliveries after the response, on a database handle of its own. */
 function dispatchSoon(c: Context<GatewayEnv>, ids: string[]): void {
@@ -181,9 +181,9 @@ export const billingRoutes = openApiApp()
       responses: { 200: { description: "A page of deliveries", ...json(DeliveryListSchema) }, ...problems(400, 401) },
     }),
     async (c) => {
-      const { limit, cursor, status } = c.req.valid("query");
+      const { limit, cursor, status, tenantId } = c.req.valid("query");
       const after = cursor ? decodeCursor(cursor, isDeliveryId) : undefined;
-      const page = await listDeliveries(c.get("db"), { limit, status, after });
+      const page = await listDeliveries(c.get("db"), { limit, status, tenantId, after });
       return c.json({ deliveries: page.items, nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
     },
   )

@@ -1,6 +1,7 @@
 // The schemas of invoices, billing runs and webhook deliveries.
 
 import { z } from "@hono/zod-openapi";
+import { DELIVERY_ID_PATTERN } from "../../billing/ids";
 import { PRICE_DIMENSIONS } from "../../core/price-book";
 import { TENANT_ID_PATTERN } from "../../core/secrets";
 import { isoDay, ListQuerySchema } from "./common";
@@ -125,11 +126,19 @@ export const DeliveryListSchema = z
 
 export const DeliveryQuerySchema = ListQuerySchema.extend({
   status: DeliveryStatusSchema.optional().openapi({ param: { name: "status", in: "query" } }),
+  tenantId: z
+    .string()
+    .regex(TENANT_ID_PATTERN, "not a tenant id")
+    .optional()
+    .openapi({
+      param: { name: "tenantId", in: "query" },
+      description: "Only the deliveries about this tenant (the payload's data.tenantId).",
+    }),
 });
 
 export const DeliveryIdParamSchema = z.object({
   id: z
     .string()
-    .regex(/^msg_[a-z2-7]{20}$/, "not a delivery id")
+    .regex(DELIVERY_ID_PATTERN, "not a delivery id")
     .openapi({ param: { name: "id", in: "path" } }),
 });

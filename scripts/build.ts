@@ -23,6 +23,7 @@ export const ENTRIES: Record<string, string> = {
   "redis-node-socket": "src/redis/resp/node-socket.ts",
   "redis-cloudflare-socket": "src/redis/resp/cloudflare-socket.ts",
   server: "src/server/index.ts",
+  postgres: "src/postgres.ts",
   cli: "src/cli/main.ts",
 };
 

@@ -7,7 +7,17 @@ import path from "node:path";
 
 export const FOLDERS = ["core", "db", "metering", "billing", "durable", "redis", "http", "server", "cli", "client"];
 /** Modules at the top of src/: config.ts and defaults.ts are a layer; the rest are entries. */
-export const ROOTS = ["config", "defaults", "env", "index", "hono", "hono-portable", "portable", "tenant-limiter"];
+export const ROOTS = [
+  "config",
+  "defaults",
+  "env",
+  "index",
+  "hono",
+  "hono-portable",
+  "portable",
+  "postgres",
+  "tenant-limiter",
+];
 
 /** What each folder may import, besides itself. */
 export const ALLOWED: Record<string, string[]> = {

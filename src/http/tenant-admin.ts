@@ -3,15 +3,10 @@
 // "which changes must the limiter confirm" and "what is a missing tenant" are said once.
 
 import type { Context } from "hono";
-import type { Config } from "../config";
-import { newApiKey } from "../core/api-keys";
 import type { KeyLimits, OverrideQuota, TenantLimits } from "../core/limits";
-import { log } from "../core/log";
-import { newKeyId, newTenantId, sha256Hex } from "../core/secrets";
 import type { Database } from "../db/database";
+import { addApiKey, addTenant, type NewTenant } from "../db/provision";
 import {
-  createKey,
-  createTenant,
   getTenant,
   type KeyView,
   listKeys,
@@ -33,26 +28,6 @@ import { MAX_OVERRIDE_DAYS } from "./schemas";
 export const tenantNotFound = (id: string) => new Problem(404, "tenant-not-found", `no tenant with id ${id}`);
 export const keyNotFound = (tenantId: string, keyId: string) =>
   new Problem(404, "key-not-found", `tenant ${tenantId} has no key ${keyId}`);
-
-let warnedUnsigned = false;
-
-/** A new key for the tenant, signed with the first KEY_SIGNING_SECRET; warns once if there is none. */
-export async function mintKey(config: Config, tenantId: string): Promise<{ key: string; prefix: string }> {
-  const secret = config.KEY_SIGNING_SECRET[0];
-  if (!secret && !warnedUnsigned) {
-    warnedUnsigned = true;
-    log.warn("KEY_SIGNING_SECRET is not set: new API keys are unsigned, and made-up keys cost a lookup each");
-  }
-  return newApiKey(tenantId, secret);
-}
-
-export interface NewTenant {
-  name: string;
-  status?: "active" | "suspended";
-  billingAccountId?: string | null;
-  paymentMethodRef?: string | null;
-  quota?: QuotaInput;
-}
 
 /** The service for one request: its database, its limiter and the configured default limits. */
 export class TenantAdmin {
@@ -78,21 +53,9 @@ export class TenantAdmin {
 
   /** A creation is not confirmed by the limiter: it loads the new tenant when first asked. */
   async create(input: NewTenant): Promise<TenantView> {
-    const { snapshot, view } = await createTenant(
-      this.db,
-      {
-        id: newTenantId(),
-        name: input.name,
-        status: input.status ?? "active",
-        billingAccountId: input.billingAccountId,
-        paymentMethodRef: input.paymentMethodRef,
-        // Left out, every field takes the default, and the alerts follow QUOTA_ALERT_THRESHOLDS.
-        quota: input.quota ?? {},
-      },
-      this.defaults,
-    );
+    const { tenant, snapshot } = await addTenant(this.db, this.c.get("config"), input);
     await pushSnapshot(this.c, snapshot, false);
-    return view;
+    return tenant;
   }
 
   /** A rename, suspension or reactivation; the limiter must confirm it (502 edge-sync-pending). */
@@ -145,15 +108,10 @@ export class TenantAdmin {
     name: string | null,
     limits: KeyLimits | null = null,
   ): Promise<{ key: string; view: KeyView }> {
-    const { key, prefix } = await mintKey(this.c.get("config"), tenantId);
-    const row = { id: newKeyId(), prefix, keyHash: await sha256Hex(key), name, limits };
-    const changed = await createKey(this.db, tenantId, row, this.defaults);
-    if (!changed) throw tenantNotFound(tenantId);
-    await pushSnapshot(this.c, changed.snapshot, false);
-    return {
-      key,
-      view: { id: row.id, prefix, name: row.name, limits, createdAt: new Date().toISOString(), revokedAt: null },
-    };
+    const added = await addApiKey(this.db, this.c.get("config"), tenantId, { name, limits });
+    if (!added) throw tenantNotFound(tenantId);
+    await pushSnapshot(this.c, added.snapshot, false);
+    return { key: added.key, view: added.view };
   }
 
   /** New limits for a key may take something away: the limiter must confirm them. */

@@ -10,4 +10,5 @@ export { openRedis, type RedisConnection } from "./open-redis";
 export { LimiterInvariantError, type RedisLimiterOptions, RedisLimiterStore } from "./redis-limiter-store";
 export { keySlot, RedisCluster, type RedisClusterOptions } from "./resp/cluster";
 export * from "./resp/index";
+export { UsageConsumerLoop, type UsageConsumerLoopOptions } from "./usage-consumer-loop";
 export { type PollResult, type StreamConsumerOptions, UsageStreamConsumer } from "./usage-stream-consumer";

@@ -26,6 +26,7 @@ import { openRedis } from "../redis/open-redis";
 import { RedisLimiterStore } from "../redis/redis-limiter-store";
 import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
+import { UsageConsumerLoop } from "../redis/usage-consumer-loop";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
 import { backgroundWork } from "./background-work";
 import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
@@ -33,7 +34,6 @@ import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { readinessOf } from "./readiness";
 import { warnOnRedisSettings } from "./redis-settings";
 import { checkDatabase } from "./schema-check";
-import { Sleeper } from "./sleeper";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
 export const BILLING_SCHEDULE = "*/15 * * * *";
@@ -144,7 +144,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
     ...metrics.deps,
-    readiness: readinessOf({ db: database.db, redis, consumerFailures: () => failures }),
+    readiness: readinessOf({ db: database.db, redis, consumerFailures: () => usage.failures }),
   });
 
   const { executionCtx, pending } = backgroundWork((err) => logError("background work failed", err));
@@ -176,7 +176,6 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
 
   const pipeline = new PipelineMetrics(metrics.prom.registry, pipelineSources(background, database.db, prefix));
   let stopping = false;
-  const sleeper = new Sleeper();
   const instance = options.instance ?? options.env.AEGIS_INSTANCE ?? hostname();
   const consumer = new UsageStreamConsumer({
     redis: background,
@@ -184,29 +183,8 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     openDatabase: () => shared,
     consumer: instance,
   });
-  let failures = 0;
-  // One poll at a time, so that a flush's poll comes after the loop's poll in flight has stored its batch.
-  let polling: Promise<unknown> = Promise.resolve();
-  const poll = (options?: { refreshTenants?: boolean }) => {
-    const next = polling.then(() => pipeline.counted(consumer.poll(options)));
-    polling = next.catch(() => {});
-    return next;
-  };
-  const consumeLoop = (async () => {
-    while (!stopping) {
-      try {
-        const r = await poll();
-        // A batch that could not be stored (Postgres down) stays pending: back off as for an error.
-        failures = r.retried > 0 ? failures + 1 : 0;
-        if (failures > 0) await sleeper.pause(Math.min(10_000, 250 * 2 ** failures));
-        else if (r.read === 0) await sleeper.pause(IDLE_POLL_MS);
-      } catch (err) {
-        failures++;
-        logError("usage stream poll failed", err);
-        await sleeper.pause(Math.min(10_000, 250 * 2 ** failures));
-      }
-    }
-  })();
+  const usage = new UsageConsumerLoop(consumer, { idlePollMs: IDLE_POLL_MS, observe: (p) => pipeline.counted(p) });
+  usage.start();
 
   // Reservations that expire unsettled are recorded at their estimate. One sweep at a time.
   let sweep: Promise<unknown> | null = null;
@@ -253,18 +231,11 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     runBilling: (at = Date.now()) => runBilling(at),
     async flushUsage() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
-      // Each round stores a batch and the next finds what is left; a batch Postgres refused
-      // would be read again forever, so that ends the flush with an error instead.
-      for (let round = 0; round < 10_000; round++) {
-        const r = await poll({ refreshTenants: true });
-        if (r.retried > 0) throw new Error(`usage could not be stored: ${r.retried} events wait to be retried`);
-        if (r.read === 0) return;
-      }
-      throw new Error("usage is written faster than it can be flushed");
+      await usage.flush();
     },
     async close() {
       stopping = true;
-      sleeper.wake();
+      const halted = usage.halt();
       billing?.stop();
       clearInterval(sweeper);
       await metricsServer?.close();
@@ -275,12 +246,12 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       await Promise.allSettled([...pending, tick]);
       // A poll or a sweep stuck on an unreachable Redis is not waited out in full.
       await Promise.race([
-        Promise.allSettled([consumeLoop, sweep]),
+        Promise.allSettled([halted, sweep]),
         new Promise((r) => setTimeout(r, SHUTDOWN_POLL_WAIT_MS)),
       ]);
       // Whatever the last requests wrote to the streams is stored before leaving, unless
       // Redis or Postgres is already known to be failing (it stays in the stream, unacknowledged).
-      if (failures === 0) await consumer.poll().catch((err: unknown) => logError("final usage poll failed", err));
+      if (usage.failures === 0) await consumer.poll().catch((err: unknown) => logError("final usage poll failed", err));
       await Promise.allSettled([redis.close(), background.close()]);
       await database.close();
     },

@@ -2,15 +2,21 @@
 // them: served by @hono/node-server on a real port, called over HTTP, with the store in
 // memory and on the real Redis. A call is admitted with its RateLimit fields, the next
 // past the burst is refused, a call without a key is a 401, and the usage is metered once.
+// The Postgres example runs as a process too: it migrates an empty database, makes its
+// tenant there, and its consumer stores the call in usage_records.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import pg from "pg";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { createScratchDatabase } from "../../scripts/lib/scratch-database";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
+import { dropPrefix } from "../limiter/conformance/redis-harness";
+import { until } from "../support/wait";
 
 const LIMITS = { ratePerMinute: 0, burst: 2, dailyUnits: null, timeZone: "UTC", shadow: false, routes: {} };
 const TENANT = `tn${"embedexample".padEnd(16, "a")}`;
@@ -124,24 +130,49 @@ describe("embedding the limiter in a Node app", () => {
   });
 
   it("runs each example as its comment says: a process that prints a key the limiter accepts", async () => {
-    const memory = await runExample("examples/embedding/memory.ts");
     const prefix = `embed-run-${crypto.randomUUID()}`;
     const url = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-    const redis = await runExample("examples/embedding/redis.ts", { AEGIS_REDIS_PREFIX: prefix, REDIS_URL: url });
+    // The Postgres example migrates this empty database itself, as it does on a deploy.
+    const scratch = await createScratchDatabase("aegis_embed_run", { migrate: false });
     onTestFinished(async () => {
       const client = new RedisClient({ url, connect: nodeSocket });
-      const keys = (await client.send(["KEYS", `${prefix}:*`])) as string[];
-      if (keys.length > 0) await client.send(["DEL", ...keys]);
+      await dropPrefix(client, prefix);
       await client.close();
+      for (const child of children) child.kill("SIGKILL");
+      await scratch.drop();
     });
-    for (const { base, key } of [memory, redis]) {
+    const [memory, redis, postgres] = await Promise.all([
+      runExample("examples/embedding/memory.ts"),
+      runExample("examples/embedding/redis.ts", { AEGIS_REDIS_PREFIX: prefix, REDIS_URL: url }),
+      runExample("examples/embedding/postgres.ts", {
+        AEGIS_REDIS_PREFIX: `${prefix}:pg`,
+        RATE_LIMIT_REDIS_URL: url,
+        DATABASE_URL: scratch.url,
+      }),
+    ]);
+    const tenants: string[] = [];
+    for (const { base, key } of [memory, redis, postgres]) {
       const res = await fetch(`${base}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}` },
       });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ tenant: "tnexampletenantaaa" });
+      tenants.push(((await res.json()) as { tenant: string }).tenant);
       expect(res.headers.get("ratelimit-policy")).toBe('"chat";q=10;w=10, "daily";q=1000;w=86400');
+    }
+    expect(tenants.slice(0, 2)).toEqual(["tnexampletenantaaa", "tnexampletenantaaa"]);
+    // The Postgres example's tenant is a row it made, and its running consumer stores the call.
+    const db = new pg.Client({ connectionString: scratch.url });
+    await db.connect();
+    try {
+      const tenant = await db.query("SELECT name FROM tenants WHERE id = $1", [tenants[2]]);
+      expect(tenant.rows).toEqual([{ name: "Example tenant" }]);
+      await until("the call's usage in usage_records", async () => {
+        const rows = await db.query("SELECT 1 FROM usage_records WHERE tenant_id = $1", [tenants[2]]);
+        return rows.rowCount === 1;
+      });
+    } finally {
+      await db.end();
     }
   }, 60_000);
 });

@@ -55,8 +55,8 @@ describe("docs agree with the code", () => {
     const readme = read("README.md");
     const section = readme.slice(readme.indexOf("## Embed the limiter"), readme.indexOf("### On Workers"));
     const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
-    expect(blocks).toHaveLength(2);
-    const examples = read("examples/embedding/memory.ts") + read("examples/embedding/redis.ts");
+    expect(blocks).toHaveLength(4);
+    const examples = ["memory", "redis", "postgres"].map((name) => read(`examples/embedding/${name}.ts`)).join("\n");
     for (const block of blocks) expect(examples, "a README block not in examples/embedding/").toContain(block);
   });
 

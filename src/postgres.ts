@@ -1,5 +1,5 @@
 // `aegis-edge/postgres`: Postgres as the tenants' source of truth for an app that embeds the
-// Redis limiter (Node, Bun, Deno), as the self-hosted server uses it: open the database and
+// Redis limiter (Node, Bun, Deno through npm:; not Workers), as the self-hosted server uses it: open the database and
 // apply the migrations the package ships, create tenants and keys, load them into the
 // limiter (`pooledSnapshots`, for RedisLimiterStore's `loadSnapshot`), and hand a
 // UsageStreamConsumer (`aegis-edge/redis`) the handle that stores usage.

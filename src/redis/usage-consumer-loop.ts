@@ -10,9 +10,11 @@ export interface UsageConsumerLoopOptions {
   idlePollMs?: number;
   /** Wraps every poll, e.g. to time and count it in metrics. */
   observe?: (poll: Promise<PollResult>) => Promise<PollResult>;
+  /** How long `stop()` waits for the poll in flight. Default 3 s. */
+  stopWaitMs?: number;
 }
 
-/** How long `stop()` waits for a poll in flight before its last poll. */
+/** How long `stop()` waits for a poll in flight before its last poll, by default. */
 const STOP_WAIT_MS = 3_000;
 
 /**
@@ -78,18 +80,19 @@ export class UsageConsumerLoop {
 
   /**
    * Ends the polling and stores what was written before it, unless Redis or Postgres is
-   * known to be failing (then it stays in the streams, for the next consumer to store).
+   * known to be failing, or the poll in flight did not end within 3 s (Redis hangs): then
+   * it stays in the streams, for the next consumer to store.
    */
   async stop(): Promise<void> {
-    // A poll stuck on an unreachable Redis is not waited out in full.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.halt(), new Promise((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
+    const halted = await Promise.race([
+      this.halt().then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), this.options.stopWaitMs ?? STOP_WAIT_MS))),
+    ]);
     if (timer !== undefined) clearTimeout(timer);
-    if (this.failed === 0) {
-      // Not queued behind a poll that may still hang: event ids make an overlap harmless.
-      await this.consumer
-        .poll()
-        .catch((err: unknown) => log.error("final usage poll failed", { error: describeError(err) }));
+    // A last poll on a Redis that just hung would only hang too, past any shutdown grace.
+    if (halted && this.failed === 0) {
+      await this.poll().catch((err: unknown) => log.error("final usage poll failed", { error: describeError(err) }));
     }
   }
 

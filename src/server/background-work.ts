@@ -23,3 +23,16 @@ export function backgroundWork(onError: (err: unknown) => void): BackgroundWork 
   };
   return { executionCtx, pending };
 }
+
+/** Waits for `promises` to settle, or `ms`, whichever comes first; true if they settled. */
+export async function settledWithin(promises: (Promise<unknown> | null)[], ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      Promise.allSettled(promises).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

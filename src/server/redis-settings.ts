@@ -3,7 +3,7 @@
 // gateway's behaviour would show it until an invoice came up short. So the server reads the
 // two settings at start and warns, naming each one and what to set (docs/self-hosting.md).
 // A warning, not a refusal: a test box or a cache-only staging Redis is a fair choice, and
-// managed services may hide the settings (INFO then fails, and nothing is said).
+// managed services may hide the settings (INFO then fails, and the log says to check them by hand).
 
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
@@ -23,6 +23,8 @@ export async function redisSettingsWarnings(redis: RedisCommands): Promise<strin
     ["INFO", "memory"],
     ["INFO", "persistence"],
   ]);
+  // A pipeline hands back an error reply (INFO renamed away) as a value, not a rejection.
+  for (const reply of [memory, persistence]) if (reply instanceof Error) throw reply;
   const warnings: string[] = [];
   const policy = infoField(memory, "maxmemory_policy");
   if (policy !== undefined && policy !== "noeviction") {
@@ -33,8 +35,8 @@ export async function redisSettingsWarnings(redis: RedisCommands): Promise<strin
   }
   if (infoField(persistence, "aof_enabled") === "0") {
     warnings.push(
-      "Redis appendonly is off: a Redis restart resets every tenant's counters and loses the usage not yet " +
-        "stored in Postgres; set appendonly yes",
+      "Redis appendonly is off: a Redis restart loses every change since its last RDB snapshot, if any " +
+        "(limiter counters, and usage not yet stored in Postgres); set appendonly yes",
     );
   }
   return warnings;

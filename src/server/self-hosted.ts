@@ -28,7 +28,7 @@ import { sweepAllTenants } from "../redis/reservation-sweep";
 import { nodeSocket } from "../redis/resp/node-socket";
 import { UsageConsumerLoop } from "../redis/usage-consumer-loop";
 import { UsageStreamConsumer } from "../redis/usage-stream-consumer";
-import { backgroundWork } from "./background-work";
+import { backgroundWork, settledWithin } from "./background-work";
 import { type MetricsServer, selfHostedMetrics } from "./metrics-server";
 import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { readinessOf } from "./readiness";
@@ -139,12 +139,14 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     port: options.metricsPort ?? config.METRICS_PORT,
     hostname: options.metricsHostname ?? options.env.METRICS_HOST ?? "127.0.0.1",
   });
+  // Set once the server listens; a /readyz before then finds no failed poll yet.
+  let usageLoop: UsageConsumerLoop | undefined;
   const gateway = createGateway({
     openDatabase: () => shared,
     store: () => store,
     clientAddress: (c) => peers.get(c.req.raw),
     ...metrics.deps,
-    readiness: readinessOf({ db: database.db, redis, consumerFailures: () => usage.failures }),
+    readiness: readinessOf({ db: database.db, redis, consumerFailures: () => usageLoop?.failures ?? 0 }),
   });
 
   const { executionCtx, pending } = backgroundWork((err) => logError("background work failed", err));
@@ -184,6 +186,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     consumer: instance,
   });
   const usage = new UsageConsumerLoop(consumer, { idlePollMs: IDLE_POLL_MS, observe: (p) => pipeline.counted(p) });
+  usageLoop = usage;
   usage.start();
 
   // Reservations that expire unsettled are recorded at their estimate. One sweep at a time.
@@ -235,7 +238,6 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     },
     async close() {
       stopping = true;
-      const halted = usage.halt();
       billing?.stop();
       clearInterval(sweeper);
       await metricsServer?.close();
@@ -243,15 +245,13 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
-      await Promise.allSettled([...pending, tick]);
-      // A poll or a sweep stuck on an unreachable Redis is not waited out in full.
-      await Promise.race([
-        Promise.allSettled([halted, sweep]),
-        new Promise((r) => setTimeout(r, SHUTDOWN_POLL_WAIT_MS)),
-      ]);
-      // Whatever the last requests wrote to the streams is stored before leaving, unless
-      // Redis or Postgres is already known to be failing (it stays in the stream, unacknowledged).
-      if (usage.failures === 0) await consumer.poll().catch((err: unknown) => logError("final usage poll failed", err));
+      // Replies still being metered are usage: waited for (each is bounded by the meter's own
+      // limits). A billing run is not: cut short, its transaction rolls back and the next
+      // tick, on any instance, runs it again.
+      await Promise.all([Promise.allSettled([...pending]), settledWithin([tick], SHUTDOWN_GRACE_MS)]);
+      // Whatever the last requests wrote to the streams is stored before leaving; a sweep
+      // stuck on an unreachable Redis is not waited out in full.
+      await Promise.all([usage.stop(), settledWithin([sweep], SHUTDOWN_POLL_WAIT_MS)]);
       await Promise.allSettled([redis.close(), background.close()]);
       await database.close();
     },

@@ -135,10 +135,20 @@ describe("embedding the limiter in a Node app", () => {
     // The Postgres example migrates this empty database itself, as it does on a deploy.
     const scratch = await createScratchDatabase("aegis_embed_run", { migrate: false });
     onTestFinished(async () => {
+      // The examples first: a consumer still polling would re-create its stream after the drop.
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once("exit", () => resolve());
+              child.kill("SIGKILL");
+            }),
+        ),
+      );
       const client = new RedisClient({ url, connect: nodeSocket });
       await dropPrefix(client, prefix);
       await client.close();
-      for (const child of children) child.kill("SIGKILL");
       await scratch.drop();
     });
     const [memory, redis, postgres] = await Promise.all([

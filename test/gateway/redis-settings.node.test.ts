@@ -48,17 +48,14 @@ describe("Redis settings at start", () => {
   });
 
   it("logs a note, not a failure, when the settings can't be read", async () => {
+    // A managed Redis that renamed INFO away answers every INFO with an error reply.
+    const hidden = await startDedicatedRedis(["--rename-command", "INFO", '""']);
+    const client = new RedisClient({ url: hidden.url, connect: nodeSocket });
     const info = vi.spyOn(console, "log").mockImplementation(() => {});
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
-      // A managed Redis that renamed INFO away answers every INFO with an error.
-      const refusing = {
-        send: async () => null,
-        pipeline: async () => {
-          throw new Error("ERR unknown command 'INFO'");
-        },
-      };
-      await warnOnRedisSettings(refusing);
+      await expect(redisSettingsWarnings(client)).rejects.toThrow(/unknown command 'INFO'/);
+      await warnOnRedisSettings(client);
       expect(warn).not.toHaveBeenCalled();
       expect(info.mock.calls.map((c) => String(c[0]))).toEqual([
         expect.stringMatching(/could not read the Redis settings.*unknown command 'INFO'/),
@@ -66,6 +63,8 @@ describe("Redis settings at start", () => {
     } finally {
       info.mockRestore();
       warn.mockRestore();
+      await client.close();
+      await hidden.stop();
     }
   });
 

@@ -15,6 +15,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   fetch?: (request: Request) => Promise<Response>;
+  /** The clock (ms), for what depends on the day, such as `tenants get`'s usage; default Date.now. */
+  now?: () => number;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -66,7 +68,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     const args = positionals.slice(name.split(" ").length);
-    const out = await command(admin, args, values);
+    const out = await command(admin, args, values, (io.now ?? Date.now)());
     io.stdout(`${json ? JSON.stringify(out.json, null, 2) : out.text}\n`);
     return 0;
   } catch (err) {

@@ -10,13 +10,15 @@ import { priceCommands } from "./price-commands";
 import { hasQuotaFlags, quotaPatch } from "./quota-flags";
 import { table } from "./table";
 import { TENANT_HEADERS, tenantCommands, tenantRow } from "./tenant-commands";
+import { usageTable } from "./usage-table";
 import { webhookCommands } from "./webhook-commands";
 
 export interface Output {
   json: unknown;
   text: string;
 }
-export type Command = (admin: AegisAdmin, args: string[], flags: Flags) => Promise<Output>;
+/** `now` is the time the command runs at (ms): the CLI's clock, which tests set. */
+export type Command = (admin: AegisAdmin, args: string[], flags: Flags, now: number) => Promise<Output>;
 
 /** An amount in the currency's own minor digits: 1234 is "12.34 USD", "1234 JPY", "1.234 KWD". */
 const money = (minor: number, currency: string) => `${formatMinor(BigInt(minor), currency)} ${currency}`;
@@ -92,23 +94,7 @@ export const commands: Record<string, Command> = {
       from: str(flags, "from"),
       to: str(flags, "to"),
     });
-    return {
-      json: u,
-      text: `${table(
-        ["day", "route", "model", "requests", "input", "output", "cached", "units", "estimated"],
-        u.days.map((d) => [
-          d.day,
-          d.route,
-          d.model ?? "-",
-          d.requests,
-          d.inputTokens,
-          d.outputTokens,
-          d.cachedInputTokens,
-          d.units,
-          d.estimatedUnits,
-        ]),
-      )}\ntotal ${u.totals.units} units (${u.totals.estimatedUnits} estimated): ${u.totals.requests} requests, ${u.totals.inputTokens} input tokens (${u.totals.cachedInputTokens} cached), ${u.totals.outputTokens} output tokens; ${u.from} to ${u.to} (exclusive)`,
-    };
+    return { json: u, text: `${usageTable(u)}; ${u.from} to ${u.to} (exclusive)` };
   },
   async "invoices list"(admin, _args, flags) {
     const status = str(flags, "status");

@@ -3,6 +3,7 @@
 
 import type { AegisAdmin } from "../client/index";
 import type { Tenant } from "../client/types";
+import { DAY_MS, isoDay } from "../core/calendar";
 import type { Command } from "./commands";
 import { need, str, UsageError } from "./flags";
 import { keyTable } from "./key-flags";
@@ -14,27 +15,25 @@ import { describePrices, describeQuota, describeUsageToday } from "./tenant-view
 export const TENANT_HEADERS = ["id", "name", "status", ...QUOTA_HEADERS];
 export const tenantRow = (t: Tenant) => [t.id, t.name, t.status, ...quotaCells(t.quota)];
 
-/** The UTC day of `ms` and the next, as the usage API takes them (`to` is exclusive). */
-function utcDay(ms: number): { from: string; to: string } {
-  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
-  return { from: day(ms), to: day(ms + 86_400_000) };
-}
-
-/** Everything about a tenant, read at once once the tenant is known to exist. */
-async function wholeTenant(admin: AegisAdmin, id: string) {
+/**
+ * Everything about a tenant, read at once once the tenant is known to exist. Usage is kept
+ * per UTC day (src/metering/ingest.ts), so today's is the UTC day of `now` (`to` is exclusive).
+ */
+async function wholeTenant(admin: AegisAdmin, id: string, now: number) {
   const tenant = await admin.getTenant(id);
   const [keys, own, global, usageToday] = await Promise.all([
     admin.listKeys(id),
     admin.getTenantPrices(id),
     admin.getPrices(),
-    admin.usage(id, utcDay(Date.now())),
+    admin.usage(id, { from: isoDay(now), to: isoDay(now + DAY_MS) }),
   ]);
   return { tenant, keys: keys.keys, prices: { own, global }, usageToday };
 }
 
 export const tenantCommands: Record<string, Command> = {
-  async "tenants get"(admin, args) {
-    const { tenant: t, keys, prices, usageToday } = await wholeTenant(admin, need(args, 0, "TENANT (a tenant id)"));
+  async "tenants get"(admin, args, _flags, now) {
+    const id = need(args, 0, "TENANT (a tenant id)");
+    const { tenant: t, keys, prices, usageToday } = await wholeTenant(admin, id, now);
     const text = [
       table(TENANT_HEADERS, [tenantRow(t)]),
       `created ${t.createdAt}, updated ${t.updatedAt}`,
@@ -48,7 +47,7 @@ export const tenantCommands: Record<string, Command> = {
       "",
       keys.length === 0 ? "keys: none" : `keys:\n${keyTable(keys)}`,
       "",
-      describeUsageToday(usageToday),
+      describeUsageToday(usageToday, t.quota.timeZone, now),
     ];
     return { json: { ...t, keys, prices, usageToday }, text: text.join("\n") };
   },

@@ -1,11 +1,12 @@
 // How the CLI shows a tenant's quota, prices and today's usage (`quotas get`, `tenants get`).
 
 import type { PriceBook, Tenant, Usage } from "../client/types";
+import { dayOf } from "../core/calendar";
 import { describeOverride } from "./override-flags";
 import { describeBook } from "./price-commands";
 import { bucket } from "./quota-flags";
 import { routesTable } from "./route-flags";
-import { table } from "./table";
+import { usageTable } from "./usage-table";
 
 /** "rate 60/min, burst 60", or "none": a bucket's numbers as the limiter applies them. */
 function describeBucket(rate: number | null, burst: number | null, what: string): string {
@@ -45,19 +46,13 @@ export function describePrices(tenantId: string, own: PriceBook, global: PriceBo
   return `${describeBook(own, tenantId)}\nin the dimensions they leave out: ${describeBook(global, undefined)}`;
 }
 
-/** Today's usage by route and model, and its totals. */
-export function describeUsageToday(u: Usage): string {
-  const head = `usage today (${u.from}, UTC)`;
-  if (u.days.length === 0) return `${head}: none`;
-  const rows = u.days.map((d) => [
-    d.route,
-    d.model ?? "-",
-    d.requests,
-    d.inputTokens,
-    d.outputTokens,
-    d.cachedInputTokens,
-    d.units,
-  ]);
-  const t = u.totals;
-  return `${head}:\n${table(["route", "model", "requests", "input", "output", "cached", "units"], rows)}\ntotal ${t.units} units: ${t.requests} requests, ${t.inputTokens} input tokens (${t.cachedInputTokens} cached), ${t.outputTokens} output tokens`;
+/**
+ * Today's usage by route and model, and its totals. Usage is kept per UTC day, while the daily
+ * quota counts from midnight in the tenant's time zone: the heading names both days, so that
+ * the one is not taken for the other.
+ */
+export function describeUsageToday(u: Usage, timeZone: string, now: number): string {
+  const quotaDay = timeZone === "UTC" ? "" : `; the daily quota's day is ${dayOf(now, timeZone)} in ${timeZone}`;
+  const head = `usage today (${u.from}, UTC${quotaDay})`;
+  return u.days.length === 0 ? `${head}: none` : `${head}:\n${usageTable(u)}`;
 }

@@ -15,6 +15,8 @@ export interface CliHarness {
   /** The gateway, once beforeAll has started it. */
   gateway(): TestGateway;
   aegis(...argv: string[]): Promise<CliRun>;
+  /** The command run as if the time were `now` (ms), for what depends on the day. */
+  aegisAt(now: number, ...argv: string[]): Promise<CliRun>;
   /** The command with --json, parsed; throws when it does not exit 0. */
   json<T = Record<string, unknown>>(...argv: string[]): Promise<T>;
 }
@@ -31,7 +33,7 @@ export function cliHarness(name: string, env: Record<string, string> = {}): CliH
     if (!gateway) throw new Error("the gateway is not started");
     return gateway;
   };
-  async function aegis(...argv: string[]): Promise<CliRun> {
+  async function aegisAt(now: number | undefined, ...argv: string[]): Promise<CliRun> {
     let out = "";
     let err = "";
     const g = started();
@@ -43,13 +45,15 @@ export function cliHarness(name: string, env: Record<string, string> = {}): CliH
       stderr: (t) => {
         err += t;
       },
+      ...(now === undefined ? {} : { now: () => now }),
     });
     return { code, out, err };
   }
+  const aegis = (...argv: string[]) => aegisAt(undefined, ...argv);
   async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
     const r = await aegis(...argv, "--json");
     if (r.code !== 0) throw new Error(`aegis ${argv.join(" ")}: ${r.code} ${r.err}`);
     return JSON.parse(r.out) as T;
   }
-  return { gateway: started, aegis, json };
+  return { gateway: started, aegis, aegisAt, json };
 }

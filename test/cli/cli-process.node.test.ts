@@ -56,7 +56,7 @@ const admin = async <T>(pathname: string, init: RequestInit = {}): Promise<T> =>
 
 describe("aegis as a process", () => {
   it("creates a tenant with --rate 6 and the gateway's other defaults; exits 1 on a refusal or an unreachable gateway, naming its cause, and 2 on misuse", async () => {
-    const [created, plain, missing, unreachable, _refused, _bare] = await Promise.all([
+    const [created, plain, missing, unreachable, refused, bare] = await Promise.all([
       aegis(["tenants", "create", "--name", "Six", "--rate", "6", "--json"]),
       // What a tenant created with no quota flags gets: the defaults.
       admin<Tenant>("/tenants", { method: "POST", body: JSON.stringify({ name: "defaults" }) }),
@@ -83,6 +83,14 @@ describe("aegis as a process", () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stdout).toBe("");
     expect(unreachable.stderr).toBe(`aegis: cannot reach the gateway at ${down}: connection refused (ECONNREFUSED)\n`);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toBe("aegis: 404 tenant-not-found: no tenant with id tnaaaaaaaaaaaaaaaa\n");
+
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe("");
+    expect(bare.stderr).toMatch(/^usage: aegis /);
   }, 60_000);
 
   it("sets a route's limits, and shows everything about the tenant in tenants get and quotas get", async () => {
@@ -120,13 +128,11 @@ describe("aegis as a process", () => {
       chat: { requestsPerMinute: 20, cost: 2 },
     });
 
-    // The call's usage reaches Postgres through the consumer; waited for through the API.
+    // The call's usage reaches Postgres through the consumer: stored, deterministically, here.
+    await gateway.server.flushUsage();
     const today = new Date().toISOString().slice(0, 10);
-    for (let i = 0; i < 100; i++) {
-      const u = await admin<{ totals: { requests: number } }>(`/tenants/${t.id}/usage?from=${today}`);
-      if (u.totals.requests > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const stored = await admin<{ totals: { requests: number } }>(`/tenants/${t.id}/usage?from=${today}`);
+    expect(stored.totals.requests).toBe(1);
 
     const [got, quota] = await Promise.all([aegis(["tenants", "get", t.id]), aegis(["quotas", "get", t.id])]);
     expect(got.code, got.stderr).toBe(0);
@@ -143,9 +149,11 @@ describe("aegis as a process", () => {
     expect(out).toMatch(/prices: the prices of tn\S+, in USD/);
     expect(out).toMatch(/echo-\*\s+outputTokens\s+0\.00002\s+2026-01-01/);
     expect(out).toMatch(new RegExp(`${key.id}\\s+\\S+\\s+prod\\s+rpm=30\\s+\\S+Z\\s+-`));
-    expect(out).toMatch(new RegExp(`usage today \\(${today}, UTC\\):\\nroute`));
-    // The call's route is the gateway's default one: tokens by model, 3 in and 7 out.
-    expect(out).toMatch(/\ndefault\s+echo-1\s+1\s+3\s+7\s+0\s+10\n/);
+    // The tenant's zone is UTC: its quota's day is the UTC day usage is kept by.
+    expect(out).toMatch(new RegExp(`usage today \\(${today}, UTC\\):\\nday\\s+route`));
+    // The call's route is the gateway's default one: tokens by model, 3 in and 7 out, none estimated.
+    expect(out).toMatch(new RegExp(`\\n${today}\\s+default\\s+echo-1\\s+1\\s+3\\s+7\\s+0\\s+10\\s+0\\n`));
+    expect(out).toMatch(/\ntotal 10 units \(0 estimated\): 1 requests, 3 input tokens \(0 cached\), 7 output tokens/);
 
     expect(quota.code, quota.stderr).toBe(0);
     expect(quota.stdout).toMatch(

@@ -96,11 +96,8 @@ describe("aegis CLI", () => {
     });
     expect(job.status).toBe(202);
     const day = (d: Date) => d.toISOString().slice(0, 10);
-    let usage = { totalUnits: 0 };
-    for (let i = 0; i < 100 && usage.totalUnits < 256; i++) {
-      usage = await json<{ totalUnits: number }>("usage", id, "--from", day(lastMonth(1)));
-      if (usage.totalUnits < 256) await new Promise((r) => setTimeout(r, 100));
-    }
+    await server.flushUsage();
+    const usage = await json<{ totalUnits: number }>("usage", id, "--from", day(lastMonth(1)));
     expect(usage.totalUnits).toBe(256);
     const usageText = await aegis("usage", id, "--from", day(lastMonth(1)));
     expect(usageText.out).toMatch(/^day\s+route\s+model\s+requests\s+input\s+output\s+cached\s+units\s+estimated/);
@@ -219,6 +216,19 @@ describe("aegis CLI", () => {
       const line = listed.out.split("\n").find((l) => l.startsWith(r.id));
       expect(line, r.currency).toMatch(new RegExp(`\\s${shown[r.currency as keyof typeof shown]}\\s+issued$`));
     }
+  });
+
+  it("shows tenants get's usage for the UTC day, naming the daily quota's own day in the tenant's zone", async () => {
+    const t = await json<{ id: string }>("tenants", "create", "--name", "Kolkata", "--tz", "Asia/Kolkata");
+    // 20:00 UTC on 1 December is 01:30 on 2 December in Kolkata (UTC+5:30).
+    const at = Date.parse("2026-12-01T20:00:00Z");
+    const got = await cli.aegisAt(at, "tenants", "get", t.id);
+    expect(got.code, got.err).toBe(0);
+    expect(got.out).toMatch(
+      /\nusage today \(2026-12-01, UTC; the daily quota's day is 2026-12-02 in Asia\/Kolkata\): none\n$/,
+    );
+    const utc = await json<{ id: string }>("tenants", "create", "--name", "London", "--tz", "UTC");
+    expect((await cli.aegisAt(at, "tenants", "get", utc.id)).out).toMatch(/\nusage today \(2026-12-01, UTC\): none\n$/);
   });
 
   it("says what went wrong, and exits non-zero", async () => {

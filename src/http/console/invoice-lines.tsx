@@ -8,7 +8,7 @@ import { Table } from "./table";
 
 /** A stored count as a count; anything else stored there is shown as it is. */
 const Quantity = (props: { n: unknown }) =>
-  typeof props.n === "number" && Number.isSafeInteger(props.n) ? <Count n={props.n} /> : <>{String(props.n)}</>;
+  typeof props.n === "number" && Number.isSafeInteger(props.n) ? <Count n={props.n} /> : <span>{String(props.n)}</span>;
 
 const Period = (props: { start: string; end: string }) => (
   <>

@@ -2,6 +2,7 @@
 // action, and the served style sheet and script (assets.ts).
 
 import type { Context } from "hono";
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { GatewayEnv } from "../context";
 import { SCRIPT_PATH, STYLE_PATH } from "./assets";
@@ -38,45 +39,50 @@ const currentOf = (path: string | undefined) =>
 
 export function Layout(props: FrameProps & { title: string; children?: Child }) {
   const current = currentOf(props.path);
+  // The doctype keeps the browser in standards mode: without it, quirks mode lays the page out
+  // differently (and reports its width from <body> rather than <html>).
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · Aegis Edge console`}</title>
-        <link rel="stylesheet" href={STYLE_PATH} />
-        <script src={SCRIPT_PATH} defer />
-      </head>
-      <body>
-        <a class="skip" href="#content">
-          Skip to content
-        </a>
-        <header class="top">
-          <span class="brand">Aegis Edge</span>
-          {props.csrf ? (
-            <nav aria-label="Console">
-              {NAV.map(([href, label]) => (
-                <a href={href} aria-current={href === current ? "page" : undefined}>
-                  {label}
-                </a>
-              ))}
-              <form method="post" action="/admin/ui/logout" class="inline">
-                <input type="hidden" name="csrf" value={props.csrf} />
-                <button type="submit">Log out</button>
-              </form>
-            </nav>
-          ) : null}
-        </header>
-        <main id="content">
-          <h1>{props.title}</h1>
-          {props.notice ? (
-            <p class="flash" role="status" id="notice">
-              {props.notice}
-            </p>
-          ) : null}
-          {props.children}
-        </main>
-      </body>
-    </html>
+    <>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{`${props.title} · Aegis Edge console`}</title>
+          <link rel="stylesheet" href={STYLE_PATH} />
+          <script src={SCRIPT_PATH} defer />
+        </head>
+        <body>
+          <a class="skip" href="#content">
+            Skip to content
+          </a>
+          <header class="top">
+            <span class="brand">Aegis Edge</span>
+            {props.csrf ? (
+              <nav aria-label="Console">
+                {NAV.map(([href, label]) => (
+                  <a href={href} aria-current={href === current ? "page" : undefined}>
+                    {label}
+                  </a>
+                ))}
+                <form method="post" action="/admin/ui/logout" class="inline">
+                  <input type="hidden" name="csrf" value={props.csrf} />
+                  <button type="submit">Log out</button>
+                </form>
+              </nav>
+            ) : null}
+          </header>
+          <main id="content">
+            <h1>{props.title}</h1>
+            {props.notice ? (
+              <p class="flash" role="status" id="notice">
+                {props.notice}
+              </p>
+            ) : null}
+            {props.children}
+          </main>
+        </body>
+      </html>
+    </>
   );
 }

@@ -28,7 +28,7 @@ h3 { font-size: 16px; margin: 1.25rem 0 .5rem; }
 code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #eaeef2; padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
 p { max-width: 80ch; }
 
-.table-wrap { overflow-x: auto; max-width: 100%; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; margin: .5rem 0 1rem; }
+.table-wrap { position: relative; overflow-x: auto; max-width: 100%; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #e4e8ee; vertical-align: top; }
 th { background: #eef2f6; font-size: 13px; font-weight: 600; color: #1b1f24; white-space: nowrap; }
@@ -89,7 +89,8 @@ svg .key-usage { fill: #0969da; } svg .key-refused { fill: #cf222e; } svg .key-s
 
 @media (max-width: 720px) {
   header.top { padding: .5rem 1rem; }
-  header.top nav form { margin-left: 0; }
+  header.top nav { flex: 1 1 100%; }
+  header.top nav form { margin-left: auto; }
   main { padding: .75rem 1rem 2rem; }
   h1 { font-size: 22px; }
   form.stack label, fieldset label { grid-template-columns: 1fr; }

@@ -87,6 +87,8 @@ export type GatewayEnv = {
     /** The console session's CSRF token and expiry (console pages only). */
     csrf: string;
     sessionExpiry: number;
+    /** A console page's one-time notice after an action (console/flash.ts), if any. */
+    notice?: string;
   };
 };
 

@@ -100,10 +100,13 @@ describe("operator console in Chromium", () => {
     // is, blank before the revocation) shows when it was revoked, as the operator API has it,
     // and no longer offers to revoke it.
     const revokedRow = page.locator(`tr[data-key="${keyId}"]`);
-    const revokedCell = revokedRow.locator("td:nth-child(4)");
-    await expect.poll(() => revokedCell.textContent(), { timeout: 10_000 }).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    // The time is shown in the browser's locale; its datetime (and title) is the ISO timestamp.
+    const revokedCell = revokedRow.locator("td:nth-child(4) time");
+    await expect
+      .poll(() => revokedCell.getAttribute("datetime").catch(() => null), { timeout: 10_000 })
+      .toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
     const revokedAt = (await admin.listKeys(tenant.id)).keys.find((k) => k.id === keyId)?.revokedAt;
-    expect(await revokedCell.textContent()).toBe(revokedAt);
+    expect(await revokedCell.getAttribute("title")).toBe(revokedAt);
     expect(await revokedRow.count()).toBe(1);
     expect(await revokedRow.locator("form").count()).toBe(0);
     const refused = await client.limits().catch((e: unknown) => e);

@@ -41,7 +41,7 @@ describe("console fleet page", () => {
     expect(cell(html, "late-usage")).toBe("none waiting");
     expect(cell(html, "webhooks")).toBe("0 pending, 0 failed, 0 disabled, 0 delivered");
     expect(cell(html, "billing")).toBe("no invoice run has committed yet");
-    expect(html).toContain('<a href="/admin/ui/fleet">Fleet</a>');
+    expect(html).toContain('<a href="/admin/ui/fleet" aria-current="page">Fleet</a>');
   });
 
   it("lists today's top tenants by tokens, 20 at most, and the pipeline's state", async () => {

@@ -78,11 +78,15 @@ describe("console, invoice lines", () => {
     expect(second).toMatch(
       /<tr data-line="0" class="usage"><td><code>gpt-4o<\/code><\/td><td>outputTokens<\/td><td>2<\/td>/,
     );
-    expect(second).toContain('<td class="num">300000</td><td class="num">0.000009</td><td class="num">2.70 USD</td>');
-    expect(second).toMatch(
-      /<tr data-line="1" class="adjustment"><td>\(no model\)<\/td>.*2019-01-01 to 2019-02-01.*adjustment/s,
+    expect(second).toContain(
+      '<td class="num"><data class="count" value="300000">300,000</data></td><td class="num">0.000009</td><td class="num"><data class="money" value="2.70" data-currency="USD" data-digits="2">2.70 USD</data></td>',
     );
-    expect(tables.get(`v1-${v1}`)).toContain('<td>chat</td><td class="num">1000000</td><td class="num">12</td>');
+    expect(second).toMatch(
+      /<tr data-line="1" class="adjustment"><td>\(no model\)<\/td>.*2019-01-01<\/time> to <time datetime="2019-02-01".*adjustment/s,
+    );
+    expect(tables.get(`v1-${v1}`)).toContain(
+      '<td>chat</td><td class="num"><data class="count" value="1000000">1,000,000</data></td><td class="num"><data class="count" value="12">12</data></td>',
+    );
     expect(html).toContain("<code>pm_1NzQ8x2eZvKYlo2C</code>");
   });
 });

@@ -75,6 +75,7 @@ describe("console, v2 limits", () => {
       dailyUnits: "1000",
       timeZone: zone,
       alerts: "0.8, 1",
+      unitPrice: "",
       shadow: "",
     });
 
@@ -102,6 +103,7 @@ describe("console, v2 limits", () => {
     expect(await formValues((await page(`/tenants/${t.id}`, cookie)).html, "form#quota")).toEqual({
       ...form,
       alerts: "0.8, 1",
+      unitPrice: "",
       shadow: "",
     });
 
@@ -131,6 +133,7 @@ describe("console, v2 limits", () => {
       dailyUnits: "",
       timeZone: "Mars/Olympus",
       alerts: "0.8, 1",
+      unitPrice: "",
       shadow: "1",
     };
     const notNumber = await postForm(`/tenants/${t.id}/quota`, cookie, { ...typed, csrf });

@@ -10,12 +10,12 @@ import { ADMIN_TOKEN, BASE, newTenant, withDb } from "../support/workers/helpers
 const UI = `${BASE}/admin/ui`;
 
 describe("console invoices page", () => {
-  it("shows each amount in its currency's minor digits: 1234 JPY, 1.234 KWD, 12.34 USD", async () => {
+  it("shows each amount in its currency's minor digits: 1,234 JPY, 1.234 KWD, 12.34 USD", async () => {
     const t = await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: null }, "money");
     const amounts = [
-      { currency: "JPY", shown: "1234 JPY" },
-      { currency: "KWD", shown: "1.234 KWD" },
-      { currency: "USD", shown: "12.34 USD" },
+      { currency: "JPY", decimal: "1234", digits: 0, shown: "1,234 JPY" },
+      { currency: "KWD", decimal: "1.234", digits: 3, shown: "1.234 KWD" },
+      { currency: "USD", decimal: "12.34", digits: 2, shown: "12.34 USD" },
     ].map((a, i) => ({ ...a, id: newInvoiceId(), periodStart: `2020-0${i + 1}-01`, periodEnd: `2020-0${i + 2}-01` }));
     await withDb((db) =>
       db.insert(invoices).values(
@@ -45,7 +45,10 @@ describe("console invoices page", () => {
     for (const a of amounts) {
       const row = new RegExp(`<tr data-invoice="${a.id}">.*?</tr>`, "s").exec(html)?.[0];
       expect(row, a.currency).toBeDefined();
-      expect(row, a.currency).toContain(`<td class="num">${a.shown}</td>`);
+      // Shown as the server formats it, with the exact decimal for the browser's locale.
+      expect(row, a.currency).toContain(
+        `<td class="num"><data class="money" value="${a.decimal}" data-currency="${a.currency}" data-digits="${a.digits}">${a.shown}</data></td>`,
+      );
     }
   });
 });

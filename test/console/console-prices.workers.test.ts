@@ -90,7 +90,7 @@ describe("console, a tenant's prices and payment method", () => {
     const res = await postForm(`/tenants/${t.id}/prices`, cookie, { csrf, ...bad });
     expect(res.status).toBe(400);
     const html = await res.text();
-    const problems = /<ul class="error" id="price-problems">.*?<\/ul>/s.exec(html)?.[0] ?? "";
+    const problems = /<ul class="error" id="price-problems" role="alert">.*?<\/ul>/s.exec(html)?.[0] ?? "";
     expect(problems).toContain("<strong>Model pattern</strong>: a * may only end a model pattern");
     expect(problems).toContain("<strong>Unit price</strong>: at most 12 decimals");
     expect(problems).toContain("<strong>Tier 2, up to</strong>: tiers must not overlap");
@@ -149,7 +149,7 @@ describe("console, the global book in the shared database", () => {
     const before = (await adminJson<Book>("/prices")).prices;
     const shown = await page("/prices", cookie);
     expect(shown.status).toBe(200);
-    expect(shown.html).toContain('<a href="/admin/ui/prices">Prices</a>');
+    expect(shown.html).toContain('<a href="/admin/ui/prices" aria-current="page">Prices</a>');
     const res = await postForm("/prices", cookie, {
       csrf: shown.csrf,
       model: "gpt*4",

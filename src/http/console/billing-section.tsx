@@ -43,7 +43,11 @@ export function BillingSection(props: {
       <p class="hint">Both go with each invoice and its invoice.created webhook as they are when it is issued.</p>
       <form method="post" action={`/admin/ui/tenants/${props.tenantId}/payment-method`} class="stack payment-method">
         <Csrf token={props.csrf} />
-        {refused ? <p class="error">{refused.error}</p> : null}
+        {refused ? (
+          <p class="error" role="alert">
+            {refused.error}
+          </p>
+        ) : null}
         <label>
           Payment method reference{" "}
           <input

@@ -2,9 +2,8 @@
 // health (usage ingest, late usage, dead letters, webhooks, billing).
 
 import type { PipelineHealth, TenantTokens } from "./fleet-query";
+import { Count, count } from "./format";
 import { Table } from "./table";
-
-export const count = (n: number) => n.toLocaleString("en-US");
 export const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 
 /** How long ago `then` was, as an operator reads it. */
@@ -21,6 +20,7 @@ export function TopTenants(props: { rows: readonly TenantTokens[] }) {
   return (
     <Table
       id="top-tenants"
+      label="Top tenants by tokens"
       rows={props.rows}
       rowAttributes={(r) => ({ "data-tenant": r.tenantId })}
       columns={[
@@ -32,11 +32,11 @@ export function TopTenants(props: { rows: readonly TenantTokens[] }) {
             </>
           ),
         },
-        { header: "Requests", class: "num", cell: (r) => count(r.requests) },
-        { header: "Input tokens", class: "num", cell: (r) => count(r.inputTokens) },
-        { header: "Cached input", class: "num", cell: (r) => count(r.cachedInputTokens) },
-        { header: "Output tokens", class: "num", cell: (r) => count(r.outputTokens) },
-        { header: "Units", class: "num", cell: (r) => count(r.units) },
+        { header: "Requests", class: "num", cell: (r) => <Count n={r.requests} /> },
+        { header: "Input tokens", class: "num", cell: (r) => <Count n={r.inputTokens} /> },
+        { header: "Cached input", class: "num", cell: (r) => <Count n={r.cachedInputTokens} /> },
+        { header: "Output tokens", class: "num", cell: (r) => <Count n={r.outputTokens} /> },
+        { header: "Units", class: "num", cell: (r) => <Count n={r.units} /> },
       ]}
     />
   );
@@ -96,6 +96,7 @@ export function PipelineHealthTable(props: { health: PipelineHealth; now: number
   return (
     <Table
       id="pipeline"
+      label="Pipeline health"
       rows={checks(props.health, props.now)}
       rowAttributes={(c) => ({ "data-check": c.id })}
       columns={[

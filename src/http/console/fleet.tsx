@@ -11,8 +11,9 @@ import { MINUTE_MS, type MinuteCalls, RATE_MINUTES } from "../../core/call-rates
 import type { CallOutcome } from "../../core/gateway-metrics";
 import type { GatewayEnv } from "../context";
 import { pipelineHealth, storedCallsPerMinute, TOP_TENANTS, topTenants } from "./fleet-query";
-import { count, PipelineHealthTable, TopTenants, utc } from "./fleet-sections";
-import { Layout } from "./layout";
+import { PipelineHealthTable, TopTenants, utc } from "./fleet-sections";
+import { Count, When } from "./format";
+import { frame, Layout } from "./layout";
 import { MinuteChart, type MinuteSeries } from "./minute-chart";
 import { PAGE_HEADERS } from "./page";
 import { type Column, Table } from "./table";
@@ -36,12 +37,12 @@ const refused = (counts: Record<CallOutcome, number>) => REFUSALS.reduce((a, [o]
 
 function minuteColumns(counted: boolean): Column<MinuteRow>[] {
   const minute: Column<MinuteRow> = { header: "Minute (UTC)", cell: (r) => utc(r.minute).slice(11, 16) };
-  const stored: Column<MinuteRow> = { header: "Stored in Postgres", class: "num", cell: (r) => count(r.stored) };
+  const stored: Column<MinuteRow> = { header: "Stored in Postgres", class: "num", cell: (r) => <Count n={r.stored} /> };
   if (!counted) return [minute, stored];
   const outcome = (o: CallOutcome, header: string): Column<MinuteRow> => ({
     header,
     class: "num",
-    cell: (r) => count(r.counts?.[o] ?? 0),
+    cell: (r) => <Count n={r.counts?.[o] ?? 0} />,
   });
   return [minute, outcome("admitted", "Admitted"), ...REFUSALS.map(([o, h]) => outcome(o, h)), stored];
 }
@@ -84,6 +85,7 @@ function CallsSection(props: { rates: MinuteCalls[] | null; stored: Map<number, 
       ) : (
         <Table
           id="calls"
+          label="Calls per minute"
           columns={minuteColumns(rates !== null)}
           rows={busy}
           rowAttributes={(r) => ({ "data-minute": new Date(r.minute).toISOString() })}
@@ -112,8 +114,11 @@ fleetRoutes.get("/fleet", async (c) => {
   const top = await topTenants(db, today);
   const health = await pipelineHealth(db);
   return c.html(
-    <Layout title="Fleet" csrf={c.get("csrf")}>
-      <p>{`As of ${utc(now)}.`}</p>
+    <Layout title="Fleet" {...frame(c)}>
+      <p>
+        {"As of "}
+        <When iso={new Date(now).toISOString()} />.
+      </p>
       <h2>Calls per minute, last hour</h2>
       <CallsSection rates={rates} stored={stored} minutes={minutes} />
       <h2>{`Top tenants by tokens today (${today}, UTC)`}</h2>

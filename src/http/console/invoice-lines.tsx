@@ -2,15 +2,21 @@
 // price book have v2 lines (model, dimension, tier, quantity); those issued before keep the
 // v1 lines they were issued with (route, units, requests). Both are shown as they were stored.
 
-import { formatMinor } from "../../core/money";
 import type { InvoiceLine, InvoiceLineV1 } from "../../db/schema";
+import { Count, Money, When } from "./format";
 import { Table } from "./table";
 
-/** An amount in minor units as money: "2.70 USD". A stored value that is not an amount is shown as it is. */
-export const money = (amountMinor: unknown, currency: string): string =>
-  typeof amountMinor === "number" && Number.isSafeInteger(amountMinor)
-    ? `${formatMinor(BigInt(amountMinor), currency)} ${currency}`
-    : String(amountMinor);
+/** A stored count as a count; anything else stored there is shown as it is. */
+const Quantity = (props: { n: unknown }) =>
+  typeof props.n === "number" && Number.isSafeInteger(props.n) ? <Count n={props.n} /> : <span>{String(props.n)}</span>;
+
+const Period = (props: { start: string; end: string }) => (
+  <>
+    <When iso={props.start} />
+    {" to "}
+    <When iso={props.end} />
+  </>
+);
 
 const isV2 = (line: InvoiceLine | InvoiceLineV1): line is InvoiceLine => "dimension" in line;
 
@@ -27,14 +33,18 @@ function V2Lines(props: { id: string; lines: Numbered<InvoiceLine>[]; currency: 
         { header: "Dimension", cell: ({ line }) => line.dimension },
         // Tiers are numbered from 1 here, as in the price form; the API's `tier` counts from 0.
         { header: "Tier", cell: ({ line }) => (typeof line.tier === "number" ? String(line.tier + 1) : "") },
-        { header: "Quantity", class: "num", cell: ({ line }) => String(line.quantity) },
+        { header: "Quantity", class: "num", cell: ({ line }) => <Quantity n={line.quantity} /> },
         { header: "Unit price", class: "num", cell: ({ line }) => line.unitPrice },
-        { header: "Amount", class: "num", cell: ({ line }) => money(line.amountMinor, props.currency) },
+        {
+          header: "Amount",
+          class: "num",
+          cell: ({ line }) => <Money minor={line.amountMinor} currency={props.currency} />,
+        },
         {
           header: "Period",
           cell: ({ line }) => (
             <>
-              {`${line.periodStart} to ${line.periodEnd}`}
+              <Period start={line.periodStart} end={line.periodEnd} />
               {line.adjustment ? (
                 <span class="badge adjustment" title="late usage of an earlier period">
                   adjustment
@@ -56,15 +66,19 @@ function V1Lines(props: { id: string; lines: Numbered<InvoiceLineV1>[]; currency
       rowAttributes={({ line, n }) => ({ "data-line": String(n), class: line.kind })}
       columns={[
         { header: "Route", cell: ({ line }) => line.route },
-        { header: "Units", class: "num", cell: ({ line }) => String(line.units) },
-        { header: "Requests", class: "num", cell: ({ line }) => String(line.requests) },
+        { header: "Units", class: "num", cell: ({ line }) => <Quantity n={line.units} /> },
+        { header: "Requests", class: "num", cell: ({ line }) => <Quantity n={line.requests} /> },
         { header: "Unit price", class: "num", cell: ({ line }) => line.unitPrice },
-        { header: "Amount", class: "num", cell: ({ line }) => money(line.amountMinor, props.currency) },
+        {
+          header: "Amount",
+          class: "num",
+          cell: ({ line }) => <Money minor={line.amountMinor} currency={props.currency} />,
+        },
         {
           header: "Period",
           cell: ({ line }) => (
             <>
-              {`${line.periodStart} to ${line.periodEnd}`}
+              <Period start={line.periodStart} end={line.periodEnd} />
               {line.kind === "adjustment" ? <span class="badge adjustment">adjustment</span> : null}
             </>
           ),

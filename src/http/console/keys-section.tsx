@@ -5,6 +5,7 @@ import type { KeyLimits } from "../../core/limits";
 import type { KeyView } from "../../db/tenants";
 import { KeyLimitsSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, limitText, parseLimits, textField } from "./form";
+import { When } from "./format";
 import { Csrf } from "./page";
 import { Table } from "./table";
 
@@ -93,13 +94,14 @@ export function KeysSection(props: { tenantId: string; keys: KeyView[]; csrf: st
       </p>
       <Table
         id="keys"
+        label="Keys"
         rows={props.keys}
         rowAttributes={(k) => ({ "data-key": k.id })}
         columns={[
           { header: "Key", cell: (k) => <code>{k.prefix}…</code> },
           { header: "Name", cell: (k) => k.name ?? "" },
-          { header: "Created", cell: (k) => k.createdAt },
-          { header: "Revoked", cell: (k) => k.revokedAt ?? "" },
+          { header: "Created", cell: (k) => <When iso={k.createdAt} /> },
+          { header: "Revoked", cell: (k) => <When iso={k.revokedAt} /> },
           {
             header: "Limits",
             cell: (k) => {
@@ -125,7 +127,9 @@ export function KeysSection(props: { tenantId: string; keys: KeyView[]; csrf: st
               k.revokedAt ? null : (
                 <form method="post" action={`/admin/ui/tenants/${id}/keys/${k.id}/revoke`} class="inline revoke">
                   <Csrf token={csrf} />
-                  <button type="submit">Revoke</button>
+                  <button type="submit" aria-label={`Revoke key ${k.prefix}…`}>
+                    Revoke
+                  </button>
                 </form>
               ),
           },

@@ -3,11 +3,12 @@
 
 import type { UsageReport, UsageTotals } from "../../metering/usage-query";
 import { ZERO_TOTALS } from "../../metering/usage-query";
+import { Count } from "./format";
 import { type Column, Table } from "./table";
 
 type ModelRow = { model: string | null } & UsageTotals;
 
-const count = (n: number) => n.toLocaleString("en-US");
+const count = (n: number) => <Count n={n} />;
 const COLUMNS: readonly Column<ModelRow>[] = [
   { header: "model", cell: (r) => r.model ?? "(unknown)" },
   { header: "requests", class: "num", cell: (r) => count(r.requests) },
@@ -33,5 +34,13 @@ export function usageByModel(usage: UsageReport): ModelRow[] {
 export function ModelUsage(props: { usage: UsageReport }) {
   const rows = usageByModel(props.usage);
   if (rows.length === 0) return <p>No usage in this range.</p>;
-  return <Table id="models" columns={COLUMNS} rows={rows} rowAttributes={(r) => ({ "data-model": r.model ?? "" })} />;
+  return (
+    <Table
+      id="models"
+      label="Tokens per model"
+      columns={COLUMNS}
+      rows={rows}
+      rowAttributes={(r) => ({ "data-model": r.model ?? "" })}
+    />
+  );
 }

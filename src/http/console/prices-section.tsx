@@ -15,7 +15,7 @@ const describeTiers = (tiers: readonly PriceTier[] | undefined) =>
 function Problems(props: { problems: readonly PlacedProblem[] }) {
   if (props.problems.length === 0) return null;
   return (
-    <ul class="error" id="price-problems">
+    <ul class="error" id="price-problems" role="alert">
       {props.problems.map((p) => (
         <li>
           <strong>{p.place}</strong>

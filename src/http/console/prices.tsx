@@ -5,8 +5,9 @@
 import { type Context, Hono } from "hono";
 import { isoDay } from "../../core/calendar";
 import type { GatewayEnv } from "../context";
+import { doneRedirect, type NoticeCode } from "./flash";
 import { readForm } from "./form";
-import { Layout } from "./layout";
+import { frame, Layout } from "./layout";
 import { PAGE_HEADERS } from "./page";
 import { addPrice, loadPrices, type PriceEdit, type RefusedPrices, removePrice, sentPriceValues } from "./price-edit";
 import { PricesSection } from "./prices-section";
@@ -14,7 +15,7 @@ import { PricesSection } from "./prices-section";
 async function pricesPage(c: Context<GatewayEnv>, refused?: RefusedPrices) {
   const { book, warning } = await loadPrices(c, null);
   return (
-    <Layout title="Prices" csrf={c.get("csrf")}>
+    <Layout title="Prices" {...frame(c)}>
       <p>
         {`The global price book, in ${book.currency}: what every tenant pays, except for the dimensions a tenant has prices of its own (on the tenant's page), which override these dimension by dimension. Usage is priced at the prices in force on its own day, and the most specific model pattern wins.`}
       </p>
@@ -31,8 +32,8 @@ async function pricesPage(c: Context<GatewayEnv>, refused?: RefusedPrices) {
   );
 }
 
-async function answer(c: Context<GatewayEnv>, edit: PriceEdit) {
-  if (edit.saved) return c.redirect("/admin/ui/prices", 303);
+async function answer(c: Context<GatewayEnv>, edit: PriceEdit, done: NoticeCode) {
+  if (edit.saved) return doneRedirect(c, done, "/admin/ui/prices");
   return c.html(await pricesPage(c, edit.refused), edit.status, PAGE_HEADERS);
 }
 
@@ -40,6 +41,10 @@ export const pricePageRoutes = new Hono<GatewayEnv>();
 
 pricePageRoutes.get("/prices", async (c) => c.html(await pricesPage(c), 200, PAGE_HEADERS));
 
-pricePageRoutes.post("/prices", async (c) => answer(c, await addPrice(c, null, sentPriceValues(await readForm(c)))));
+pricePageRoutes.post("/prices", async (c) =>
+  answer(c, await addPrice(c, null, sentPriceValues(await readForm(c))), "price-added"),
+);
 
-pricePageRoutes.post("/prices/remove", async (c) => answer(c, await removePrice(c, null, await readForm(c))));
+pricePageRoutes.post("/prices/remove", async (c) =>
+  answer(c, await removePrice(c, null, await readForm(c)), "price-removed"),
+);

@@ -19,12 +19,18 @@ const LIMIT_FIELDS = [
 type LimitField = (typeof LIMIT_FIELDS)[number];
 
 /** The form's fields as text, as they are shown in it. */
-export type QuotaFormValues = Record<LimitField | "timeZone" | "alerts", string> & { shadow: boolean };
+export type QuotaFormValues = Record<LimitField | "timeZone" | "alerts" | "unitPrice", string> & { shadow: boolean };
 
 /** The stored quota as the form shows it: a limit that is none is an empty field. */
 export function quotaFormValues(q: QuotaView): QuotaFormValues {
   const limits = Object.fromEntries(LIMIT_FIELDS.map((f) => [f, limitText(q[f])])) as Record<LimitField, string>;
-  return { ...limits, timeZone: q.timeZone, alerts: q.alerts.thresholds.join(", "), shadow: q.shadow };
+  return {
+    ...limits,
+    timeZone: q.timeZone,
+    alerts: q.alerts.thresholds.join(", "),
+    unitPrice: q.unitPrice ?? "",
+    shadow: q.shadow,
+  };
 }
 
 /**
@@ -35,12 +41,18 @@ export function quotaFormValues(q: QuotaView): QuotaFormValues {
  */
 export function sentQuotaValues(form: ConsoleForm, q: QuotaView): QuotaFormValues {
   const stored = quotaFormValues(q);
-  const typed = (f: LimitField | "timeZone" | "alerts") => textField(form, f) ?? stored[f];
+  const typed = (f: LimitField | "timeZone" | "alerts" | "unitPrice") => textField(form, f) ?? stored[f];
   const limits = Object.fromEntries(LIMIT_FIELDS.map((f) => [f, typed(f)])) as Record<LimitField, string>;
-  return { ...limits, timeZone: typed("timeZone"), alerts: typed("alerts"), shadow: form.shadow === "1" };
+  return {
+    ...limits,
+    timeZone: typed("timeZone"),
+    alerts: typed("alerts"),
+    unitPrice: typed("unitPrice"),
+    shadow: form.shadow === "1",
+  };
 }
 
-/** The quota to store, or what is wrong with the values. Routes and price are kept as they are. */
+/** The quota to store, or what is wrong with the values. Routes are kept as they are. */
 export function parseQuotaValues(
   values: QuotaFormValues,
   q: QuotaView,
@@ -57,7 +69,7 @@ export function parseQuotaValues(
     timeZone: values.timeZone.trim(),
     shadow: values.shadow,
     routes: q.routes,
-    unitPrice: q.unitPrice,
+    unitPrice: values.unitPrice.trim() === "" ? null : values.unitPrice.trim(),
   });
   return parsed.success ? { quota: parsed.data } : { error: describeIssues(parsed.error.issues) };
 }
@@ -70,7 +82,7 @@ function LimitInput(props: { name: LimitField; label: string; min: 0 | 1; values
   );
 }
 
-export function QuotaForm(props: { tenantId: string; values: QuotaFormValues; csrf: string }) {
+export function QuotaForm(props: { tenantId: string; values: QuotaFormValues; currency: string; csrf: string }) {
   const v = props.values;
   return (
     <form method="post" action={`/admin/ui/tenants/${props.tenantId}/quota`} class="stack" id="quota">
@@ -96,6 +108,13 @@ export function QuotaForm(props: { tenantId: string; values: QuotaFormValues; cs
         <input name="alerts" value={v.alerts} placeholder="0.8, 1" />
       </label>
       <label>
+        {`Unit price (${props.currency} per unit; empty: BILLING_UNIT_COST)`}{" "}
+        <input name="unitPrice" value={v.unitPrice} inputmode="decimal" placeholder="0.000002" autocomplete="off" />
+      </label>
+      <p class="hint">
+        The tenant's price of last resort: units no price in the books covers cost this (docs/pricing.md).
+      </p>
+      <label class="check">
         <input name="shadow" type="checkbox" value="1" checked={v.shadow} /> Shadow mode (report, never block)
       </label>
       <button type="submit">Save quota</button>

@@ -5,27 +5,31 @@
 
 import { Hono } from "hono";
 import { type GatewayEnv, withDatabase } from "../context";
+import { assetRoutes } from "./assets";
 import { deliveryRoutes } from "./deliveries";
+import { consoleNotice } from "./flash";
 import { fleetRoutes } from "./fleet";
 import { invoiceRoutes } from "./invoices";
-import { CONSOLE_CSS } from "./layout";
 import { consoleOrigin, consoleSession, loginRoutes, logoutRoutes } from "./login";
 import { pricePageRoutes } from "./prices";
 import { tenantBillingRoutes } from "./tenant-billing";
 import { tenantDetailRoutes } from "./tenant-detail";
+import { tenantLimitRoutes } from "./tenant-limits";
 import { tenantListRoutes } from "./tenant-list";
 
 export const consoleRoutes = new Hono<GatewayEnv>();
 
-consoleRoutes.get("/app.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
 consoleRoutes.use("*", consoleOrigin());
+consoleRoutes.route("/", assetRoutes);
 consoleRoutes.route("/", loginRoutes);
 // Everything below needs a session; forms also need its CSRF token.
 consoleRoutes.use("*", consoleSession());
 consoleRoutes.use("*", withDatabase());
+consoleRoutes.use("*", consoleNotice());
 consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", tenantListRoutes);
 consoleRoutes.route("/", tenantDetailRoutes);
+consoleRoutes.route("/", tenantLimitRoutes);
 consoleRoutes.route("/", tenantBillingRoutes);
 consoleRoutes.route("/", pricePageRoutes);
 consoleRoutes.route("/", invoiceRoutes);

@@ -14,6 +14,8 @@ export interface Column<Row> {
 
 export interface TableProps<Row> {
   id: string;
+  /** What the table lists, for screen readers ("Tenants"); its id when left out. */
+  label?: string;
   columns: readonly Column<Row>[];
   rows: readonly Row[];
   /** Attributes of the row's `<tr>`, in order: the data-* attribute it is found by, a class. */
@@ -21,7 +23,9 @@ export interface TableProps<Row> {
 }
 
 /**
- * A `<table>` with a header row and one row per item.
+ * A `<table>` with a header row and one row per item, in a wrapper that scrolls sideways on a
+ * narrow screen (so the page itself never does). The wrapper is focusable and labelled, so a
+ * keyboard can scroll it too.
  *
  * @example
  * <Table
@@ -33,23 +37,27 @@ export interface TableProps<Row> {
  */
 export function Table<Row>(props: TableProps<Row>) {
   return (
-    <table id={props.id}>
-      <thead>
-        <tr>
-          {props.columns.map((column) => (
-            <th>{column.header}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map((row) => (
-          <tr {...props.rowAttributes(row)}>
+    <section class="table-wrap" aria-label={props.label ?? props.id} tabindex={0}>
+      <table id={props.id}>
+        <thead>
+          <tr>
             {props.columns.map((column) => (
-              <td class={column.class}>{column.cell(row)}</td>
+              <th scope="col" class={column.class?.split(" ").includes("num") ? "num" : undefined}>
+                {column.header ?? <span class="sr-only">Actions</span>}
+              </th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr {...props.rowAttributes(row)}>
+              {props.columns.map((column) => (
+                <td class={column.class}>{column.cell(row)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }

@@ -1,8 +1,9 @@
-// One tenant's page: its use over the last 30 days, its quota form, its keys, its billing
-// details and its own prices, and the POSTs of the quota, override and key forms (save the
-// quota, create a key, set or clear a key's limits, revoke a key; the billing and price forms
-// post to tenant-billing.tsx). A form refused for a mistake answers 400 with the page, the
-// reason, and what was typed.
+// One tenant's page: its status, its use over the last 30 days, its quota form and per-route
+// limits, its keys, its billing details and its own prices, and the POSTs of the quota,
+// override and key forms (save the quota, create a key, set or clear a key's limits, revoke a
+// key; the status and route forms post to tenant-limits.tsx, the billing and price forms to
+// tenant-billing.tsx). A form refused for a mistake answers 400 with the page, the reason, and
+// what was typed; one that worked redirects with a notice (flash.ts).
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
@@ -13,21 +14,24 @@ import type { GatewayEnv } from "../context";
 import { keyNotFound, tenantAdmin } from "../tenant-admin";
 import { BillingSection, type RefusedPaymentMethod } from "./billing-section";
 import { type DayPoint, UsageChart } from "./chart";
+import { doneRedirect } from "./flash";
 import { readForm } from "./form";
 import { KeysSection, parseKeyLimitValues, sentKeyLimitValues, type TypedKeyLimits } from "./keys-section";
-import { Layout } from "./layout";
+import { frame, Layout } from "./layout";
 import { ModelUsage } from "./model-usage";
 import { type OverrideFormValues, OverrideSection, parseOverrideValues, sentOverrideValues } from "./override-section";
-import { PAGE_HEADERS } from "./page";
+import { Csrf, PAGE_HEADERS } from "./page";
 import { loadPrices, type RefusedPrices } from "./price-edit";
 import { PricesSection } from "./prices-section";
 import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sentQuotaValues } from "./quota-form";
+import { type RouteFormValues, RouteLimitsSection } from "./route-limits";
 
 /** A refused form: the reason, shown above the page, and what was typed, shown in its form. */
 export interface Refused {
   error: string;
   quota?: QuotaFormValues;
   override?: OverrideFormValues;
+  route?: RouteFormValues;
   keyLimits?: TypedKeyLimits;
   paymentMethod?: RefusedPaymentMethod;
   /** Shown by the Prices form, which lists each problem with its place. */
@@ -50,19 +54,36 @@ export async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Chi
   const keys = await listKeys(db, id);
   const prices = await loadPrices(c, id);
   const csrf = c.get("csrf");
+  const suspended = tenant.status === "suspended";
   return (
-    <Layout title={tenant.name} csrf={csrf}>
+    <Layout title={tenant.name} {...frame(c)}>
       {extra}
-      {refused ? <p class="error">{`Not saved: ${refused.error}`}</p> : null}
-      <p>
+      {refused ? (
+        <p class="error" role="alert">
+          {`Not saved: ${refused.error}`}
+        </p>
+      ) : null}
+      <form method="post" action={`/admin/ui/tenants/${id}/status`} class="row" id="status">
+        <Csrf token={csrf} />
+        <input type="hidden" name="status" value={suspended ? "active" : "suspended"} />
         <code>{tenant.id}</code> <span class={`badge ${tenant.status}`}>{tenant.status}</span>
-      </p>
+        <button type="submit" class={suspended ? undefined : "danger"}>
+          {suspended ? "Activate" : "Suspend"}
+        </button>
+      </form>
       <h2>Usage, last 30 days</h2>
       <UsageChart points={points} quota={tenant.quota.dailyUnits} />
       <h2>Tokens per model, last 30 days</h2>
       <ModelUsage usage={usage} />
       <h2>Quota</h2>
-      <QuotaForm tenantId={id} values={refused?.quota ?? quotaFormValues(tenant.quota)} csrf={csrf} />
+      <QuotaForm
+        tenantId={id}
+        values={refused?.quota ?? quotaFormValues(tenant.quota)}
+        currency={prices.book.currency}
+        csrf={csrf}
+      />
+      <h2>Per-route limits</h2>
+      <RouteLimitsSection tenantId={id} routes={tenant.quota.routes} csrf={csrf} values={refused?.route} />
       <h2>Override</h2>
       <OverrideSection tenantId={id} override={tenant.override} csrf={csrf} values={refused?.override} />
       <h2>Keys</h2>
@@ -109,7 +130,7 @@ tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
     return c.html(await tenantPage(c, id, undefined, { error: parsed.error, quota: values }), 400, PAGE_HEADERS);
   }
   await tenantAdmin(c).setQuota(id, parsed.quota);
-  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+  return doneRedirect(c, "quota-saved", `/admin/ui/tenants/${id}`);
 });
 
 tenantDetailRoutes.post("/tenants/:id/override", async (c) => {
@@ -120,13 +141,13 @@ tenantDetailRoutes.post("/tenants/:id/override", async (c) => {
     return c.html(await tenantPage(c, id, undefined, { error: parsed.error, override: values }), 400, PAGE_HEADERS);
   }
   await tenantAdmin(c).setOverride(id, parsed.override);
-  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+  return doneRedirect(c, "override-set", `/admin/ui/tenants/${id}`);
 });
 
 tenantDetailRoutes.post("/tenants/:id/override/end", async (c) => {
   const id = c.req.param("id");
   await tenantAdmin(c).setOverride(id, null);
-  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+  return doneRedirect(c, "override-ended", `/admin/ui/tenants/${id}`);
 });
 
 // One form per key: "Save limits" replaces the key's limits with the fields, "Clear limits"
@@ -143,7 +164,7 @@ tenantDetailRoutes.post("/tenants/:id/keys/:keyId/limits", async (c) => {
     return c.html(await tenantPage(c, id, undefined, refused), 400, PAGE_HEADERS);
   }
   await tenantAdmin(c).setKeyLimits(id, keyId, parsed.limits);
-  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+  return doneRedirect(c, parsed.limits === null ? "key-limits-cleared" : "key-limits-saved", `/admin/ui/tenants/${id}`);
 });
 
 // The new key is shown once, in the tenant's page.
@@ -153,7 +174,7 @@ tenantDetailRoutes.post("/tenants/:id/keys", async (c) => {
   const name = typeof form.name === "string" && form.name.trim() !== "" ? form.name.trim().slice(0, 200) : null;
   const { key } = await tenantAdmin(c).createKey(id, name);
   const shown = (
-    <div class="notice" id="created-key">
+    <div class="notice" id="created-key" role="status">
       <p>The new key, shown this once. Store it now:</p>
       <code class="secret">{key}</code>
     </div>
@@ -164,5 +185,5 @@ tenantDetailRoutes.post("/tenants/:id/keys", async (c) => {
 tenantDetailRoutes.post("/tenants/:id/keys/:keyId/revoke", async (c) => {
   const { id, keyId } = c.req.param();
   await tenantAdmin(c).revokeKey(id, keyId);
-  return c.redirect(`/admin/ui/tenants/${id}`, 303);
+  return doneRedirect(c, "key-revoked", `/admin/ui/tenants/${id}`);
 });

@@ -1,15 +1,26 @@
-// The console's front page: every tenant with today's use against its daily quota.
+// The console's front page: every tenant with today's use against its daily quota, and the
+// form that creates one (its POST too).
 
 import { eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { isoDay } from "../../core/calendar";
 import { usageDaily } from "../../db/schema";
 import type { TenantView } from "../../db/tenants";
 import type { GatewayEnv } from "../context";
 import { tenantAdmin } from "../tenant-admin";
-import { Layout } from "./layout";
+import { doneRedirect } from "./flash";
+import { readForm } from "./form";
+import { Count, count } from "./format";
+import { frame, Layout } from "./layout";
 import { PAGE_HEADERS } from "./page";
 import { type Column, Table } from "./table";
+import {
+  EMPTY_NEW_TENANT,
+  NewTenantForm,
+  type NewTenantValues,
+  parseNewTenant,
+  sentNewTenantValues,
+} from "./tenant-create";
 
 type TenantUse = { tenant: TenantView; used: number };
 
@@ -23,7 +34,7 @@ const columns: Column<TenantUse>[] = [
     ),
   },
   { header: "Status", cell: ({ tenant: t }) => <span class={`badge ${t.status}`}>{t.status}</span> },
-  { header: "Today", class: "num use", cell: ({ used }) => used },
+  { header: "Today", class: "num use", cell: ({ used }) => <Count n={used} /> },
   {
     header: "Daily quota",
     cell: ({ tenant, used: u }) => {
@@ -32,7 +43,17 @@ const columns: Column<TenantUse>[] = [
       const pct = q ? Math.min(100, Math.round((100 * u) / q)) : 0;
       return (
         <span>
-          <meter min={0} max={q} low={0.8 * q} high={q - 0.5} optimum={0} value={Math.min(u, q)} /> {pct}% of {q}
+          <meter
+            min={0}
+            max={q}
+            low={0.8 * q}
+            high={q - 0.5}
+            optimum={0}
+            value={Math.min(u, q)}
+            aria-label={`${pct}% of the daily quota used`}
+          />{" "}
+          {`${pct}% of `}
+          <Count n={q} />
         </span>
       );
     },
@@ -48,7 +69,7 @@ function level({ tenant, used: u }: TenantUse): string {
 
 export const tenantListRoutes = new Hono<GatewayEnv>();
 
-tenantListRoutes.get("/", async (c) => {
+async function tenantListPage(c: Context<GatewayEnv>, typed?: { values: NewTenantValues; error: string }) {
   const db = c.get("db");
   const { tenants } = await tenantAdmin(c).list({ limit: 500 });
   const today = isoDay(Date.now());
@@ -63,17 +84,34 @@ tenantListRoutes.get("/", async (c) => {
   const share = (t: TenantView) =>
     t.quota.dailyUnits ? (used.get(t.id) ?? 0) / t.quota.dailyUnits : (used.get(t.id) ?? 0) > 0 ? 0 : -1;
   const sorted = [...tenants].sort((a, b) => share(b) - share(a));
-  return c.html(
-    <Layout title="Tenants" csrf={c.get("csrf")}>
-      <p>Today's use ({today}, UTC) against each daily quota; the tenants nearest their limit first.</p>
-      <Table
-        id="tenants"
-        columns={columns}
-        rows={sorted.map((tenant) => ({ tenant, used: used.get(tenant.id) ?? 0 }))}
-        rowAttributes={(row) => ({ class: level(row), "data-tenant": row.tenant.id })}
-      />
-    </Layout>,
-    200,
-    PAGE_HEADERS,
+  return (
+    <Layout title="Tenants" {...frame(c)}>
+      <p>{`Today's use (${today}, UTC) against each daily quota; the tenants nearest their limit first. ${count(tenants.length)} in all.`}</p>
+      {tenants.length === 0 ? (
+        <p>No tenants yet: create the first one below.</p>
+      ) : (
+        <Table
+          id="tenants"
+          label="Tenants"
+          columns={columns}
+          rows={sorted.map((tenant) => ({ tenant, used: used.get(tenant.id) ?? 0 }))}
+          rowAttributes={(row) => ({ class: level(row), "data-tenant": row.tenant.id })}
+        />
+      )}
+      <h2>New tenant</h2>
+      <NewTenantForm values={typed?.values ?? EMPTY_NEW_TENANT} csrf={c.get("csrf")} error={typed?.error} />
+    </Layout>
   );
+}
+
+tenantListRoutes.get("/", async (c) => c.html(await tenantListPage(c), 200, PAGE_HEADERS));
+
+tenantListRoutes.post("/tenants", async (c) => {
+  const values = sentNewTenantValues(await readForm(c));
+  const parsed = parseNewTenant(values);
+  if ("error" in parsed) {
+    return c.html(await tenantListPage(c, { values, error: parsed.error }), 400, PAGE_HEADERS);
+  }
+  const tenant = await tenantAdmin(c).create(parsed.tenant);
+  return doneRedirect(c, "tenant-created", `/admin/ui/tenants/${tenant.id}`);
 });

@@ -36,8 +36,7 @@ export async function createScratchDatabase(
   const server = new URL(SERVER_URL);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
-  if (options.migrate !== false) await migrateDatabase(url.toString(), path.join(ROOT, "drizzle"));
-  return {
+  const scratch: ScratchDatabase = {
     url: url.toString(),
     address: `${server.hostname}:${server.port || "5432"}`,
     async drop() {
@@ -50,4 +49,12 @@ export async function createScratchDatabase(
       }
     },
   };
+  if (options.migrate !== false) {
+    // The caller never gets a handle to a database whose migration failed: drop it here.
+    await migrateDatabase(scratch.url, path.join(ROOT, "drizzle")).catch(async (err: unknown) => {
+      await scratch.drop().catch(() => {});
+      throw err;
+    });
+  }
+  return scratch;
 }

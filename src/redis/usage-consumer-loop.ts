@@ -15,7 +15,7 @@ export interface UsageConsumerLoopOptions {
 }
 
 /** How long `stop()` waits for a poll in flight before its last poll, by default. */
-const STOP_WAIT_MS = 3_000;
+export const STOP_WAIT_MS = 3_000;
 
 /**
  * Polls `consumer` until stopped: at once while entries are waiting, every `idlePollMs`

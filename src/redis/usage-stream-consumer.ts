@@ -22,6 +22,9 @@ import type { RedisReply } from "./resp/index";
 import { RedisServerError } from "./resp/index";
 import { eventBodyOf } from "./usage-stream-entry";
 
+/** How long another consumer's entry sits unacknowledged before this one claims it. */
+export const DEFAULT_CLAIM_IDLE_MS = 30_000;
+
 export interface StreamConsumerOptions {
   redis: RedisCommands;
   openDatabase(): DatabaseHandle;
@@ -81,7 +84,7 @@ export class UsageStreamConsumer {
     };
     if (options.refreshTenants) this.tenantsReadAt = Number.NEGATIVE_INFINITY;
     const tenants = await this.registry();
-    const claim = this.clock() - this.lastClaimAt >= (this.options.claimIdleMs ?? 30_000) / 2;
+    const claim = this.clock() - this.lastClaimAt >= (this.options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS) / 2;
     if (claim) this.lastClaimAt = this.clock();
     const pendingFirst = this.readOwnPending;
     this.readOwnPending = false;
@@ -131,7 +134,7 @@ export class UsageStreamConsumer {
           stream,
           INGEST_GROUP,
           consumer,
-          this.options.claimIdleMs ?? 30_000,
+          this.options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
           "0-0",
           "COUNT",
           count,

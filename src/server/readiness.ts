@@ -6,8 +6,7 @@ import { describeError } from "../core/errors";
 import { withTimeout } from "../core/timeout";
 import type { Database } from "../db/database";
 import type { RedisCommands } from "../redis/lua-script";
-
-const PROBE_TIMEOUT_MS = 2_000;
+import { PROBE_TIMEOUT_MS } from "./timings";
 
 async function probe(check: () => Promise<unknown>): Promise<string> {
   try {

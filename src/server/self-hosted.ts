@@ -34,18 +34,17 @@ import { PipelineMetrics, pipelineSources } from "./pipeline-metrics";
 import { readinessOf } from "./readiness";
 import { warnOnRedisSettings } from "./redis-settings";
 import { checkDatabase } from "./schema-check";
+import {
+  BACKGROUND_TIMEOUT_MS,
+  IDLE_POLL_MS,
+  PG_POOL_MAX,
+  SHUTDOWN_GRACE_MS,
+  SHUTDOWN_POLL_WAIT_MS,
+  SWEEP_EVERY_MS,
+} from "./timings";
 
 /** When billing runs: the same schedule as the Worker's Cron Trigger. */
 export const BILLING_SCHEDULE = "*/15 * * * *";
-const IDLE_POLL_MS = 200;
-const SWEEP_EVERY_MS = 5_000;
-/** The consumer's and the sweeper's command timeout: they move whole batches. */
-const BACKGROUND_TIMEOUT_MS = 10_000;
-/** How long a shutdown lets requests in flight finish before cutting their connections. */
-const SHUTDOWN_GRACE_MS = 10_000;
-/** How long a shutdown waits for a usage poll in flight. */
-const SHUTDOWN_POLL_WAIT_MS = 3_000;
-
 export interface SelfHostedOptions {
   /** The settings (process.env, or a test's own). */
   env: Record<string, string | undefined>;
@@ -109,7 +108,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // The consumer and the sweeper move large batches: on a connection of their own, with a
   // longer timeout, they never hold up (or reset) the limiter's connection.
   const background = openRedis(config, nodeSocket, { commandTimeoutMs: BACKGROUND_TIMEOUT_MS });
-  const database = openNodeDatabase(config.DATABASE_URL, 10);
+  const database = openNodeDatabase(config.DATABASE_URL, PG_POOL_MAX);
   // Not listening until Postgres answers with this code's schema: else every call would 500.
   // Unsafe Redis settings only warn (redis-settings.ts).
   await Promise.all([checkDatabase(database.pool, config.DATABASE_URL), warnOnRedisSettings(redis)]).catch(

@@ -8,6 +8,15 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, loadConfig } from "../../src/config";
 import { QuotaSchema, RouteOverrideSchema } from "../../src/http/schemas/tenants";
+import { STOP_WAIT_MS } from "../../src/redis/usage-consumer-loop";
+import { DEFAULT_CLAIM_IDLE_MS } from "../../src/redis/usage-stream-consumer";
+import {
+  IDLE_POLL_MS,
+  PG_POOL_MAX,
+  PROBE_TIMEOUT_MS,
+  SHUTDOWN_GRACE_MS,
+  SWEEP_EVERY_MS,
+} from "../../src/server/timings";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
@@ -30,6 +39,25 @@ describe("operator docs", () => {
     const [quota, route] = tableFields(read("docs/http-api.md"), "### Quotas");
     expect(quota?.slice().sort()).toEqual(Object.keys(QuotaSchema.shape).sort());
     expect(route?.slice().sort()).toEqual(Object.keys(RouteOverrideSchema.shape).sort());
+  });
+
+  it("self-hosting.md and the README quote the self-hosted server's timings and sizes as the code sets them", () => {
+    const flat = (file: string) => read(file).replace(/\s+/g, " ");
+    const guide = flat("docs/self-hosting.md");
+    const s = (ms: number) => ms / 1000;
+    for (const phrase of [
+      `up to **${PG_POOL_MAX} connections**`,
+      `a sweep every ${s(SWEEP_EVERY_MS)} s`,
+      `answer within ${s(PROBE_TIMEOUT_MS)} s`,
+      `finish for up to ${s(SHUTDOWN_GRACE_MS)} s`,
+      `for up to ${s(SHUTDOWN_GRACE_MS)} s, a billing run`,
+      `waits up to ${s(STOP_WAIT_MS)} s`,
+      `idle for ${s(DEFAULT_CLAIM_IDLE_MS)} s (they look every ${s(DEFAULT_CLAIM_IDLE_MS) / 2} s)`,
+      `within ${s(DEFAULT_CLAIM_IDLE_MS)} to ${s(DEFAULT_CLAIM_IDLE_MS) * 1.5} s`,
+    ]) {
+      expect(guide, phrase).toContain(phrase);
+    }
+    expect(flat("README.md")).toContain(`every ${IDLE_POLL_MS} ms when idle`);
   });
 
   it("wrangler.toml's [vars] block names only settings the gateway reads, with values it accepts", () => {

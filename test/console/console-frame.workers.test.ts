@@ -7,6 +7,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CONSOLE_JS, SCRIPT_PATH, STYLE_PATH } from "../../src/http/console/assets";
 import { CONSOLE_CSS } from "../../src/http/console/style";
+import { LISTED_TENANTS, listedSummary, tenantsUpTo } from "../../src/http/console/tenant-list";
 import { login, page, postForm, UI } from "../support/workers/console";
 import { adminJson, BASE, call, newTenant } from "../support/workers/helpers";
 
@@ -15,12 +16,12 @@ const tenant = (id: string) =>
 
 describe("console frame", () => {
   it("serves its style sheet and script itself, cached for good, and a CSP that allows only them", async () => {
-    const login = await SELF.fetch(`${UI}/login`);
-    const csp = login.headers.get("content-security-policy") ?? "";
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain("style-src 'self'");
-    expect(csp).toContain("default-src 'none'");
-    const html = await login.text();
+    const loginPage = await SELF.fetch(`${UI}/login`);
+    // Exactly this: a directive added or loosened (an 'unsafe-inline', a host) fails here.
+    expect(loginPage.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    const html = await loginPage.text();
     expect(html.startsWith("<!DOCTYPE html><html")).toBe(true);
     expect(html).toContain(`<link rel="stylesheet" href="${STYLE_PATH}"/>`);
     expect(html).toContain(`<script src="${SCRIPT_PATH}" defer=""></script>`);
@@ -39,8 +40,16 @@ describe("console frame", () => {
       expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
       expect(await res.text()).toBe(body);
     }
-    // Another tag is not a version this gateway has.
-    expect((await SELF.fetch(`${UI}/assets/console-00000000.css`, { redirect: "manual" })).status).not.toBe(200);
+    // Another tag is not a version this gateway has: without a session, the login page; with
+    // one, the console's 404.
+    const stale = await SELF.fetch(`${UI}/assets/console-00000000.css`, { redirect: "manual" });
+    expect(stale.status).toBe(302);
+    expect(stale.headers.get("location")).toBe("/admin/ui/login");
+    const missing = await SELF.fetch(`${UI}/assets/console-00000000.css`, {
+      headers: { cookie: await login() },
+      redirect: "manual",
+    });
+    expect(missing.status).toBe(404);
   });
 
   it("shows a notice once after a form, and never a forged one", async () => {
@@ -65,12 +74,17 @@ describe("console frame", () => {
     });
     const forgedHtml = await forged.text();
     expect(forgedHtml).not.toContain('id="notice"');
-    expect(forgedHtml).not.toContain("<script>");
+    // The page's one script is the served file: no script element without a src.
+    expect(forgedHtml.match(/<script(?![^>]*\bsrc=)/g)).toBeNull();
+    expect(forgedHtml).not.toContain("%3Cscript");
 
     const active = await postForm(`/tenants/${t.id}/status`, cookie, { status: "active", csrf });
     expect(active.headers.get("set-cookie")).toMatch(/^aegis_flash=activated;/);
     expect((await tenant(t.id)).status).toBe("active");
-    expect((await postForm(`/tenants/${t.id}/status`, cookie, { status: "gone", csrf })).status).toBe(400);
+    const unknown = await postForm(`/tenants/${t.id}/status`, cookie, { status: "gone", csrf });
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect((await tenant(t.id)).status).toBe("active");
   });
 
   it("sets and removes a route's own limits, which the next call meets", async () => {
@@ -99,5 +113,57 @@ describe("console frame", () => {
     expect(removed.status).toBe(303);
     expect((await tenant(t.id)).quota.routes).toEqual({});
     expect((await call(t.key)).status).toBe(200);
+  });
+});
+
+describe("console front page", () => {
+  it("reads tenants page by page up to its bound, and says when more exist than it shows", async () => {
+    for (let i = 0; i < 3; i++) await newTenant({ ratePerMinute: 0, burst: 5, dailyUnits: null }, `listed ${i}`);
+    // The operator API's listing, two a page: the cursor carries each page on from the last.
+    const pages = { read: 0 };
+    const twoAPage = async (cursor: string | undefined) => {
+      pages.read++;
+      const query = cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const p = await adminJson<{ tenants: { id: string }[]; nextCursor: string | null }>(`/tenants?limit=2${query}`);
+      return { tenants: p.tenants, next: p.nextCursor };
+    };
+    const first = await tenantsUpTo(twoAPage, 3);
+    expect(first.more).toBe(true);
+    expect(pages.read).toBe(2);
+    const oneCall = await adminJson<{ tenants: { id: string }[] }>("/tenants?limit=3");
+    expect(first.tenants.map((t) => t.id)).toEqual(oneCall.tenants.map((t) => t.id));
+    expect(listedSummary(3, true)).toBe(
+      "The first 3 tenants; more exist: `aegis tenants list` (page by page, with --cursor) or GET /admin/v1/tenants lists every one.",
+    );
+    expect(listedSummary(2_345, false)).toBe("2,345 in all.");
+    // The page itself, far below its bound, lists every tenant.
+    const all = await tenantsUpTo(twoAPage, LISTED_TENANTS);
+    expect(all.more).toBe(false);
+    const shown = (await page("", await login())).html;
+    expect(shown).toMatch(/<p id="tenant-count">[^<]* \d[\d,]* in all\.<\/p>/);
+    for (const t of first.tenants) expect(shown).toContain(`data-tenant="${t.id}"`);
+  });
+
+  it("creates a tenant from the front page's form, which the API and the list then show", async () => {
+    const cookie = await login();
+    const { csrf } = await page("", cookie);
+    const name = `Created in workerd ${crypto.randomUUID().slice(0, 8)}`;
+    const res = await postForm("/tenants", cookie, {
+      name,
+      ratePerMinute: "60",
+      burst: "10",
+      dailyUnits: "5000",
+      csrf,
+    });
+    expect(res.status).toBe(303);
+    const id = /^\/admin\/ui\/tenants\/(\w+)$/.exec(res.headers.get("location") ?? "")?.[1] ?? "";
+    expect(res.headers.get("set-cookie")).toMatch(/^aegis_flash=tenant-created;/);
+    const created = await adminJson<{ name: string; status: string; quota: Record<string, unknown> }>(`/tenants/${id}`);
+    expect(created).toMatchObject({
+      name,
+      status: "active",
+      quota: { ratePerMinute: 60, burst: 10, dailyUnits: 5_000 },
+    });
+    expect((await page(`/tenants/${id}`, cookie)).html).toContain(`<h1>${name}</h1>`);
   });
 });

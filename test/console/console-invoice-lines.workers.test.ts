@@ -79,7 +79,7 @@ describe("console, invoice lines", () => {
       /<tr data-line="0" class="usage"><td><code>gpt-4o<\/code><\/td><td>outputTokens<\/td><td>2<\/td>/,
     );
     expect(second).toContain(
-      '<td class="num"><data class="count" value="300000">300,000</data></td><td class="num">0.000009</td><td class="num"><data class="money" value="2.70" data-currency="USD" data-digits="2">2.70 USD</data></td>',
+      '<td class="num"><data class="count" value="300000">300,000</data></td><td class="num"><data class="decimal" value="0.000009">0.000009</data></td><td class="num"><data class="money" value="2.70" data-currency="USD" data-digits="2">2.70 USD</data></td>',
     );
     expect(second).toMatch(
       /<tr data-line="1" class="adjustment"><td>\(no model\)<\/td>.*2019-01-01<\/time> to <time datetime="2019-02-01".*adjustment/s,

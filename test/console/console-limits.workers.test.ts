@@ -243,7 +243,9 @@ describe("console, v2 limits", () => {
     expect(((await foreign.json()) as { code: string }).code).toBe("forbidden-origin");
     const unknown = await postForm(`/tenants/${t.id}/keys/keyaaaaaaaaaaaaaaaa/limits`, cookie, valid);
     expect(unknown.status).toBe(404);
-    expect(((await unknown.json()) as { code: string }).code).toBe("key-not-found");
+    // The console's own page for it, not the API's problem+json.
+    expect(unknown.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(await unknown.text()).toContain('role="alert" id="problem" data-code="key-not-found"');
     expect(await keyLimits(t.id, t.keyId)).toBeNull();
 
     // A revoked key shows its limits, without a form.

@@ -6,16 +6,21 @@
 
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import axe, { type AxeResults } from "axe-core";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { AegisAdmin, AegisClient } from "../../src/client/index";
+import { closedPeriod } from "../../src/core/billing-period";
+import { DAY_MS, isoDay } from "../../src/core/calendar";
 import { launchChromium } from "../support/chromium";
+import { accessibilityProblems, axeContext, checkPage, shown, tabTo } from "../support/console-chromium";
 import { startTestGateway, type TestGateway } from "../support/test-gateway";
 
 const SHOTS = path.join(ROOT, "test-artifacts", "console");
-const WIDTHS = [1280, 375] as const;
+/** Hours after a day ends before it is invoiced (BILLING_GRACE_HOURS, the default, said here). */
+const GRACE_HOURS = 2;
+/** The global book's price, effective after every day this file bills: it shows, and prices nothing. */
+const GLOBAL_PRICE = "0.000009";
 
 let gateway: TestGateway;
 let browser: Browser;
@@ -25,13 +30,27 @@ let borealis: { id: string };
 
 beforeAll(async () => {
   // Daily invoices at 0.37 USD a unit, and no BILLING_WEBHOOK_URL: deliveries wait, pending.
-  gateway = await startTestGateway("console_pages", { BILLING_PERIOD: "day", BILLING_UNIT_COST: "0.37" });
+  gateway = await startTestGateway("console_pages", {
+    BILLING_PERIOD: "day",
+    BILLING_GRACE_HOURS: String(GRACE_HOURS),
+    BILLING_UNIT_COST: "0.37",
+  });
   admin = new AegisAdmin({ baseUrl: gateway.url, token: gateway.token });
   acme = await admin.createTenant({
     name: "Acme Analytics",
     quota: { ratePerMinute: 600, burst: 100, dailyUnits: 1_500, routes: { chat: { requestsPerMinute: 60 } } },
   });
   borealis = await admin.createTenant({ name: "Borealis Labs", quota: { dailyUnits: null } });
+  // One price in each book, so that the prices tables render (and are checked by axe).
+  const later = isoDay(Date.now() + 30 * DAY_MS);
+  await admin.setPrices({
+    currency: "USD",
+    prices: [{ model: "*", dimension: "requests", unitPrice: GLOBAL_PRICE, effectiveFrom: later }],
+  });
+  await admin.setTenantPrices(acme.id, {
+    currency: "USD",
+    prices: [{ model: "gpt-4o*", dimension: "outputTokens", unitPrice: "0.00001", effectiveFrom: later }],
+  });
   const acmeKey = (await admin.createKey(acme.id, { name: "production" })).key;
   const borealisKey = (await admin.createKey(borealis.id, { name: "batch" })).key;
   const acmeClient = new AegisClient({ baseUrl: gateway.url, apiKey: acmeKey, retry: false });
@@ -39,20 +58,24 @@ beforeAll(async () => {
     await acmeClient.recordUsage({
       units: 100 * d,
       jobId: `day-${d}`,
-      occurredAt: new Date(Date.now() - d * 86_400_000),
+      occurredAt: new Date(Date.now() - d * DAY_MS),
     });
   }
   for (let i = 0; i < 3; i++) {
     await (await acmeClient.fetch("/v1/chat/completions", { method: "POST", json: { model: "m" } })).arrayBuffer();
   }
-  // Yesterday's 12,345 units make Borealis an invoice of 4,567.65 USD, and its webhook delivery.
+  // 12,345 units in the day the run below bills make Borealis an invoice of 4,567.65 USD, and
+  // its webhook delivery. That day is the one before now − the grace: before 02:00 UTC, the
+  // day before yesterday, so the usage is stamped inside it rather than a day ago.
+  const now = Date.now();
+  const billed = closedPeriod(now, "day", GRACE_HOURS);
   await new AegisClient({ baseUrl: gateway.url, apiKey: borealisKey, retry: false }).recordUsage({
     units: 12_345,
-    jobId: "yesterday",
-    occurredAt: new Date(Date.now() - 86_400_000),
+    jobId: "billed-day",
+    occurredAt: new Date(Date.parse(billed.start) + DAY_MS / 2),
   });
   await gateway.server.flushUsage();
-  await gateway.server.runBilling(Date.now());
+  await gateway.server.runBilling(now);
   browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 90_000);
@@ -62,55 +85,19 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** A context whose pages carry axe-core (injected by the browser, so the page's CSP doesn't apply to it). */
-async function newContext(locale = "en-US"): Promise<BrowserContext> {
-  const context = await browser.newContext({ locale });
-  await context.addInitScript({ content: axe.source });
-  return context;
-}
-
 async function logIn(page: Page): Promise<void> {
   await page.goto(`${gateway.url}/admin/ui/login`);
   await page.fill('input[name="token"]', gateway.token);
   await Promise.all([page.waitForURL(`${gateway.url}/admin/ui`), page.click('button[type="submit"]')]);
 }
 
-/** axe-core's serious and critical WCAG 2 A/AA violations on the page, one line each. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  // A string, evaluated in the page: this file is type-checked without the DOM's types.
-  const results = await page.evaluate<AxeResults>(
-    'axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } })',
-  );
-  // axe ran its rules: a page where none applied would pass without proving anything.
-  expect(results.passes.length).toBeGreaterThan(10);
-  return results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
-
-/** Shows the page at each width: screenshot, no sideways scrolling at 375 px, and axe. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
-    // Both: in quirks mode (a page without its doctype) only <body> reports the overflow.
-    const wide = Number(
-      await page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"),
-    );
-    if (width === 375) expect(wide, `${name} is ${wide} px wide at 375`).toBeLessThanOrEqual(375);
-    const problems = await accessibilityProblems(page);
-    if (problems.length > 0) console.log(`${name} at ${width} px:\n${problems.join("\n")}`);
-    expect(problems, `${name} at ${width} px`).toEqual([]);
-  }
-}
-
 describe("console pages in Chromium", () => {
   it("every page at 1280 and 375 px: screenshots, nothing wider than the phone, no serious axe violations", async () => {
-    const context = await newContext();
+    const context = await axeContext(browser);
     const page = await context.newPage();
     await page.goto(`${gateway.url}/admin/ui/login`);
     expect(await page.evaluate("document.compatMode")).toBe("CSS1Compat");
-    await checkPage(page, "login");
+    await checkPage(page, "login", SHOTS);
     await logIn(page);
     const pages: [string, string][] = [
       ["tenants", "/admin/ui"],
@@ -122,7 +109,9 @@ describe("console pages in Chromium", () => {
     ];
     for (const [name, url] of pages) {
       await page.goto(`${gateway.url}${url}`);
-      await checkPage(page, name);
+      await checkPage(page, name, SHOTS);
+      // Both books have a price: their tables were laid out and checked.
+      if (name === "prices" || name === "tenant") expect(await page.locator("#prices tbody tr").count()).toBe(1);
       if (name === "tenant") await checkTenantPage(page);
       if (name === "invoices") await checkInvoicesPage(page);
       if (name === "deliveries") {
@@ -134,6 +123,39 @@ describe("console pages in Chromium", () => {
     }
     await context.close();
   }, 120_000);
+
+  it("a refused form and a notice pass axe too, at both widths", async () => {
+    const context = await axeContext(browser);
+    const page = await context.newPage();
+    await logIn(page);
+    await page.fill('#new-tenant input[name="name"]', "Dawn Freight");
+    await page.fill('#new-tenant input[name="dailyUnits"]', "2000000000000");
+    await page.click('#new-tenant button[type="submit"]');
+    await shown(page, "#new-tenant p.error").toMatch(/^Not created: quota\.dailyUnits: /);
+    await checkPage(page, "refused-form", SHOTS);
+    await page.fill('#new-tenant input[name="dailyUnits"]', "");
+    await page.click('#new-tenant button[type="submit"]');
+    await shown(page, "#notice").toBe("Tenant created.");
+    await checkPage(page, "notice", SHOTS);
+    await context.close();
+  }, 60_000);
+
+  it("shows a day-only value as its UTC day west of UTC, and times with their zone", async () => {
+    const context = await axeContext(browser, { timezoneId: "America/Los_Angeles" });
+    const page = await context.newPage();
+    await logIn(page);
+    await page.goto(`${gateway.url}/admin/ui/tenants/${acme.id}`);
+    // Midnight UTC is the evening before in Los Angeles: the day must not slip back one.
+    const today = isoDay(Date.now());
+    const cell = page.locator(`#usage-days tr[data-day="${today}"] time`);
+    expect(await cell.getAttribute("datetime")).toBe(today);
+    const utcDay = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeZone: "UTC" });
+    expect(await cell.textContent()).toBe(utcDay.format(Date.parse(today)));
+    // A timestamp is shown in the reader's zone, and says which.
+    expect(await page.locator("#keys tbody time").first().textContent()).toMatch(/ (PST|PDT)$/);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await context.close();
+  }, 60_000);
 });
 
 /** The chart scaled to the data and the quota, its values on hover and in a table; dates in the locale. */
@@ -151,7 +173,7 @@ async function checkTenantPage(page: Page): Promise<void> {
   const iso = (await created.getAttribute("datetime")) ?? "";
   expect(await created.getAttribute("title")).toBe(iso);
   expect(await created.textContent()).toBe(
-    new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short" }).format(Date.parse(iso)),
+    new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "long" }).format(Date.parse(iso)),
   );
 }
 
@@ -163,29 +185,6 @@ async function checkInvoicesPage(page: Page): Promise<void> {
   // The exact amount, in the currency's format for en-US.
   expect(await cell(5).textContent()).toBe("$4,567.65");
 }
-
-/** Presses Tab until the element `selector` finds has the focus (at most 80 times). */
-async function tabTo(page: Page, selector: string): Promise<void> {
-  for (let i = 0; i < 80; i++) {
-    await page.keyboard.press("Tab");
-    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return;
-  }
-  throw new Error(`Tab never reached ${selector}`);
-}
-
-/** The text `selector` shows once the page the last action led to has it. */
-const shown = (page: Page, selector: string) =>
-  expect.poll(
-    () =>
-      page
-        .locator(selector)
-        .first()
-        .textContent({ timeout: 1_000 })
-        .catch(() => null),
-    {
-      timeout: 10_000,
-    },
-  );
 
 describe("console actions in Chromium", () => {
   it("logs in and edits a quota with the keyboard alone; the operator API has the new quota", async () => {
@@ -276,6 +275,12 @@ describe("console actions in Chromium", () => {
     await page.goto(`${gateway.url}/admin/ui/deliveries`);
     await page.locator("#deliveries tbody tr").first().locator('button[type="submit"]').click();
     await shown(page, "#notice").toBe("Delivery queued to be sent again.");
+
+    // A unit price, exact, in German: decimal comma, no float's rounding.
+    await page.goto(`${gateway.url}/admin/ui/prices`);
+    const price = page.locator("#prices tbody tr").first().locator("data.decimal");
+    expect(await price.getAttribute("value")).toBe(GLOBAL_PRICE);
+    expect(await price.textContent()).toBe("0,000009");
     await context.close();
   }, 60_000);
 });

@@ -54,7 +54,8 @@ describe("console, a tenant's prices and payment method", () => {
     ]);
     const shown = await page(`/tenants/${t.id}`, cookie);
     const row = rowOf(shown.html, `gpt-4o* outputTokens ${FUTURE}`);
-    expect(row).toContain('<td class="num">0.00001</td>');
+    expect(row).toContain('<td class="num"><data class="decimal" value="0.00001">0.00001</data></td>');
+    expect(row).toContain(`<td><time datetime="${FUTURE}" title="${FUTURE}">${FUTURE}</time></td>`);
     expect(row).toContain("up to 10000000 at 0.00001; the rest at 0.000008");
     expect(row).toContain(`action="/admin/ui/tenants/${t.id}/prices/remove"`);
 
@@ -214,7 +215,9 @@ describe("console, the global book on a database of its own", () => {
         ON CONFLICT (id) DO UPDATE SET billed_through = excluded.billed_through`),
     );
     const shown = await get("/prices");
-    expect(shown.html).toContain("Prices before 2031-02-01 are fixed: those days are invoiced.");
+    const day = '<time datetime="2031-02-01" title="2031-02-01">2031-02-01</time>';
+    expect(shown.html).toContain(`Prices before ${day} are fixed: those days are invoiced.`);
+    expect(shown.html).toContain(`add one from ${day} or later.`);
     const fixed = rowOf(shown.html, "* requests 2030-01-01");
     expect(fixed).toContain('class="fixed"');
     expect(fixed).not.toContain("Remove");
@@ -267,6 +270,9 @@ describe("console, the global book on a database of its own", () => {
     const shown = await get(`/tenants/${t.id}`);
     const warning = "these prices are stored in EUR, but this gateway invoices in USD (BILLING_CURRENCY)";
     expect(shown.html).toContain(warning);
+    // The quota's unit price is in BILLING_CURRENCY, whatever currency the book was stored in.
+    expect(shown.html).toContain("Unit price (USD per unit; empty: BILLING_UNIT_COST)");
+    expect(shown.html).not.toContain("Unit price (EUR per unit");
     const add = await post(`/tenants/${t.id}/prices`, {
       csrf: shown.csrf,
       ...price,

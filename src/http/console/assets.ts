@@ -10,12 +10,13 @@ import { CONSOLE_CSS } from "./style";
 /**
  * Runs after the page is parsed (defer). The server renders every value in a form that needs
  * no script (ISO dates, "1,234", "12.34 USD"); this only re-renders them for the reader's
- * locale. Amounts stay exact: Intl.NumberFormat formats a decimal string as the decimal it is
+ * locale. Amounts and decimals stay exact: Intl.NumberFormat formats a decimal string as the decimal it is
  * (no float), with the currency's ISO minor digits (data-digits) rather than Intl's own.
  */
 export const CONSOLE_JS = `"use strict";
 (function () {
-  var when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  // "long" names the zone ("12:30:05 PM PST"): a time without its zone is ambiguous.
+  var when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
   var day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
   document.querySelectorAll("time[datetime]").forEach(function (t) {
     var iso = t.getAttribute("datetime");
@@ -26,6 +27,13 @@ export const CONSOLE_JS = `"use strict";
   var count = new Intl.NumberFormat();
   document.querySelectorAll("data.count[value]").forEach(function (n) {
     if (/^-?\\d+$/.test(n.value)) n.textContent = count.format(n.value);
+  });
+  document.querySelectorAll("data.decimal[value]").forEach(function (d) {
+    var exact = /^-?\\d+(?:\\.(\\d{1,20}))?$/.exec(d.value);
+    // As many fraction digits as the value has: formatted from the string, nothing rounds.
+    if (exact) d.textContent = new Intl.NumberFormat(undefined, {
+      maximumFractionDigits: exact[1] ? exact[1].length : 0,
+    }).format(d.value);
   });
   document.querySelectorAll("data.money[value]").forEach(function (m) {
     var digits = Number(m.getAttribute("data-digits"));

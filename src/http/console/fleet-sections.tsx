@@ -1,10 +1,13 @@
 // The fleet page's Postgres sections: today's top tenants by tokens, and the pipeline's
 // health (usage ingest, late usage, dead letters, webhooks, billing).
 
+import type { Child } from "hono/jsx";
 import type { PipelineHealth, TenantTokens } from "./fleet-query";
-import { Count, count } from "./format";
+import { Count, count, When } from "./format";
 import { Table } from "./table";
-export const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+
+/** A stored instant as the console shows it: ISO from the server, the reader's locale and zone in the browser. */
+const at = (ms: number) => <When iso={new Date(ms).toISOString()} />;
 
 /** How long ago `then` was, as an operator reads it. */
 export function ago(now: number, then: number): string {
@@ -45,7 +48,7 @@ export function TopTenants(props: { rows: readonly TenantTokens[] }) {
 interface Check {
   id: string;
   name: string;
-  state: string;
+  state: Child;
 }
 
 function checks(h: PipelineHealth, now: number): Check[] {
@@ -55,7 +58,13 @@ function checks(h: PipelineHealth, now: number): Check[] {
       id: "usage-ingest",
       name: "Usage ingest",
       state: h.newestUsage
-        ? `newest stored call: ${ago(now, h.newestUsage.occurredAt)} (made ${utc(h.newestUsage.occurredAt)}, stored ${utc(h.newestUsage.receivedAt)})`
+        ? [
+            `newest stored call: ${ago(now, h.newestUsage.occurredAt)} (made `,
+            at(h.newestUsage.occurredAt),
+            ", stored ",
+            at(h.newestUsage.receivedAt),
+            ")",
+          ]
         : "no usage stored yet",
     },
     {
@@ -86,8 +95,10 @@ function checks(h: PipelineHealth, now: number): Check[] {
       state:
         h.billedThrough === null
           ? "no invoice run has committed yet"
-          : `every day before ${h.billedThrough} is invoiced` +
-            (h.lastInvoiceAt === null ? ", no invoices written" : `; newest invoice written ${utc(h.lastInvoiceAt)}`),
+          : [
+              `every day before ${h.billedThrough} is invoiced`,
+              h.lastInvoiceAt === null ? ", no invoices written" : ["; newest invoice written ", at(h.lastInvoiceAt)],
+            ],
     },
   ];
 }

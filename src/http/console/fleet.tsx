@@ -11,7 +11,7 @@ import { MINUTE_MS, type MinuteCalls, RATE_MINUTES } from "../../core/call-rates
 import type { CallOutcome } from "../../core/gateway-metrics";
 import type { GatewayEnv } from "../context";
 import { pipelineHealth, storedCallsPerMinute, TOP_TENANTS, topTenants } from "./fleet-query";
-import { PipelineHealthTable, TopTenants, utc } from "./fleet-sections";
+import { PipelineHealthTable, TopTenants } from "./fleet-sections";
 import { Count, When } from "./format";
 import { frame, Layout } from "./layout";
 import { MinuteChart, type MinuteSeries } from "./minute-chart";
@@ -36,7 +36,10 @@ const REFUSALS: readonly [CallOutcome, string][] = [
 const refused = (counts: Record<CallOutcome, number>) => REFUSALS.reduce((a, [o]) => a + counts[o], 0);
 
 function minuteColumns(counted: boolean): Column<MinuteRow>[] {
-  const minute: Column<MinuteRow> = { header: "Minute (UTC)", cell: (r) => utc(r.minute).slice(11, 16) };
+  const minute: Column<MinuteRow> = {
+    header: "Minute (UTC)",
+    cell: (r) => new Date(r.minute).toISOString().slice(11, 16),
+  };
   const stored: Column<MinuteRow> = { header: "Stored in Postgres", class: "num", cell: (r) => <Count n={r.stored} /> };
   if (!counted) return [minute, stored];
   const outcome = (o: CallOutcome, header: string): Column<MinuteRow> => ({

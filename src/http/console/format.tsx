@@ -39,6 +39,19 @@ export function Money(props: { minor: unknown; currency: string }) {
   );
 }
 
+/**
+ * An exact decimal such as a unit price ("0.000009"), re-rendered in the reader's locale from
+ * the string itself ("0,000009" in German), never through a float. Anything else is shown as is.
+ */
+export function Decimal(props: { value: string }) {
+  if (!/^-?\d+(\.\d+)?$/.test(props.value)) return <>{props.value}</>;
+  return (
+    <data class="decimal" value={props.value}>
+      {groupDecimal(props.value)}
+    </data>
+  );
+}
+
 /** A timestamp or a day (ISO 8601), with the ISO form in its title; empty for none. */
 export function When(props: { iso: string | null | undefined }) {
   if (!props.iso) return null;

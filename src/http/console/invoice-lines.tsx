@@ -3,7 +3,7 @@
 // v1 lines they were issued with (route, units, requests). Both are shown as they were stored.
 
 import type { InvoiceLine, InvoiceLineV1 } from "../../db/schema";
-import { Count, Money, When } from "./format";
+import { Count, Decimal, Money, When } from "./format";
 import { Table } from "./table";
 
 /** A stored count as a count; anything else stored there is shown as it is. */
@@ -34,7 +34,7 @@ function V2Lines(props: { id: string; lines: Numbered<InvoiceLine>[]; currency: 
         // Tiers are numbered from 1 here, as in the price form; the API's `tier` counts from 0.
         { header: "Tier", cell: ({ line }) => (typeof line.tier === "number" ? String(line.tier + 1) : "") },
         { header: "Quantity", class: "num", cell: ({ line }) => <Quantity n={line.quantity} /> },
-        { header: "Unit price", class: "num", cell: ({ line }) => line.unitPrice },
+        { header: "Unit price", class: "num", cell: ({ line }) => <Decimal value={line.unitPrice} /> },
         {
           header: "Amount",
           class: "num",
@@ -68,7 +68,7 @@ function V1Lines(props: { id: string; lines: Numbered<InvoiceLineV1>[]; currency
         { header: "Route", cell: ({ line }) => line.route },
         { header: "Units", class: "num", cell: ({ line }) => <Quantity n={line.units} /> },
         { header: "Requests", class: "num", cell: ({ line }) => <Quantity n={line.requests} /> },
-        { header: "Unit price", class: "num", cell: ({ line }) => line.unitPrice },
+        { header: "Unit price", class: "num", cell: ({ line }) => <Decimal value={line.unitPrice} /> },
         {
           header: "Amount",
           class: "num",

@@ -6,6 +6,7 @@ import type { OverrideQuota } from "../../core/limits";
 import type { OverrideView } from "../../db/tenants";
 import { OverrideQuotaSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, parseLimits, textField } from "./form";
+import { When } from "./format";
 import { Csrf } from "./page";
 
 const FIELDS = ["ratePerMinute", "burst", "requestsPerMinute", "requestBurst", "maxConcurrent", "dailyUnits"] as const;
@@ -71,9 +72,7 @@ export function OverrideSection(props: {
           <Csrf token={props.csrf} />
           <p>
             {`In force until `}
-            <time datetime={props.override.until} title={props.override.until}>
-              {props.override.until}
-            </time>
+            <When iso={props.override.until} />
             {`: ${describe(props.override.quota)}. Then the quota applies again by itself.`}
           </p>
           <button type="submit">End override now</button>

@@ -4,6 +4,7 @@
 
 import type { StoredBook } from "../../billing/prices";
 import { PRICE_DIMENSIONS, type PriceEntry, type PriceTier } from "../../core/price-book";
+import { Decimal, When } from "./format";
 import { Csrf } from "./page";
 import { newPriceValues, type PlacedProblem, type RefusedPrices } from "./price-edit";
 import { Table } from "./table";
@@ -61,7 +62,13 @@ export function PricesSection(props: {
       <p class="hint fixed-before">
         {fixedBefore === null
           ? "Nothing is invoiced yet: every price can still be removed."
-          : `Prices before ${fixedBefore} are fixed: those days are invoiced. To change a price, add one from ${fixedBefore} or later.`}
+          : [
+              "Prices before ",
+              <When iso={fixedBefore} />,
+              " are fixed: those days are invoiced. To change a price, add one from ",
+              <When iso={fixedBefore} />,
+              " or later.",
+            ]}
       </p>
       {props.warning && !refused ? <p class="error">{props.warning.message}</p> : null}
       {book.prices.length === 0 ? (
@@ -77,8 +84,8 @@ export function PricesSection(props: {
           columns={[
             { header: "Model", cell: (p) => <code>{p.model}</code> },
             { header: "Dimension", cell: (p) => p.dimension },
-            { header: `Unit price (${book.currency})`, class: "num", cell: (p) => p.unitPrice },
-            { header: "Effective from", cell: (p) => p.effectiveFrom },
+            { header: `Unit price (${book.currency})`, class: "num", cell: (p) => <Decimal value={p.unitPrice} /> },
+            { header: "Effective from", cell: (p) => <When iso={p.effectiveFrom} /> },
             { header: "Tiers", cell: (p) => describeTiers(p.tiers) },
             {
               cell: (p) =>

@@ -12,6 +12,7 @@ import { fleetRoutes } from "./fleet";
 import { invoiceRoutes } from "./invoices";
 import { consoleOrigin, consoleSession, loginRoutes, logoutRoutes } from "./login";
 import { pricePageRoutes } from "./prices";
+import { consoleProblemPage } from "./problem-page";
 import { tenantBillingRoutes } from "./tenant-billing";
 import { tenantDetailRoutes } from "./tenant-detail";
 import { tenantLimitRoutes } from "./tenant-limits";
@@ -26,6 +27,8 @@ consoleRoutes.route("/", loginRoutes);
 consoleRoutes.use("*", consoleSession());
 consoleRoutes.use("*", withDatabase());
 consoleRoutes.use("*", consoleNotice());
+// After the session's checks: a form refused by them keeps its problem+json.
+consoleRoutes.use("*", consoleProblemPage());
 consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", tenantListRoutes);
 consoleRoutes.route("/", tenantDetailRoutes);

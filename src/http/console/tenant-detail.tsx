@@ -3,7 +3,8 @@
 // override and key forms (save the quota, create a key, set or clear a key's limits, revoke a
 // key; the status and route forms post to tenant-limits.tsx, the billing and price forms to
 // tenant-billing.tsx). A form refused for a mistake answers 400 with the page, the reason, and
-// what was typed; one that worked redirects with a notice (flash.ts).
+// what was typed, and so does a quota the service refused or the limiter did not confirm
+// (under that problem's status); one that worked redirects with a notice (flash.ts).
 
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
@@ -11,6 +12,7 @@ import { DAY_MS, isoDay } from "../../core/calendar";
 import { listKeys } from "../../db/tenants";
 import { dailyUsage } from "../../metering/usage-query";
 import type { GatewayEnv } from "../context";
+import { Problem } from "../problem";
 import { keyNotFound, tenantAdmin } from "../tenant-admin";
 import { BillingSection, type RefusedPaymentMethod } from "./billing-section";
 import { type DayPoint, UsageChart } from "./chart";
@@ -23,12 +25,15 @@ import { type OverrideFormValues, OverrideSection, parseOverrideValues, sentOver
 import { Csrf, PAGE_HEADERS } from "./page";
 import { loadPrices, type RefusedPrices } from "./price-edit";
 import { PricesSection } from "./prices-section";
+import { problemMessage } from "./problem-page";
 import { parseQuotaValues, QuotaForm, type QuotaFormValues, quotaFormValues, sentQuotaValues } from "./quota-form";
 import { type RouteFormValues, RouteLimitsSection } from "./route-limits";
 
 /** A refused form: the reason, shown above the page, and what was typed, shown in its form. */
 export interface Refused {
   error: string;
+  /** The change is stored all the same (the limiter has not confirmed it yet). */
+  saved?: boolean;
   quota?: QuotaFormValues;
   override?: OverrideFormValues;
   route?: RouteFormValues;
@@ -60,7 +65,7 @@ export async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Chi
       {extra}
       {refused ? (
         <p class="error" role="alert">
-          {`Not saved: ${refused.error}`}
+          {refused.saved ? refused.error : `Not saved: ${refused.error}`}
         </p>
       ) : null}
       <form method="post" action={`/admin/ui/tenants/${id}/status`} class="row" id="status">
@@ -79,7 +84,7 @@ export async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Chi
       <QuotaForm
         tenantId={id}
         values={refused?.quota ?? quotaFormValues(tenant.quota)}
-        currency={prices.book.currency}
+        currency={c.get("config").BILLING_CURRENCY}
         csrf={csrf}
       />
       <h2>Per-route limits</h2>
@@ -117,6 +122,27 @@ export async function tenantPage(c: Context<GatewayEnv>, id: string, extra?: Chi
   );
 }
 
+/**
+ * Makes a change a form asked for; a Problem it throws (a 502 the limiter did not confirm, a
+ * 4xx the service refused) answers with the tenant's page, the problem said, and the form with
+ * what was typed, under the problem's status. Null when the change went through.
+ */
+export async function changeOrRefuse(
+  c: Context<GatewayEnv>,
+  id: string,
+  change: () => Promise<unknown>,
+  typed: Omit<Refused, "error">,
+): Promise<Response | null> {
+  try {
+    await change();
+    return null;
+  } catch (err) {
+    if (!(err instanceof Problem)) throw err;
+    const { saved, text } = problemMessage(err);
+    return c.html(await tenantPage(c, id, undefined, { ...typed, error: text, saved }), err.status, PAGE_HEADERS);
+  }
+}
+
 export const tenantDetailRoutes = new Hono<GatewayEnv>();
 
 tenantDetailRoutes.get("/tenants/:id", async (c) => c.html(await tenantPage(c, c.req.param("id")), 200, PAGE_HEADERS));
@@ -129,7 +155,8 @@ tenantDetailRoutes.post("/tenants/:id/quota", async (c) => {
   if ("error" in parsed) {
     return c.html(await tenantPage(c, id, undefined, { error: parsed.error, quota: values }), 400, PAGE_HEADERS);
   }
-  await tenantAdmin(c).setQuota(id, parsed.quota);
+  const refused = await changeOrRefuse(c, id, () => tenantAdmin(c).setQuota(id, parsed.quota), { quota: values });
+  if (refused) return refused;
   return doneRedirect(c, "quota-saved", `/admin/ui/tenants/${id}`);
 });
 

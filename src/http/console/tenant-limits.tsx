@@ -13,7 +13,7 @@ import { doneRedirect } from "./flash";
 import { readForm, textField } from "./form";
 import { PAGE_HEADERS } from "./page";
 import { parseRouteValues, sentRouteValues } from "./route-limits";
-import { tenantPage } from "./tenant-detail";
+import { changeOrRefuse, tenantPage } from "./tenant-detail";
 
 /** The most route entries a quota holds (QuotaSchema's limit). */
 const MAX_ROUTES = 100;
@@ -45,7 +45,11 @@ tenantLimitRoutes.post("/tenants/:id/routes", async (c) => {
   if (!Object.hasOwn(routes, parsed.route) && Object.keys(routes).length >= MAX_ROUTES) {
     return refuse(`a quota holds at most ${MAX_ROUTES} routes: remove one first`);
   }
-  await tenantAdmin(c).setQuota(id, withRoutes(tenant.quota, { ...routes, [parsed.route]: parsed.entry }));
+  const entries = { ...routes, [parsed.route]: parsed.entry };
+  const refused = await changeOrRefuse(c, id, () => tenantAdmin(c).setQuota(id, withRoutes(tenant.quota, entries)), {
+    route: values,
+  });
+  if (refused) return refused;
   return doneRedirect(c, "route-saved", `/admin/ui/tenants/${id}`);
 });
 

@@ -24,6 +24,41 @@ import {
 
 type TenantUse = { tenant: TenantView; used: number };
 
+/** One page of a listing: `next` (where the next page starts) is null after the last. */
+export type Listed<T, C> = { tenants: T[]; next: C | null };
+
+/** How many tenants the front page shows at most: beyond it the page would be too slow to read. */
+export const LISTED_TENANTS = 2_000;
+
+/**
+ * The first `bound` tenants, read page by page through the cursor, and whether more exist.
+ *
+ * @example
+ * const { tenants, more } = await tenantsUpTo((after) => admin.list({ limit: 500, after }), 2_000);
+ */
+export async function tenantsUpTo<T, C>(
+  list: (cursor: C | undefined) => Promise<Listed<T, C>>,
+  bound: number,
+): Promise<{ tenants: T[]; more: boolean }> {
+  const tenants: T[] = [];
+  let cursor: C | undefined;
+  // Bounded: each page adds at least one tenant or ends the loop.
+  while (tenants.length < bound) {
+    const page = await list(cursor);
+    tenants.push(...page.tenants);
+    if (page.next === null || page.tenants.length === 0) return { tenants, more: false };
+    cursor = page.next;
+  }
+  return { tenants: tenants.slice(0, bound), more: true };
+}
+
+/** What the front page says of how many tenants it lists. */
+export function listedSummary(shown: number, more: boolean): string {
+  return more
+    ? `The first ${count(shown)} tenants; more exist: \`aegis tenants list\` (page by page, with --cursor) or GET /admin/v1/tenants lists every one.`
+    : `${count(shown)} in all.`;
+}
+
 const columns: Column<TenantUse>[] = [
   {
     header: "Tenant",
@@ -71,7 +106,11 @@ export const tenantListRoutes = new Hono<GatewayEnv>();
 
 async function tenantListPage(c: Context<GatewayEnv>, typed?: { values: NewTenantValues; error: string }) {
   const db = c.get("db");
-  const { tenants } = await tenantAdmin(c).list({ limit: 500 });
+  const { tenants, more } = await tenantsUpTo(
+    (after: { createdAt: Date; id: string } | undefined) =>
+      tenantAdmin(c).list({ limit: 500, ...(after === undefined ? {} : { after }) }),
+    LISTED_TENANTS,
+  );
   const today = isoDay(Date.now());
   const used = new Map<string, number>();
   const rows = await db
@@ -86,7 +125,7 @@ async function tenantListPage(c: Context<GatewayEnv>, typed?: { values: NewTenan
   const sorted = [...tenants].sort((a, b) => share(b) - share(a));
   return (
     <Layout title="Tenants" {...frame(c)}>
-      <p>{`Today's use (${today}, UTC) against each daily quota; the tenants nearest their limit first. ${count(tenants.length)} in all.`}</p>
+      <p id="tenant-count">{`Today's use (${today}, UTC) against each daily quota; the tenants nearest their limit first. ${listedSummary(tenants.length, more)}`}</p>
       {tenants.length === 0 ? (
         <p>No tenants yet: create the first one below.</p>
       ) : (

@@ -1,6 +1,6 @@
 // A console change the limiter does not confirm (502 edge-sync-pending), on the self-hosted
 // gateway with Redis refusing writes (CLIENT PAUSE WRITE): the operator gets a console page,
-// not problem+json, saying the change was saved and applies once the limiter confirms it; the
+// not problem+json, saying (in the API's words) that the change was saved and when it applies; the
 // quota form comes back with what was typed. Postgres has the change.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,7 +55,7 @@ describe("console change the limiter did not confirm", () => {
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] as string;
     const page = await (await fetch(`${gateway.url}/admin/ui/tenants/${tenant.id}`, { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-    const saved = "The change was saved and applies once the limiter confirms it (the change was saved, but";
+    const saved = "The change was saved, but the limiter did not confirm it; it applies within";
 
     const quota = await postWithPushFailing(`/tenants/${tenant.id}/quota`, cookie, {
       csrf,

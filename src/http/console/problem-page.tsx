@@ -15,7 +15,8 @@ export function problemMessage(problem: Problem): { saved: boolean; text: string
   if (problem.code === "edge-sync-pending") {
     return {
       saved: true,
-      text: `The change was saved and applies once the limiter confirms it (${problem.detail}).`,
+      // The API's detail already says it was saved and when it applies; only capitalised here.
+      text: `${problem.detail.charAt(0).toUpperCase()}${problem.detail.slice(1)}.`,
     };
   }
   return { saved: false, text: problem.detail };

@@ -36,7 +36,7 @@ import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { extractBaseline } from "./lib/baseline-tree";
 import { closedLoop } from "./lib/closed-loop";
-import { drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
+import { cleanUpPrefix, drainStreams, redisVersionAt, withCpu } from "./lib/redis-bench";
 import { median, positiveInt } from "./stats";
 
 const HOST = "127.0.0.1";
@@ -309,12 +309,7 @@ try {
   process.exitCode = 1;
 } finally {
   if (reachable) {
-    try {
-      console.log(`cleanup: unlinked ${await scanDelete(redis, `${PREFIX}*`)} keys under ${PREFIX}`);
-    } catch (err) {
-      console.error(`cleanup of ${PREFIX}* failed: ${describeError(err)}`);
-      process.exitCode = 1;
-    }
+    await cleanUpPrefix(redis, PREFIX);
   }
   baseline.remove();
   await Promise.allSettled(clients.map((c) => c.close()));

@@ -16,7 +16,7 @@ import { openNodeDatabase } from "../../src/db/node";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { createScratchDatabase, type ScratchDatabase } from "../lib/scratch-database";
-import { redisVersionAt, scanDelete } from "./lib/redis-bench";
+import { cleanUpPrefix, redisVersionAt } from "./lib/redis-bench";
 import { DAYS, EVENTS, measurePostgres, PG_TENANTS, type PostgresFigures } from "./lib/storage-postgres";
 import {
   ACTIVE_TENANTS,
@@ -137,12 +137,7 @@ try {
   process.exitCode = 1;
 } finally {
   if (reachable) {
-    try {
-      console.log(`cleanup: unlinked ${await scanDelete(redis, `${PREFIX}*`)} keys under ${PREFIX}`);
-    } catch (err) {
-      console.error(`cleanup of ${PREFIX}* failed: ${describeError(err)}`);
-      process.exitCode = 1;
-    }
+    await cleanUpPrefix(redis, PREFIX);
   }
   await db?.close();
   await scratch?.drop().catch((err: unknown) => {

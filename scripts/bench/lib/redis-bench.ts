@@ -79,3 +79,13 @@ export async function scanDelete(redis: RedisClient, pattern: string): Promise<n
   }
   return removed;
 }
+
+/** A bench's last step: removes every key under `prefix`, saying how many; a failure fails the run. */
+export async function cleanUpPrefix(redis: RedisClient, prefix: string): Promise<void> {
+  try {
+    console.log(`cleanup: unlinked ${await scanDelete(redis, `${prefix}*`)} keys under ${prefix}`);
+  } catch (err) {
+    console.error(`cleanup of ${prefix}* failed: ${describeError(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -6,6 +6,7 @@ import type { KeyView } from "../../db/tenants";
 import { KeyLimitsSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, limitText, parseLimits, textField } from "./form";
 import { When } from "./format";
+import { LimitInputs } from "./limit-inputs";
 import { Csrf } from "./page";
 import { Table } from "./table";
 
@@ -70,11 +71,7 @@ function KeyLimitsForm(props: {
         class="stack key-limits"
       >
         <Csrf token={props.csrf} />
-        {KEY_LIMIT_FIELDS.map((f) => (
-          <label>
-            {LABELS[f]} <input name={f} type="number" min={f.endsWith("urst") ? "1" : "0"} value={props.values[f]} />
-          </label>
-        ))}
+        <LimitInputs fields={KEY_LIMIT_FIELDS} labels={LABELS} values={props.values} />
         <button type="submit">Save limits</button>{" "}
         <button type="submit" name="clear" value="1">
           Clear limits

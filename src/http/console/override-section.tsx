@@ -7,6 +7,7 @@ import type { OverrideView } from "../../db/tenants";
 import { OverrideQuotaSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, parseLimits, textField } from "./form";
 import { When } from "./format";
+import { LimitInputs } from "./limit-inputs";
 import { Csrf } from "./page";
 
 const FIELDS = ["ratePerMinute", "burst", "requestsPerMinute", "requestBurst", "maxConcurrent", "dailyUnits"] as const;
@@ -83,17 +84,7 @@ export function OverrideSection(props: {
       <form method="post" action={base} class="stack">
         <Csrf token={props.csrf} />
         <p class="hint">Raise or lower limits for a while. Empty fields keep the quota's value.</p>
-        {FIELDS.map((f) => (
-          <label>
-            {LABELS[f]}{" "}
-            <input
-              name={f}
-              type="number"
-              min={f === "ratePerMinute" || f === "requestsPerMinute" || f === "dailyUnits" ? "0" : "1"}
-              value={v[f]}
-            />
-          </label>
-        ))}
+        <LimitInputs fields={FIELDS} labels={LABELS} values={v} />
         <label>
           For hours <input name="hours" type="number" min="1" max="8784" value={v.hours} required />
         </label>

@@ -7,6 +7,7 @@ import type { RouteOverride } from "../../core/limits";
 import { RouteOverrideSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, parseLimits, textField } from "./form";
 import { Count } from "./format";
+import { LimitInputs } from "./limit-inputs";
 import { Csrf } from "./page";
 import { Table } from "./table";
 
@@ -98,17 +99,7 @@ export function RouteLimitsSection(props: {
           <label>
             Route <input name="route" value={v.route} required placeholder="chat" autocomplete="off" />
           </label>
-          {FIELDS.map((f) => (
-            <label>
-              {LABELS[f]}{" "}
-              <input
-                name={f}
-                type="number"
-                min={f === "burst" || f === "requestBurst" || f === "maxConcurrent" ? "1" : "0"}
-                value={v[f]}
-              />
-            </label>
-          ))}
+          <LimitInputs fields={FIELDS} labels={LABELS} values={v} />
         </fieldset>
         <button type="submit">Save route limits</button>
       </form>

@@ -20,6 +20,8 @@ shiftClock(Number(clockOffset));
 const CONSOLE_LOG = "test-artifacts/console.log";
 mkdirSync("test-artifacts", { recursive: true });
 
+const SPIKE_TEST = "test/limiter/coalescer-cross-request.workers.test.ts";
+
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const TEST_KEY_SIGNING_SECRET = "test-key-signing-secret-0123456789abcdef";
 
@@ -98,11 +100,23 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.workers.test.ts"],
+          exclude: [...configDefaults.exclude, SPIKE_TEST],
           globalSetup: ["./test/support/workers-setup.ts"],
           setupFiles: ["./test/support/workers/clock-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
+      },
+      {
+        // A Worker of the test's own, not the gateway: module state shared by two requests
+        // of one isolate (the settle coalescer across requests, issue 18 WP1).
+        plugins: [
+          cloudflareTest({
+            main: "./test/support/workers/coalescer-spike-worker.ts",
+            miniflare: { compatibilityDate: "2026-11-01", compatibilityFlags: ["nodejs_compat"] },
+          }),
+        ],
+        test: { name: "workers-spike", include: [SPIKE_TEST], testTimeout: 30_000 },
       },
     ],
   },

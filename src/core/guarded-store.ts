@@ -2,7 +2,7 @@
 // so a slow or broken store is never mistaken for "limited".
 
 import { describeError } from "./errors";
-import { type LimiterStore, LimiterUnavailableError, TenantLoadError } from "./limiter-store";
+import { type LimiterStore, LimiterUnavailableError, type SettleItem, TenantLoadError } from "./limiter-store";
 import { withTimeout } from "./timeout";
 
 function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -27,6 +27,7 @@ export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeout
   const check: LimiterStore["check"] = (t, r) =>
     bounded(() => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }), timeoutMs, "limiter check");
   const load = store.load?.bind(store);
+  const settleMany = store.settleMany?.bind(store);
   return {
     check: async (t, r) => {
       if (!load || r.loadIfCold === false) return check(t, r);
@@ -48,6 +49,13 @@ export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeout
       throw new TenantLoadError(`limiter load of tenant ${t} failed: ${why}`, { cause: failure });
     },
     settle: (t, id, u, m, d) => bounded(() => store.settle(t, id, u, m, d), timeoutMs, "limiter settle"),
+    // One bound for the whole batch, as for one settle: it is one round trip.
+    ...(settleMany
+      ? {
+          settleMany: (t: string, items: SettleItem[]) =>
+            bounded(() => settleMany(t, items), timeoutMs, "limiter settle"),
+        }
+      : {}),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),
     limits: (t, r) => bounded(() => store.limits(t, r), timeoutMs, "limiter limits"),
     apply: (s) => bounded(() => store.apply(s), timeoutMs, "limiter apply"),

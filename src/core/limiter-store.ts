@@ -99,6 +99,14 @@ export type CheckResult =
 
 export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
 
+/** One settle of a batch: `settle`'s arguments after the tenant id. */
+export interface SettleItem {
+  reservationId: string;
+  units: number;
+  metadata?: UsageMetadata;
+  usage?: UsageDimensions;
+}
+
 export interface LimitsReport extends LimitsFigures {
   tenantId: string;
   shadow: boolean;
@@ -123,6 +131,14 @@ export interface LimiterStore {
     metadata?: UsageMetadata,
     usage?: UsageDimensions,
   ): Promise<SettleResult>;
+  /**
+   * Settles several reservations of one tenant in one round trip: one result per item, in
+   * order, each what `settle` would have answered had the items been settled one after
+   * another. A duplicate id answers "unknown" the second time. An item that fails
+   * validation fails the whole batch before any of it is applied. Optional: a store
+   * without it is settled one call per item (see settle-coalescer.ts).
+   */
+  settleMany?(tenantId: string, items: SettleItem[]): Promise<SettleResult[]>;
   /** Records reported usage against the daily quota, once per idempotency key. */
   record(tenantId: string, request: RecordRequest): Promise<RecordResult>;
   limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;

@@ -22,7 +22,7 @@
 
 import { dayOf } from "./calendar";
 import { inFlightCounter } from "./in-flight";
-import { decide, decideReported, describeLimits, type HeldUnits, type LimiterState, reconcile } from "./limiter";
+import { decide, decideReported, describeLimits, type HeldUnits, type LimiterState } from "./limiter";
 import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
@@ -34,6 +34,7 @@ import type {
   TenantSnapshot,
 } from "./limiter-store";
 import { limitsAt, routeCost, type TenantLimits } from "./limits";
+import { memorySettles } from "./memory-settle";
 import type { MemoryStore, MemoryStoreOptions } from "./memory-store-api";
 import { memoryTenants } from "./memory-tenants";
 import { type QuotaAlert, stateWithAlerts } from "./quota-alerts";
@@ -153,6 +154,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return at;
   }
 
+  const settleBatch = memorySettles({
+    now,
+    tenants,
+    // Taken before the sweep, which would otherwise record it and answer "unknown": in the
+    // DO too, a reservation settled after its expiry but before the alarm is "expired".
+    take: (tenantId, id) => release(keyOf(tenantId, id)),
+    sweepAt,
+    emitReservation,
+    emitAlert: (alert) => alertOutbox.emit(alert),
+  });
+
   return {
     async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
       assertModel(request.model);
@@ -204,32 +216,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return { status: "ok", decision, reservation };
     },
 
-    async settle(
-      tenantId: string,
-      reservationId: string,
-      units: number,
-      metadata?: UsageMetadata,
-      usage?: UsageDimensions,
-    ): Promise<SettleResult> {
-      assertUnits(units);
-      assertDimensions(usage);
-      const at = now();
-      const key = keyOf(tenantId, reservationId);
-      // Taken before the sweep, which would otherwise record it and answer "unknown": in the
-      // DO too, a reservation settled after its expiry but before the alarm is "expired".
-      const reservation = release(key);
-      sweepAt(at);
-      if (!reservation) return { status: "unknown" };
-      const tenant = tenants.held(tenantId);
-      if (reservation.expiresAt <= at || !tenant) {
-        emitReservation(reservation, reservation.units, metadata, estimatedDimensions(reservation.model));
-        return { status: "expired" };
-      }
-      const { limits } = tenant.snapshot;
-      keep(tenant, tenantId, reconcile(tenant.state, limits, reservation, units, at), limits, at);
-      emitReservation(reservation, units, metadata, usage ?? {});
-      return { status: "settled", units };
-    },
+    settle: async (tenantId, reservationId, units, metadata, usage) =>
+      settleBatch(tenantId, [{ reservationId, units, metadata, usage }])[0] as SettleResult,
+
+    settleMany: async (tenantId, items) => settleBatch(tenantId, items),
 
     async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
       assertUnits(request.units);

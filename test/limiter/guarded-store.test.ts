@@ -120,6 +120,55 @@ describe("guarded check of a cold tenant", () => {
   });
 });
 
+describe("guarded limiter store, settleMany", () => {
+  it("bounds a batch as one settle, passes its results through, and adds no settleMany a store lacks", async () => {
+    expect(guardedStore(down, 50, 1_000).settleMany).toBeUndefined();
+    const answered = [{ status: "settled", units: 3 } as const, { status: "unknown" } as const];
+    const batches: unknown[] = [];
+    const ok = guardedStore(
+      {
+        ...down,
+        settleMany: async (t, items) => {
+          batches.push([t, items]);
+          return answered;
+        },
+      },
+      50,
+      1_000,
+    );
+    const items = [
+      { reservationId: "a", units: 3 },
+      { reservationId: "b", units: 1 },
+    ];
+    expect(await ok.settleMany?.("t", items)).toEqual(answered);
+    expect(batches).toEqual([["t", items]]);
+
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      let outcome: unknown = "pending";
+      void guardedStore({ ...down, settleMany: () => new Promise(() => {}) }, 50, 1_000)
+        .settleMany?.("t", items)
+        .then(
+          () => {
+            outcome = "answered";
+          },
+          (err: unknown) => {
+            outcome = err;
+          },
+        );
+      await vi.advanceTimersByTimeAsync(49);
+      expect(outcome).toBe("pending");
+      await vi.advanceTimersByTimeAsync(1);
+      expect(outcome).toBeInstanceOf(LimiterUnavailableError);
+      expect((outcome as Error).message).toBe("limiter settle timed out after 50 ms");
+    } finally {
+      vi.useRealTimers();
+    }
+    const failing = guardedStore({ ...down, settleMany: () => Promise.reject(new Error("reset")) }, 1_000, 1_000);
+    await expect(failing.settleMany?.("t", items)).rejects.toThrow(LimiterUnavailableError);
+  });
+});
+
 describe("upstream URL", () => {
   it("joins the upstream's base path with the request's path and query", () => {
     expect(upstreamUrl("http://origin:9000", "/v1/chat", "?x=1")).toBe("http://origin:9000/v1/chat?x=1");

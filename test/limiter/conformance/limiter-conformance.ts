@@ -15,6 +15,7 @@ import type { UsageEvent } from "../../../src/core/usage-event";
 import { aiLimitsConformance } from "./ai-limits-conformance";
 import { alertsConformance } from "./alerts-conformance";
 import { decisionOf, policy } from "./check-results";
+import { settleManyConformance } from "./settle-many-conformance";
 import { usageEventConformance } from "./usage-event-conformance";
 
 export interface ConformanceTenant {
@@ -68,7 +69,12 @@ export const limitsOf = (l: Partial<TenantLimits>): TenantLimits => ({
   ...l,
 });
 
-export function limiterConformance(backend: string, harness: () => ConformanceHarness): void {
+/** `settleMany`: the backend has it, and its section runs; without it, the suite checks it is absent. */
+export function limiterConformance(
+  backend: string,
+  harness: () => ConformanceHarness,
+  options: { settleMany?: boolean } = {},
+): void {
   describe(`limiter conformance: ${backend}`, () => {
     async function tenant(l: Partial<TenantLimits>, now = T0) {
       const h = harness();
@@ -298,4 +304,5 @@ export function limiterConformance(backend: string, harness: () => ConformanceHa
   usageEventConformance(backend, harness);
   aiLimitsConformance(backend, harness);
   alertsConformance(backend, harness);
+  settleManyConformance(backend, harness, options.settleMany === true);
 }

@@ -5,7 +5,11 @@ import { type MemoryHarness, memoryHarness } from "./memory-harness";
 
 let harness: MemoryHarness | undefined;
 
-limiterConformance("memory (Node)", () => {
-  harness ??= memoryHarness();
-  return harness;
-});
+limiterConformance(
+  "memory (Node)",
+  () => {
+    harness ??= memoryHarness();
+    return harness;
+  },
+  { settleMany: true },
+);

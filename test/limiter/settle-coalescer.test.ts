@@ -1,0 +1,220 @@
+// The settle coalescer over a real memory store, with its timers injected: a test fires them.
+// Nothing sleeps.
+
+import { describe, expect, it } from "vitest";
+import { type LimiterStore, LimiterUnavailableError, type SettleItem } from "../../src/core/limiter-store";
+import { memoryStore } from "../../src/core/memory-store";
+import { type SetTimer, settleCoalescer, withCoalescedSettles } from "../../src/core/settle-coalescer";
+import { limits } from "./test-limits";
+
+const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
+const TTL_MS = 60_000;
+const KEY = "d".repeat(64);
+const TENANTS = ["tnaaaaaaaaaaaaaaad", "tnaaaaaaaaaaaaaaae"];
+
+/** Timers that run only when fired. */
+function manualTimers() {
+  const timers: { callback: () => void; ms: number; cancelled: boolean }[] = [];
+  const setTimer: SetTimer = (callback, ms) => {
+    const timer = { callback, ms, cancelled: false };
+    timers.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  };
+  const live = () => timers.filter((t) => !t.cancelled);
+  /** Fires every live timer once, and lets the flushes they start finish. */
+  const fire = async () => {
+    for (const t of live()) {
+      t.cancelled = true;
+      t.callback();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { setTimer, timers, live, fire };
+}
+
+async function setup(options: { maxBatch?: number; batchFails?: () => boolean; withoutSettleMany?: boolean } = {}) {
+  const clock = { ms: T0 };
+  const memory = memoryStore({ now: () => clock.ms, reservationTtlMs: TTL_MS });
+  for (const tenantId of TENANTS) {
+    await memory.apply({ tenantId, version: 1, status: "active", limits: limits(), keyHashes: [KEY] });
+  }
+  // The batches the store was sent, by tenant: the real store's, around a counter.
+  const batches: [string, string[]][] = [];
+  const inner: LimiterStore = {
+    check: (t, r) => memory.check(t, r),
+    settle: (t, id, u, m, d) => memory.settle(t, id, u, m, d),
+    record: (t, r) => memory.record(t, r),
+    limits: (t, r) => memory.limits(t, r),
+    apply: (s) => memory.apply(s),
+  };
+  if (!options.withoutSettleMany) {
+    inner.settleMany = async (t: string, items: SettleItem[]) => {
+      batches.push([t, items.map((i) => i.reservationId)]);
+      if (options.batchFails?.()) throw new Error("connection reset");
+      return memory.settleMany(t, items);
+    };
+  }
+  const timers = manualTimers();
+  const coalescer = settleCoalescer({ maxBatch: options.maxBatch, setTimer: timers.setTimer });
+  const store = withCoalescedSettles(inner, coalescer);
+  const reserve = async (tenantId = TENANTS[0] as string, cost = 10) => {
+    const r = await store.check(tenantId, { keyHash: KEY, route: "chat", cost, reserve: true });
+    if (r.status !== "ok" || !r.reservation) throw new Error(`no reservation: ${JSON.stringify(r)}`);
+    return r.reservation.id;
+  };
+  /** Records every settle's outcome as it comes, so a test can see which are still pending. */
+  const track = (p: Promise<unknown>) => {
+    const outcome: { value?: unknown; error?: unknown; done: boolean } = { done: false };
+    p.then(
+      (value) => Object.assign(outcome, { value, done: true }),
+      (error: unknown) => Object.assign(outcome, { error, done: true }),
+    );
+    return outcome;
+  };
+  return { clock, memory, batches, timers, coalescer, store, reserve, track };
+}
+
+describe("settle coalescer", () => {
+  it("holds a tenant's settles for the window and applies them as one batch, each with its own result", async () => {
+    const { memory, batches, timers, coalescer, store, reserve, track } = await setup();
+    const [a, b] = [await reserve(), await reserve()];
+    const other = await reserve(TENANTS[1]);
+    const settles = [
+      track(store.settle(TENANTS[0] as string, a, 7, { finish: "stop" })),
+      track(store.settle(TENANTS[0] as string, b, 12)),
+      track(store.settle(TENANTS[0] as string, "never-issued", 1)),
+      track(store.settle(TENANTS[1] as string, other, 3)),
+    ];
+    // One timer per tenant, of the default window; nothing is applied before it fires.
+    expect(timers.live().map((t) => t.ms)).toEqual([25, 25]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settles.every((s) => !s.done)).toBe(true);
+    expect(batches).toEqual([]);
+    expect(coalescer.pending()).toBe(4);
+    expect(memory.sizes().reservations).toBe(3);
+
+    await timers.fire();
+    expect(batches).toEqual([
+      [TENANTS[0], [a, b, "never-issued"]],
+      [TENANTS[1], [other]],
+    ]);
+    expect(settles.map((s) => s.value)).toEqual([
+      { status: "settled", units: 7 },
+      { status: "settled", units: 12 },
+      { status: "unknown" },
+      { status: "settled", units: 3 },
+    ]);
+    expect(coalescer.pending()).toBe(0);
+    expect(memory.drainUsage().map((e) => [e.tenantId, e.units, e.metadata])).toEqual([
+      [TENANTS[0], 7, { finish: "stop" }],
+      [TENANTS[0], 12, undefined],
+      [TENANTS[1], 3, undefined],
+    ]);
+    // The next settle starts a new batch with a new timer.
+    const late = track(store.settle(TENANTS[0] as string, a, 1));
+    expect(timers.live()).toHaveLength(1);
+    await timers.fire();
+    expect(late.value).toEqual({ status: "unknown" });
+  });
+
+  it("flushes a batch at maxBatch at once, cancelling its timer", async () => {
+    const { batches, timers, store, reserve, track } = await setup({ maxBatch: 3 });
+    const ids = [await reserve(), await reserve(), await reserve(), await reserve()];
+    const settles = ids.map((id) => track(store.settle(TENANTS[0] as string, id, 1)));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first three went at once, without their timer; the fourth waits for its own.
+    expect(batches).toEqual([[TENANTS[0], ids.slice(0, 3)]]);
+    expect(settles.map((s) => s.done)).toEqual([true, true, true, false]);
+    expect(timers.timers.map((t) => t.cancelled)).toEqual([true, false]);
+    await timers.fire();
+    expect(batches).toHaveLength(2);
+    expect(settles[3]?.value).toEqual({ status: "settled", units: 1 });
+  });
+
+  it("rejects every settle of a failed batch as unavailable and leaves the reservations held, later recorded once at their estimate", async () => {
+    let failing = true;
+    const { clock, memory, timers, store, reserve, track } = await setup({ batchFails: () => failing });
+    const ids = [await reserve(TENANTS[0], 10), await reserve(TENANTS[0], 20)];
+    const settles = ids.map((id) => track(store.settle(TENANTS[0] as string, id, 1)));
+    await timers.fire();
+    for (const s of settles) {
+      expect(s.error).toBeInstanceOf(LimiterUnavailableError);
+      expect((s.error as Error).message).toContain("connection reset");
+    }
+    // Nothing was retried or applied: both still hold their estimate.
+    expect(memory.sizes().reservations).toBe(2);
+    expect(memory.drainUsage()).toEqual([]);
+    failing = false;
+    clock.ms += TTL_MS;
+    expect(memory.sweep()).toBe(2);
+    const events = memory.drainUsage();
+    expect(events.map((e) => [e.units, e.estimated])).toEqual([
+      [10, true],
+      [20, true],
+    ]);
+    // A settle that arrives after that finds nothing to settle, and records nothing.
+    const again = track(store.settle(TENANTS[0] as string, ids[0] as string, 1));
+    await timers.fire();
+    expect(again.value).toEqual({ status: "unknown" });
+    expect(memory.drainUsage()).toEqual([]);
+  });
+
+  it("flushAll applies every queued batch now and waits for them", async () => {
+    const { batches, timers, coalescer, store, reserve, track } = await setup();
+    const a = await reserve(TENANTS[0]);
+    const b = await reserve(TENANTS[1]);
+    const settles = [track(store.settle(TENANTS[0] as string, a, 2)), track(store.settle(TENANTS[1] as string, b, 4))];
+    await coalescer.flushAll();
+    expect(settles.map((s) => s.value)).toEqual([
+      { status: "settled", units: 2 },
+      { status: "settled", units: 4 },
+    ]);
+    expect(batches).toHaveLength(2);
+    expect(timers.live()).toEqual([]);
+    expect(coalescer.pending()).toBe(0);
+    await coalescer.flushAll();
+    expect(batches).toHaveLength(2);
+  });
+
+  it("uses the first settle's flush for the whole batch", async () => {
+    const timers = manualTimers();
+    const coalescer = settleCoalescer({ setTimer: timers.setTimer });
+    const calls: string[] = [];
+    const flushWith = (who: string) => async (_t: string, items: SettleItem[]) => {
+      calls.push(`${who}:${items.length}`);
+      return items.map((i) => ({ status: "settled" as const, units: i.units }));
+    };
+    const leader = coalescer.add("t", { reservationId: "a", units: 1 }, flushWith("leader"));
+    const follower = coalescer.add("t", { reservationId: "b", units: 2 }, flushWith("follower"));
+    await timers.fire();
+    expect(await Promise.all([leader, follower])).toEqual([
+      { status: "settled", units: 1 },
+      { status: "settled", units: 2 },
+    ]);
+    expect(calls).toEqual(["leader:2"]);
+  });
+
+  it("settles one call per item on a store without settleMany, each with its own answer", async () => {
+    const { memory, batches, timers, store, reserve, track } = await setup({ withoutSettleMany: true });
+    expect(store.settleMany).toBeUndefined();
+    const a = await reserve();
+    const settles = [
+      track(store.settle(TENANTS[0] as string, a, 4)),
+      // Fails its own validation alone: the other was applied and says so.
+      track(store.settle(TENANTS[0] as string, "x", -1)),
+    ];
+    await timers.fire();
+    expect(batches).toEqual([]);
+    expect(settles[0]?.value).toEqual({ status: "settled", units: 4 });
+    expect(settles[1]?.error).toBeInstanceOf(LimiterUnavailableError);
+    expect(memory.drainUsage().map((e) => e.units)).toEqual([4]);
+  });
+
+  it("rejects a window or batch size it cannot keep", () => {
+    expect(() => settleCoalescer({ windowMs: -1 })).toThrow(RangeError);
+    expect(() => settleCoalescer({ windowMs: 2.5 })).toThrow(RangeError);
+    expect(() => settleCoalescer({ maxBatch: 0 })).toThrow(RangeError);
+  });
+});

@@ -3,6 +3,7 @@
 
 import { describeError } from "../core/errors";
 import { log } from "../core/log";
+import { withTimeout } from "../core/timeout";
 import type { PollResult, UsageStreamConsumer } from "./usage-stream-consumer";
 
 export interface UsageConsumerLoopOptions {
@@ -84,12 +85,12 @@ export class UsageConsumerLoop {
    * it stays in the streams, for the next consumer to store.
    */
   async stop(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const halted = await Promise.race([
-      this.halt().then(() => true),
-      new Promise<false>((r) => (timer = setTimeout(() => r(false), this.options.stopWaitMs ?? STOP_WAIT_MS))),
-    ]);
-    if (timer !== undefined) clearTimeout(timer);
+    const wait = this.options.stopWaitMs ?? STOP_WAIT_MS;
+    // halt() never rejects (run() catches every poll's error): a rejection here is the timeout.
+    const halted = await withTimeout(this.halt(), wait, () => new Error(`poll still running after ${wait} ms`)).then(
+      () => true,
+      () => false,
+    );
     // A last poll on a Redis that just hung would only hang too, past any shutdown grace.
     if (halted && this.failed === 0) {
       await this.poll().catch((err: unknown) => log.error("final usage poll failed", { error: describeError(err) }));

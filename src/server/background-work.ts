@@ -2,6 +2,8 @@
 // gateway as Workers' `waitUntil`: tracked, so that a shutdown waits for it instead of
 // dropping usage.
 
+import { withTimeout } from "../core/timeout";
+
 export interface BackgroundWork {
   /** What the gateway's fetch gets as its ExecutionContext. */
   executionCtx: { waitUntil(p: Promise<unknown>): void; passThroughOnException(): void; props: object };
@@ -25,14 +27,9 @@ export function backgroundWork(onError: (err: unknown) => void): BackgroundWork 
 }
 
 /** Waits for `promises` to settle, or `ms`, whichever comes first; true if they settled. */
-export async function settledWithin(promises: (Promise<unknown> | null)[], ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      Promise.allSettled(promises).then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function settledWithin(promises: (Promise<unknown> | null)[], ms: number): Promise<boolean> {
+  return withTimeout(Promise.allSettled(promises), ms, () => new Error(`not settled in ${ms} ms`)).then(
+    () => true,
+    () => false,
+  );
 }

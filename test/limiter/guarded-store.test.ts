@@ -20,32 +20,42 @@ const down: LimiterStore = {
   apply: () => Promise.resolve(),
 };
 
+/**
+ * With the timers faked, `call` (a guarded call to a store that never answers) is still
+ * pending 1 ms before `ms` and rejected at it as unavailable, with `message`.
+ */
+async function expectTimeoutAt(call: () => Promise<unknown> | undefined, ms: number, message: string) {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    let outcome: unknown = "pending";
+    void call()?.then(
+      (value) => {
+        outcome = { value };
+      },
+      (err: unknown) => {
+        outcome = err;
+      },
+    );
+    await vi.advanceTimersByTimeAsync(ms - 1);
+    expect(outcome).toBe("pending");
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcome).toBeInstanceOf(LimiterUnavailableError);
+    expect((outcome as Error).message).toBe(message);
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe("guarded limiter store", () => {
   it("reports a store that does not answer in time as unavailable, within the bound", async () => {
     // The store never settles, so only the guard's timer can answer. With the timers faked
     // it moves only when told: still pending 1 ms before the bound, answered at it, and the
     // error names the bound (50 ms, the call timeout, not the 1 s load timeout).
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-    try {
-      let outcome: unknown = "pending";
-      void guardedStore(down, 50, 1_000)
-        .check("t", { route: "default" })
-        .then(
-          (value) => {
-            outcome = { value };
-          },
-          (err: unknown) => {
-            outcome = err;
-          },
-        );
-      await vi.advanceTimersByTimeAsync(49);
-      expect(outcome).toBe("pending");
-      await vi.advanceTimersByTimeAsync(1);
-      expect(outcome).toBeInstanceOf(LimiterUnavailableError);
-      expect((outcome as Error).message).toBe("limiter check timed out after 50 ms");
-    } finally {
-      vi.useRealTimers();
-    }
+    await expectTimeoutAt(
+      () => guardedStore(down, 50, 1_000).check("t", { route: "default" }),
+      50,
+      "limiter check timed out after 50 ms",
+    );
   });
 
   it("reports failures as unavailable, keeping the cause", async () => {
@@ -143,27 +153,11 @@ describe("guarded limiter store, settleMany", () => {
     expect(await ok.settleMany?.("t", items)).toEqual(answered);
     expect(batches).toEqual([["t", items]]);
 
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-    try {
-      let outcome: unknown = "pending";
-      void guardedStore({ ...down, settleMany: () => new Promise(() => {}) }, 50, 1_000)
-        .settleMany?.("t", items)
-        .then(
-          () => {
-            outcome = "answered";
-          },
-          (err: unknown) => {
-            outcome = err;
-          },
-        );
-      await vi.advanceTimersByTimeAsync(49);
-      expect(outcome).toBe("pending");
-      await vi.advanceTimersByTimeAsync(1);
-      expect(outcome).toBeInstanceOf(LimiterUnavailableError);
-      expect((outcome as Error).message).toBe("limiter settle timed out after 50 ms");
-    } finally {
-      vi.useRealTimers();
-    }
+    await expectTimeoutAt(
+      () => guardedStore({ ...down, settleMany: () => new Promise(() => {}) }, 50, 1_000).settleMany?.("t", items),
+      50,
+      "limiter settle timed out after 50 ms",
+    );
     const failing = guardedStore({ ...down, settleMany: () => Promise.reject(new Error("reset")) }, 1_000, 1_000);
     await expect(failing.settleMany?.("t", items)).rejects.toThrow(LimiterUnavailableError);
   });

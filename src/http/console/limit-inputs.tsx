@@ -3,6 +3,17 @@
 // a bucket's burst and a calls-in-flight cap hold at least 1, a rate, a cost or a daily count
 // may be 0.
 
+/** How a limits form names each field it may show. */
+export const LIMIT_LABELS = {
+  ratePerMinute: "Units per minute",
+  burst: "Units burst",
+  requestsPerMinute: "Requests per minute",
+  requestBurst: "Request burst",
+  maxConcurrent: "Max concurrent calls",
+  dailyUnits: "Daily units",
+  cost: "Cost per call (units)",
+} as const;
+
 const AT_LEAST_ONE = new Set(["burst", "requestBurst", "maxConcurrent"]);
 
 export const limitMin = (field: string): "0" | "1" => (AT_LEAST_ONE.has(field) ? "1" : "0");

@@ -7,20 +7,11 @@ import type { OverrideView } from "../../db/tenants";
 import { OverrideQuotaSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, parseLimits, textField } from "./form";
 import { When } from "./format";
-import { LimitInputs } from "./limit-inputs";
+import { LIMIT_LABELS, LimitInputs } from "./limit-inputs";
 import { Csrf } from "./page";
 
 const FIELDS = ["ratePerMinute", "burst", "requestsPerMinute", "requestBurst", "maxConcurrent", "dailyUnits"] as const;
 type Field = (typeof FIELDS)[number];
-
-const LABELS: Record<Field, string> = {
-  ratePerMinute: "Units per minute",
-  burst: "Units burst",
-  requestsPerMinute: "Requests per minute",
-  requestBurst: "Request burst",
-  maxConcurrent: "Max concurrent calls",
-  dailyUnits: "Daily units",
-};
 
 /** The form's fields as typed. */
 export type OverrideFormValues = Record<Field | "hours", string>;
@@ -84,7 +75,7 @@ export function OverrideSection(props: {
       <form method="post" action={base} class="stack">
         <Csrf token={props.csrf} />
         <p class="hint">Raise or lower limits for a while. Empty fields keep the quota's value.</p>
-        <LimitInputs fields={FIELDS} labels={LABELS} values={v} />
+        <LimitInputs fields={FIELDS} labels={LIMIT_LABELS} values={v} />
         <label>
           For hours <input name="hours" type="number" min="1" max="8784" value={v.hours} required />
         </label>

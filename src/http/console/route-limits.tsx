@@ -7,21 +7,12 @@ import type { RouteOverride } from "../../core/limits";
 import { RouteOverrideSchema } from "../schemas";
 import { type ConsoleForm, describeIssues, parseLimits, textField } from "./form";
 import { Count } from "./format";
-import { LimitInputs } from "./limit-inputs";
+import { LIMIT_LABELS, LimitInputs } from "./limit-inputs";
 import { Csrf } from "./page";
 import { Table } from "./table";
 
 const FIELDS = ["ratePerMinute", "burst", "requestsPerMinute", "requestBurst", "maxConcurrent", "cost"] as const;
 type Field = (typeof FIELDS)[number];
-
-const LABELS: Record<Field, string> = {
-  ratePerMinute: "Units per minute",
-  burst: "Units burst",
-  requestsPerMinute: "Requests per minute",
-  requestBurst: "Request burst",
-  maxConcurrent: "Max concurrent calls",
-  cost: "Cost per call (units)",
-};
 
 /** The form's fields as typed. */
 export type RouteFormValues = Record<Field | "route", string>;
@@ -74,7 +65,7 @@ export function RouteLimitsSection(props: {
           columns={[
             { header: "Route", cell: ([route]) => <code>{route}</code> },
             ...FIELDS.map((f) => ({
-              header: LABELS[f],
+              header: LIMIT_LABELS[f],
               class: "num",
               cell: ([, e]: [string, RouteOverride]) => shown(e[f]),
             })),
@@ -99,7 +90,7 @@ export function RouteLimitsSection(props: {
           <label>
             Route <input name="route" value={v.route} required placeholder="chat" autocomplete="off" />
           </label>
-          <LimitInputs fields={FIELDS} labels={LABELS} values={v} />
+          <LimitInputs fields={FIELDS} labels={LIMIT_LABELS} values={v} />
         </fieldset>
         <button type="submit">Save route limits</button>
       </form>

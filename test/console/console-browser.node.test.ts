@@ -232,7 +232,11 @@ describe("operator console in Chromium", () => {
     await page.fill("#token", TOKEN);
     const list = page.locator('section.op[data-path="/admin/v1/tenants"][data-method="get"]');
     await list.locator("button").click();
-    await expect.poll(async () => (await list.locator("pre.result").textContent()) ?? "").toMatch(/^200 /);
+    // The page's own fetch to the gateway: with other test files beside it, it can take
+    // longer than expect.poll's default second.
+    await expect
+      .poll(async () => (await list.locator("pre.result").textContent()) ?? "", { timeout: 10_000 })
+      .toMatch(/^200 /);
     expect(await list.locator("pre.result").textContent()).toContain('"tenants"');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") });

@@ -13,6 +13,7 @@ import {
 import { CONCURRENCY_POLICY, DAILY_POLICY, MAX_CALL_UNITS } from "./core/limits";
 import { isCurrency, isPrice } from "./core/money";
 import type { RouteRule } from "./core/route-table";
+import { DEFAULT_SETTLE_WINDOW_MS } from "./core/settle-coalescer";
 import { isWebhookSecret } from "./core/webhook-signature";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -168,6 +169,11 @@ const envSchema = z.object({
   LIMITER_LOAD_TIMEOUT_MS: int(1, 60_000).default(DEFAULT_LOAD_TIMEOUT_MS),
   LEGACY_RATELIMIT_HEADERS: flag,
   RESERVATION_TTL_SECONDS: int(1, 86_400).default(DEFAULT_RESERVATION_TTL_SECONDS),
+  /**
+   * How long a tenant's first settle waits for others, so that they go to the limiter in one
+   * round trip (see settle-coalescer.ts). 0: each settle is its own call.
+   */
+  SETTLE_WINDOW_MS: int(0, 1_000).default(DEFAULT_SETTLE_WINDOW_MS),
   /** Token routes: the output reserved for a request that names no max_tokens (a route's maxTokens wins). */
   DEFAULT_MAX_TOKENS: int(0, MAX_CALL_UNITS).default(4096),
   /** Token routes read the request body to estimate it; a larger body is refused with 413. */

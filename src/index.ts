@@ -5,6 +5,7 @@ import { loadConfig } from "./config";
 import { analyticsMetrics } from "./core/analytics-metrics";
 import { guardedStore } from "./core/guarded-store";
 import { log } from "./core/log";
+import { sharedSettles } from "./core/settle-coalescer";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";
@@ -34,11 +35,21 @@ function openDatabase(env: Env) {
   return openNeonDatabase(config.DATABASE_URL, config.NEON_WS_PROXY);
 }
 
-/** The Durable Objects, or a self-hosted Redis over TCP when RATE_LIMIT_REDIS_URL is set. */
+// The isolate's settle coalescer: the settles of one tenant's concurrent calls go to its
+// limiter in one round trip. Detached: a request never waits for a batch another request
+// flushes, which workerd does not allow.
+const coalesced = sharedSettles({ detached: true });
+
+/**
+ * The Durable Objects, or a self-hosted Redis over TCP when RATE_LIMIT_REDIS_URL is set,
+ * with their settles coalesced for SETTLE_WINDOW_MS.
+ */
 function store(env: Env) {
   const config = loadConfig(env);
-  if (!config.RATE_LIMIT_REDIS_URL) return defaultStore(env);
-  return guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
+  const backend = config.RATE_LIMIT_REDIS_URL
+    ? guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS)
+    : defaultStore(env);
+  return coalesced(backend, config.SETTLE_WINDOW_MS);
 }
 
 const gateway = createGateway({

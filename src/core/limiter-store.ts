@@ -97,7 +97,15 @@ export type CheckResult =
   /** Only with `loadIfCold: false`: the tenant's config is not here yet; nothing was consumed. */
   | { status: "cold" };
 
-export type SettleResult = { status: "settled"; units: number } | { status: "expired" } | { status: "unknown" };
+export type SettleResult =
+  | { status: "settled"; units: number }
+  | { status: "expired" }
+  | { status: "unknown" }
+  /**
+   * Only from a store whose settles are coalesced in detached mode (Workers): the settle
+   * joined a batch another request flushes, which reports its outcome. No backend answers it.
+   */
+  | { status: "queued" };
 
 /** One settle of a batch: `settle`'s arguments after the tenant id. */
 export interface SettleItem {

@@ -6,9 +6,17 @@
 // rejects each of its settles with LimiterUnavailableError, as one failed settle does
 // today, and its reservations stay held until they expire and are recorded at their
 // estimate, so nothing is lost and nothing is billed twice.
+//
+// Two ways to wait. By default every settle waits for its batch (Node, Bun, Deno). On
+// Workers (`detached`), a request may not wait for, nor be answered by, I/O that another
+// request started: workerd cancels it as hung, and resolving it from the other request fails
+// (test/limiter/coalescer-cross-request.workers.test.ts). So there only a batch's first
+// settle (its leader, whose timer flushes it) waits; the others answer "queued" at once,
+// and a failure of theirs is reported to `onDetachedFailure` from the leader's request.
 
 import { describeError } from "./errors";
 import { type LimiterStore, LimiterUnavailableError, type SettleItem, type SettleResult } from "./limiter-store";
+import { log } from "./log";
 
 /**
  * Applies one tenant's batch: one answer per item, in order. An Error in place of a result
@@ -26,13 +34,22 @@ export interface SettleCoalescerOptions {
   maxBatch?: number;
   /** Default: setTimeout. */
   setTimer?: SetTimer;
+  /**
+   * Workers: only each batch's first settle waits for the batch; the others resolve
+   * `{ status: "queued" }` at once, and a full batch is closed to new settles and flushed
+   * by its first settle's timer, never by a later settle's request. Default false.
+   */
+  detached?: boolean;
+  /** Detached settles whose batch, or own item, failed. Default: logged as a warning. */
+  onDetachedFailure?: (tenantId: string, items: SettleItem[], error: LimiterUnavailableError) => void;
 }
 
 export interface SettleCoalescer {
   /**
-   * Queues one settle; resolves with its own result once its batch is applied. The batch
-   * is flushed with the `flush` of its first settle: on Workers, that is the request whose
-   * timer fires, so the flush's I/O belongs to a request that is still running.
+   * Queues one settle; resolves with its own result once its batch is applied (detached:
+   * a settle that joined another's batch resolves "queued" at once). The batch is flushed
+   * with the `flush` of its first settle: on Workers, that is the request whose timer
+   * fires, so the flush's I/O belongs to a request that is still running.
    */
   add(tenantId: string, item: SettleItem, flush: FlushSettles): Promise<SettleResult>;
   /** Flushes every queued batch now and waits for every flush in flight (shutdown). */
@@ -43,11 +60,13 @@ export interface SettleCoalescer {
 
 interface Waiter {
   item: SettleItem;
-  resolve: (result: SettleResult) => void;
-  reject: (err: unknown) => void;
+  /** Absent for a detached settle: nobody waits for it. */
+  resolve?: (result: SettleResult) => void;
+  reject?: (err: unknown) => void;
 }
 
 interface Batch {
+  tenantId: string;
   waiters: Waiter[];
   flush: FlushSettles;
   cancel: () => void;
@@ -84,11 +103,21 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
     throw new RangeError(`settleCoalescer: maxBatch must be a whole number, at least 1, got ${maxBatch}`);
   }
-  const queued = new Map<string, Batch>();
+  const detached = options.detached === true;
+  const onDetachedFailure = options.onDetachedFailure ?? logDetachedFailure;
+  // The batch each tenant's next settle joins; and every batch not yet flushed, which in
+  // detached mode includes full ones, closed to new settles but waiting for their timer.
+  const open = new Map<string, Batch>();
+  const unflushed = new Set<Batch>();
   const inFlight = new Set<Promise<void>>();
 
-  async function apply(tenantId: string, batch: Batch): Promise<void> {
-    const { waiters } = batch;
+  async function apply(batch: Batch): Promise<void> {
+    const { tenantId, waiters } = batch;
+    const lost: { items: SettleItem[]; error: LimiterUnavailableError }[] = [];
+    const fail = (w: Waiter, error: LimiterUnavailableError) => {
+      if (w.reject) w.reject(error);
+      else lost.push({ items: [w.item], error });
+    };
     try {
       const results = await batch.flush(
         tenantId,
@@ -99,48 +128,68 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
       }
       waiters.forEach((w, i) => {
         const result = results[i] as SettleResult | Error;
-        if (result instanceof Error) w.reject(unavailable(tenantId, result));
-        else w.resolve(result);
+        if (result instanceof Error) fail(w, unavailable(tenantId, result));
+        else w.resolve?.(result);
       });
     } catch (err) {
       const error = unavailable(tenantId, err);
-      for (const w of waiters) w.reject(error);
+      for (const w of waiters) fail(w, error);
     }
+    for (const { items, error } of lost) onDetachedFailure(tenantId, items, error);
   }
 
-  function flush(tenantId: string): void {
-    const batch = queued.get(tenantId);
-    if (!batch) return;
-    queued.delete(tenantId);
+  function flush(batch: Batch): void {
+    if (!unflushed.delete(batch)) return;
+    if (open.get(batch.tenantId) === batch) open.delete(batch.tenantId);
     batch.cancel();
-    const done = apply(tenantId, batch);
+    const done = apply(batch);
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   }
 
   return {
     add(tenantId, item, flushWith) {
+      const joined = open.get(tenantId);
+      if (detached && joined) {
+        joined.waiters.push({ item });
+        if (joined.waiters.length >= maxBatch) open.delete(tenantId);
+        return Promise.resolve({ status: "queued" });
+      }
       return new Promise<SettleResult>((resolve, reject) => {
-        let batch = queued.get(tenantId);
+        let batch = joined;
         if (!batch) {
-          batch = { waiters: [], flush: flushWith, cancel: () => {} };
-          queued.set(tenantId, batch);
-          batch.cancel = setTimer(() => flush(tenantId), windowMs);
+          const opened: Batch = { tenantId, waiters: [], flush: flushWith, cancel: () => {} };
+          open.set(tenantId, opened);
+          unflushed.add(opened);
+          opened.cancel = setTimer(() => flush(opened), windowMs);
+          batch = opened;
         }
         batch.waiters.push({ item, resolve, reject });
-        if (batch.waiters.length >= maxBatch) flush(tenantId);
+        if (batch.waiters.length < maxBatch) return;
+        // Full. Detached, it is flushed by its own timer, in the request that opened it.
+        if (detached) open.delete(tenantId);
+        else flush(batch);
       });
     },
     async flushAll() {
-      for (const tenantId of [...queued.keys()]) flush(tenantId);
+      for (const batch of [...unflushed]) flush(batch);
       await Promise.all([...inFlight]);
     },
     pending: () => {
       let n = 0;
-      for (const batch of queued.values()) n += batch.waiters.length;
+      for (const batch of unflushed) n += batch.waiters.length;
       return n;
     },
   };
+}
+
+function logDetachedFailure(tenantId: string, items: SettleItem[], error: LimiterUnavailableError): void {
+  // The reservations stay held and are recorded at their estimate when they expire.
+  log.warn("queued settles failed; their reservations will be recorded at their estimate", {
+    tenant: tenantId,
+    reservations: items.map((i) => i.reservationId),
+    error: describeError(error),
+  });
 }
 
 /**
@@ -178,4 +227,18 @@ export function withCoalescedSettles(store: LimiterStore, coalescer: SettleCoale
   if (store.settleMany) coalesced.settleMany = store.settleMany.bind(store);
   if (store.load) coalesced.load = store.load.bind(store);
   return coalesced;
+}
+
+/**
+ * One coalescer for an isolate or process, made on first use for the configured window:
+ * wraps a store (built per request on Workers) so that every request's settles share it.
+ * A window of 0 leaves the store as it is: each settle is its own call.
+ */
+export function sharedSettles(options: Omit<SettleCoalescerOptions, "windowMs"> = {}) {
+  let shared: { windowMs: number; coalescer: SettleCoalescer } | undefined;
+  return (store: LimiterStore, windowMs: number): LimiterStore => {
+    if (windowMs === 0) return store;
+    if (shared?.windowMs !== windowMs) shared = { windowMs, coalescer: settleCoalescer({ ...options, windowMs }) };
+    return withCoalescedSettles(store, shared.coalescer);
+  };
 }

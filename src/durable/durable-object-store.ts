@@ -1,6 +1,7 @@
-// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision.
+// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision, or per batch of one tenant's settles.
 
 import type { LimiterStore } from "../core/limiter-store";
+import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import type { TenantLimiterObject } from "./tenant-limiter";
 
@@ -18,6 +19,10 @@ export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimit
     settle: async (tenantId, reservationId, units, metadata, usage) => {
       assertDimensions(usage);
       return stub(tenantId).settle(reservationId, units, metadata, usage);
+    },
+    settleMany: async (tenantId, items) => {
+      assertSettleBatch(items);
+      return stub(tenantId).settleMany(items);
     },
     record: async (tenantId, request) => {
       const { model, inputTokens, outputTokens, cachedInputTokens } = request;

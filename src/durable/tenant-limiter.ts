@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
-import { decide, decideReported, describeLimits, type LimiterState, reconcile } from "../core/limiter";
+import { decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
 import {
   assertUnits,
   IDEMPOTENCY_TTL_MS,
@@ -24,6 +24,7 @@ import type {
   LoadTenantSnapshot,
   RecordRequest,
   RecordResult,
+  SettleItem,
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
@@ -31,12 +32,14 @@ import { hasConcurrency, limitsAt, routeCost, type TenantLimits } from "../core/
 import { log } from "../core/log";
 import { stateWithAlerts } from "../core/quota-alerts";
 import { hashIn } from "../core/secrets";
+import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
 import type { Authorized, LimiterEnv } from "./limiter-env";
 import { LimiterStorage } from "./limiter-storage";
 import { flushOutbox } from "./outbox-flusher";
+import { settleReservations } from "./settle-reservations";
 import { UsageRecorder } from "./usage-recorder";
 
 export type { LimiterEnv } from "./limiter-env";
@@ -48,6 +51,8 @@ export type { LimiterEnv } from "./limiter-env";
 export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   /** The limiter's clock. Tests replace it through `runInDurableObject`. */
   clock: () => number = () => Date.now();
+  /** Settle calls (one settle or a batch) and the settles they carried, since the object started. */
+  readonly settleCalls = { calls: 0, items: 0 };
 
   private readonly storage: LimiterStorage;
   private readonly config: Config;
@@ -129,28 +134,27 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   /**
    * Settles a reservation to the units actually used, refunding or charging the difference,
    * and records the usage with its breakdown. A reservation past its expiry keeps its
-   * estimate, which is what gets recorded, marked estimated.
+   * estimate, recorded marked estimated. A batch of one: it answers one result.
    */
-  async settle(
-    reservationId: string,
-    units: number,
-    metadata?: UsageMetadata,
-    usage?: UsageDimensions,
-  ): Promise<SettleResult> {
-    assertUnits(units);
-    assertDimensions(usage);
-    const snapshot = this.snapshot ?? (await this.loadSnapshot());
-    const now = this.clock();
-    const reservation = this.storage.takeReservation(reservationId);
-    if (!reservation) return { status: "unknown" };
-    if (reservation.expiresAt <= now || !snapshot) {
-      this.outbox.estimate(reservation, metadata);
-      return { status: "expired" };
-    }
-    const state = reconcile(this.state, snapshot.limits, reservation, units, now);
-    this.keep(state, snapshot.limits, now);
-    this.outbox.reservation(reservation, units, metadata, usage ?? {});
-    return { status: "settled", units };
+  async settle(reservationId: string, units: number, metadata?: UsageMetadata, usage?: UsageDimensions) {
+    const [result] = await this.settleMany([{ reservationId, units, metadata, usage }]);
+    return result ?? ({ status: "unknown" } as const);
+  }
+
+  /**
+   * Settles several reservations in order, as that many settles would one after another, in
+   * one synchronous block: the counters are written once, with the alerts and the usage
+   * events of every item, and commit together.
+   */
+  async settleMany(items: SettleItem[]): Promise<SettleResult[]> {
+    assertSettleBatch(items);
+    this.settleCalls.calls++;
+    this.settleCalls.items += items.length;
+    const limits = (this.snapshot ?? (await this.loadSnapshot()))?.limits ?? null;
+    const tenant = { tenantId: this.tenantId(), now: this.clock(), state: this.state, limits };
+    const { results, state } = settleReservations(this.storage, this.outbox, tenant, items);
+    this.state = state;
+    return results;
   }
 
   /** Records usage reported after the fact against the daily quota, once per idempotency key. */

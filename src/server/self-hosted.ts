@@ -17,6 +17,7 @@ import { type Config, loadConfig } from "../config";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
 import { log } from "../core/log";
+import { settleCoalescer, withCoalescedSettles } from "../core/settle-coalescer";
 import type { DatabaseHandle } from "../db/database";
 import { openNodeDatabase } from "../db/node";
 import { pooledSnapshots } from "../db/snapshot-source";
@@ -129,7 +130,10 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   };
   const limiter = new RedisLimiterStore({ ...limiterOptions, redis });
   const sweeping = new RedisLimiterStore({ ...limiterOptions, redis: background });
-  const store = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
+  // The process's settles of one tenant go to Redis together, within SETTLE_WINDOW_MS.
+  const settles = settleCoalescer({ windowMs: config.SETTLE_WINDOW_MS });
+  const guarded = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
+  const store = config.SETTLE_WINDOW_MS === 0 ? guarded : withCoalescedSettles(guarded, settles);
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
   const metricsOn = options.metrics !== false;
@@ -232,6 +236,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     nextBillingAt: () => billing?.nextRun() ?? null,
     runBilling: (at = Date.now()) => runBilling(at),
     async flushUsage() {
+      await settles.flushAll();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await usage.flush();
     },
@@ -244,6 +249,8 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
+      // Settles still gathering for their window go now (each is bounded by LIMITER_TIMEOUT_MS).
+      await settles.flushAll();
       // Replies still being metered are usage: waited for (each is bounded by the meter's own
       // limits). A billing run is not: cut short, its transaction rolls back and the next
       // tick, on any instance, runs it again.

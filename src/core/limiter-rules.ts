@@ -18,6 +18,13 @@ export const UNKNOWN_KEY_REFRESH_MS = 30_000;
 /** How long a reported usage's idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 7 * DAY_MS;
 
+/**
+ * The most settles one settleMany takes. A batch is applied in one step (a script on Redis),
+ * which holds everything else of the limiter back while it runs: a batch past this is a bug
+ * in the caller (the settle coalescer sends 100 at most), refused before any of it is applied.
+ */
+export const MAX_SETTLE_BATCH = 1_000;
+
 /** When a reservation made at `now` expires unsettled (RESERVATION_TTL_SECONDS is in seconds). */
 export function reservationExpiry(now: number, ttlSeconds: number): number {
   return now + ttlSeconds * 1000;

@@ -1,6 +1,6 @@
 // The conformance suite's part for settleMany: one tenant's settles in one round trip. A
-// backend that has it runs every behaviour here; one that does not yet (the Durable Object
-// and Redis, until WP2/WP3) is held to not having it, so turning it on means turning this on.
+// backend that has it runs every behaviour here (memory, Redis); one that does not yet (the
+// Durable Object, until WP2) is held to not having it, so turning it on means turning this on.
 
 import { describe, expect, it } from "vitest";
 import type { SettleItem } from "../../../src/core/limiter-store";

@@ -15,6 +15,10 @@
 //   + v2          after only, with the policies the issue adds: a request bucket beside the
 //                 units bucket, the daily quota with its alert thresholds, and a concurrency
 //                 cap, so the reserving check takes a request, units, the day and a slot.
+//   settle batches  after only (issue 18), on the "+ v2" store: N settles of a tenant one
+//                 call each against one settleMany of N (lib/settle-batches.ts), for each N
+//                 of BENCH_SETTLE_BATCHES (default 10,50); BENCH_ONLY="settle batch" runs
+//                 these alone.
 // "today's limits" after the issue carry the alert thresholds every tenant gets by default
 // (0.8 and 1), since that is what a tenant migrated unchanged runs with.
 //
@@ -37,6 +41,7 @@ import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { extractBaseline } from "./lib/baseline-tree";
 import { closedLoop } from "./lib/closed-loop";
 import { cleanUpPrefix, drainStreams, redisVersionAt, withCpu } from "./lib/redis-bench";
+import { settleBatchRows } from "./lib/settle-batches";
 import { median, positiveInt } from "./stats";
 
 const HOST = "127.0.0.1";
@@ -49,6 +54,7 @@ const TENANTS = 1_000;
 const WARMUP_CALLS = 4_000;
 const RUN_CAP_MS = 8_000;
 const PREFIX = `aegis-bench-${randomBytes(4).toString("hex")}`;
+const SETTLE_BATCHES = (process.env.BENCH_SETTLE_BATCHES ?? "10,50").split(",").filter(Boolean).map(Number);
 
 // Far above what the bench reaches, so every call is admitted and does its full work; the
 // daily quota is finite so that it is really checked (and its alerts never cross).
@@ -302,6 +308,10 @@ try {
     console.log(
       `${m <= 1.2 ? "PASS" : "MISS"}  a check that takes a request, units, the day and a slot spends ${((m - 1) * 100).toFixed(0)}% more time in the script than today's check (target <= +20%)`,
     );
+  }
+  if ((!only || only.test("settle batch")) && SETTLE_BATCHES.length > 0) {
+    const settles = CALLS;
+    await settleBatchRows({ redis, target: afterV2, tenants, sizes: SETTLE_BATCHES, rounds: ROUNDS, settles, loop });
   }
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 } catch (err) {

@@ -13,8 +13,10 @@ import { assertDimensions } from "./usage-dimensions";
 import type { UsageDimensions, UsageMetadata } from "./usage-event";
 
 /**
- * Most settles in one batch. The coalescer sends at most 100; the bound keeps one call's
- * work (and, on the Durable Object, one synchronous block) small whoever the caller is.
+ * The most settles one settleMany takes. A batch is applied in one step (a script on Redis,
+ * one synchronous block on the Durable Object), which holds everything else of the limiter
+ * back while it runs: a batch past this is a bug in the caller (the settle coalescer sends
+ * 100 at most), refused before any of it is applied.
  */
 export const MAX_SETTLE_BATCH = 1_000;
 

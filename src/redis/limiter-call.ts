@@ -38,7 +38,8 @@ export type LimiterOp =
       /** The event's dimensions; when reserving, those of the reservation recorded at its estimate. */
       dimensions: UsageDimensions;
     }
-  | { op: "settle"; reservationId: string; units: number; metadata?: UsageMetadata; dimensions: UsageDimensions }
+  /** One reservation or a batch of a tenant's, settled in this order. */
+  | { op: "settle"; items: SettleCall[] }
   | {
       op: "record";
       eventId: string;
@@ -59,6 +60,14 @@ export type LimiterOp =
    * even as a stale config while Postgres is out of reach.
    */
   | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number; overrideUntil?: number };
+
+/** One settle of a `settle` call. */
+export interface SettleCall {
+  reservationId: string;
+  units: number;
+  metadata?: UsageMetadata;
+  dimensions: UsageDimensions;
+}
 
 export type LimiterCall = CallContext & LimiterOp;
 
@@ -107,7 +116,10 @@ function opArgs(call: LimiterOp): (string | number)[] {
       ];
     // settle, sweep and forget leave ARGV 7 (check's event id) empty and start at 8.
     case "settle":
-      return ["", call.reservationId, call.units, metadataArg(call.metadata), dimensionsArg(call.dimensions)];
+      return [
+        "",
+        ...call.items.flatMap((i) => [i.reservationId, i.units, metadataArg(i.metadata), dimensionsArg(i.dimensions)]),
+      ];
     case "record":
       return [
         call.eventId,

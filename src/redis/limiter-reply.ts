@@ -2,6 +2,7 @@
 // so that the store can rebuild the Decision with the same code as every other backend.
 
 import type { InFlight, LimiterState } from "../core/limiter";
+import type { SettleItem, SettleResult } from "../core/limiter-store";
 import type { InFlightCounts } from "../core/limits-report";
 import type { BucketState } from "../core/token-bucket";
 import type { RedisReply } from "./resp/index";
@@ -73,4 +74,19 @@ export function peekedState(fields: RedisReply[]): { state: LimiterState; inFlig
     else if (field.startsWith("n:")) inFlight.routes[field.slice(2)] = Number(value);
   }
   return { state, inFlight };
+}
+
+/**
+ * What a settle call answered for its items, in order (slot 4 on: settled, expired or
+ * unknown), or null when the script answered another number of results than items.
+ */
+export function settledResults(reply: RedisReply[], items: SettleItem[]): SettleResult[] | null {
+  const statuses = reply.slice(4).map(str);
+  if (statuses.length !== items.length) return null;
+  return items.map(({ units }, i): SettleResult => {
+    const status = statuses[i];
+    if (status === "settled") return { status: "settled", units };
+    if (status === "expired") return { status: "expired" };
+    return { status: "unknown" };
+  });
 }

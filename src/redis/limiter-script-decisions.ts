@@ -1,5 +1,6 @@
-// The limiter script's decisions: check, settle, record and peek, each answering the state it
-// found so the caller can rebuild the Decision with src/core. Part of LIMITER_SCRIPT (limiter-script.ts).
+// The limiter script's decisions: check, record and peek, each answering the state it found so
+// the caller can rebuild the Decision with src/core (settle is limiter-script-settle.ts).
+// Part of LIMITER_SCRIPT (limiter-script.ts).
 // A check meets, as src/core decide() does, up to four buckets (the route's units and requests,
 // the key's units and requests), the day and, when reserving, the tenant's and the route's
 // calls in flight; it takes from all of them or from none.
@@ -129,64 +130,6 @@ if op == 'check' then
   -- The state as found (each bucket's "ticks:at", the day, the calls in flight), for decide().
   return {'ok', version, json, loadedAt, cost, allowed and 1 or 0, c[13] or false, c[20] or false,
     kState[1] or false, kState[2] or false, dDay or false, dUsed or false, busy, busyRoute}
-end
-
-if op == 'settle' then
-  -- ARGV: 8 reservation id, 9 units, 10 metadata JSON, 11 dimensions JSON. A reservation is
-  -- recorded once, as ev_<id>.
-  local raw = redis.call('HGET', res, ARGV[8])
-  if not raw then return {'unknown', version, json, loadedAt} end
-  redis.call('HDEL', res, ARGV[8])
-  redis.call('ZREM', resx, ARGV[8])
-  local r = split(raw)
-  local name, units, held, day, reservedAt, expiresAt = r[1], tonumber(r[2]), tonumber(r[3]), r[4], tonumber(r[5]), tonumber(r[6])
-  -- Parts 9 and 10 are absent from entries written before keys had limits and slots were counted.
-  local key, keyHeld, slot = r[9] or '', tonumber(r[10]) or 0, r[10] ~= nil
-  local eventId = 'ev_' .. ARGV[8]
-  local live = expiresAt > now
-  local actual = tonumber(ARGV[9])
-  local delta = units - actual
-  local adjusting = live and delta ~= 0
-  if slot or adjusting then
-    local kf = 'b:key/' .. key .. '/' .. name
-    -- The buckets only when they move: a settle at the estimate reads just the slots.
-    local b
-    if adjusting then
-      b = redis.call('HMGET', tenant, 'n', 'n:' .. name, 'r:' .. name, 'b:' .. name, 'k:' .. key, kf)
-    else
-      b = redis.call('HMGET', tenant, 'n', 'n:' .. name)
-    end
-    if slot then
-      put('n', fmt(math.max(0, (tonumber(b[1]) or 0) - 1)))
-      put('n:' .. name, fmt(math.max(0, (tonumber(b[2]) or 0) - 1)))
-    end
-    if adjusting then
-      -- src/core reconcile(): the units buckets (the route's, the key's) and the day move by
-      -- the difference; a refund gives back no more than was taken.
-      local function adjust(field, found, rate, burst, taken)
-        if not burst then return end
-        local ticks, at = stateOf(found)
-        local d = delta * TICKS
-        if delta > 0 then d = math.min(d, taken) end
-        setBucket(field, math.min(burst * TICKS, level(ticks, at, rate, burst) + d), at)
-      end
-      local rate, burst = routeOf(b[3])
-      adjust('b:' .. name, b[4], rate, burst, held)
-      if key ~= '' then
-        local krate, kburst = keyOf(b[5])
-        adjust(kf, b[6], krate, kburst, keyHeld)
-      end
-      -- A refund for a day that has ended is dropped; a charge always lands.
-      if day == today or delta < 0 then setDaily(usedToday() - delta) end
-    end
-    flush()
-  end
-  if not live then
-    emit(eventId, name, units, reservedAt, r[7], ARGV[10], estimate(r))
-    return {'expired', version, json, loadedAt}
-  end
-  emit(eventId, name, actual, reservedAt, r[7], ARGV[10], ARGV[11])
-  return {'settled', version, json, loadedAt}
 end
 
 if op == 'record' then

@@ -90,14 +90,28 @@ local function level(ticks, at, rate, burst)
   return math.min(cap, ticks + math.min(elapsed, full) * rate)
 end
 
--- The counters' changes, written by one HSET.
-local writes = {}
+-- The counters' changes, written by one HSET, a field once however often it changes (a batch
+-- of settles moves the same few again and again); written[f] is where f's value is in writes.
+local writes, written = {}, {}
 local function put(field, value)
+  local w = written[field]
+  if w then
+    writes[w] = value
+    return
+  end
   writes[#writes + 1] = field
   writes[#writes + 1] = value
+  written[field] = #writes
+end
+-- A field's value as this call has written it, else was (what it read).
+local function latest(field, was)
+  local w = written[field]
+  if w then return writes[w] end
+  return was
 end
 local function flush()
-  if #writes > 0 then redis.call('HSET', tenant, unpack(writes)) end
+  -- In slices: unpack() is bounded by Lua's C stack.
+  for j = 1, #writes, 2000 do redis.call('HSET', tenant, unpack(writes, j, math.min(j + 1999, #writes))) end
 end
 
 local function setBucket(field, ticks, at)

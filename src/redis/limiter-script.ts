@@ -43,17 +43,19 @@
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
 // ARGV: 1 op (check, checkstale, settle, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
-// caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's.
+// caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's
+// (settle: one reservation or a batch, four arguments each).
 // limiter-call.ts is the one place that builds KEYS and ARGV; keep the two in step.
 
 import { LUA_BASE } from "./limiter-script-base";
 import { LUA_DECISIONS } from "./limiter-script-decisions";
 import { LUA_HOUSEKEEPING } from "./limiter-script-housekeeping";
+import { LUA_SETTLE } from "./limiter-script-settle";
 import { LUA_TENANT } from "./limiter-script-tenant";
 import { LuaScript } from "./lua-script";
 
 /** The whole script. Its pieces run in this order; each op returns from the piece that holds it. */
-export const LIMITER_SCRIPT = LUA_BASE + LUA_HOUSEKEEPING + LUA_TENANT + LUA_DECISIONS;
+export const LIMITER_SCRIPT = LUA_BASE + LUA_HOUSEKEEPING + LUA_TENANT + LUA_SETTLE + LUA_DECISIONS;
 
 /** The script as Redis runs it: by SHA-1, sent in full after NOSCRIPT. */
 export const limiterScript = new LuaScript(LIMITER_SCRIPT);

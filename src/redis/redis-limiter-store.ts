@@ -22,15 +22,17 @@ import type {
   LimitsResult,
   RecordRequest,
   RecordResult,
+  SettleItem,
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
 import type { TenantLimits } from "../core/limits";
+import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel, estimatedDimensions } from "../core/usage-dimensions";
 import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { DEFAULT_PREFIX, tenantKeys } from "./keys";
 import { type LimiterOp, runLimiterCall } from "./limiter-call";
-import { checkedState, dailyOf, num, peekedState, str, versionOf } from "./limiter-reply";
+import { checkedState, dailyOf, num, peekedState, settledResults, str, versionOf } from "./limiter-reply";
 import type { RedisCommands } from "./lua-script";
 import type { RedisReply } from "./resp/index";
 import { TenantConfigs } from "./tenant-config";
@@ -142,15 +144,25 @@ export class RedisLimiterStore implements LimiterStore {
     metadata?: UsageMetadata,
     usage?: UsageDimensions,
   ): Promise<SettleResult> {
-    assertUnits(units);
-    assertDimensions(usage);
-    const dimensions = usage ?? {};
-    const r = await this.run(tenantId, undefined, () => ({ op: "settle", reservationId, units, metadata, dimensions }));
-    if (r === null || "denied" in r) return { status: "unknown" };
-    const status = str(r.reply[0]);
-    if (status === "settled") return { status: "settled", units };
-    if (status === "expired") return { status: "expired" };
-    return { status: "unknown" };
+    const [result] = await this.settleMany(tenantId, [{ reservationId, units, metadata, usage }]);
+    if (!result) throw new LimiterInvariantError("the Redis limiter script answered a settle with no result");
+    return result;
+  }
+
+  /**
+   * The settles in one script call (one round trip), applied by the script in order as if one
+   * after another. Refuses, before any I/O, a batch over MAX_SETTLE_BATCH or with an invalid item.
+   */
+  async settleMany(tenantId: string, items: SettleItem[]): Promise<SettleResult[]> {
+    assertSettleBatch(items);
+    if (items.length === 0) return [];
+    const settles = items.map(({ usage, ...item }) => ({ ...item, dimensions: usage ?? {} }));
+    const r = await this.run(tenantId, undefined, () => ({ op: "settle", items: settles }));
+    // A tenant that does not exist holds no reservation.
+    if (r === null || "denied" in r) return items.map(() => ({ status: "unknown" }));
+    const results = settledResults(r.reply, items);
+    if (!results) throw new LimiterInvariantError(`the Redis limiter script miscounted ${items.length} settles`);
+    return results;
   }
 
   async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {

@@ -34,10 +34,14 @@ describe("cluster key slots", () => {
   });
 });
 
-limiterConformance("Redis Cluster (3 masters, node:net)", () => {
-  harness ??= redisHarness(client, prefix);
-  return harness;
-});
+limiterConformance(
+  "Redis Cluster (3 masters, node:net)",
+  () => {
+    harness ??= redisHarness(client, prefix);
+    return harness;
+  },
+  { settleMany: true },
+);
 
 describe("Redis Cluster under a reshard", () => {
   it("keeps deciding while every slot of one master moves to another", async () => {

@@ -1,7 +1,8 @@
 // The Redis store against the in-memory store on random v2 limits and random calls: both
-// must give the same decisions, settlements and reports. The memory store is src/core's
-// decisions on plain state; the Redis store's script decides on its own, and its store
-// throws when src/core, rebuilding the decision from what the script found, disagrees.
+// must give the same decisions, settlements (one at a time and in batches) and reports. The
+// memory store is src/core's decisions on plain state; the Redis store's script decides on its
+// own, and its store throws when src/core, rebuilding the decision from what the script found,
+// disagrees.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -55,6 +56,11 @@ const opArb = fc.oneof(
     withKey: fc.boolean(),
   }),
   fc.record({ op: fc.constant("settle" as const), i: small(20), units: small(15) }),
+  // A batch, which may name a reservation twice.
+  fc.record({
+    op: fc.constant("settleMany" as const),
+    items: fc.array(fc.record({ i: small(20), units: small(15) }), { minLength: 1, maxLength: 6 }),
+  }),
   fc.record({ op: fc.constant("tick" as const), ms: fc.oneof(small(20_000), fc.constant(TTL_SECONDS * 1000)) }),
   fc.record({ op: fc.constant("limits" as const), withKey: fc.boolean() }),
 );
@@ -120,6 +126,18 @@ describe("Redis store against the memory store", () => {
             if (!ids) continue;
             const m = await memory.settle(tenantId, ids[0], o.units);
             expect(gone(await onRedis.settle(tenantId, ids[1], o.units))).toEqual(gone(m));
+          } else if (o.op === "settleMany") {
+            if (held.length === 0) continue;
+            const items = (side: 0 | 1) =>
+              o.items.map(({ i, units }) => ({
+                reservationId: held[i % held.length]?.[side] ?? "never-issued",
+                units,
+              }));
+            const m = await memory.settleMany(tenantId, items(0));
+            expect((await onRedis.settleMany(tenantId, items(1))).map(gone)).toEqual(m.map(gone));
+            // And what the batch left, on the spot: each settle must count from the one before.
+            const request = { routes: ["chat", "embed"], keyHash };
+            expect(await onRedis.limits(tenantId, request)).toEqual(await memory.limits(tenantId, request));
           } else {
             const request = { routes: ["chat", "embed"], keyHash: o.withKey ? keyHash : undefined };
             expect(await onRedis.limits(tenantId, request)).toEqual(await memory.limits(tenantId, request));

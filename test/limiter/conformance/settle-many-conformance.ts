@@ -1,6 +1,6 @@
 // The conformance suite's part for settleMany: one tenant's settles in one round trip. A
-// backend that has it runs every behaviour here; one that does not yet (Redis,
-// until WP3) is held to not having it, so turning it on means turning this on.
+// backend that has it (memory, the Durable Object, Redis) runs every behaviour here; one
+// that does not is held to not having it, so turning it on means turning this on.
 
 import { describe, expect, it } from "vitest";
 import type { SettleItem } from "../../../src/core/limiter-store";
@@ -145,6 +145,23 @@ export function settleManyConformance(backend: string, harness: () => Conformanc
       const used = ids.reduce((sum, _, i) => sum + (i % 5), 0);
       expect((await limits()).daily.used).toBe(used);
       expect((await h.events(t, 100)).length).toBe(100);
+    });
+
+    it("refuses a batch over 1,000 items, or with an invalid item, and applies none of it", async () => {
+      const { reserve, settleMany, limits } = await tenant({ burst: 100, dailyUnits: 1_000 });
+      const held = await reserve(10);
+      const over = Array.from({ length: 1_001 }, (_, i) => ({ reservationId: i === 0 ? held : `r${i}`, units: 1 }));
+      await expect(settleMany(over)).rejects.toThrow(/1,?000/);
+      await expect(
+        settleMany([
+          { reservationId: held, units: 2 },
+          { reservationId: "x", units: -1 },
+        ]),
+      ).rejects.toThrow();
+      // Still held, at its estimate: a settle after that finds it.
+      expect((await limits()).daily.used).toBe(10);
+      expect(await settleMany([{ reservationId: held, units: 4 }])).toEqual([{ status: "settled", units: 4 }]);
+      expect((await limits()).daily.used).toBe(4);
     });
   });
 }

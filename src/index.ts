@@ -4,6 +4,7 @@ import { billingTick } from "./billing/tick";
 import { loadConfig } from "./config";
 import { analyticsMetrics } from "./core/analytics-metrics";
 import { guardedStore } from "./core/guarded-store";
+import type { LimiterStore } from "./core/limiter-store";
 import { log } from "./core/log";
 import { sharedSettles } from "./core/settle-coalescer";
 import type { UsageMessage } from "./core/usage-event";
@@ -40,16 +41,24 @@ function openDatabase(env: Env) {
 // flushes, which workerd does not allow.
 const coalesced = sharedSettles({ detached: true });
 
+/** Built once per `env` (workerd passes every request of an isolate the same object). */
+const stores = new WeakMap<Env, LimiterStore>();
+
 /**
  * The Durable Objects, or a self-hosted Redis over TCP when RATE_LIMIT_REDIS_URL is set,
- * with their settles coalesced for SETTLE_WINDOW_MS.
+ * with their settles coalesced for SETTLE_WINDOW_MS. Each call makes its own stub or
+ * connection, so one store serves every request.
  */
-function store(env: Env) {
+function store(env: Env): LimiterStore {
+  const built = stores.get(env);
+  if (built) return built;
   const config = loadConfig(env);
   const backend = config.RATE_LIMIT_REDIS_URL
     ? guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS)
     : defaultStore(env);
-  return coalesced(backend, config.SETTLE_WINDOW_MS);
+  const made = coalesced(backend, config.SETTLE_WINDOW_MS);
+  stores.set(env, made);
+  return made;
 }
 
 const gateway = createGateway({

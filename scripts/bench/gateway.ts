@@ -23,17 +23,11 @@
 // drift on this noisy machine hits them alike; the summary gives medians.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { newApiKey } from "../../src/core/api-keys";
-import { newKeyId, newTenantId, sha256Hex } from "../../src/core/secrets";
-import { openNodeDatabase } from "../../src/db/node";
-import { apiKeys, tenantQuotas, tenants } from "../../src/db/schema";
-import { startLocalGateway } from "../lib/local-gateway";
 import { ROOT, startWranglerDev } from "../lib/wrangler-dev";
+import { QUOTA, QUOTA_V2, seedTenants, startBenchGateway, startBenchUpstream, warm } from "./lib/gateway-setup";
 import { median } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -41,91 +35,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const TENANTS = 1_000;
 const verbose = Boolean(process.env.BENCH_VERBOSE);
-// Far above what the bench can reach, so every call is admitted and the limiter does full work.
-const QUOTA = {
-  ratePerMinute: 100_000_000,
-  burst: 1_000_000,
-  dailyUnits: null,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-};
-// Also far above the bench: a day of 10^12 units, 10^8 requests a minute, 10^6 in flight.
-const QUOTA_V2 = {
-  ...QUOTA,
-  dailyUnits: 1_000_000_000_000 as number | null,
-  requestsPerMinute: 100_000_000 as number | null,
-  requestBurst: 1_000_000 as number | null,
-  maxConcurrent: 1_000_000 as number | null,
-};
-
-async function startBenchUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const body = JSON.stringify({ ok: true, usage: { total_tokens: 1 } });
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
-/** Creates tenants and keys straight in Postgres; each limiter loads its tenant on first use. */
-async function seedTenants(
-  databaseUrl: string,
-  signingSecret: string,
-  n: number,
-  quota: typeof QUOTA | typeof QUOTA_V2,
-): Promise<string[]> {
-  const handle = openNodeDatabase(databaseUrl, 4);
-  const keys: string[] = [];
-  try {
-    for (let start = 0; start < n; start += 250) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(250, n - start) }, async () => {
-          const id = newTenantId();
-          const { key, prefix } = await newApiKey(id, signingSecret);
-          return { id, key, prefix, hash: await sha256Hex(key) };
-        }),
-      );
-      await handle.db.insert(tenants).values(batch.map((b, i) => ({ id: b.id, name: `bench ${start + i}` })));
-      await handle.db.insert(tenantQuotas).values(batch.map((b) => ({ tenantId: b.id, ...quota })));
-      await handle.db
-        .insert(apiKeys)
-        .values(batch.map((b) => ({ id: newKeyId(), tenantId: b.id, prefix: b.prefix, keyHash: b.hash })));
-      keys.push(...batch.map((b) => b.key));
-    }
-  } finally {
-    await handle.close();
-  }
-  return keys;
-}
-
-/** One request per key, to load every limiter; cold loads that time out (503) are retried. */
-async function warm(url: string, keys: string[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 10) {
-    await Promise.all(
-      keys.slice(i, i + 10).map(async (key) => {
-        for (let attempt = 1; ; attempt++) {
-          const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
-          await res.arrayBuffer();
-          if (res.status === 200) return;
-          if (res.status !== 503 || attempt === 5) throw new Error(`warm-up of ${url} got ${res.status}`);
-        }
-      }),
-    );
-  }
-}
 
 interface Sample {
   rps: number;
@@ -162,20 +71,7 @@ async function load(url: string, keys: string[] | null, connections: number): Pr
 const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-bench-"));
 const upstream = await startBenchUpstream();
 const log = verbose ? (line: string) => console.log(`[wrangler] ${line}`) : undefined;
-const gateway = await startLocalGateway({
-  port: 0,
-  env: { ...process.env, UPSTREAM_URL: upstream.url },
-  pgliteDir: null,
-  persistTo: path.join(dataDir, "gateway"),
-  logLevel: verbose ? "info" : "warn",
-  log,
-  vars: {
-    ROUTES: JSON.stringify([
-      { path: "/bench/open", route: "open", public: true },
-      { path: "/bench/limited", route: "bench", cost: 1 },
-    ]),
-  },
-});
+const gateway = await startBenchGateway(dataDir, upstream, verbose, log);
 const floor = await startWranglerDev({
   config: path.join(ROOT, "scripts/bench/fixtures/wrangler.floor.toml"),
   port: 0,

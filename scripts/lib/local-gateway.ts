@@ -45,6 +45,10 @@ export interface LocalGatewayOptions {
 
 export interface LocalGateway {
   url: string;
+  /** wrangler dev's V8 inspector port (for profiling: scripts/bench/profile-gateway.ts). */
+  inspectorPort: number;
+  /** wrangler dev's process group (wrangler and workerd), for CPU accounting. */
+  processGroup: number;
   adminToken: string;
   /** The secret that signs new API keys: KEY_SIGNING_SECRET's first, or the local one. */
   keySigningSecret: string;
@@ -138,6 +142,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     const url = dev.url;
     return {
       url,
+      inspectorPort: dev.inspectorPort,
+      processGroup: dev.pid,
       adminToken,
       keySigningSecret: keySigningSecret.split(",")[0]?.trim() ?? keySigningSecret,
       metricsToken,

@@ -26,6 +26,10 @@ export interface WranglerDevOptions {
 
 export interface WranglerDev {
   url: string;
+  /** The inspector proxy's port: http://127.0.0.1:PORT/json lists the Worker's isolates. */
+  inspectorPort: number;
+  /** wrangler's process id, also its process group's: workerd runs in that group. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -89,8 +93,9 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
 
   const wranglerPkg = createRequire(import.meta.url).resolve("wrangler/package.json");
   const wranglerBin = path.join(path.dirname(wranglerPkg), "bin", "wrangler.js");
+  const inspectorPort = await freePort();
   const args = [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port)];
-  args.push("--inspector-port", String(await freePort()), "--persist-to", options.persistTo, "--env-file", envFile);
+  args.push("--inspector-port", String(inspectorPort), "--persist-to", options.persistTo, "--env-file", envFile);
   args.push("--show-interactive-dev-session=false", "--log-level", options.logLevel ?? "info");
   if (options.config) args.push("--config", options.config);
   const child = spawn(process.execPath, args, {
@@ -120,5 +125,5 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     await stop();
     throw err;
   }
-  return { url, stop };
+  return { url, inspectorPort, pid: child.pid ?? 0, stop };
 }

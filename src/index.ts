@@ -56,7 +56,7 @@ function store(env: Env): LimiterStore {
   const backend = config.RATE_LIMIT_REDIS_URL
     ? guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS)
     : defaultStore(env);
-  const made = coalesced(backend, config.SETTLE_WINDOW_MS);
+  const made = coalesced(backend, config.SETTLE_WINDOW_MS, env);
   stores.set(env, made);
   return made;
 }

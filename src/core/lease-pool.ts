@@ -60,12 +60,17 @@ export class LeasePool {
     return { giveBack, want: Math.max(cost, Math.min(this.maxWant, demand + cost)), min: cost };
   }
 
-  /** A renewal's grant, of which the renewing call takes `cost` when admitted (granted >= cost). */
-  granted(granted: number, cost: number, now: number): boolean {
+  /**
+   * A renewal's grant, of which the renewing call takes `cost` when admitted (granted >= cost).
+   * `sentAt` is when that renewal was sent: the term runs from then, not from the answer, so a
+   * renewal answered late cannot stretch what the pool admits past a term after the authority
+   * last looked at the tenant (a revocation or a quota change made since).
+   */
+  granted(granted: number, cost: number, sentAt: number): boolean {
     if (granted < cost || granted === 0) return false;
     this.left += granted - cost;
-    this.expiresAt = now + this.termMs;
-    this.count(cost, now);
+    this.expiresAt = Math.max(this.expiresAt, sentAt + this.termMs);
+    this.count(cost, sentAt);
     return true;
   }
 

@@ -17,6 +17,7 @@
 import { describeError } from "./errors";
 import { type LimiterStore, LimiterUnavailableError, type SettleItem, type SettleResult } from "./limiter-store";
 import { log } from "./log";
+import { assertSettleBatch } from "./settle-batch";
 
 /**
  * Applies one tenant's batch: one answer per item, in order. An Error in place of a result
@@ -42,6 +43,8 @@ export interface SettleCoalescerOptions {
   detached?: boolean;
   /** Detached settles whose batch, or own item, failed. Default: logged as a warning. */
   onDetachedFailure?: (tenantId: string, items: SettleItem[], error: LimiterUnavailableError) => void;
+  /** The clock that tells a detached batch whose leader never flushed it. Default: Date.now. */
+  now?: () => number;
 }
 
 export interface SettleCoalescer {
@@ -70,10 +73,17 @@ interface Batch {
   waiters: Waiter[];
   flush: FlushSettles;
   cancel: () => void;
+  openedAt: number;
 }
 
 export const DEFAULT_SETTLE_WINDOW_MS = 25;
 export const DEFAULT_SETTLE_BATCH_MAX = 100;
+/**
+ * Detached: a batch still unflushed this long after its window closed is taken to have lost
+ * its leader (a request cut short before its timer fired). Settles stop joining it; if its
+ * leader is gone, its reservations are recorded at their estimate when they expire.
+ */
+export const STALE_BATCH_MS = 1_000;
 
 const defaultTimer: SetTimer = (callback, ms) => {
   const handle = setTimeout(callback, ms);
@@ -105,18 +115,24 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   }
   const detached = options.detached === true;
   const onDetachedFailure = options.onDetachedFailure ?? logDetachedFailure;
+  const now = options.now ?? Date.now;
   // The batch each tenant's next settle joins; and every batch not yet flushed, which in
   // detached mode includes full ones, closed to new settles but waiting for their timer.
+  // One coalescer serves one store (see sharedSettles): a batch goes where its first settle's
+  // flush sends it.
   const open = new Map<string, Batch>();
   const unflushed = new Set<Batch>();
   const inFlight = new Set<Promise<void>>();
+  const close = (batch: Batch) => {
+    if (open.get(batch.tenantId) === batch) open.delete(batch.tenantId);
+  };
 
   async function apply(batch: Batch): Promise<void> {
     const { tenantId, waiters } = batch;
-    const lost: { items: SettleItem[]; error: LimiterUnavailableError }[] = [];
+    const lost = new Map<LimiterUnavailableError, SettleItem[]>();
     const fail = (w: Waiter, error: LimiterUnavailableError) => {
       if (w.reject) w.reject(error);
-      else lost.push({ items: [w.item], error });
+      else lost.set(error, [...(lost.get(error) ?? []), w.item]);
     };
     try {
       const results = await batch.flush(
@@ -135,30 +151,48 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
       const error = unavailable(tenantId, err);
       for (const w of waiters) fail(w, error);
     }
-    for (const { items, error } of lost) onDetachedFailure(tenantId, items, error);
+    for (const [error, items] of lost) {
+      try {
+        onDetachedFailure(tenantId, items, error);
+      } catch (err) {
+        log.error("settle failure hook threw", { tenant: tenantId, error: describeError(err) });
+      }
+    }
   }
 
   function flush(batch: Batch): void {
     if (!unflushed.delete(batch)) return;
-    if (open.get(batch.tenantId) === batch) open.delete(batch.tenantId);
+    close(batch);
     batch.cancel();
     const done = apply(batch);
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   }
 
+  /** The tenant's open batch, unless a detached one has outlived its leader. */
+  function joinable(tenantId: string): Batch | undefined {
+    const batch = open.get(tenantId);
+    if (!batch || !detached || now() - batch.openedAt <= windowMs + STALE_BATCH_MS) return batch;
+    close(batch);
+    log.warn("a batch of settles was not flushed in time; settles no longer join it", {
+      tenant: tenantId,
+      settles: batch.waiters.length,
+    });
+    return undefined;
+  }
+
   return {
     add(tenantId, item, flushWith) {
-      const joined = open.get(tenantId);
+      const joined = joinable(tenantId);
       if (detached && joined) {
         joined.waiters.push({ item });
-        if (joined.waiters.length >= maxBatch) open.delete(tenantId);
+        if (joined.waiters.length >= maxBatch) close(joined);
         return Promise.resolve({ status: "queued" });
       }
       return new Promise<SettleResult>((resolve, reject) => {
         let batch = joined;
         if (!batch) {
-          const opened: Batch = { tenantId, waiters: [], flush: flushWith, cancel: () => {} };
+          const opened: Batch = { tenantId, waiters: [], flush: flushWith, cancel: () => {}, openedAt: now() };
           open.set(tenantId, opened);
           unflushed.add(opened);
           opened.cancel = setTimer(() => flush(opened), windowMs);
@@ -167,7 +201,7 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
         batch.waiters.push({ item, resolve, reject });
         if (batch.waiters.length < maxBatch) return;
         // Full. Detached, it is flushed by its own timer, in the request that opened it.
-        if (detached) open.delete(tenantId);
+        if (detached) close(batch);
         else flush(batch);
       });
     },
@@ -218,8 +252,12 @@ export function withCoalescedSettles(store: LimiterStore, coalescer: SettleCoale
   const flush = flushTo(store);
   const coalesced: LimiterStore = {
     check: (t, r) => store.check(t, r),
-    settle: (t, reservationId, units, metadata, usage) =>
-      coalescer.add(t, { reservationId, units, metadata, usage }, flush),
+    settle: async (t, reservationId, units, metadata, usage) => {
+      const item = { reservationId, units, metadata, usage };
+      // Refused alone, before it joins a batch, which an invalid item would fail whole.
+      assertSettleBatch([item]);
+      return coalescer.add(t, item, flush);
+    },
     record: (t, r) => store.record(t, r),
     limits: (t, r) => store.limits(t, r),
     apply: (s) => store.apply(s),
@@ -230,15 +268,20 @@ export function withCoalescedSettles(store: LimiterStore, coalescer: SettleCoale
 }
 
 /**
- * One coalescer for an isolate or process, made on first use for the configured window:
- * wraps a store (built per request on Workers) so that every request's settles share it.
- * A window of 0 leaves the store as it is: each settle is its own call.
+ * One coalescer per scope (the Worker's `env`: its bindings say where settles go), made on
+ * first use for the configured window: wraps a store so that the scope's requests share it.
+ * Two scopes never share a batch, so no settle is sent to another scope's limiter. A window
+ * of 0 leaves the store as it is: each settle is its own call.
  */
 export function sharedSettles(options: Omit<SettleCoalescerOptions, "windowMs"> = {}) {
-  let shared: { windowMs: number; coalescer: SettleCoalescer } | undefined;
-  return (store: LimiterStore, windowMs: number): LimiterStore => {
+  const shared = new WeakMap<object, { windowMs: number; coalescer: SettleCoalescer }>();
+  return (store: LimiterStore, windowMs: number, scope: object): LimiterStore => {
     if (windowMs === 0) return store;
-    if (shared?.windowMs !== windowMs) shared = { windowMs, coalescer: settleCoalescer({ ...options, windowMs }) };
-    return withCoalescedSettles(store, shared.coalescer);
+    let held = shared.get(scope);
+    if (held?.windowMs !== windowMs) {
+      held = { windowMs, coalescer: settleCoalescer({ ...options, windowMs }) };
+      shared.set(scope, held);
+    }
+    return withCoalescedSettles(store, held.coalescer);
   };
 }

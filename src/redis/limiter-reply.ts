@@ -78,15 +78,16 @@ export function peekedState(fields: RedisReply[]): { state: LimiterState; inFlig
 
 /**
  * What a settle call answered for its items, in order (slot 4 on: settled, expired or
- * unknown), or null when the script answered another number of results than items.
+ * unknown), or null when the script answered another number of results than items, or a
+ * status that is none of those: a script bug, never to be read as "unknown".
  */
 export function settledResults(reply: RedisReply[], items: SettleItem[]): SettleResult[] | null {
   const statuses = reply.slice(4).map(str);
   if (statuses.length !== items.length) return null;
+  if (statuses.some((s) => s !== "settled" && s !== "expired" && s !== "unknown")) return null;
   return items.map(({ units }, i): SettleResult => {
     const status = statuses[i];
     if (status === "settled") return { status: "settled", units };
-    if (status === "expired") return { status: "expired" };
-    return { status: "unknown" };
+    return status === "expired" ? { status: "expired" } : { status: "unknown" };
   });
 }

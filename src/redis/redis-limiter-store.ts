@@ -161,7 +161,8 @@ export class RedisLimiterStore implements LimiterStore {
     // A tenant that does not exist holds no reservation.
     if (r === null || "denied" in r) return items.map(() => ({ status: "unknown" }));
     const results = settledResults(r.reply, items);
-    if (!results) throw new LimiterInvariantError(`the Redis limiter script miscounted ${items.length} settles`);
+    if (!results)
+      throw new LimiterInvariantError(`the Redis limiter script misanswered a batch of ${items.length} settles`);
     return results;
   }
 

@@ -166,4 +166,14 @@ describe("token leases", () => {
     expect(pool.held()).toBe(0);
     expect(pool.granted(0, 1, T0 + LEASE_TERM_MS)).toBe(false);
   });
+
+  it("run a lease's term from when its renewal was sent, however late the grant arrives", () => {
+    const pool = new LeasePool();
+    const sent = T0;
+    pool.renewal(1, sent);
+    // Answered half a term later: the pool still admits only until a term after sending.
+    expect(pool.granted(10, 1, sent)).toBe(true);
+    expect(pool.take(1, sent + LEASE_TERM_MS / 2)).toBe(true);
+    expect(pool.take(1, sent + LEASE_TERM_MS)).toBe(false);
+  });
 });

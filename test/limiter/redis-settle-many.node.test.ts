@@ -2,8 +2,8 @@
 // Redis whatever its size, and a batch it refuses costs none.
 
 import { describe, expect, it } from "vitest";
-import { MAX_SETTLE_BATCH } from "../../src/core/settle-batch";
 import type { SettleItem } from "../../src/core/limiter-store";
+import { MAX_SETTLE_BATCH } from "../../src/core/settle-batch";
 import type { RedisCommands } from "../../src/redis/lua-script";
 import { limitsOf } from "./conformance/limiter-conformance";
 import { redisHarness } from "./conformance/redis-harness";

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import type { LimiterUnavailableError, SettleItem } from "../../src/core/limiter-store";
-import { setup, TENANTS, TTL_MS } from "./coalescer-harness";
+import { STALE_BATCH_MS, settleCoalescer } from "../../src/core/settle-coalescer";
+import { manualTimers, setup, TENANTS, TTL_MS } from "./coalescer-harness";
 
 const TENANT = TENANTS[0] as string;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -66,10 +67,8 @@ describe("settle coalescer, detached", () => {
     await timers.fire();
     expect((leader.error as Error).name).toBe("LimiterUnavailableError");
     expect((leader.error as Error).message).toContain("connection reset");
-    expect(reported.map((r) => [r.tenantId, r.items.map((i) => i.reservationId)])).toEqual([
-      [TENANT, [b]],
-      [TENANT, [c]],
-    ]);
+    // One report for the batch's queued settles that failed together.
+    expect(reported.map((r) => [r.tenantId, r.items.map((i) => i.reservationId)])).toEqual([[TENANT, [b, c]]]);
     expect(reported[0]?.error.message).toContain("connection reset");
     // Nothing was applied; each reservation keeps its estimate and is recorded once.
     expect(memory.drainUsage()).toEqual([]);
@@ -96,5 +95,39 @@ describe("settle coalescer, detached", () => {
     expect(await leader).toEqual({ status: "unknown" });
     expect(reported).toHaveLength(1);
     expect(reported[0]).toMatch(/^b: .*no such shard/);
+  });
+
+  it("stops joining a batch whose leader never flushed it, and reports a throwing failure hook instead of rejecting", async () => {
+    const clock = { ms: 0 };
+    const reported: string[] = [];
+    const timers = manualTimers();
+    const coalescer = settleCoalescer({
+      detached: true,
+      setTimer: timers.setTimer,
+      now: () => clock.ms,
+      onDetachedFailure: (_t, items) => {
+        reported.push(items.map((i) => i.reservationId).join(","));
+        throw new Error("hook failed");
+      },
+    });
+    const flushed: string[][] = [];
+    const flush = async (_t: string, items: SettleItem[]) => {
+      flushed.push(items.map((i) => i.reservationId));
+      return items.map((i) => (i.reservationId === "b" ? new Error("shard down") : { status: "unknown" as const }));
+    };
+    void coalescer.add(TENANT, { reservationId: "lost-leader", units: 1 }, flush);
+    expect(await coalescer.add(TENANT, { reservationId: "a", units: 1 }, flush)).toEqual({ status: "queued" });
+    // Past the window and the grace, the leader's timer has not fired: a new batch opens.
+    clock.ms = 25 + STALE_BATCH_MS + 1;
+    const leader = coalescer.add(TENANT, { reservationId: "new-leader", units: 1 }, flush);
+    expect(await coalescer.add(TENANT, { reservationId: "b", units: 1 }, flush)).toEqual({ status: "queued" });
+    expect(coalescer.pending()).toBe(4);
+    // Only the new batch's timer runs (the old leader's request is gone).
+    const [, fresh] = timers.live();
+    fresh?.callback();
+    expect(await leader).toEqual({ status: "unknown" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toEqual([["new-leader", "b"]]);
+    expect(reported).toEqual(["b"]);
   });
 });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { LimiterUnavailableError, type SettleItem } from "../../src/core/limiter-store";
-import { settleCoalescer } from "../../src/core/settle-coalescer";
+import { flushTo, settleCoalescer, sharedSettles } from "../../src/core/settle-coalescer";
 import { manualTimers, setup, TENANTS, TTL_MS } from "./coalescer-harness";
 
 describe("settle coalescer", () => {
@@ -126,20 +126,73 @@ describe("settle coalescer", () => {
     expect(calls).toEqual(["leader:2"]);
   });
 
+  it("shares one coalescer per scope: two scopes' settles of a tenant never share a batch; a window of 0 coalesces nothing", async () => {
+    const { memory, reserve } = await setup();
+    const batches: string[][] = [];
+    const inner = {
+      ...memory,
+      settleMany: async (t: string, items: SettleItem[]) => {
+        batches.push(items.map((i) => i.reservationId));
+        return memory.settleMany(t, items);
+      },
+    };
+    const timers = manualTimers();
+    const wrap = sharedSettles({ setTimer: timers.setTimer });
+    const [scopeA, scopeB] = [{}, {}];
+    const [a, b, c] = [await reserve(), await reserve(), await reserve()];
+    const tenant = TENANTS[0] as string;
+    const settles = Promise.all([
+      wrap(inner, 5, scopeA).settle(tenant, a, 1),
+      wrap(inner, 5, scopeB).settle(tenant, b, 2),
+      wrap(inner, 5, scopeA).settle(tenant, c, 3),
+    ]);
+    expect(timers.live().map((t) => t.ms)).toEqual([5, 5]);
+    await timers.fire();
+    expect(await settles).toEqual([1, 2, 3].map((units) => ({ status: "settled", units })));
+    expect(batches.sort()).toEqual([[a, c], [b]].sort());
+    expect(wrap(inner, 0, scopeA)).toBe(inner);
+  });
+
+  it("refuses an invalid settle alone, before it joins a batch", async () => {
+    const { batches, timers, store, reserve, track } = await setup();
+    const good = await reserve();
+    const settles = [
+      track(store.settle(TENANTS[0] as string, good, 4)),
+      track(store.settle(TENANTS[0] as string, "x", -1)),
+    ];
+    await timers.fire();
+    expect(settles[0]?.value).toEqual({ status: "settled", units: 4 });
+    expect(settles[1]?.error).toBeInstanceOf(RangeError);
+    expect(batches).toEqual([[TENANTS[0], [good]]]);
+  });
+
   it("settles one call per item on a store without settleMany, each with its own answer", async () => {
     const { memory, batches, timers, store, reserve, track } = await setup({ withoutSettleMany: true });
     expect(store.settleMany).toBeUndefined();
     const a = await reserve();
     const settles = [
       track(store.settle(TENANTS[0] as string, a, 4)),
-      // Fails its own validation alone: the other was applied and says so.
-      track(store.settle(TENANTS[0] as string, "x", -1)),
+      track(store.settle(TENANTS[0] as string, "x", 1)),
     ];
     await timers.fire();
     expect(batches).toEqual([]);
-    expect(settles[0]?.value).toEqual({ status: "settled", units: 4 });
-    expect(settles[1]?.error).toBeInstanceOf(LimiterUnavailableError);
+    expect(settles.map((s) => s.value)).toEqual([{ status: "settled", units: 4 }, { status: "unknown" }]);
     expect(memory.drainUsage().map((e) => e.units)).toEqual([4]);
+    // A settle that fails fails alone: the other was applied and says so.
+    const failing = flushTo({
+      ...store,
+      settleMany: undefined,
+      settle: async (_t, id, units) => {
+        if (id === "x") throw new Error("shard down");
+        return { status: "settled", units };
+      },
+    });
+    const results = await failing(TENANTS[0] as string, [
+      { reservationId: "a", units: 4 },
+      { reservationId: "x", units: 1 },
+    ]);
+    expect(results[0]).toEqual({ status: "settled", units: 4 });
+    expect((results[1] as Error).message).toBe("shard down");
   });
 
   it("rejects a window or batch size it cannot keep", () => {

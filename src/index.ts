@@ -3,10 +3,10 @@
 import { billingTick } from "./billing/tick";
 import { loadConfig } from "./config";
 import { analyticsMetrics } from "./core/analytics-metrics";
+import { sharedSettles } from "./core/coalesced-store";
 import { guardedStore } from "./core/guarded-store";
 import type { LimiterStore } from "./core/limiter-store";
 import { log } from "./core/log";
-import { sharedSettles } from "./core/settle-coalescer";
 import type { UsageMessage } from "./core/usage-event";
 import { openNeonDatabase } from "./db/neon";
 import type { Env } from "./env";

@@ -15,9 +15,8 @@
 // and a failure of theirs is reported to `onDetachedFailure` from the leader's request.
 
 import { describeError } from "./errors";
-import { type LimiterStore, LimiterUnavailableError, type SettleItem, type SettleResult } from "./limiter-store";
+import { LimiterUnavailableError, type SettleItem, type SettleResult } from "./limiter-store";
 import { log } from "./log";
-import { assertSettleBatch } from "./settle-batch";
 
 /**
  * Applies one tenant's batch: one answer per item, in order. An Error in place of a result
@@ -29,8 +28,14 @@ export type FlushSettles = (tenantId: string, items: SettleItem[]) => Promise<Ar
 export type SetTimer = (callback: () => void, ms: number) => () => void;
 
 export interface SettleCoalescerOptions {
-  /** How long the first settle of a batch waits for others. Default 25 ms. */
+  /** How long the first settle of a busy tenant's batch waits for others. Default 25 ms. */
   windowMs?: number;
+  /**
+   * How long the first settle of a quiet tenant's batch (no settle of the tenant in the last
+   * window) waits: it is likely alone, so by default it goes at once (0: the next turn of the
+   * event loop, which settles of the same turn still join). A busy tenant's wait `windowMs`.
+   */
+  quietWindowMs?: number;
   /** A batch this large is flushed at once. Default 100. */
   maxBatch?: number;
   /** Default: setTimeout. */
@@ -84,6 +89,8 @@ export const DEFAULT_SETTLE_BATCH_MAX = 100;
  * leader is gone, its reservations are recorded at their estimate when they expire.
  */
 export const STALE_BATCH_MS = 1_000;
+/** Tenants whose last settle time a coalescer keeps, beyond which the oldest are dropped. */
+const RECENT_TENANTS = 10_000;
 
 const defaultTimer: SetTimer = (callback, ms) => {
   const handle = setTimeout(callback, ms);
@@ -105,6 +112,7 @@ const unavailable = (tenantId: string, err: unknown) =>
  */
 export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoalescer {
   const windowMs = options.windowMs ?? DEFAULT_SETTLE_WINDOW_MS;
+  const quietWindowMs = Math.min(windowMs, options.quietWindowMs ?? 0);
   const maxBatch = options.maxBatch ?? DEFAULT_SETTLE_BATCH_MAX;
   const setTimer = options.setTimer ?? defaultTimer;
   if (!Number.isSafeInteger(windowMs) || windowMs < 0) {
@@ -126,6 +134,21 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   const close = (batch: Batch) => {
     if (open.get(batch.tenantId) === batch) open.delete(batch.tenantId);
   };
+  // When each tenant's last settle came, to tell a busy tenant from a quiet one. Bounded:
+  // past RECENT_TENANTS entries, those older than the window are dropped.
+  const lastSettle = new Map<string, number>();
+  function busy(tenantId: string, at: number): boolean {
+    const last = lastSettle.get(tenantId);
+    lastSettle.delete(tenantId);
+    lastSettle.set(tenantId, at);
+    if (lastSettle.size > RECENT_TENANTS) {
+      for (const [t, seen] of lastSettle) {
+        if (at - seen <= windowMs) break;
+        lastSettle.delete(t);
+      }
+    }
+    return last !== undefined && at - last <= windowMs;
+  }
 
   async function apply(batch: Batch): Promise<void> {
     const { tenantId, waiters } = batch;
@@ -184,6 +207,7 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   return {
     add(tenantId, item, flushWith) {
       const joined = joinable(tenantId);
+      const waits = busy(tenantId, now()) ? windowMs : quietWindowMs;
       if (detached && joined) {
         joined.waiters.push({ item });
         if (joined.waiters.length >= maxBatch) close(joined);
@@ -195,7 +219,7 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
           const opened: Batch = { tenantId, waiters: [], flush: flushWith, cancel: () => {}, openedAt: now() };
           open.set(tenantId, opened);
           unflushed.add(opened);
-          opened.cancel = setTimer(() => flush(opened), windowMs);
+          opened.cancel = setTimer(() => flush(opened), waits);
           batch = opened;
         }
         batch.waiters.push({ item, resolve, reject });
@@ -224,64 +248,4 @@ function logDetachedFailure(tenantId: string, items: SettleItem[], error: Limite
     reservations: items.map((i) => i.reservationId),
     error: describeError(error),
   });
-}
-
-/**
- * Applies a batch with the store's settleMany, else with one settle per item, all at once.
- * Without settleMany, each item gets its own settle's answer: one that failed does not
- * make the others look failed, since they were applied.
- */
-export function flushTo(store: LimiterStore): FlushSettles {
-  return async (tenantId, items) => {
-    if (store.settleMany) return store.settleMany(tenantId, items);
-    const results = await Promise.allSettled(
-      items.map((i) => store.settle(tenantId, i.reservationId, i.units, i.metadata, i.usage)),
-    );
-    return results.map((r) =>
-      r.status === "fulfilled" ? r.value : r.reason instanceof Error ? r.reason : new Error(describeError(r.reason)),
-    );
-  };
-}
-
-/**
- * The store with its settles coalesced: `settle` resolves once its batch has been applied,
- * with the same result as before (settled, expired or unknown); the other calls pass
- * through.
- */
-export function withCoalescedSettles(store: LimiterStore, coalescer: SettleCoalescer): LimiterStore {
-  const flush = flushTo(store);
-  const coalesced: LimiterStore = {
-    check: (t, r) => store.check(t, r),
-    settle: async (t, reservationId, units, metadata, usage) => {
-      const item = { reservationId, units, metadata, usage };
-      // Refused alone, before it joins a batch, which an invalid item would fail whole.
-      assertSettleBatch([item]);
-      return coalescer.add(t, item, flush);
-    },
-    record: (t, r) => store.record(t, r),
-    limits: (t, r) => store.limits(t, r),
-    apply: (s) => store.apply(s),
-  };
-  if (store.settleMany) coalesced.settleMany = store.settleMany.bind(store);
-  if (store.load) coalesced.load = store.load.bind(store);
-  return coalesced;
-}
-
-/**
- * One coalescer per scope (the Worker's `env`: its bindings say where settles go), made on
- * first use for the configured window: wraps a store so that the scope's requests share it.
- * Two scopes never share a batch, so no settle is sent to another scope's limiter. A window
- * of 0 leaves the store as it is: each settle is its own call.
- */
-export function sharedSettles(options: Omit<SettleCoalescerOptions, "windowMs"> = {}) {
-  const shared = new WeakMap<object, { windowMs: number; coalescer: SettleCoalescer }>();
-  return (store: LimiterStore, windowMs: number, scope: object): LimiterStore => {
-    if (windowMs === 0) return store;
-    let held = shared.get(scope);
-    if (held?.windowMs !== windowMs) {
-      held = { windowMs, coalescer: settleCoalescer({ ...options, windowMs }) };
-      shared.set(scope, held);
-    }
-    return withCoalescedSettles(store, held.coalescer);
-  };
 }

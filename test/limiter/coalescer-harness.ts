@@ -1,9 +1,10 @@
 // The settle coalescer's test harness: a real memory store behind a coalescer whose timers
 // run only when a test fires them. Nothing sleeps.
 
+import { withCoalescedSettles } from "../../src/core/coalesced-store";
 import type { LimiterStore, LimiterUnavailableError, SettleItem } from "../../src/core/limiter-store";
 import { memoryStore } from "../../src/core/memory-store";
-import { type SetTimer, settleCoalescer, withCoalescedSettles } from "../../src/core/settle-coalescer";
+import { DEFAULT_SETTLE_WINDOW_MS, type SetTimer, settleCoalescer } from "../../src/core/settle-coalescer";
 import { limits } from "./test-limits";
 
 export const T0 = Date.UTC(2026, 5, 15, 10, 0, 0);
@@ -38,6 +39,7 @@ export interface SetupOptions {
   batchFails?: () => boolean;
   withoutSettleMany?: boolean;
   detached?: boolean;
+  quietWindowMs?: number;
   onDetachedFailure?: (tenantId: string, items: SettleItem[], error: LimiterUnavailableError) => void;
 }
 
@@ -65,7 +67,17 @@ export async function setup(options: SetupOptions = {}) {
   }
   const timers = manualTimers();
   const { maxBatch, detached, onDetachedFailure } = options;
-  const coalescer = settleCoalescer({ maxBatch, detached, onDetachedFailure, setTimer: timers.setTimer });
+  // Every batch waits the full window, a quiet tenant's too, so that each test sees batching;
+  // quiet tenants' settles going at once has tests of its own.
+  const quietWindowMs = options.quietWindowMs ?? DEFAULT_SETTLE_WINDOW_MS;
+  const coalescer = settleCoalescer({
+    maxBatch,
+    detached,
+    onDetachedFailure,
+    quietWindowMs,
+    setTimer: timers.setTimer,
+    now: () => clock.ms,
+  });
   const store = withCoalescedSettles(inner, coalescer);
   const reserve = async (tenantId = TENANTS[0] as string, cost = 10) => {
     const r = await store.check(tenantId, { keyHash: KEY, route: "chat", cost, reserve: true });

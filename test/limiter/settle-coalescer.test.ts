@@ -2,8 +2,9 @@
 // Nothing sleeps.
 
 import { describe, expect, it } from "vitest";
+import { flushTo, sharedSettles } from "../../src/core/coalesced-store";
 import { LimiterUnavailableError, type SettleItem } from "../../src/core/limiter-store";
-import { flushTo, settleCoalescer, sharedSettles } from "../../src/core/settle-coalescer";
+import { settleCoalescer } from "../../src/core/settle-coalescer";
 import { manualTimers, setup, TENANTS, TTL_MS } from "./coalescer-harness";
 
 describe("settle coalescer", () => {
@@ -146,7 +147,8 @@ describe("settle coalescer", () => {
       wrap(inner, 5, scopeB).settle(tenant, b, 2),
       wrap(inner, 5, scopeA).settle(tenant, c, 3),
     ]);
-    expect(timers.live().map((t) => t.ms)).toEqual([5, 5]);
+    // Quiet tenants: their first settles go at once.
+    expect(timers.live().map((t) => t.ms)).toEqual([0, 0]);
     await timers.fire();
     expect(await settles).toEqual([1, 2, 3].map((units) => ({ status: "settled", units })));
     expect(batches.sort()).toEqual([[a, c], [b]].sort());
@@ -193,6 +195,33 @@ describe("settle coalescer", () => {
     ]);
     expect(results[0]).toEqual({ status: "settled", units: 4 });
     expect((results[1] as Error).message).toBe("shard down");
+  });
+
+  it("sends a quiet tenant's settle at once, and holds a busy tenant's for the window", async () => {
+    const { clock, batches, timers, store, reserve, track } = await setup({ quietWindowMs: 0 });
+    const [a, b, c, d] = [await reserve(), await reserve(), await reserve(), await reserve()];
+    const tenant = TENANTS[0] as string;
+    // No settle of the tenant before: a timer of 0, which the same turn's settles still join.
+    const first = [track(store.settle(tenant, a, 1)), track(store.settle(tenant, b, 2))];
+    expect(timers.live().map((t) => t.ms)).toEqual([0]);
+    await timers.fire();
+    expect(batches).toEqual([[tenant, [a, b]]]);
+    expect(first.map((s) => s.value)).toEqual([1, 2].map((units) => ({ status: "settled", units })));
+    // Settled 25 ms ago (the window), so busy: the next batch waits the window.
+    clock.ms += 25;
+    track(store.settle(tenant, c, 3));
+    expect(timers.live().map((t) => t.ms)).toEqual([25]);
+    await timers.fire();
+    // Quiet again after more than a window without a settle.
+    clock.ms += 26;
+    track(store.settle(tenant, d, 4));
+    expect(timers.live().map((t) => t.ms)).toEqual([0]);
+    await timers.fire();
+    expect(batches).toEqual([
+      [tenant, [a, b]],
+      [tenant, [c]],
+      [tenant, [d]],
+    ]);
   });
 
   it("rejects a window or batch size it cannot keep", () => {

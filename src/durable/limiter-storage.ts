@@ -213,10 +213,16 @@ export class LimiterStorage {
     return { tenant, routes };
   }
 
-  takeReservation(id: string): Reservation | null {
-    if (!this.created) return null;
-    const row = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE id = ? RETURNING *", id).toArray()[0];
-    return row ? reservationOf(row) : null;
+  /** Removes the reservations held under `ids`, in one statement, and returns them by id. */
+  takeReservations(ids: readonly string[]): Map<string, Reservation> {
+    if (!this.created || ids.length === 0) return new Map();
+    const rows = this.sql
+      .exec<ReservationRow>(
+        "DELETE FROM reservations WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
+        JSON.stringify(ids),
+      )
+      .toArray();
+    return new Map(rows.map((row) => [row.id, reservationOf(row)]));
   }
 
   /** Removes and returns the reservations that expired by `now`. */
@@ -236,14 +242,21 @@ export class LimiterStorage {
   }
 
   appendEvent(event: UsageEvent): void {
-    this.ensureSchema();
-    this.sql.exec("INSERT INTO outbox (event) VALUES (?)", JSON.stringify(event));
+    this.appendOutbox([JSON.stringify(event)]);
   }
 
-  /** A quota alert rides the outbox with the events, as {"alert": ...}: no usage event has that field. */
-  appendAlert(alert: QuotaAlert): void {
+  /**
+   * Appends events and alerts (as JSON) in their order, in one statement whatever their number.
+   * A quota alert rides the outbox with the events, as {"alert": ...}: no usage event has that field.
+   */
+  appendOutbox(rows: readonly string[]): void {
+    if (rows.length === 0) return;
     this.ensureSchema();
-    this.sql.exec("INSERT INTO outbox (event) VALUES (?)", JSON.stringify({ alert }));
+    if (rows.length === 1) {
+      this.sql.exec("INSERT INTO outbox (event) VALUES (?)", rows[0]);
+      return;
+    }
+    this.sql.exec("INSERT INTO outbox (event) SELECT value FROM json_each(?) ORDER BY key", JSON.stringify(rows));
   }
 
   /** The oldest unsent events and alerts, in order, with their sequence numbers. */

@@ -20,6 +20,9 @@ const FLUSH_DELAY_MS = 1_000;
 type EventBase = Pick<UsageEvent, "eventId" | "tenantId" | "route" | "units" | "occurredAt" | "metadata">;
 
 export class UsageRecorder {
+  /** While `batched` runs: what it appends, written in one statement at its end. */
+  private gathered: string[] | null = null;
+
   constructor(
     private readonly storage: LimiterStorage,
     private readonly alarms: AlarmSchedule,
@@ -36,7 +39,7 @@ export class UsageRecorder {
     const { metadata, ...rest } = event;
     const clean = cleanMetadata(metadata);
     const dimensions = eventDimensions(usage, clean);
-    this.storage.appendEvent(clean ? { ...rest, ...dimensions, metadata: clean } : { ...rest, ...dimensions });
+    this.append(JSON.stringify(clean ? { ...rest, ...dimensions, metadata: clean } : { ...rest, ...dimensions }));
     if (schedule) this.alarms.schedule(FLUSH_DELAY_MS);
   }
 
@@ -57,8 +60,25 @@ export class UsageRecorder {
 
   /** A quota alert, sent with the usage events to the queue, and from there to the webhook outbox. */
   alert(alert: QuotaAlert): void {
-    this.storage.appendAlert(alert);
+    this.append(JSON.stringify({ alert }));
     this.alarms.schedule(FLUSH_DELAY_MS);
+  }
+
+  /** Runs `work`, writing every event and alert it records in one statement at its end, in order. */
+  batched<T>(work: () => T): T {
+    this.gathered = [];
+    try {
+      return work();
+    } finally {
+      const rows = this.gathered;
+      this.gathered = null;
+      this.storage.appendOutbox(rows);
+    }
+  }
+
+  private append(row: string): void {
+    if (this.gathered) this.gathered.push(row);
+    else this.storage.appendOutbox([row]);
   }
 
   /** A reservation not settled in time: recorded at its estimate, marked so, with no tokens. */

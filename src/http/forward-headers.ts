@@ -70,9 +70,32 @@ function decompression(coding: string): DecompressionStream | null {
 export function dropHopByHop(headers: Headers): void {
   for (const name of (headers.get("connection") ?? "").split(",")) {
     const token = name.trim().toLowerCase();
-    if (token) headers.delete(token);
+    // A token that is no header name names no header; deleting it would throw (a 500).
+    if (TOKEN.test(token)) headers.delete(token);
   }
   for (const h of HOP_BY_HOP) headers.delete(h);
+}
+
+/** An HTTP field name (RFC 9110 section 5.1: a token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+const NEVER_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_IDENTITY]);
+
+/**
+ * The client's request headers as an upstream may get them, copied in one pass: without the
+ * hop-by-hop headers and those `Connection` names, the client's own forwarding headers (the
+ * gateway sets its own with `addForwarding`), and those `drop` names (lower case). The same
+ * as a copy, `dropHopByHop` and `setForwarding`'s deletes, in one loop: on Workers each
+ * `delete` is a call into the runtime, and the proxy made about thirty a call.
+ */
+export function forwardableHeaders(incoming: Headers, drop: (name: string) => boolean): Headers {
+  const named = new Set((incoming.get("connection") ?? "").split(",").map((t) => t.trim().toLowerCase()));
+  const out = new Headers();
+  for (const [name, value] of incoming) {
+    if (NEVER_FORWARDED.has(name) || named.has(name) || name.startsWith("x-forwarded-") || drop(name)) continue;
+    out.append(name, value);
+  }
+  return out;
 }
 
 /** What the gateway itself knows about a call's client. */
@@ -96,6 +119,11 @@ function forwardedNode(address: string): string {
 export function setForwarding(headers: Headers, client: ClientView): void {
   for (const h of CLIENT_IDENTITY) headers.delete(h);
   for (const name of [...headers.keys()]) if (name.startsWith("x-forwarded-")) headers.delete(name);
+  addForwarding(headers, client);
+}
+
+/** Sets the gateway's forwarding headers on headers that hold none of the client's. */
+export function addForwarding(headers: Headers, client: ClientView): void {
   const proto = client.url.protocol.replace(/:$/, "");
   const host = client.url.host;
   const forwarded = [`proto=${proto}`, `host="${host}"`];

@@ -9,19 +9,19 @@ import { upstreamUrl } from "../core/upstream-url";
 import { meterResponse, type ReportUsed } from "../metering/meter-response";
 import { API_KEY_HEADERS } from "./api-key";
 import { afterResponse, type GatewayEnv, metricsOf } from "./context";
-import { decodedReply, dropHopByHop, setForwarding } from "./forward-headers";
+import { addForwarding, decodedReply, forwardableHeaders } from "./forward-headers";
 import { isGatewayHeader, ROUTE_HEADER, setUpstreamHeader, TENANT_HEADER, UNENFORCED_HEADER } from "./gateway-headers";
 import type { AegisContext } from "./limit-call";
 import { Problem, statusOfError } from "./problem";
 import type { TokenCall } from "./token-call";
 
+const KEY_HEADERS = new Set(API_KEY_HEADERS.map((name) => name.toLowerCase()));
+
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
-  const headers = new Headers(c.req.raw.headers);
-  dropHopByHop(headers);
-  // The tenant's API key is for the gateway only, in whichever header it came.
-  for (const name of API_KEY_HEADERS) headers.delete(name);
-  for (const name of [...headers.keys()]) if (isGatewayHeader(name)) headers.delete(name);
-  setForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
+  // The tenant's API key is for the gateway only, in whichever header it came; the gateway's
+  // own headers only it may set.
+  const headers = forwardableHeaders(c.req.raw.headers, (name) => KEY_HEADERS.has(name) || isGatewayHeader(name));
+  addForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
   // An encoded reply is decoded by fetch() anyway, and its encoding buffers a stream on the
   // way: asking for the plain body keeps streams flowing and the metering able to read it.
   headers.set("accept-encoding", "identity");

@@ -1,5 +1,13 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodedReply, dropHopByHop, fetchDecodes, setForwarding } from "../../src/http/forward-headers";
+import {
+  addForwarding,
+  decodedReply,
+  dropHopByHop,
+  fetchDecodes,
+  forwardableHeaders,
+  setForwarding,
+} from "../../src/http/forward-headers";
 import { Problem } from "../../src/http/problem";
 
 const gzip = async (text: string) =>
@@ -93,5 +101,65 @@ describe("forwarding headers", () => {
       "x-forwarded-proto": "https",
       "x-real-ip": "2001:db8::1",
     });
+  });
+});
+
+describe("forwardable headers in one pass", () => {
+  // Names from every class the proxy treats apart, and plain ones.
+  const POOL = [
+    "connection",
+    "keep-alive",
+    "te",
+    "upgrade",
+    "host",
+    "proxy-authorization",
+    "x-secret",
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "aegis-tenant",
+    "x-aegis-route",
+    "x-forwarded-for",
+    "x-forwarded-prefix",
+    "forwarded",
+    "x-real-ip",
+    "cf-connecting-ip",
+    "content-type",
+    "accept",
+    "openai-organization",
+    "x-stainless-lang",
+    "user-agent",
+  ];
+  const drop = (name: string) =>
+    ["authorization", "x-api-key", "api-key"].includes(name) ||
+    name.startsWith("aegis-") ||
+    name.startsWith("x-aegis-");
+  const client = { address: "203.0.113.9", url: new URL("https://gw.example/v1/chat/completions") };
+
+  it("gives the upstream exactly what copying, dropHopByHop, the deletes and setForwarding gave", () => {
+    const headerArb = fc.tuple(fc.constantFrom(...POOL), fc.stringMatching(/^[a-zA-Z0-9 ,._-]{0,12}$/));
+    fc.assert(
+      fc.property(fc.array(headerArb, { maxLength: 12 }), fc.subarray(POOL), (pairs, named) => {
+        const incoming = new Headers();
+        for (const [name, value] of pairs) incoming.append(name, value);
+        if (named.length > 0) incoming.set("connection", named.join(", "));
+        const before = new Headers(incoming);
+        dropHopByHop(before);
+        for (const name of [...before.keys()]) if (drop(name)) before.delete(name);
+        setForwarding(before, client);
+        const after = forwardableHeaders(incoming, drop);
+        addForwarding(after, client);
+        expect([...after]).toEqual([...before]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("ignores a Connection token that is no header name (deleting it threw: a 500)", () => {
+    const incoming = new Headers({ connection: "close, not a name", accept: "*/*" });
+    const copied = new Headers(incoming);
+    dropHopByHop(copied);
+    expect([...copied]).toEqual([["accept", "*/*"]]);
+    expect([...forwardableHeaders(incoming, () => false)]).toEqual([["accept", "*/*"]]);
   });
 });

@@ -1,14 +1,19 @@
 // Benchmark: the Redis limiter's decisions per second and latency on local Redis, side by
-// side with rate-limiter-flexible's RateLimiterRedis and the server's EVALSHA ceiling.
+// side with rate-limiter-flexible's RateLimiterRedis (alone, and made to do our work) and
+// the server's EVALSHA ceiling.
 //
 //   npm run bench:redis    (BENCH_ROUNDS, BENCH_CALLS, BENCH_EVALSHA_REQUESTS, BENCH_EXTRAS=0, BENCH_REDIS_PORT tune it)
 //
 // Contenders, all at 64 calls in flight over the same 1,000 tenants:
 //   ours          RedisLimiterStore.check() on one RedisClient (one pipelined connection,
-//                 the production setup): config + key check, token bucket, daily quota
-//                 and the usage event XADDed to the tenant's stream, in one script call.
+//                 the production setup): config + key check, units and request token
+//                 buckets, daily quota and the usage event XADDed to the tenant's stream,
+//                 in one script call.
 //   rlf           RateLimiterRedis.consume(key, 1) on one ioredis client (its default
 //                 setup): one INCRBY/PTTL script call per decision, nothing else.
+//   rlf equal     the same policies in rlf, on that client: a RateLimiterUnion of request,
+//   work          units and daily limiters, then an XADD of our usage event per admitted
+//                 call (lib/rlf-equal-work.ts, which also says how the union behaves).
 //   EVALSHA       redis-benchmark -c 64 running EVALSHA of `return 1`: what the server
 //                 does for a script call that does nothing, so the physical limit.
 // With BENCH_EXTRAS (on by default), two informational rows that are not the headline:
@@ -39,7 +44,9 @@ import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type ClosedLoopResult, closedLoop } from "./lib/closed-loop";
 import { drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
 import { redisBenchmark, redisBenchmarkVersion } from "./lib/redis-benchmark";
-import { median, positiveInt } from "./stats";
+import { addRound, fmtRate, type Headline, printRun, printSummary, type Ratios, type Sample } from "./lib/redis-report";
+import { rlfEqualWork } from "./lib/rlf-equal-work";
+import { positiveInt } from "./stats";
 
 const HOST = "127.0.0.1";
 /** Overridable only to point the bench at another local Redis (or to see its error when none is there). */
@@ -56,12 +63,15 @@ const RUN_CAP_MS = 8_000;
 const REDIS_BENCHMARK_TIMEOUT_MS = 30_000;
 const PREFIX = `aegis-bench-${randomBytes(4).toString("hex")}`;
 const RLF_PREFIX = `${PREFIX}:rlflx`;
+const RLF_EQUAL_PREFIX = `${PREFIX}:rlfeq`;
 
-// Far above what the bench can reach, so every call of both limiters is admitted and does
-// its full "consume" work. The daily quota is finite so that it is really checked.
+// Far above what the bench can reach, so every call of every limiter is admitted and does
+// its full "consume" work. The daily quota is finite so that it is really checked. The request
+// bucket is there so that ours enforces what the equal-work row's union does.
 const LIMITS = {
   ratePerMinute: 6_000_000,
   burst: 1_000_000,
+  requestsPerMinute: 1_000_000,
   dailyUnits: 1_000_000_000,
   timeZone: "UTC",
   shadow: false,
@@ -77,16 +87,6 @@ process.once("SIGINT", () => {
 interface Tenant {
   id: string;
   keyHash: string;
-}
-
-interface Sample {
-  perSecond: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  /** CPU per decision of this process (null: the load came from redis-benchmark) and of Redis, in µs. */
-  nodeUs: number | null;
-  redisUs: number;
-  note: string;
 }
 
 interface Contender {
@@ -125,11 +125,6 @@ function checkRun(name: string, r: ClosedLoopResult): void {
     );
   }
 }
-
-const fmtRate = (n: number) => Math.round(n).toLocaleString("en-US");
-const fmtMs = (n: number | null) => (n === null ? "-" : n.toFixed(2));
-const fmtUs = (n: number | null) => (n === null ? "-" : n.toFixed(1));
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 
 const t0 = performance.now();
 const redis = connectOurs();
@@ -186,6 +181,12 @@ try {
   const rlfOptions = { points: 1_000_000, duration: 60, keyPrefix: RLF_PREFIX };
   const rlf = new RateLimiterRedis({ ...rlfOptions, storeClient: ioredis, useRedisPackage: false });
   const rlfAuto = new RateLimiterRedis({ ...rlfOptions, storeClient: ioredisAuto, useRedisPackage: false });
+  const equalWork = rlfEqualWork(ioredis, RLF_EQUAL_PREFIX, {
+    requestsPerMinute: LIMITS.requestsPerMinute,
+    unitsPerMinute: LIMITS.ratePerMinute,
+    dailyUnits: LIMITS.dailyUnits,
+  });
+  const equalWorkStreams = tenants.map((t) => equalWork.streamOf(t.id));
 
   const tenantAt = (i: number) => tenants[i % tenants.length] as Tenant;
   const checkWith = (store: RedisLimiterStore) => async (i: number) => {
@@ -204,21 +205,23 @@ try {
       throw err;
     }
   };
+  const consumeEqualWork = (i: number) => equalWork.consume(tenantAt(i).id, "chat", 1);
   const loop = (call: (i: number) => Promise<boolean>, calls: number) =>
     closedLoop(call, { calls, inFlight: IN_FLIGHT, maxMs: RUN_CAP_MS, signal: interrupted.signal });
 
-  /** Ours, checked: every admitted call must have left exactly one event in a stream. */
-  const oursRun = (store: RedisLimiterStore, name: string) => async (): Promise<Sample> => {
+  /** Ours and rlf equal work, checked: every admitted call must have left exactly one event in a stream. */
+  const meteredRun = (call: (i: number) => Promise<boolean>, eventStreams: string[], name: string) => async () => {
     const { result: r, ...cpu } = await withCpu(
       redis,
-      () => loop(checkWith(store), CALLS),
+      () => loop(call, CALLS),
       (r) => r.completed,
     );
     checkRun(name, r);
-    const events = await drainStreams(redis, streams);
+    const events = await drainStreams(redis, eventStreams);
     if (events !== r.admitted) throw new Error(`${name}: ${r.admitted} calls admitted but ${events} usage events`);
     return { ...r, ...cpu, note: `${r.capped ? "capped, " : ""}${fmtRate(events)} events` };
   };
+  const oursRun = (store: RedisLimiterStore, name: string) => meteredRun(checkWith(store), streams, name);
   const rlfRun = (limiter: RateLimiterRedis, name: string) => async (): Promise<Sample> => {
     const { result: r, ...cpu } = await withCpu(
       redis,
@@ -246,6 +249,10 @@ try {
   const contenders: Contender[] = [
     { name: "ours (1 client)", run: oursRun(ours, "ours") },
     { name: "rate-limiter-flexible (ioredis)", run: rlfRun(rlf, "rlf") },
+    {
+      name: "rlf equal work (union of request, units, daily + XADD)",
+      run: meteredRun(consumeEqualWork, equalWorkStreams, "rlf equal work"),
+    },
     { name: "redis-benchmark EVALSHA (limit)", run: evalshaRun },
   ];
   if (EXTRAS) {
@@ -254,17 +261,19 @@ try {
       { name: "info: rlf, ioredis autopipelining", run: rlfRun(rlfAuto, "rlf auto") },
     );
   }
-  const [OURS, RLF, EVALSHA] = contenders.map((c) => c.name) as [string, string, string];
+  const [ours1, rlf1, equal1, evalsha1] = contenders.map((c) => c.name) as [string, string, string, string];
+  const headline: Headline = { ours: ours1, rlf: rlf1, equalWork: equal1, evalsha: evalsha1 };
 
   // Warm-up, not measured: the JIT, the connections, the script caches and our config memo.
   await loop(checkWith(ours), WARMUP_CALLS);
   await loop(checkWith(ours4), WARMUP_CALLS);
   await loop(consumeWith(rlf), WARMUP_CALLS);
   if (EXTRAS) await loop(consumeWith(rlfAuto), WARMUP_CALLS);
-  await drainStreams(redis, streams);
+  await loop(consumeEqualWork, WARMUP_CALLS);
+  await drainStreams(redis, [...streams, ...equalWorkStreams]);
 
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
-  const ratios = { vsRlf: [] as number[], vsEvalsha: [] as number[] };
+  const ratios: Ratios = { vsRlf: [], vsEqualWork: [], vsEvalsha: [] };
   console.log(`\n${ROUNDS} rounds, ${IN_FLIGHT} in flight, ${TENANTS} tenants, ${CALLS} calls per Node run`);
   for (let round = 1; round <= ROUNDS; round++) {
     // Rotated, so no contender always runs first (or right after the CPU-hungry redis-benchmark).
@@ -274,52 +283,12 @@ try {
       const s = await c.run();
       got.set(c.name, s);
       samples.get(c.name)?.push(s);
-      console.log(
-        `round ${round}  ${c.name.padEnd(36)} ${fmtRate(s.perSecond).padStart(7)}/s  p50 ${fmtMs(s.p50Ms).padStart(5)} ms  p99 ${fmtMs(s.p99Ms).padStart(5)} ms  CPU/call node ${fmtUs(s.nodeUs).padStart(5)} redis ${fmtUs(s.redisUs).padStart(5)} µs  ${s.note}`,
-      );
+      printRun(round, c.name, s);
     }
-    const o = got.get(OURS)?.perSecond ?? Number.NaN;
-    ratios.vsRlf.push(o / (got.get(RLF)?.perSecond ?? Number.NaN));
-    ratios.vsEvalsha.push(o / (got.get(EVALSHA)?.perSecond ?? Number.NaN));
-    console.log(
-      `round ${round}  ours/rlf ${(ratios.vsRlf.at(-1) ?? 0).toFixed(2)}x, ours/EVALSHA ${pct(ratios.vsEvalsha.at(-1) ?? 0)}`,
-    );
+    addRound(round, got, headline, ratios);
   }
-
-  const med = (name: string, f: (s: Sample) => number | null) => {
-    const xs = (samples.get(name) ?? []).map(f).filter((x): x is number => x !== null);
-    return xs.length ? median(xs) : null;
-  };
-  console.log(
-    `\nMedians of ${ROUNDS} rounds (decisions/s; latency per call, start to answer, with ${IN_FLIGHT} in flight).`,
-  );
-  console.log("| contender | decisions/s | range | p50 ms | p99 ms | node CPU µs/call | Redis CPU µs/call |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
-  for (const c of contenders) {
-    const rates = (samples.get(c.name) ?? []).map((s) => s.perSecond);
-    console.log(
-      `| ${c.name} | ${fmtRate(med(c.name, (s) => s.perSecond) ?? 0)} | ${fmtRate(Math.min(...rates))}–${fmtRate(Math.max(...rates))} | ${fmtMs(med(c.name, (s) => s.p50Ms))} | ${fmtMs(med(c.name, (s) => s.p99Ms))} | ${fmtUs(med(c.name, (s) => s.nodeUs))} | ${fmtUs(med(c.name, (s) => s.redisUs))} |`,
-    );
-  }
-
-  const vsRlf = median(ratios.vsRlf);
-  const vsEvalsha = median(ratios.vsEvalsha);
-  const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
-  console.log(
-    `\nRatios: medians of the per-round ratios (${ratios.vsRlf.map((r) => r.toFixed(2)).join(", ")} vs rlf).`,
-  );
-  console.log(
-    `${verdict(vsRlf >= 1)}  ours / rate-limiter-flexible = ${vsRlf.toFixed(2)}x   (target >= 1.00x, while also doing key check + daily quota + outbox XADD)`,
-  );
-  console.log(`${verdict(vsEvalsha >= 0.5)}  ours / EVALSHA limit        = ${pct(vsEvalsha)}   (target >= 50%)`);
-  // Redis runs scripts on one thread: its CPU per call bounds a contender even with a free client.
-  const redisUs = (name: string) => med(name, (s) => s.redisUs) ?? Number.NaN;
-  console.log(
-    `Redis CPU per decision: ours ${fmtUs(redisUs(OURS))} µs, rlf ${fmtUs(redisUs(RLF))} µs, EVALSHA ${fmtUs(redisUs(EVALSHA))} µs; so with an idle client ours would top out near ${pct(redisUs(EVALSHA) / redisUs(OURS))} of the EVALSHA limit.`,
-  );
-  console.log(
-    `\nEVALSHA limit: ${evalshaCommand}  (after SCRIPT LOAD "return 1"; ${IN_FLIGHT} connections, 1 command each in flight)`,
-  );
+  const names = contenders.map((c) => c.name);
+  printSummary({ rounds: ROUNDS, inFlight: IN_FLIGHT, names, samples, headline, ratios, evalshaCommand });
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 } catch (err) {
   console.error(`bench:redis failed: ${err instanceof Error ? err.message : describeError(err)}`);

@@ -113,6 +113,9 @@ const unavailable = (tenantId: string, err: unknown) =>
 export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoalescer {
   const windowMs = options.windowMs ?? DEFAULT_SETTLE_WINDOW_MS;
   const quietWindowMs = Math.min(windowMs, options.quietWindowMs ?? 0);
+  if (!Number.isSafeInteger(quietWindowMs) || quietWindowMs < 0) {
+    throw new RangeError(`settleCoalescer: quietWindowMs must be a whole number of ms, at least 0, got ${quietWindowMs}`);
+  }
   const maxBatch = options.maxBatch ?? DEFAULT_SETTLE_BATCH_MAX;
   const setTimer = options.setTimer ?? defaultTimer;
   if (!Number.isSafeInteger(windowMs) || windowMs < 0) {
@@ -142,8 +145,9 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
     lastSettle.delete(tenantId);
     lastSettle.set(tenantId, at);
     if (lastSettle.size > RECENT_TENANTS) {
+      // Oldest first; a time ahead of `at` (a clock set back) is as stale as an old one.
       for (const [t, seen] of lastSettle) {
-        if (at - seen <= windowMs) break;
+        if (t === tenantId || (seen <= at && at - seen <= windowMs)) break;
         lastSettle.delete(t);
       }
     }

@@ -1,78 +1,21 @@
 // The TenantLimiter's SQLite tables, and reads and writes of its state.
 
-import type { HeldUnits, LimiterState } from "../core/limiter";
+import type { LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
 import type { QuotaAlert } from "../core/quota-alerts";
-import type { UsageEvent, UsageMetadata } from "../core/usage-event";
+import type { UsageEvent } from "../core/usage-event";
+import {
+  chunksOf,
+  MIGRATIONS,
+  OUTBOX_CHUNK_CHARS,
+  type Reservation,
+  type ReservationRow,
+  reservationOf,
+} from "./limiter-schema";
+
+export type { Reservation } from "./limiter-schema";
 
 export type OutboxRow = { seq: number; event: UsageEvent } | { seq: number; alert: QuotaAlert };
-
-export interface Reservation extends HeldUnits {
-  id: string;
-  expiresAt: number;
-  /** When the call was admitted: the usage event's time. */
-  reservedAt: number;
-  metadata?: UsageMetadata;
-  /** The check's model, for the event if the reservation is recorded at its estimate. */
-  model?: string | null;
-}
-
-/**
- * Schema versions, applied in order on the first write of an object that is behind. An
- * object created before a version exists keeps its data and gains the new tables.
- */
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-   -- Limiter counters, one row each: "b:<route>" is a bucket (a = ticks, b = updated at, ms);
-   -- "daily" is the daily quota (a = units used, s = the day they were used on).
-   CREATE TABLE IF NOT EXISTS counters (k TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL, s TEXT NOT NULL);
-   CREATE TABLE IF NOT EXISTS reservations (
-     id TEXT PRIMARY KEY, route TEXT NOT NULL, units INTEGER NOT NULL, bucket_ticks INTEGER NOT NULL,
-     day TEXT NOT NULL, expires_at INTEGER NOT NULL
-   );
-   CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);`,
-  `-- Usage events waiting to be sent to the queue, written with the quota change they belong to.
-   CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
-   -- Idempotency keys of reported usage, so a retried report is neither counted nor billed twice.
-   CREATE TABLE idempotency (key TEXT PRIMARY KEY, event_id TEXT NOT NULL, at INTEGER NOT NULL);
-   CREATE INDEX idempotency_at ON idempotency (at);
-   ALTER TABLE reservations ADD COLUMN reserved_at INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE reservations ADD COLUMN metadata TEXT;`,
-  `-- The model a check named, for the usage event of a reservation that expires unsettled.
-   ALTER TABLE reservations ADD COLUMN model TEXT;`,
-  `-- The key whose own units bucket a reservation took from, and how many ticks, for its settle.
-   ALTER TABLE reservations ADD COLUMN key_hash TEXT;
-   ALTER TABLE reservations ADD COLUMN key_ticks INTEGER NOT NULL DEFAULT 0;`,
-];
-
-type ReservationRow = {
-  id: string;
-  route: string;
-  units: number;
-  bucket_ticks: number;
-  day: string;
-  expires_at: number;
-  reserved_at: number;
-  metadata: string | null;
-  model: string | null;
-  key_hash: string | null;
-  key_ticks: number;
-};
-
-function reservationOf(row: ReservationRow): Reservation {
-  return {
-    id: row.id,
-    route: row.route,
-    units: row.units,
-    bucketTicks: row.bucket_ticks,
-    day: row.day,
-    expiresAt: row.expires_at,
-    reservedAt: row.reserved_at,
-    ...(row.metadata ? { metadata: JSON.parse(row.metadata) as UsageMetadata } : {}),
-    ...(row.model ? { model: row.model } : {}),
-    ...(row.key_hash ? { keyHash: row.key_hash, keyTicks: row.key_ticks } : {}),
-  };
-}
 
 /**
  * Typed access to one limiter's SQLite storage. Every method is synchronous.
@@ -252,11 +195,10 @@ export class LimiterStorage {
   appendOutbox(rows: readonly string[]): void {
     if (rows.length === 0) return;
     this.ensureSchema();
-    if (rows.length === 1) {
-      this.sql.exec("INSERT INTO outbox (event) VALUES (?)", rows[0]);
-      return;
+    if (rows.length === 1) return void this.sql.exec("INSERT INTO outbox (event) VALUES (?)", rows[0]);
+    for (const chunk of chunksOf(rows, OUTBOX_CHUNK_CHARS)) {
+      this.sql.exec("INSERT INTO outbox (event) SELECT value FROM json_each(?) ORDER BY key", JSON.stringify(chunk));
     }
-    this.sql.exec("INSERT INTO outbox (event) SELECT value FROM json_each(?) ORDER BY key", JSON.stringify(rows));
   }
 
   /** The oldest unsent events and alerts, in order, with their sequence numbers. */

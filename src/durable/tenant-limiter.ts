@@ -152,7 +152,10 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     this.settleCalls.items += items.length;
     const limits = (this.snapshot ?? (await this.loadSnapshot()))?.limits ?? null;
     const tenant = { tenantId: this.tenantId(), now: this.clock(), state: this.state, limits };
-    const { results, state } = settleReservations(this.storage, this.outbox, tenant, items);
+    // One transaction: a batch failing part way leaves every reservation held, none charged.
+    const { results, state } = this.ctx.storage.transactionSync(() =>
+      settleReservations(this.storage, this.outbox, tenant, items),
+    );
     this.state = state;
     return results;
   }

@@ -64,16 +64,24 @@ export class UsageRecorder {
     this.alarms.schedule(FLUSH_DELAY_MS);
   }
 
-  /** Runs `work`, writing every event and alert it records in one statement at its end, in order. */
+  /**
+   * Runs `work`, writing every event and alert it records at its end, in order, in as few
+   * statements as their size allows. Nothing is written if `work` throws. Nested, the inner
+   * block's rows join the outer's.
+   */
   batched<T>(work: () => T): T {
+    if (this.gathered) return work();
     this.gathered = [];
+    let rows: string[];
+    let result: T;
     try {
-      return work();
+      result = work();
     } finally {
-      const rows = this.gathered;
+      rows = this.gathered;
       this.gathered = null;
-      this.storage.appendOutbox(rows);
     }
+    this.storage.appendOutbox(rows);
+    return result;
   }
 
   private append(row: string): void {

@@ -17,10 +17,13 @@ import type { TokenCall } from "./token-call";
 
 const KEY_HEADERS = new Set(API_KEY_HEADERS.map((name) => name.toLowerCase()));
 
+/** Request headers never sent upstream beside the hop-by-hop and forwarding ones (lower-case names). */
+export const notForwarded = (name: string) => KEY_HEADERS.has(name) || isGatewayHeader(name);
+
 function requestHeaders(c: Context<GatewayEnv>, aegis: AegisContext | undefined, route: string): Headers {
   // The tenant's API key is for the gateway only, in whichever header it came; the gateway's
   // own headers only it may set.
-  const headers = forwardableHeaders(c.req.raw.headers, (name) => KEY_HEADERS.has(name) || isGatewayHeader(name));
+  const headers = forwardableHeaders(c.req.raw.headers, notForwarded);
   addForwarding(headers, { address: c.get("deps").clientAddress?.(c), url: new URL(c.req.url) });
   // An encoded reply is decoded by fetch() anyway, and its encoding buffers a stream on the
   // way: asking for the plain body keeps streams flowing and the metering able to read it.

@@ -114,7 +114,9 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   const windowMs = options.windowMs ?? DEFAULT_SETTLE_WINDOW_MS;
   const quietWindowMs = Math.min(windowMs, options.quietWindowMs ?? 0);
   if (!Number.isSafeInteger(quietWindowMs) || quietWindowMs < 0) {
-    throw new RangeError(`settleCoalescer: quietWindowMs must be a whole number of ms, at least 0, got ${quietWindowMs}`);
+    throw new RangeError(
+      `settleCoalescer: quietWindowMs must be a whole number of ms, at least 0, got ${quietWindowMs}`,
+    );
   }
   const maxBatch = options.maxBatch ?? DEFAULT_SETTLE_BATCH_MAX;
   const setTimer = options.setTimer ?? defaultTimer;

@@ -26,8 +26,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { ROOT, startWranglerDev } from "../lib/wrangler-dev";
-import { QUOTA, QUOTA_V2, seedTenants, startBenchGateway, startBenchUpstream, warm } from "./lib/gateway-setup";
+import {
+  QUOTA,
+  QUOTA_V2,
+  seedTenants,
+  startBenchFloor,
+  startBenchGateway,
+  startBenchUpstream,
+  warm,
+} from "./lib/gateway-setup";
 import { median } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -72,14 +79,7 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-bench-"));
 const upstream = await startBenchUpstream();
 const log = verbose ? (line: string) => console.log(`[wrangler] ${line}`) : undefined;
 const gateway = await startBenchGateway(dataDir, upstream, verbose, log);
-const floor = await startWranglerDev({
-  config: path.join(ROOT, "scripts/bench/fixtures/wrangler.floor.toml"),
-  port: 0,
-  vars: { UPSTREAM_URL: upstream.url },
-  persistTo: path.join(dataDir, "floor"),
-  logLevel: verbose ? "info" : "warn",
-  log,
-});
+const floor = await startBenchFloor(dataDir, upstream, verbose, log);
 try {
   console.log(
     `gateway ${gateway.url}, floor ${floor.url} (both wrangler dev); ${gateway.database.embedded ? "embedded PGlite" : "DATABASE_URL"}`,

@@ -34,10 +34,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { ROOT, startWranglerDev, type WranglerDev } from "../lib/wrangler-dev";
+import { ROOT, type WranglerDev } from "../lib/wrangler-dev";
 import { CdpSession, listTargets } from "./lib/cdp";
 import { type CpuProfile, FrameLocator, type ParsedScript, summarize } from "./lib/cpu-profile";
-import { QUOTA, seedTenants, startBenchGateway, startBenchUpstream, warm } from "./lib/gateway-setup";
+import { QUOTA, seedTenants, startBenchFloor, startBenchGateway, startBenchUpstream, warm } from "./lib/gateway-setup";
 import { perfRecord, perfSummary } from "./lib/perf-record";
 import { cpuDelta, groupCpuMs, groupProcesses } from "./lib/process-cpu";
 import { pct, report } from "./lib/profile-report";
@@ -198,14 +198,7 @@ try {
   const gatewayAttached = await attach("gateway", gateway.inspectorPort, gateway.processGroup, sessions);
   let floorAttached: Attached | null = null;
   if (ROUTES.includes("floor")) {
-    floor = await startWranglerDev({
-      config: path.join(ROOT, "scripts/bench/fixtures/wrangler.floor.toml"),
-      port: 0,
-      vars: { UPSTREAM_URL: upstream.url },
-      persistTo: path.join(dataDir, "floor"),
-      logLevel: verbose ? "info" : "warn",
-      log,
-    });
+    floor = await startBenchFloor(dataDir, upstream, verbose, log);
     await warm(`${floor.url}/floor/do`, [key]);
     floorAttached = await attach("floor", floor.inspectorPort, floor.pid, sessions);
   }

@@ -10,6 +10,7 @@ import { newKeyId, newTenantId, sha256Hex } from "../../../src/core/secrets";
 import { openNodeDatabase } from "../../../src/db/node";
 import { apiKeys, tenantQuotas, tenants } from "../../../src/db/schema";
 import { type LocalGateway, startLocalGateway } from "../../lib/local-gateway";
+import { ROOT, startWranglerDev, type WranglerDev } from "../../lib/wrangler-dev";
 
 // Far above what the bench can reach, so every call is admitted and the limiter does full work.
 export const QUOTA = {
@@ -57,6 +58,23 @@ export async function startBenchUpstream(): Promise<BenchUpstream> {
 }
 
 /** The gateway with /bench/open (limiter off, a `public` route) and /bench/limited (cost 1). */
+/** The floor Worker (fixtures/floor-worker.ts) under wrangler dev, forwarding to `upstream`. */
+export function startBenchFloor(
+  dataDir: string,
+  upstream: BenchUpstream,
+  verbose: boolean,
+  log?: (line: string) => void,
+): Promise<WranglerDev> {
+  return startWranglerDev({
+    config: path.join(ROOT, "scripts/bench/fixtures/wrangler.floor.toml"),
+    port: 0,
+    vars: { UPSTREAM_URL: upstream.url },
+    persistTo: path.join(dataDir, "floor"),
+    logLevel: verbose ? "info" : "warn",
+    log,
+  });
+}
+
 export function startBenchGateway(
   dataDir: string,
   upstream: BenchUpstream,

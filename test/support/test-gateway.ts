@@ -16,6 +16,8 @@ export interface TestGateway {
   token: string;
   /** The scratch database, for reading what the gateway stored. */
   databaseUrl: string;
+  /** The echo upstream (test/support/echo-upstream.ts), to release the streams it holds. */
+  upstreamUrl: string;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startTestGateway(
     url: server.url,
     token,
     databaseUrl: scratch.url,
+    upstreamUrl: upstream.url,
     async stop() {
       await server.close();
       const redis = new RedisClient({ url: TEST_REDIS_URL, connect: nodeSocket });

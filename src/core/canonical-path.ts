@@ -30,8 +30,20 @@ const HEX2 = /^[0-9A-Fa-f]{2}$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
+/**
+ * A path that is its own canonical form: unreserved characters and single slashes only, and
+ * no dot segment. Nearly every call's path is one, and needs no decoding.
+ */
+const PLAIN = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)*\/?$/;
+
 /** Canonicalizes a URL's pathname (as `new URL(...).pathname` gives it). */
 export function canonicalPath(pathname: string): CanonicalPath {
+  if (pathname.length > 0 && PLAIN.test(pathname)) return { path: pathname, decoded: pathname };
+  return decodedPath(pathname);
+}
+
+/** canonicalPath's general case: decodes and re-encodes the path, or refuses it. */
+export function decodedPath(pathname: string): CanonicalPath {
   if (!pathname.startsWith("/")) return { refused: "the path must start with '/'" };
   let path = "";
   const bytes: number[] = [];

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { canonicalPath } from "../../src/core/canonical-path";
+import { canonicalPath, decodedPath } from "../../src/core/canonical-path";
 import { matchRoute } from "../../src/core/route-table";
 
 const ROUTES = loadConfig({
@@ -161,5 +161,47 @@ describe("canonical path", () => {
   it("stores an escaped rule path decoded, and refuses a rule path no request could match", () => {
     expect(ROUTES.find((r) => r.route === "files")?.path).toBe("/v1/files/résumé");
     expect(() => loadConfig({ ROUTES: JSON.stringify([{ path: "/a%2Fb", route: "x" }]) })).toThrow(/ROUTES/);
+  });
+});
+
+describe("canonical path, the plain shortcut", () => {
+  it("answers exactly what decoding answers, for any path", () => {
+    const piece = fc.constantFrom(
+      "/",
+      "//",
+      ".",
+      "..",
+      "a",
+      "Z",
+      "0",
+      "-",
+      "_",
+      "~",
+      "v1",
+      "%",
+      "%2e",
+      "%41",
+      "%2F",
+      ";",
+      "\\",
+      "é",
+      "😀",
+      " ",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")),
+        (path) => {
+          expect(canonicalPath(path)).toEqual(decodedPath(path));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("takes the plain paths of calls as they are", () => {
+    for (const path of ["/", "/v1/chat/completions", "/v1/models/gpt-4o-mini", "/a/.b/..c/", "/v1/"]) {
+      expect(canonicalPath(path)).toEqual({ path, decoded: path });
+    }
   });
 });

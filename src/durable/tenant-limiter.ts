@@ -10,13 +10,7 @@ import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
 import { decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
-import {
-  assertUnits,
-  IDEMPOTENCY_TTL_MS,
-  MISSING_TENANT_TTL_MS,
-  reservationExpiry,
-  UNKNOWN_KEY_REFRESH_MS,
-} from "../core/limiter-rules";
+import { assertUnits, MISSING_TENANT_TTL_MS, reservationExpiry, UNKNOWN_KEY_REFRESH_MS } from "../core/limiter-rules";
 import type {
   CheckRequest,
   CheckResult,
@@ -36,9 +30,9 @@ import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
+import { housekeep } from "./housekeeping";
 import type { Authorized, LimiterEnv } from "./limiter-env";
 import { LimiterStorage } from "./limiter-storage";
-import { flushOutbox } from "./outbox-flusher";
 import { settleReservations } from "./settle-reservations";
 import { UsageRecorder } from "./usage-recorder";
 
@@ -138,7 +132,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
    */
   async settle(reservationId: string, units: number, metadata?: UsageMetadata, usage?: UsageDimensions) {
     const [result] = await this.settleMany([{ reservationId, units, metadata, usage }]);
-    return result ?? ({ status: "unknown" } as const);
+    if (!result) throw new Error("TenantLimiter: a batch of one settle answered no result");
+    return result;
   }
 
   /**
@@ -210,13 +205,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
    * sends the outbox to the usage queue. A failed send is retried with backoff.
    */
   override async alarm(): Promise<void> {
-    this.alarms.fired();
-    const now = this.clock();
-    for (const r of this.storage.takeExpiredReservations(now)) this.outbox.estimate(r, undefined, false);
-    this.storage.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
-    await this.alarms.send(() => flushOutbox(this.storage, this.env.USAGE_QUEUE), this.ctx.id.name);
-    const expiry = this.storage.nextExpiry();
-    if (expiry !== null) this.alarms.schedule(Math.max(0, expiry - now));
+    const parts = { storage: this.storage, outbox: this.outbox, alarms: this.alarms, queue: this.env.USAGE_QUEUE };
+    await housekeep({ ...parts, tenant: this.ctx.id.name }, this.clock());
   }
 
   /**

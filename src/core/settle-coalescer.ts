@@ -2,7 +2,8 @@
 // limiter as one batch (settleMany), so a metered call costs about one round trip instead
 // of two. One coalescer lives per isolate (Workers) or per process (self-hosted).
 //
-// Pure: timers are injected and no clock is read. Nothing is retried: a batch that fails
+// Pure: its timers and its clock are injected (by default setTimeout and Date.now). Nothing
+// is retried: a batch that fails
 // rejects each of its settles with LimiterUnavailableError, as one failed settle does
 // today, and its reservations stay held until they expire and are recorded at their
 // estimate, so nothing is lost and nothing is billed twice.
@@ -112,6 +113,9 @@ const unavailable = (tenantId: string, err: unknown) =>
  */
 export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoalescer {
   const windowMs = options.windowMs ?? DEFAULT_SETTLE_WINDOW_MS;
+  if (!Number.isSafeInteger(windowMs) || windowMs < 0) {
+    throw new RangeError(`settleCoalescer: windowMs must be a whole number of ms, at least 0, got ${windowMs}`);
+  }
   const quietWindowMs = Math.min(windowMs, options.quietWindowMs ?? 0);
   if (!Number.isSafeInteger(quietWindowMs) || quietWindowMs < 0) {
     throw new RangeError(
@@ -120,9 +124,6 @@ export function settleCoalescer(options: SettleCoalescerOptions = {}): SettleCoa
   }
   const maxBatch = options.maxBatch ?? DEFAULT_SETTLE_BATCH_MAX;
   const setTimer = options.setTimer ?? defaultTimer;
-  if (!Number.isSafeInteger(windowMs) || windowMs < 0) {
-    throw new RangeError(`settleCoalescer: windowMs must be a whole number of ms, at least 0, got ${windowMs}`);
-  }
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
     throw new RangeError(`settleCoalescer: maxBatch must be a whole number, at least 1, got ${maxBatch}`);
   }

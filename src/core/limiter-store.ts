@@ -60,7 +60,73 @@ export interface CheckRequest {
    * "cold". The gateway asks for it only after a reload from Postgres failed.
    */
   allowStale?: boolean;
+  /**
+   * Lease mode: besides the call, lease these units and requests to the caller (a gateway's
+   * isolate or process) for it to admit later calls from without a round trip. Granted only
+   * to a call admitted outright, for a tenant in lease mode, on a route without a
+   * calls-in-flight cap; else ignored. See LeaseAsk.
+   */
+  lease?: LeaseAsk;
 }
+
+/** A lease asked for with a check (docs/architecture.md, "Token leases"). */
+export interface LeaseAsk {
+  /** Units asked for, beyond the checked call's own; whole, 0 to MAX_CALL_UNITS. */
+  units: number;
+  /** Calls asked for, beyond the checked call; whole, 0 to MAX_LEASE_REQUESTS. */
+  requests: number;
+}
+
+/** Units and calls taken from a tenant's buckets and daily quota for one holder to admit from. */
+export interface Lease {
+  id: string;
+  /** Units the holder may admit calls from, at most what it asked for. */
+  units: number;
+  /** Calls it may admit, at most what it asked for. */
+  requests: number;
+  /** The units of a call that names no cost: the tenant's route cost, as a check resolves it. */
+  routeCost: number;
+  /** How long, from when it sent the check, the holder may admit from the lease (LEASE_TERM_MS). */
+  termMs: number;
+}
+
+/** One call a holder admitted from a lease, as its usage event will say. */
+export interface LeasedCall {
+  units: number;
+  /** When the call was admitted, ms since the epoch. */
+  occurredAt: number;
+  metadata?: UsageMetadata;
+  usage?: UsageDimensions;
+}
+
+/** What a holder tells the authority about one lease: the calls it admitted, and what it gives back. */
+export interface LeaseReport {
+  leaseId: string;
+  /**
+   * 1 for the lease's first report, one more for each after it: a report the authority has
+   * already applied (one retried after a timeout) is answered "duplicate" and applied once.
+   */
+  seq: number;
+  /** Calls admitted from the lease since the last report: each becomes a usage event. */
+  calls: LeasedCall[];
+  /** Units and calls the holder will not admit from the lease, back to the buckets now. */
+  giveBack?: { units: number; requests: number };
+  /**
+   * Every call the lease admitted is in this report or an earlier one: whatever the lease
+   * still holds goes back to the buckets, and the lease is gone.
+   */
+  close?: boolean;
+}
+
+export type LeaseReportResult =
+  | { status: "reported" }
+  | { status: "duplicate" }
+  /**
+   * No such lease is held: it was closed, or it went unclosed until its hold ran out and what
+   * it still held was recorded as one usage event at that estimate, as an unsettled
+   * reservation is. The report changes nothing.
+   */
+  | { status: "unknown" };
 
 /** Usage a tenant reports after the fact (a finished job). */
 export interface RecordRequest {
@@ -90,7 +156,7 @@ export type RecordResult =
   | { status: "suspended" };
 
 export type CheckResult =
-  | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number } }
+  | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number }; lease?: Lease }
   | { status: "unauthenticated" }
   | { status: "suspended" }
   | { status: "late" }
@@ -147,6 +213,11 @@ export interface LimiterStore {
    * without it is settled one call per item (see settle-coalescer.ts).
    */
   settleMany?(tenantId: string, items: SettleItem[]): Promise<SettleResult[]>;
+  /**
+   * Reports the calls a holder admitted from a lease, and gives back what it did not use.
+   * Only a store that grants leases has it.
+   */
+  reportLease?(tenantId: string, report: LeaseReport): Promise<LeaseReportResult>;
   /** Records reported usage against the daily quota, once per idempotency key. */
   record(tenantId: string, request: RecordRequest): Promise<RecordResult>;
   limits(tenantId: string, request: { keyHash?: string; routes: string[] }): Promise<LimitsResult>;

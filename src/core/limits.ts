@@ -60,6 +60,12 @@ export interface TenantLimits {
   timeZone: string;
   /** Evaluate and report, but never block. */
   shadow: boolean;
+  /**
+   * Lease mode (issue 18, docs/architecture.md "Token leases"): a gateway may admit this
+   * tenant's calls from units and requests leased from the limiter, without a round trip per
+   * call. Absent or false: exact mode, every call checked by the limiter.
+   */
+  leases?: boolean;
   routes: Record<string, RouteOverride>;
   /** Fractions of the daily quota whose crossing sends a `quota.threshold` webhook. */
   alerts?: { thresholds: number[] };

@@ -32,5 +32,12 @@ export interface MemoryStore extends LimiterStore {
   /** Sweeps now (see the module comment); returns how many expired reservations it recorded. */
   sweep(): number;
   /** What the store holds, to show that it stays bounded. */
-  sizes(): { tenants: number; reservations: number; idempotencyKeys: number; missingTenants: number; usage: number };
+  sizes(): {
+    tenants: number;
+    reservations: number;
+    leases: number;
+    idempotencyKeys: number;
+    missingTenants: number;
+    usage: number;
+  };
 }

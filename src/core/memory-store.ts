@@ -21,8 +21,7 @@
 // delivered() waits for the callbacks in flight.
 
 import { dayOf } from "./calendar";
-import { inFlightCounter } from "./in-flight";
-import { decide, decideReported, describeLimits, type HeldUnits, type LimiterState } from "./limiter";
+import { decide, decideReported, describeLimits, type LimiterState } from "./limiter";
 import { assertUnits, DEFAULT_RESERVATION_TTL_SECONDS, IDEMPOTENCY_TTL_MS } from "./limiter-rules";
 import type {
   CheckRequest,
@@ -34,6 +33,8 @@ import type {
   TenantSnapshot,
 } from "./limiter-store";
 import { limitsAt, routeCost, type TenantLimits } from "./limits";
+import { memoryLeases } from "./memory-leases";
+import { type HeldReservation, memoryReservations } from "./memory-reservations";
 import { memorySettles } from "./memory-settle";
 import type { MemoryStore, MemoryStoreOptions } from "./memory-store-api";
 import { memoryTenants } from "./memory-tenants";
@@ -53,16 +54,6 @@ import { usageOutbox } from "./usage-outbox";
 export const DEFAULT_RESERVATION_TTL_MS = DEFAULT_RESERVATION_TTL_SECONDS * 1000;
 
 export type { MemoryStore, MemoryStoreOptions } from "./memory-store-api";
-
-interface Held extends HeldUnits {
-  id: string;
-  tenantId: string;
-  expiresAt: number;
-  reservedAt: number;
-  metadata?: UsageMetadata;
-  /** The check's model, for the event of a reservation recorded at its estimate. */
-  model?: string | null;
-}
 
 /** A key per tenant: ids and idempotency keys come from callers, and one tenant's must not reach another's. */
 const keyOf = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
@@ -97,26 +88,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     for (const alert of alerts) alertOutbox.emit(alert);
   }
   const tenants = memoryTenants(now, options.loadSnapshot);
-  // Both maps are in insertion order, which is expiry order under a constant TTL, so a
-  // sweep reads from the front and stops at the first live entry. A clock that steps back
-  // can put an entry behind a later-expiring one: it is swept at most that step late.
-  const reservations = new Map<string, Held>();
+  const reservations = memoryReservations();
+  // In insertion order, as the reservations are (memory-reservations.ts), so a sweep stops
+  // at the first idempotency key still remembered.
   const idempotencyKeys = new Map<string, number>();
-  // Reservations held per tenant and route: the calls in flight that the concurrency caps count.
-  const slots = inFlightCounter();
-
-  function hold(key: string, r: Held): void {
-    reservations.set(key, r);
-    slots.add(r.tenantId, r.route, 1);
-  }
-
-  function release(key: string): Held | undefined {
-    const r = reservations.get(key);
-    if (!r) return undefined;
-    reservations.delete(key);
-    slots.add(r.tenantId, r.route, -1);
-    return r;
-  }
 
   function emit(event: UsageEvent, usage: UsageDimensions | undefined): void {
     const { metadata, ...rest } = event;
@@ -125,17 +100,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     outbox.emit(clean ? { ...rest, ...dimensions, metadata: clean } : { ...rest, ...dimensions });
   }
 
-  function emitReservation(r: Held, units: number, metadata: UsageMetadata | undefined, usage: UsageDimensions): void {
+  function emitReservation(
+    r: HeldReservation,
+    units: number,
+    metadata: UsageMetadata | undefined,
+    usage: UsageDimensions,
+  ): void {
     const merged = r.metadata || metadata ? { ...r.metadata, ...metadata } : undefined;
     const event = { eventId: newEventId(), tenantId: r.tenantId, route: r.route, units, occurredAt: r.reservedAt };
     emit({ ...event, metadata: merged }, usage);
   }
 
+  const leases = memoryLeases({
+    ttlMs,
+    keep: (tenantId, state, limits, at) => {
+      const tenant = tenants.held(tenantId);
+      if (tenant) keep(tenant, tenantId, state, limits, at);
+    },
+    emit: (tenantId, route, units, occurredAt, metadata, usage) =>
+      emit({ eventId: newEventId(), tenantId, route, units, occurredAt, metadata }, usage),
+  });
+
   function sweepAt(at: number): number {
+    leases.sweepAt(at);
     let recorded = 0;
-    for (const [key, r] of reservations) {
-      if (r.expiresAt > at) break;
-      release(key);
+    for (const r of reservations.expired(at)) {
       emitReservation(r, r.units, undefined, estimatedDimensions(r.model));
       recorded++;
     }
@@ -159,7 +148,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     tenants,
     // Taken before the sweep, which would otherwise record it and answer "unknown": in the
     // DO too, a reservation settled after its expiry but before the alarm is "expired".
-    take: (tenantId, id) => release(keyOf(tenantId, id)),
+    take: (tenantId, id) => reservations.release(keyOf(tenantId, id)),
     sweepAt,
     emitReservation,
     emitAlert: (alert) => alertOutbox.emit(alert),
@@ -168,6 +157,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return {
     async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
       assertModel(request.model);
+      leases.assertAsk(request.lease);
       const held = tenants.held(tenantId);
       if (!held && request.loadIfCold === false) {
         // Answer at once: the caller bounds the load apart from the check (see guardedStore).
@@ -186,16 +176,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       assertUnits(cost);
       const { keyHash, route } = request;
       const reserve = request.reserve === true;
-      const inFlight = slots.of(tenantId, route);
+      const inFlight = reservations.inFlight(tenantId, route);
       const call = { keyHash, reserve, inFlight };
       const { decision, state, bucketTicks, keyTicks } = decide(auth.tenant.state, limits, route, cost, at, call);
       keep(auth.tenant, tenantId, state, limits, at);
       let reservation: { id: string; expiresAt: number } | undefined;
+      let lease: ReturnType<typeof leases.grant>;
       // A reserved call is metered even at cost 0: it is settled to the units it used.
       if (decision.allowed && (cost > 0 || request.reserve)) {
         if (request.reserve) {
           reservation = { id: crypto.randomUUID(), expiresAt: at + ttlMs };
-          hold(keyOf(tenantId, reservation.id), {
+          reservations.hold(keyOf(tenantId, reservation.id), {
             ...reservation,
             tenantId,
             route,
@@ -212,14 +203,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           const { metadata, model } = request;
           emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata }, { model });
         }
+        if (!decision.shadowed)
+          lease = leases.grant(tenantId, auth.tenant, limits, { route, keyHash, ask: request.lease }, at);
       }
-      return { status: "ok", decision, reservation };
+      return {
+        status: "ok",
+        decision,
+        reservation,
+        ...(lease ? { lease: { ...lease, routeCost: routeCost(limits, route, request.defaultCost) } } : {}),
+      };
     },
 
     settle: async (tenantId, reservationId, units, metadata, usage) =>
       settleBatch(tenantId, [{ reservationId, units, metadata, usage }])[0] as SettleResult,
 
     settleMany: async (tenantId, items) => settleBatch(tenantId, items),
+
+    async reportLease(tenantId, report) {
+      const tenant = tenants.held(tenantId);
+      const at = tick();
+      const held = tenant && { state: tenant.state, limits: limitsAt(tenant.snapshot.limits, at) };
+      return leases.report(tenantId, held, report, at);
+    },
 
     async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
       assertUnits(request.units);
@@ -254,7 +259,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const at = tick();
       const limits = limitsAt(auth.tenant.snapshot.limits, at);
       const routes = [...new Set([...request.routes, ...Object.keys(limits.routes)])];
-      const context = { keyHash: request.keyHash, inFlight: slots.all(tenantId) };
+      const context = { keyHash: request.keyHash, inFlight: reservations.allInFlight(tenantId) };
       const report = describeLimits(auth.tenant.state, limits, routes, at, context);
       return { status: "ok", limits: { tenantId, shadow: limits.shadow, ...report } };
     },
@@ -282,7 +287,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     sizes: () => ({
       ...tenants.sizes(),
-      reservations: reservations.size,
+      reservations: reservations.size(),
+      leases: leases.size(),
       idempotencyKeys: idempotencyKeys.size,
       usage: outbox.size(),
     }),

@@ -30,7 +30,7 @@ export type QuotaView = Omit<Required<BaseLimits>, "alerts"> & {
 };
 
 /** A tenant's own limits: without its keys' and without an override. */
-type BaseLimits = Omit<TenantLimits, "keys" | "override">;
+type BaseLimits = Omit<TenantLimits, "keys" | "override" | "leases">;
 
 /** An override as shown: what it changes, and when it ends (ISO 8601). */
 export interface OverrideView {

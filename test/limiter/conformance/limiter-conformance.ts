@@ -15,6 +15,7 @@ import type { UsageEvent } from "../../../src/core/usage-event";
 import { aiLimitsConformance } from "./ai-limits-conformance";
 import { alertsConformance } from "./alerts-conformance";
 import { decisionOf, policy } from "./check-results";
+import { leaseConformance } from "./lease-conformance";
 import { settleManyConformance } from "./settle-many-conformance";
 import { usageEventConformance } from "./usage-event-conformance";
 
@@ -69,11 +70,14 @@ export const limitsOf = (l: Partial<TenantLimits>): TenantLimits => ({
   ...l,
 });
 
-/** `settleMany`: the backend has it, and its section runs; without it, the suite checks it is absent. */
+/**
+ * `settleMany`, `leases`: the backend has them, and their sections run; without, the suite
+ * checks they are absent.
+ */
 export function limiterConformance(
   backend: string,
   harness: () => ConformanceHarness,
-  options: { settleMany?: boolean } = {},
+  options: { settleMany?: boolean; leases?: boolean } = {},
 ): void {
   describe(`limiter conformance: ${backend}`, () => {
     async function tenant(l: Partial<TenantLimits>, now = T0) {
@@ -305,4 +309,5 @@ export function limiterConformance(
   aiLimitsConformance(backend, harness);
   alertsConformance(backend, harness);
   settleManyConformance(backend, harness, options.settleMany === true);
+  leaseConformance(backend, harness, options.leases === true);
 }

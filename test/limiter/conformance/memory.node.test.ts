@@ -11,5 +11,5 @@ limiterConformance(
     harness ??= memoryHarness();
     return harness;
   },
-  { settleMany: true },
+  { settleMany: true, leases: true },
 );

@@ -1,6 +1,13 @@
 // The memory store's options and interface (memory-store.ts implements them).
 
-import type { LimiterStore, SettleItem, SettleResult, TenantSnapshot } from "./limiter-store";
+import type {
+  LeaseReport,
+  LeaseReportResult,
+  LimiterStore,
+  SettleItem,
+  SettleResult,
+  TenantSnapshot,
+} from "./limiter-store";
 import type { QuotaAlert } from "./quota-alerts";
 import type { UsageEvent } from "./usage-event";
 import type { UsageSink } from "./usage-outbox";
@@ -21,6 +28,8 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends LimiterStore {
   /** Loads a tenant the store does not hold with options.loadSnapshot (a no-op without it). */
   load(tenantId: string): Promise<void>;
+  /** Always here: applied at once, as one transaction would. */
+  reportLease(tenantId: string, report: LeaseReport): Promise<LeaseReportResult>;
   /** Always here: the batch is applied as the same settles in sequence, with no await between them. */
   settleMany(tenantId: string, items: SettleItem[]): Promise<SettleResult[]>;
   /** The usage events not delivered to onUsage, oldest first, forgotten as they are returned. Sweeps first. */

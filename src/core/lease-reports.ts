@@ -1,0 +1,78 @@
+// Token leases, the holder's reports: what a holder owes the authority for each lease it holds
+// (the calls it admitted, what it gives back, its close), sent one report at a time per lease
+// in increasing `seq`, and retried as it was until the authority answers, so that each
+// report is applied once. A lease whose hold runs out before its report arrives was recorded
+// at what it held: the report is then dropped, as the authority answers "unknown".
+
+import { describeError } from "./errors";
+import { MAX_LEASE_REPORT_CALLS } from "./lease-grant";
+import type { Decision } from "./limiter";
+import type { LeasedCall, LeaseReport, LeaseReportResult } from "./limiter-store";
+
+/** One lease as its holder keeps it. */
+export interface HeldByHolder {
+  id: string;
+  tenantId: string;
+  /** Units left to admit from; below 0 after calls settled above their estimate. */
+  units: number;
+  /** Calls left to admit. */
+  requests: number;
+  routeCost: number;
+  /** On the holder's clock: the check was sent at `expiresAt - termMs`. */
+  expiresAt: number;
+  /** No more calls are admitted from it: its term ended, or it ran short and was renewed. */
+  retired: boolean;
+  /** Reserved calls it admitted that are not settled yet. */
+  inFlight: number;
+  /** Calls admitted (and settled) and not yet reported. */
+  calls: LeasedCall[];
+  /** What retiring it left to give back, until a report carries it. */
+  giveBack: { units: number; requests: number } | null;
+  /** The last report the authority answered. */
+  seq: number;
+  /** The report sent and not yet answered, or to be sent again as it is. */
+  sending: LeaseReport | null;
+  /** The decision of the check that granted it, and what was admitted since: the headers' figures. */
+  decision: Decision;
+  admittedUnits: number;
+  admittedCalls: number;
+}
+
+/** The next report of a lease, or null when it owes nothing now. Takes what it carries out of the lease. */
+export function nextReport(lease: HeldByHolder): LeaseReport | null {
+  if (lease.sending) return lease.sending;
+  const calls = lease.calls.splice(0, MAX_LEASE_REPORT_CALLS);
+  const close = lease.retired && lease.inFlight === 0 && lease.calls.length === 0;
+  const giveBack = lease.giveBack;
+  if (calls.length === 0 && !close && !giveBack) return null;
+  lease.giveBack = null;
+  const report: LeaseReport = { leaseId: lease.id, seq: lease.seq + 1, calls };
+  if (giveBack && !close) report.giveBack = giveBack;
+  if (close) report.close = true;
+  lease.sending = report;
+  return report;
+}
+
+/**
+ * Sends a lease's reports until it owes nothing, one at a time. Answers true when the lease
+ * is done with (closed, or unknown to the authority); false when it is still held. Throws
+ * the send's error, leaving the report to be sent again as it is.
+ */
+export async function sendReports(
+  lease: HeldByHolder,
+  send: (tenantId: string, report: LeaseReport) => Promise<LeaseReportResult>,
+): Promise<boolean> {
+  for (;;) {
+    const report = nextReport(lease);
+    if (!report) return false;
+    let result: LeaseReportResult;
+    try {
+      result = await send(lease.tenantId, report);
+    } catch (err) {
+      throw new Error(`lease ${lease.id} report ${report.seq}: ${describeError(err)}`, { cause: err });
+    }
+    lease.sending = null;
+    lease.seq = report.seq;
+    if (report.close || result.status === "unknown") return true;
+  }
+}

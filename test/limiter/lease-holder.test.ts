@@ -1,0 +1,196 @@
+// The lease holder around a real memory store (the authority): a hot tenant in lease mode is
+// admitted mostly without a round trip, every call is billed once with its own units, what a
+// lease leaves goes back, suspension reaches the holder within a term, a failed report is
+// sent again and applied once, and a holder that vanishes is billed what its lease held.
+// Timers run only when a test fires them; the clock is the test's.
+
+import { describe, expect, it } from "vitest";
+import { LEASE_TERM_MS } from "../../src/core/lease";
+import { leaseHolder } from "../../src/core/lease-holder";
+import type { CheckRequest, LimiterStore } from "../../src/core/limiter-store";
+import type { TenantLimits } from "../../src/core/limits";
+import { memoryStore } from "../../src/core/memory-store";
+import { KEY, manualTimers, T0 } from "./coalescer-harness";
+import { limits as baseLimits } from "./test-limits";
+
+const TENANT = "tnaaaaaaaaaaaaaaal";
+const TTL_MS = 60_000;
+
+async function setup(l: Partial<TenantLimits>, options: { reportFails?: () => boolean } = {}) {
+  const clock = { ms: T0 };
+  const memory = memoryStore({ now: () => clock.ms, reservationTtlMs: TTL_MS });
+  const limits = { ...baseLimits(), ...l };
+  await memory.apply({ tenantId: TENANT, version: 1, status: "active", limits, keyHashes: [KEY] });
+  const calls = { check: 0, report: 0 };
+  const authority: LimiterStore = {
+    check: (t, r) => {
+      calls.check++;
+      return memory.check(t, r);
+    },
+    settle: (t, id, u, m, d) => memory.settle(t, id, u, m, d),
+    record: (t, r) => memory.record(t, r),
+    limits: (t, r) => memory.limits(t, r),
+    apply: (s) => memory.apply(s),
+    reportLease: async (t, r) => {
+      calls.report++;
+      const result = await memory.reportLease(t, r);
+      // Applied, and then the answer lost: the holder must send it again, once applied.
+      if (options.reportFails?.()) throw new Error("connection reset");
+      return result;
+    },
+  };
+  const timers = manualTimers();
+  const failures: string[] = [];
+  const holder = leaseHolder(authority, {
+    now: () => clock.ms,
+    setTimer: timers.setTimer,
+    onReportFailure: (_t, e) => failures.push(e.message),
+  });
+  const check = (r: Partial<CheckRequest> = {}) =>
+    holder.check(TENANT, { keyHash: KEY, route: "chat", defaultCost: 1, ...r });
+  const remaining = async () => {
+    const r = await memory.limits(TENANT, { keyHash: KEY, routes: ["chat"] });
+    if (r.status !== "ok") throw new Error(r.status);
+    return { chat: r.limits.buckets.find((b) => b.name === "chat")?.remaining, daily: r.limits.daily.remaining };
+  };
+  const billed = () => memory.drainUsage();
+  return { clock, memory, holder, calls, timers, failures, check, remaining, billed, limits };
+}
+
+const allowed = (r: Awaited<ReturnType<LimiterStore["check"]>>) => r.status === "ok" && r.decision.allowed;
+
+describe("lease holder", () => {
+  it("checks every call of a tenant in exact mode, and leases nothing", async () => {
+    const { check, calls, holder, billed } = await setup({ burst: 1_000 });
+    for (let i = 0; i < 20; i++) expect(allowed(await check())).toBe(true);
+    expect(calls.check).toBe(20);
+    expect(holder.held()).toBe(0);
+    expect(billed()).toHaveLength(20);
+  });
+
+  it("admits a hot tenant's calls from leases, billing each call once at its own units", async () => {
+    const { check, calls, timers, billed, remaining, clock } = await setup({
+      burst: 1_000,
+      dailyUnits: 10_000,
+      leases: true,
+    });
+    for (let i = 0; i < 200; i++) {
+      clock.ms += 2;
+      expect(allowed(await check({ cost: 1 + (i % 3), metadata: { n: i } }))).toBe(true);
+    }
+    // Leases are sized to the demand: after the first few calls, checks are a small part.
+    expect(calls.check).toBeLessThan(40);
+    // The live lease's calls are reported when its term ends; what it left goes back then.
+    clock.ms += LEASE_TERM_MS;
+    await timers.fire();
+    await timers.fire();
+    // A report per lease, and one round trip more for the lease that filled a report first.
+    expect(calls.report).toBeLessThanOrEqual(calls.check + 1);
+    const events = billed();
+    expect(events).toHaveLength(200);
+    expect(events.map((e) => e.metadata?.n).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    const units = events.reduce((sum, e) => sum + e.units, 0);
+    expect(units).toBe(Array.from({ length: 200 }, (_, i) => 1 + (i % 3)).reduce((a, b) => a + b));
+    expect((await remaining()).daily).toBe(10_000 - units);
+  });
+
+  it("never admits more than the bucket allows, and gives back what a lease did not use", async () => {
+    const { check, timers, remaining, clock, billed } = await setup({ burst: 50, ratePerMinute: 0, leases: true });
+    let admitted = 0;
+    for (let i = 0; i < 120; i++) {
+      clock.ms += 1;
+      if (allowed(await check({ cost: 1 }))) admitted++;
+    }
+    expect(admitted).toBeLessThanOrEqual(50);
+    expect(admitted).toBeGreaterThanOrEqual(45);
+    clock.ms += LEASE_TERM_MS;
+    await timers.fire();
+    await timers.fire();
+    expect((await remaining()).chat).toBe(50 - admitted);
+    expect(billed()).toHaveLength(admitted);
+  });
+
+  it("settles a reserved call from a lease at its actual units and tokens, charging a call above its estimate", async () => {
+    const { check, holder, timers, billed, remaining, clock } = await setup({ burst: 1_000, leases: true });
+    for (let i = 0; i < 6; i++) await holder.settle(TENANT, reservation(await check({ cost: 10, reserve: true })), 10);
+    const r = await check({ cost: 10, reserve: true, model: "m-1" });
+    const id = reservation(r);
+    expect(id.startsWith("ls_")).toBe(true);
+    expect(
+      await holder.settle(TENANT, id, 25, { done: true }, { model: "m-1", inputTokens: 20, outputTokens: 5 }),
+    ).toEqual({ status: "settled", units: 25 });
+    clock.ms += LEASE_TERM_MS;
+    await timers.fire();
+    await timers.fire();
+    const events = billed();
+    const last = events.find((e) => e.metadata?.done === true);
+    expect(last).toMatchObject({ units: 25, model: "m-1", inputTokens: 20, outputTokens: 5 });
+    expect(events.reduce((sum, e) => sum + e.units, 0)).toBe(6 * 10 + 25);
+    expect((await remaining()).chat).toBe(1_000 - 85);
+  });
+
+  it("refuses a call within a term of the tenant's suspension, at most", async () => {
+    const { check, memory, clock, limits } = await setup({ burst: 1_000, leases: true });
+    // A busy term first, so that the lease outlasts the slower calls after the suspension.
+    for (let i = 0; i < 300; i++) {
+      clock.ms += 1;
+      await check();
+    }
+    await memory.apply({ tenantId: TENANT, version: 2, status: "suspended", limits, keyHashes: [KEY] });
+    const suspendedAt = clock.ms;
+    let lastAdmitted = suspendedAt;
+    for (let i = 0; i < 40; i++) {
+      clock.ms += 250;
+      const r = await check();
+      if (allowed(r)) lastAdmitted = clock.ms;
+      else expect(r.status).toBe("suspended");
+    }
+    expect(lastAdmitted - suspendedAt).toBeLessThanOrEqual(LEASE_TERM_MS);
+    expect(allowed(await check())).toBe(false);
+  });
+
+  it("sends a report whose answer was lost again, and it is applied once", async () => {
+    let fail = true;
+    const { check, timers, billed, failures, clock } = await setup(
+      { burst: 1_000, leases: true },
+      { reportFails: () => fail },
+    );
+    for (let i = 0; i < 10; i++) await check();
+    await timers.fire();
+    expect(failures.length).toBeGreaterThan(0);
+    fail = false;
+    clock.ms += LEASE_TERM_MS;
+    for (let i = 0; i < 4; i++) await timers.fire();
+    expect(billed()).toHaveLength(10);
+  });
+
+  it("bills what a vanished holder's lease held, once its hold runs out", async () => {
+    const { check, memory, clock, billed } = await setup({ burst: 1_000, leases: true });
+    for (let i = 0; i < 8; i++) await check();
+    const exact = billed().length;
+    // The holder is gone: no report, no close. The authority records what the lease held.
+    clock.ms += LEASE_TERM_MS + TTL_MS + 1;
+    memory.sweep();
+    const late = billed();
+    expect(late.every((e) => e.estimated === true)).toBe(true);
+    const admittedLocally = 8 - exact;
+    expect(late.reduce((sum, e) => sum + e.units, 0)).toBeGreaterThanOrEqual(admittedLocally);
+  });
+
+  it("closes every lease on closeAll, giving back what it held", async () => {
+    const { check, holder, remaining, billed } = await setup({ burst: 1_000, leases: true });
+    for (let i = 0; i < 12; i++) await check();
+    expect(holder.held()).toBeGreaterThan(0);
+    await holder.closeAll();
+    expect(holder.held()).toBe(0);
+    expect(billed()).toHaveLength(12);
+    expect((await remaining()).chat).toBe(1_000 - 12);
+  });
+});
+
+function reservation(r: Awaited<ReturnType<LimiterStore["check"]>>): string {
+  if (r.status !== "ok" || !r.reservation) throw new Error(`no reservation: ${JSON.stringify(r)}`);
+  return r.reservation.id;
+}

@@ -4,49 +4,44 @@
 // leases", says what it guarantees.
 //
 // A call its lease cannot admit (none yet, run short, term over) is checked by the limiter as
-// in exact mode, asking for the next lease with it once the scope (tenant, key, route) made
-// LEASE_MIN_CALLS calls in the last term; what the old lease has left is given back. The
-// limiter grants a lease only to a tenant in lease mode, so for every other tenant the ask
-// is ignored and this store is exact mode. Reserved calls admitted from a lease are settled
-// here; every admitted call's usage is reported to the limiter when its lease retires (at the
-// end of its term, or on renewal), which makes it a usage event there.
+// in exact mode, asking for the next lease with it once the scope (tenant, key, route) is busy
+// (lease-demand.ts); what the old lease has left is given back. The limiter grants a lease
+// only to a tenant in lease mode, so for every other tenant the ask is ignored and this store
+// is exact mode. Reserved calls admitted from a lease are settled here; every admitted call's
+// usage is reported to the limiter when its lease retires (at the end of its term, or on
+// renewal), which makes it a usage event there.
 //
-// Synchronous between awaits, like the settle coalescer; its clock and timers are injected.
+// Synchronous between awaits. Two ways to run its background work (a lease's reports, and
+// its retirement at the end of its term). By default, on timers (Node, Bun, Deno). On Workers
+// (`detached`), a request's I/O must belong to a request: the work a check starts is handed
+// back as the check result's `background`, for the caller's waitUntil, and a settle of a
+// leased call does its own report before it resolves.
 
-import { LEASE_TERM_MS } from "./lease";
-import { MAX_LEASE_REPORT_CALLS, MAX_LEASE_REQUESTS } from "./lease-grant";
+import { leaseDemand } from "./lease-demand";
+import { MAX_LEASE_REPORT_CALLS } from "./lease-grant";
 import { type HeldByHolder, sendReports } from "./lease-reports";
 import type { Decision } from "./limiter";
 import { assertUnits } from "./limiter-rules";
-import type { CheckRequest, CheckResult, LeaseAsk, LimiterStore, SettleResult } from "./limiter-store";
-import { MAX_CALL_UNITS } from "./limits";
+import type { CheckRequest, CheckResult, LimiterStore, SettleResult } from "./limiter-store";
 import { log } from "./log";
 import type { SetTimer } from "./settle-coalescer";
 import { assertDimensions, assertModel } from "./usage-dimensions";
 import { cleanMetadata, type UsageMetadata } from "./usage-event";
 
-/** Calls a scope must make in one term before its checks ask for a lease. */
-export const LEASE_MIN_CALLS = 4;
-/** Scopes whose demand is counted at once; past it, the counts start over. */
-const DEMAND_SCOPES = 10_000;
+/** A renewal or a report started this long ago and never finished is taken to be lost. */
+const LOST_AFTER_MS = 5_000;
+/** Most tries of one report within one detached call's background work. */
+const DETACHED_TRIES = 3;
 
 export interface LeaseHolderOptions {
-  /** How long a lease's calls wait to be reported together. Default 25 ms. */
-  windowMs?: number;
+  /** Default: setTimeout, not holding a Node process open. */
+  setTimer?: SetTimer;
   /** Default Date.now. */
   now?: () => number;
-  /** Default setTimeout, not holding a Node process open. */
-  setTimer?: SetTimer;
+  /** Workers: background work is handed to the caller (see the module comment). Default false. */
+  detached?: boolean;
   /** A report that failed (it is sent again). Default: logged as a warning. */
   onReportFailure?: (tenantId: string, error: Error) => void;
-}
-
-interface Demand {
-  termStart: number;
-  units: number;
-  calls: number;
-  unitsBefore: number;
-  callsBefore: number;
 }
 
 interface LocalReservation {
@@ -65,57 +60,79 @@ const defaultTimer: SetTimer = (callback, ms) => {
 export interface LeaseHolder extends LimiterStore {
   /** Gives back every lease now and sends every report owed (shutdown). */
   closeAll(): Promise<void>;
-  /** Leases held, for tests and metrics. */
+  /** Leases not yet done with, for tests and metrics. */
   held(): number;
 }
+
+/** Background work started by one call, for the caller to let finish (detached mode). */
+type Work = Promise<void>[];
 
 export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {}): LeaseHolder {
   const report = store.reportLease?.bind(store);
   if (!report) throw new TypeError("leaseHolder: the limiter store has no reportLease");
   const now = options.now ?? Date.now;
   const setTimer = options.setTimer ?? defaultTimer;
-  const windowMs = options.windowMs ?? 25;
+  const detached = options.detached === true;
   const onFailure =
     options.onReportFailure ??
     ((tenantId: string, error: Error) => log.warn("lease report failed", { tenant: tenantId, error: error.message }));
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimer(resolve, ms));
 
   const current = new Map<string, HeldByHolder>();
-  const renewing = new Set<string>();
-  const demand = new Map<string, Demand>();
+  /** Scopes with a renewal in flight, since when: one at a time asks for a lease. */
+  const renewing = new Map<string, number>();
+  const demand = leaseDemand();
   const reservations = new Map<string, LocalReservation>();
   /** Every lease not yet done with, by id: current, or retired and still owing a report. */
   const owing = new Map<string, HeldByHolder>();
+  /** Leases with reports on their way: since when (a detached request may die mid-send), and the send. */
+  const sending = new Map<HeldByHolder, { since: number; sent: Promise<boolean> }>();
   const queued = new Set<HeldByHolder>();
   let reserved = 0;
 
-  function count(scope: string, cost: number, at: number): Demand {
-    let d = demand.get(scope);
-    if (!d) {
-      if (demand.size >= DEMAND_SCOPES) demand.clear();
-      d = { termStart: at, units: 0, calls: 0, unitsBefore: 0, callsBefore: 0 };
-      demand.set(scope, d);
-    }
-    if (at - d.termStart >= LEASE_TERM_MS) {
-      const recent = at - d.termStart < 2 * LEASE_TERM_MS;
-      d.unitsBefore = recent ? d.units : 0;
-      d.callsBefore = recent ? d.calls : 0;
-      d.units = 0;
-      d.calls = 0;
-      d.termStart = at;
-    }
-    d.units += cost;
-    d.calls += 1;
-    return d;
+  /**
+   * Sends what the lease owes; answers whether it all went. A send already on its way sends
+   * what was added meanwhile too (sendReports loops): it is waited for, except detached,
+   * where a request may not wait for another's I/O, and this one answers at once.
+   */
+  function flush(lease: HeldByHolder): Promise<boolean> {
+    const on = sending.get(lease);
+    if (on && now() - on.since < LOST_AFTER_MS) return detached ? Promise.resolve(true) : on.sent;
+    const entry = { since: now(), sent: Promise.resolve(true) };
+    entry.sent = (async () => {
+      try {
+        if (await sendReports(lease, report as NonNullable<typeof report>)) owing.delete(lease.id);
+        return true;
+      } catch (err) {
+        onFailure(lease.tenantId, err as Error);
+        return false;
+      } finally {
+        if (sending.get(lease) === entry) sending.delete(lease);
+      }
+    })();
+    sending.set(lease, entry);
+    return entry.sent;
   }
 
-  /** About one term of the scope's demand, beyond the asking call: nothing for a quiet scope. */
-  function askOf(d: Demand): LeaseAsk | undefined {
-    const calls = Math.max(d.calls, d.callsBefore);
-    if (calls < LEASE_MIN_CALLS) return undefined;
-    return {
-      units: Math.min(MAX_CALL_UNITS, Math.max(d.units, d.unitsBefore)),
-      requests: Math.min(MAX_LEASE_REQUESTS, calls),
-    };
+  /** Reports what the lease owes: on a timer, retried until sent; detached, now, a few tries. */
+  function flushSoon(lease: HeldByHolder, work: Work, tries = 0): void {
+    if (detached) {
+      work.push(
+        (async () => {
+          for (let i = 0; i < DETACHED_TRIES && !(await flush(lease)); i++) await sleep(100 * 4 ** i);
+        })(),
+      );
+      return;
+    }
+    if (queued.has(lease)) return;
+    queued.add(lease);
+    setTimer(
+      () => {
+        queued.delete(lease);
+        void flush(lease).then((sent) => sent || flushSoon(lease, work, tries + 1));
+      },
+      Math.min(1_000, 25 * 2 ** tries),
+    );
   }
 
   /**
@@ -123,47 +140,48 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
    * in one round trip, unless they fill a report first; a retired lease's at once. Waiting
    * loses nothing: a lease never reported is billed what it held.
    */
-  function reportIfDue(lease: HeldByHolder): void {
-    if (lease.retired || lease.calls.length >= MAX_LEASE_REPORT_CALLS) flushSoon(lease);
+  function reportIfDue(lease: HeldByHolder, work: Work): void {
+    if (lease.retired || lease.calls.length >= MAX_LEASE_REPORT_CALLS) flushSoon(lease, work);
   }
 
-  function flushSoon(lease: HeldByHolder): void {
-    if (queued.has(lease)) return;
-    queued.add(lease);
-    setTimer(() => void flush(lease), windowMs);
-  }
-
-  async function flush(lease: HeldByHolder): Promise<void> {
-    queued.delete(lease);
-    try {
-      if (await sendReports(lease, report as NonNullable<typeof report>)) owing.delete(lease.id);
-    } catch (err) {
-      onFailure(lease.tenantId, err as Error);
-      flushSoon(lease);
-    }
-  }
-
-  function retire(scope: string, lease: HeldByHolder): void {
+  function retire(scope: string, lease: HeldByHolder, work: Work): void {
     if (current.get(scope) === lease) current.delete(scope);
     if (lease.retired) return;
     lease.retired = true;
     lease.giveBack = { units: Math.max(0, lease.units), requests: lease.requests };
-    flushSoon(lease);
+    flushSoon(lease, work);
   }
 
-  function admit(lease: HeldByHolder, scope: string, request: CheckRequest, cost: number, at: number): CheckResult {
+  /** Retires the lease at the end of its term, if no call did first. */
+  function retireAtTermEnd(scope: string, lease: HeldByHolder, termMs: number, work: Work): void {
+    if (!detached) {
+      setTimer(() => retire(scope, lease, []), termMs);
+      return;
+    }
+    work.push(
+      (async () => {
+        await sleep(termMs);
+        const then: Work = [];
+        retire(scope, lease, then);
+        await Promise.all(then);
+      })(),
+    );
+  }
+
+  function admit(lease: HeldByHolder, scope: string, request: CheckRequest, cost: number, work: Work): CheckResult {
+    const at = now();
     lease.units -= cost;
     lease.requests -= 1;
     lease.admittedUnits += cost;
     lease.admittedCalls += 1;
-    count(scope, cost, at);
+    demand.count(scope, cost, at);
     const decision = localDecision(lease, request.route, cost);
     const metadata = cleanMetadata(request.metadata);
     const { model } = request;
     if (!request.reserve) {
       // As an exact check's event: the model given, else the one the metadata names.
       lease.calls.push({ units: cost, occurredAt: at, metadata, usage: model === undefined ? {} : { model } });
-      reportIfDue(lease);
+      reportIfDue(lease, work);
       return { status: "ok", decision };
     }
     const id = `${lease.id}.${++reserved}`;
@@ -172,13 +190,13 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     return { status: "ok", decision, reservation: { id, expiresAt: lease.expiresAt } };
   }
 
-  async function renew(tenantId: string, scope: string, request: CheckRequest, cost: number | undefined) {
+  async function renew(tenantId: string, scope: string, request: CheckRequest, cost: number, work: Work) {
     const sentAt = now();
-    // Before the first lease names the tenant's route cost, the route table's stands in.
-    const d = count(scope, cost ?? request.defaultCost ?? 1, sentAt);
-    const ask = renewing.has(scope) ? undefined : askOf(d);
+    demand.count(scope, cost, sentAt);
+    const since = renewing.get(scope);
+    const ask = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope);
     if (!ask) return store.check(tenantId, request);
-    renewing.add(scope);
+    renewing.set(scope, sentAt);
     let result: CheckResult;
     try {
       result = await store.check(tenantId, { ...request, lease: ask });
@@ -193,6 +211,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       units: granted.units,
       requests: granted.requests,
       routeCost: granted.routeCost,
+      // From when the check was sent: a late answer cannot stretch the term.
       expiresAt: sentAt + granted.termMs,
       retired: false,
       inFlight: 0,
@@ -205,31 +224,36 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       admittedCalls: 0,
     };
     const before = current.get(scope);
-    if (before) retire(scope, before);
+    if (before) retire(scope, before, work);
     current.set(scope, lease);
     owing.set(lease.id, lease);
-    // Given back at the end of its term if no call renewed it first.
-    setTimer(() => retire(scope, lease), granted.termMs);
+    retireAtTermEnd(scope, lease, granted.termMs, work);
     return rest;
+  }
+
+  /** The result, with the background work the call started for a detached caller to let finish. */
+  function handing(result: CheckResult, work: Work): CheckResult {
+    if (work.length === 0 || result.status !== "ok") return result;
+    return { ...result, background: Promise.all(work).then(() => {}) };
   }
 
   return {
     async check(tenantId, request) {
-      const peek = request.cost === 0 && !request.reserve;
-      if (peek) return store.check(tenantId, request);
+      if (request.cost === 0 && !request.reserve) return store.check(tenantId, request);
       assertModel(request.model);
       const scope = `${tenantId}\u0000${request.keyHash ?? ""}\u0000${request.route}`;
       const lease = current.get(scope);
-      const cost = request.cost ?? lease?.routeCost;
-      if (lease && cost !== undefined) {
-        assertUnits(cost);
-        const at = now();
-        if (at < lease.expiresAt && lease.units >= cost && lease.requests >= 1) {
-          return admit(lease, scope, request, cost, at);
+      const work: Work = [];
+      // Before a lease names the tenant's route cost, the route table's stands in.
+      const cost = request.cost ?? lease?.routeCost ?? request.defaultCost ?? 1;
+      assertUnits(cost);
+      if (lease) {
+        if (now() < lease.expiresAt && lease.units >= cost && lease.requests >= 1) {
+          return handing(admit(lease, scope, request, cost, work), work);
         }
-        retire(scope, lease);
+        retire(scope, lease, work);
       }
-      return renew(tenantId, scope, request, cost);
+      return handing(await renew(tenantId, scope, request, cost, work), work);
     },
 
     async settle(tenantId, reservationId, units, metadata, usage): Promise<SettleResult> {
@@ -246,7 +270,9 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       const merged = local.metadata || metadata ? cleanMetadata({ ...local.metadata, ...metadata }) : undefined;
       // As an exact settle's event: the settle's breakdown, the model named by it or the metadata.
       lease.calls.push({ units, occurredAt: local.occurredAt, metadata: merged, usage: usage ?? {} });
-      if (owing.has(lease.id)) reportIfDue(lease);
+      const work: Work = [];
+      if (owing.has(lease.id)) reportIfDue(lease, work);
+      await Promise.all(work);
       return { status: "settled", units };
     },
 
@@ -258,8 +284,9 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     reportLease: report,
 
     async closeAll() {
-      for (const [scope, lease] of current) retire(scope, lease);
-      await Promise.all([...owing.values()].map((lease) => flush(lease)));
+      const work: Work = [];
+      for (const [scope, lease] of current) retire(scope, lease, work);
+      await Promise.all([...work, ...[...owing.values()].map((lease) => flush(lease))]);
     },
 
     held: () => owing.size,

@@ -155,13 +155,22 @@ export type RecordResult =
   | { status: "unauthenticated" }
   | { status: "suspended" };
 
-export type CheckResult =
+/** What a limiter answers a check: what crosses a Durable Object's RPC. */
+export type CheckAnswer =
   | { status: "ok"; decision: Decision; reservation?: { id: string; expiresAt: number }; lease?: Lease }
   | { status: "unauthenticated" }
   | { status: "suspended" }
   | { status: "late" }
   /** Only with `loadIfCold: false`: the tenant's config is not here yet; nothing was consumed. */
   | { status: "cold" };
+
+/**
+ * What a store answers a check: a limiter's answer, and from a lease holder in detached mode
+ * (lease-holder.ts), the work the call started, which must be let finish after the response
+ * (a Worker's waitUntil).
+ */
+export type CheckResult = Exclude<CheckAnswer, { status: "ok" }> | (CheckOk & { background?: Promise<void> });
+type CheckOk = Extract<CheckAnswer, { status: "ok" }>;
 
 export type SettleResult =
   | { status: "settled"; units: number }

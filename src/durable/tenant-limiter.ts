@@ -12,8 +12,8 @@ import { describeError } from "../core/errors";
 import { decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
 import { assertUnits, MISSING_TENANT_TTL_MS, reservationExpiry, UNKNOWN_KEY_REFRESH_MS } from "../core/limiter-rules";
 import type {
+  CheckAnswer,
   CheckRequest,
-  CheckResult,
   LimitsResult,
   LoadTenantSnapshot,
   RecordRequest,
@@ -79,7 +79,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   }
 
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
-  async check(request: CheckRequest): Promise<CheckResult> {
+  async check(request: CheckRequest): Promise<CheckAnswer> {
     if (!this.snapshot && request.loadIfCold === false) {
       // Answer at once: the caller bounds the load apart from the check (see guardedStore).
       return this.clock() < this.missingUntil ? { status: "unauthenticated" } : { status: "cold" };

@@ -1,0 +1,60 @@
+// Token leases: how much a holder asks for. A scope (tenant, key, route) is counted over the
+// current and the previous term; a lease is asked for once the scope made LEASE_MIN_CALLS
+// calls in one of them, and sized to about a term of its demand, so that a quiet key stays
+// in exact mode and a hot one renews about once a term.
+
+import { LEASE_TERM_MS } from "./lease";
+import { MAX_LEASE_REQUESTS } from "./lease-grant";
+import type { LeaseAsk } from "./limiter-store";
+import { MAX_CALL_UNITS } from "./limits";
+
+/** Calls a scope must make in one term before its checks ask for a lease. */
+export const LEASE_MIN_CALLS = 4;
+/** Scopes counted at once; past it, the counts start over (a flood of keys cannot grow it). */
+const DEMAND_SCOPES = 10_000;
+
+interface Demand {
+  termStart: number;
+  units: number;
+  calls: number;
+  unitsBefore: number;
+  callsBefore: number;
+}
+
+export function leaseDemand() {
+  const scopes = new Map<string, Demand>();
+  return {
+    /** Counts a call of `cost` units to the scope at `at`. */
+    count(scope: string, cost: number, at: number): void {
+      let d = scopes.get(scope);
+      if (!d) {
+        if (scopes.size >= DEMAND_SCOPES) scopes.clear();
+        d = { termStart: at, units: 0, calls: 0, unitsBefore: 0, callsBefore: 0 };
+        scopes.set(scope, d);
+      }
+      if (at - d.termStart >= LEASE_TERM_MS) {
+        // Over two terms since the term began: that demand is stale.
+        const recent = at - d.termStart < 2 * LEASE_TERM_MS;
+        d.unitsBefore = recent ? d.units : 0;
+        d.callsBefore = recent ? d.calls : 0;
+        d.units = 0;
+        d.calls = 0;
+        d.termStart = at;
+      }
+      d.units += cost;
+      d.calls += 1;
+    },
+
+    /** About one term of the scope's demand, to lease beyond the asking call; nothing for a quiet scope. */
+    ask(scope: string): LeaseAsk | undefined {
+      const d = scopes.get(scope);
+      if (!d) return undefined;
+      const calls = Math.max(d.calls, d.callsBefore);
+      if (calls < LEASE_MIN_CALLS) return undefined;
+      return {
+        units: Math.min(MAX_CALL_UNITS, Math.max(d.units, d.unitsBefore)),
+        requests: Math.min(MAX_LEASE_REQUESTS, calls),
+      };
+    },
+  };
+}

@@ -10,6 +10,7 @@ export function defaultLimits(config: Config): TenantLimits {
     dailyUnits: config.DEFAULT_DAILY_QUOTA_UNITS,
     timeZone: config.DEFAULT_TIME_ZONE,
     shadow: false,
+    leases: false,
     routes: {},
     alerts: { thresholds: config.QUOTA_ALERT_THRESHOLDS },
   };

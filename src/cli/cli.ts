@@ -133,6 +133,7 @@ const OPTIONS = {
   daily: { type: "string" },
   tz: { type: "string" },
   shadow: { type: "string" },
+  leases: { type: "string" },
   "unit-price": { type: "string" },
   alerts: { type: "string" },
   until: { type: "string" },

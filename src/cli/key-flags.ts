@@ -14,7 +14,7 @@ const KEY_LIMIT_FLAGS = {
 
 // A key has buckets only: a cap, a daily quota or a price is the tenant's. Refusing them
 // tells the operator, where ignoring them would let them think the key has one.
-const TENANT_ONLY = ["max-concurrent", "daily", "tz", "shadow", "unit-price", "alerts"];
+const TENANT_ONLY = ["max-concurrent", "daily", "tz", "shadow", "leases", "unit-price", "alerts"];
 
 function checkKeyFlags(flags: Flags, command: string): void {
   const wrong = TENANT_ONLY.filter((f) => flags[f] !== undefined);

@@ -13,7 +13,7 @@ export const LIMIT_FLAGS = {
   daily: "dailyUnits",
 } as const;
 
-export const QUOTA_FLAGS = [...Object.keys(LIMIT_FLAGS), "tz", "shadow", "unit-price", "alerts"];
+export const QUOTA_FLAGS = [...Object.keys(LIMIT_FLAGS), "tz", "shadow", "leases", "unit-price", "alerts"];
 
 /** `--alerts 0.8,1`: the quota alert thresholds; `none` for none. The gateway checks each. */
 function alertsOf(flags: Flags): { thresholds: number[] } | undefined {
@@ -27,18 +27,19 @@ function alertsOf(flags: Flags): { thresholds: number[] } | undefined {
 
 export const hasQuotaFlags = (flags: Flags) => QUOTA_FLAGS.some((f) => flags[f] !== undefined);
 
-function shadowOf(flags: Flags): boolean | undefined {
-  const v = str(flags, "shadow");
+/** A switch flag (`--shadow`, `--leases`): on or off; undefined when not given. */
+function switchOf(flags: Flags, flag: "shadow" | "leases"): boolean | undefined {
+  const v = str(flags, flag);
   if (v === undefined) return undefined;
-  if (v !== "on" && v !== "off") throw new UsageError("--shadow is on or off");
+  if (v !== "on" && v !== "off") throw new UsageError(`--${flag} is on or off`);
   return v === "on";
 }
 
 /**
  * `current` with the given flags changed. A PUT replaces the whole quota, so `quotas set`
  * passes the tenant's quota as it is, and what the flags do not mention (route overrides,
- * price, zone, shadow mode, the other limits) is carried over; `tenants create` passes {},
- * and the gateway's defaults fill what is left out.
+ * price, zone, shadow and lease mode, the other limits) is carried over; `tenants create`
+ * passes {}, and the gateway's defaults fill what is left out.
  */
 export function quotaPatch(flags: Flags, command: string): (current: Quota) => Quota {
   if (!hasQuotaFlags(flags)) {
@@ -47,7 +48,8 @@ export function quotaPatch(flags: Flags, command: string): (current: Quota) => Q
   // Every flag is checked before the gateway is asked anything.
   const limits = limitFields(flags, LIMIT_FLAGS);
   const tz = str(flags, "tz");
-  const shadow = shadowOf(flags);
+  const shadow = switchOf(flags, "shadow");
+  const leases = switchOf(flags, "leases");
   const price = str(flags, "unit-price");
   const alerts = alertsOf(flags);
   return (current) => ({
@@ -55,6 +57,7 @@ export function quotaPatch(flags: Flags, command: string): (current: Quota) => Q
     ...limits,
     ...(tz ? { timeZone: tz } : {}),
     ...(shadow !== undefined ? { shadow } : {}),
+    ...(leases !== undefined ? { leases } : {}),
     ...(price ? { unitPrice: price === "default" ? null : price } : {}),
     ...(alerts ? { alerts } : {}),
   });

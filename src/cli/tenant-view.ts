@@ -26,6 +26,7 @@ export function describeQuota(t: Tenant): string {
     `daily quota:     ${q.dailyUnits === null ? "none" : `${q.dailyUnits} units, from midnight in ${q.timeZone}`}`,
     `time zone:       ${q.timeZone}`,
     `shadow mode:     ${q.shadow ? "on (limits report, never block)" : "off"}`,
+    `lease mode:      ${q.leases ? "on (gateways admit from leased units)" : "off (exact)"}`,
     `quota alerts at: ${alerts}${q.alerts.inherited ? " (QUOTA_ALERT_THRESHOLDS)" : ""}`,
     `unit price:      ${q.unitPrice ?? "default (BILLING_UNIT_COST)"}`,
   ];

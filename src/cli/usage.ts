@@ -43,6 +43,7 @@ QUOTA FLAGS (none: no such limit):
   --daily N|none            units per day
   --tz ZONE                 the time zone whose midnight resets the daily quota
   --shadow on|off           report, never block
+  --leases on|off           lease mode: admit calls from units leased from the limiter; off: exact
   --unit-price P|default    price per unit; default: BILLING_UNIT_COST
   --alerts F,F|none         fractions of the daily quota that send quota.threshold (0.8,1)
   A bucket whose other number is none uses the one it has for both (a minute's worth); with
@@ -82,6 +83,7 @@ const QUOTA = [
   "daily",
   "tz",
   "shadow",
+  "leases",
   "unit-price",
   "alerts",
 ];

@@ -91,6 +91,8 @@ export const tenantQuotas = pgTable(
     dailyUnits: bigint("daily_units", { mode: "number" }),
     timeZone: text("time_zone").notNull().default("UTC"),
     shadow: boolean("shadow").notNull().default(false),
+    /** Lease mode (issue 18, docs/architecture.md "Token leases"); false: exact mode, the default. */
+    leases: boolean("leases").notNull().default(false),
     routes: jsonb("routes").$type<Record<string, RouteOverride>>().notNull().default({}),
     /** Fractions of the daily quota that send quota.threshold (v2); null: QUOTA_ALERT_THRESHOLDS. */
     alertThresholds: jsonb("alert_thresholds").$type<number[]>(),

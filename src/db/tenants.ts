@@ -30,7 +30,7 @@ export type QuotaView = Omit<Required<BaseLimits>, "alerts"> & {
 };
 
 /** A tenant's own limits: without its keys' and without an override. */
-type BaseLimits = Omit<TenantLimits, "keys" | "override" | "leases">;
+type BaseLimits = Omit<TenantLimits, "keys" | "override">;
 
 /** An override as shown: what it changes, and when it ends (ISO 8601). */
 export interface OverrideView {
@@ -55,7 +55,14 @@ export interface TenantView {
 function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits): Required<BaseLimits> {
   if (!q) {
     const { keys: _k, override: _o, ...base } = defaults;
-    return { requestsPerMinute: null, requestBurst: null, maxConcurrent: null, alerts: { thresholds: [] }, ...base };
+    return {
+      requestsPerMinute: null,
+      requestBurst: null,
+      maxConcurrent: null,
+      alerts: { thresholds: [] },
+      leases: false,
+      ...base,
+    };
   }
   return {
     ratePerMinute: q.ratePerMinute,
@@ -67,6 +74,7 @@ function limitsOf(q: TenantQuotaRow | null | undefined, defaults: TenantLimits):
     dailyUnits: q.dailyUnits,
     timeZone: q.timeZone,
     shadow: q.shadow,
+    leases: q.leases,
     routes: q.routes,
   };
 }
@@ -110,8 +118,13 @@ async function readSnapshot(db: Database | Transaction, tenantId: string, defaul
   // The limiter needs the limits of the keys that have their own; the tenant's view does not show them.
   const keyLimits = Object.fromEntries(keys.flatMap((k) => (k.limits ? [[k.keyHash, k.limits]] : [])));
   const override = overrideOf(row.tenant_quotas, Date.now());
+  // Exact mode leaves `leases` out rather than false: a tenant that never opted in keeps the
+  // limits it had before the column, key for key, so their JSON (the Redis config's 'h' hash,
+  // a Durable Object's stored snapshot) is unchanged and no limiter sees a change that isn't one.
+  const { leases, ...rest } = limitsOf(row.tenant_quotas, defaults);
   const limits: TenantLimits = {
-    ...limitsOf(row.tenant_quotas, defaults),
+    ...rest,
+    ...(leases ? { leases: true } : {}),
     ...(override ? { override: { quota: override.quota, until: Date.parse(override.until) } } : {}),
   };
   const snapshot: TenantSnapshot = {
@@ -186,6 +199,7 @@ function quotaColumns(q: QuotaInput, defaults: TenantLimits) {
     dailyUnits: or(q.dailyUnits, defaults.dailyUnits),
     timeZone: q.timeZone ?? defaults.timeZone,
     shadow: q.shadow ?? false,
+    leases: q.leases ?? false,
     routes: q.routes ?? {},
     unitPrice: q.unitPrice ?? null,
   };

@@ -29,6 +29,7 @@ describe("aegis CLI, v2 limits", () => {
     const t = await json<Tenant>("tenants", "create", "--name", "rpm co", "--rpm", "60", "--max-concurrent", "4");
     // What the flags leave out takes the gateway's defaults.
     const defaults = (await json<Tenant>("tenants", "create", "--name", "defaults")).quota;
+    expect(defaults.leases).toBe(false); // exact mode unless a tenant opts in
     expect(t.quota).toMatchObject({
       ratePerMinute: defaults.ratePerMinute,
       burst: defaults.burst,
@@ -50,6 +51,8 @@ describe("aegis CLI, v2 limits", () => {
       "8",
       "--shadow",
       "on",
+      "--leases",
+      "on",
     );
     expect(set.code, set.err).toBe(0);
     expect(set.out).toMatch(/quota of tn\S+ set/);
@@ -60,9 +63,11 @@ describe("aegis CLI, v2 limits", () => {
       requestBurst: 10,
       maxConcurrent: 8,
       shadow: true,
+      leases: true,
     });
 
     const got = await aegis("tenants", "get", t.id);
+    expect(got.out).toContain("lease mode:      on");
     expect(header(got.out)).toEqual([
       "id",
       "name",
@@ -99,7 +104,7 @@ describe("aegis CLI, v2 limits", () => {
     );
     expect(cleared.quota).toMatchObject({ requestsPerMinute: null, requestBurst: null, maxConcurrent: null });
     // Only what the flags named changed.
-    expect(cleared.quota).toMatchObject({ ratePerMinute: defaults.ratePerMinute, shadow: true });
+    expect(cleared.quota).toMatchObject({ ratePerMinute: defaults.ratePerMinute, shadow: true, leases: true });
     expect((await admin().getTenant(t.id)).quota).toEqual(cleared.quota);
     expect(row((await aegis("tenants", "get", t.id)).out, t.id).slice(6)).toEqual(["none", "none", "none"]);
 
@@ -108,6 +113,17 @@ describe("aegis CLI, v2 limits", () => {
     expect(row((await aegis("tenants", "get", t.id)).out, t.id).slice(6)).toEqual(["30", "30", "none"]);
     // Alert thresholds the tenant follows from QUOTA_ALERT_THRESHOLDS are not pinned by a write-back.
     expect((await admin().getTenant(t.id)).quota.alerts).toEqual({ thresholds: [0.8, 1], inherited: true });
+  });
+
+  it("creates a tenant in lease mode, switches it off, and shows both", async () => {
+    const t = await json<Tenant>("tenants", "create", "--name", "leased", "--leases", "on");
+    expect((await admin().getTenant(t.id)).quota.leases).toBe(true);
+    expect((await aegis("quotas", "get", t.id)).out).toContain(
+      "lease mode:      on (gateways admit from leased units)",
+    );
+    expect((await json<Tenant>("quotas", "set", t.id, "--leases", "off")).quota.leases).toBe(false);
+    expect((await admin().getTenant(t.id)).quota.leases).toBe(false);
+    expect((await aegis("quotas", "get", t.id)).out).toContain("lease mode:      off (exact)");
   });
 
   it("creates a tenant with no units bucket, and gives it one again", async () => {
@@ -167,6 +183,7 @@ describe("aegis CLI, v2 limits", () => {
       [["keys", "limits", id], /missing KEY \(a key id\)/],
       [["keys", "create", id, "--max-concurrent", "3"], /--max-concurrent is the tenant's/],
       [["keys", "limits", id, keyId, "--daily", "3"], /--daily is the tenant's/],
+      [["keys", "create", id, "--leases", "on"], /--leases is the tenant's/],
     ];
     for (const [argv, message] of misuse) {
       const r = await aegis(...argv);
@@ -191,7 +208,14 @@ describe("aegis CLI, v2 limits", () => {
     const help = await aegis("--help");
     expect(help.code).toBe(0);
     expect(help.out).toBe(`${USAGE}\n`);
-    for (const flag of ["--rpm", "--request-burst", "--max-concurrent", "--clear", "keys limits TENANT KEY"]) {
+    for (const flag of [
+      "--rpm",
+      "--request-burst",
+      "--max-concurrent",
+      "--clear",
+      "--leases on|off",
+      "keys limits TENANT KEY",
+    ]) {
       expect(USAGE).toContain(flag);
     }
     expect(USAGE).toMatch(/--rate none --burst none leaves no units bucket/);

@@ -67,6 +67,14 @@ describe("aegis usage errors", () => {
       [["keys", "list", "tnaaaaaaaaaaaaaaaa", "--clear"], "keys list takes no --clear"],
       // Invoices are never drafts: the CLI does not offer the status.
       [["invoices", "list", "--status", "draft"], "--status is issued, paid or void; got draft"],
+      [["quotas", "set", "tnaaaaaaaaaaaaaaaa", "--leases", "maybe"], "--leases is on or off"],
+      [["quotas", "set", "tnaaaaaaaaaaaaaaaa", "--leases"], "quotas set: --leases needs a value"],
+      [["tenants", "create", "--name", "x", "--leases", "yes"], "--leases is on or off"],
+      // Lease mode is the quota's: an override cannot switch it.
+      [
+        ["overrides", "set", "tnaaaaaaaaaaaaaaaa", "--until", "+1h", "--leases", "on"],
+        "overrides set takes no --leases",
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await run(...argv);

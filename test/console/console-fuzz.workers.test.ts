@@ -160,6 +160,7 @@ describe("console forms", () => {
         "dailyUnits",
         "timeZone",
         "shadow",
+        "leases",
         "clear",
         "name",
         "model",

@@ -77,6 +77,7 @@ describe("console, v2 limits", () => {
       alerts: "0.8, 1",
       unitPrice: "",
       shadow: "",
+      leases: "",
     });
 
     const form = {
@@ -105,6 +106,7 @@ describe("console, v2 limits", () => {
       alerts: "0.8, 1",
       unitPrice: "",
       shadow: "",
+      leases: "",
     });
 
     const first = await call(t.key);
@@ -135,6 +137,7 @@ describe("console, v2 limits", () => {
       alerts: "0.8, 1",
       unitPrice: "",
       shadow: "1",
+      leases: "1",
     };
     const notNumber = await postForm(`/tenants/${t.id}/quota`, cookie, { ...typed, csrf });
     expect(notNumber.status).toBe(400);
@@ -150,6 +153,26 @@ describe("console, v2 limits", () => {
     expect(again).toMatch(/Not saved: [^<]*timeZone: not an IANA time zone name/);
     expect(await formValues(again, "form#quota")).toEqual(fixedOne);
     expect(await tenantQuota(t.id)).toEqual(stored);
+  });
+
+  it("switches lease mode on with its checkbox, shows it ticked, and off again", async () => {
+    const cookie = await login();
+    const t = await newTenant({ ratePerMinute: 60, burst: 10, dailyUnits: 1_000 });
+    const before = await page(`/tenants/${t.id}`, cookie);
+    const shown = await formValues(before.html, "form#quota");
+    expect(shown.leases).toBe("");
+    const on = await postForm(`/tenants/${t.id}/quota`, cookie, { ...shown, leases: "1", csrf: before.csrf });
+    expect(on.status).toBe(303);
+    expect(await tenantQuota(t.id)).toMatchObject({ leases: true, shadow: false, ratePerMinute: 60, burst: 10 });
+    const ticked = await page(`/tenants/${t.id}`, cookie);
+    expect(await formValues(ticked.html, "form#quota")).toEqual({ ...shown, leases: "1" });
+
+    // A browser sends nothing for an unticked box: that is off.
+    const { leases: _on, ...unticked } = await formValues(ticked.html, "form#quota");
+    const off = await postForm(`/tenants/${t.id}/quota`, cookie, { ...unticked, csrf: ticked.csrf });
+    expect(off.status).toBe(303);
+    expect((await tenantQuota(t.id)).leases).toBe(false);
+    expect((await formValues((await page(`/tenants/${t.id}`, cookie)).html, "form#quota")).leases).toBe("");
   });
 
   it("leaves a limit the form does not send as it is, as a page from before that field would", async () => {

@@ -125,11 +125,38 @@ describe("operator API errors", () => {
       json: { quota: { unitPrice: "1" }, until: soon },
     });
     expect((await problem(price)).code).toBe("invalid-request");
+    // Lease mode is the quota's: an override cannot switch it.
+    const leasing = await admin(`/tenants/${id}/override`, {
+      method: "PUT",
+      json: { quota: { leases: true }, until: soon },
+    });
+    expect(leasing.status).toBe(400);
+    expect((await problem(leasing)).code).toBe("invalid-request");
     const keyLimits = await admin(`/tenants/${id}/keys`, { method: "POST", json: { limits: { maxConcurrent: 2 } } });
     expect(keyLimits.status).toBe(400);
     const noKey = await admin(`/tenants/${id}/keys/keyaaaaaaaaaaaaaaaa`, { method: "PATCH", json: { limits: null } });
     expect(noKey.status).toBe(404);
     expect((await problem(noKey)).code).toBe("key-not-found");
+  });
+
+  it("answers 400 to a lease mode that is not a boolean, and keeps the quota as it was", async () => {
+    const { id } = await adminJson<{ id: string }>("/tenants", {
+      method: "POST",
+      json: { name: "leases", quota: { leases: true } },
+    });
+    for (const leases of ["on", "true", 1, null]) {
+      const res = await admin(`/tenants/${id}/quota`, { method: "PUT", json: { leases } });
+      expect(res.status, JSON.stringify(leases)).toBe(400);
+      const body = (await problem(res)) as unknown as { code: string; errors: { path: string }[] };
+      expect(body.code).toBe("invalid-request");
+      expect(body.errors.map((e) => e.path)).toEqual(["leases"]);
+    }
+    const created = await admin("/tenants", { method: "POST", json: { name: "l", quota: { leases: "yes" } } });
+    expect(created.status).toBe(400);
+    expect(((await problem(created)) as unknown as { errors: { path: string }[] }).errors[0]?.path).toBe(
+      "quota.leases",
+    );
+    expect((await adminJson<{ quota: { leases: boolean } }>(`/tenants/${id}`)).quota.leases).toBe(true);
   });
 
   it("answers 404 to an unknown tenant or key, and 400 to a malformed id", async () => {

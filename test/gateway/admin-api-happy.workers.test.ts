@@ -1,6 +1,8 @@
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admin, adminJson, BASE } from "../support/workers/helpers";
+import type { TenantLimits } from "../../src/core/limits";
+import type { TenantLimiter } from "../../src/tenant-limiter";
+import { admin, adminJson, BASE, limiterStub } from "../support/workers/helpers";
 
 interface Tenant {
   id: string;
@@ -30,6 +32,7 @@ describe("operator API", () => {
       dailyUnits: 100_000,
       timeZone: "UTC",
       shadow: false,
+      leases: false,
       routes: {},
       unitPrice: null,
     });
@@ -55,6 +58,7 @@ describe("operator API", () => {
       dailyUnits: null,
       timeZone: "Europe/Berlin",
       shadow: true,
+      leases: true,
       routes: { chat: { ratePerMinute: 30, burst: 5, cost: 2, requestsPerMinute: 10, maxConcurrent: 2 } },
       unitPrice: "0.0000015",
     };
@@ -64,6 +68,44 @@ describe("operator API", () => {
     expect((await adminJson<Tenant>(`/tenants/${id}`)).quota).toEqual(shown);
     const rewritten = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: shown });
     expect(rewritten.quota).toEqual(shown);
+  });
+
+  it("switches lease mode on and off, and the tenant's limiter holds what was set", async () => {
+    // The limits the tenant's Durable Object holds: a quota change is confirmed by it before the 200.
+    const held = (id: string) =>
+      runInDurableObject(limiterStub(id), (instance: TenantLimiter) => {
+        const { snapshot } = instance as unknown as { snapshot: { limits: TenantLimits } | null };
+        if (!snapshot) throw new Error(`the limiter of ${id} holds no snapshot`);
+        return snapshot.limits;
+      });
+    const created = await adminJson<Tenant>("/tenants", {
+      method: "POST",
+      json: { name: "l", quota: { leases: true } },
+    });
+    expect(created.quota.leases).toBe(true);
+    expect((await adminJson<Tenant>(`/tenants/${created.id}`)).quota.leases).toBe(true);
+
+    const { id } = created;
+    // The quota written back as read keeps it on.
+    const kept = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: created.quota });
+    expect(kept.quota).toEqual(created.quota);
+    expect((await held(id)).leases).toBe(true);
+
+    const off = await adminJson<Tenant>(`/tenants/${id}/quota`, {
+      method: "PUT",
+      json: { ...created.quota, leases: false },
+    });
+    expect(off.quota).toEqual({ ...created.quota, leases: false });
+    // Exact mode is left out of the limiter's limits, as for a tenant from before the field.
+    expect(await held(id)).not.toHaveProperty("leases");
+
+    await adminJson(`/tenants/${id}/quota`, { method: "PUT", json: { ...created.quota, leases: true } });
+    expect((await held(id)).leases).toBe(true);
+    // A quota replaced without the field is back in exact mode, the default, as with shadow.
+    const { leases: _, ...without } = created.quota;
+    const replaced = await adminJson<Tenant>(`/tenants/${id}/quota`, { method: "PUT", json: without });
+    expect(replaced.quota.leases).toBe(false);
+    expect(await held(id)).not.toHaveProperty("leases");
   });
 
   it("fills a quota's left-out fields with the defaults, and takes null for none", async () => {
@@ -155,7 +197,11 @@ describe("operator API", () => {
   it("serves an OpenAPI 3.1 document describing the operator and tenant routes", async () => {
     const res = await SELF.fetch(`${BASE}/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
@@ -182,5 +228,11 @@ describe("operator API", () => {
     expect(Object.keys(doc.paths["/admin/v1/tenants"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/admin/v1/tenants/{id}"] ?? {}).sort()).toEqual(["get", "patch"]);
     expect(Object.keys(doc.paths["/account/v1/usage"] ?? {}).sort()).toEqual(["get", "post"]);
+    // Lease mode is described where a quota is written and where it is read.
+    for (const schema of ["Quota", "ResolvedQuota"]) {
+      expect(doc.components.schemas[schema]?.properties?.leases?.description, schema).toMatch(
+        /^Lease mode: .*within 1 s\. Default false \(exact mode\)\.$/,
+      );
+    }
   });
 });

@@ -38,6 +38,7 @@ describe("AegisAdmin and AegisClient with v2 limits", () => {
       dailyUnits: null,
       timeZone: "UTC",
       shadow: false,
+      leases: false,
       routes: {},
       unitPrice: null,
     });
@@ -94,6 +95,27 @@ describe("AegisAdmin and AegisClient with v2 limits", () => {
       .setKeyLimits(tenant.id, created.id, { requestBurst: 0 })
       .catch((e: unknown) => e)) as HTTPError;
     expect(invalid.problem).toMatchObject({ status: 400, code: "invalid-request" });
+  });
+
+  it("switches lease mode on and off with setQuota, and reads it back", async () => {
+    const tenant = await admin.createTenant({ name: "sdk leases", quota: { leases: true } });
+    expect(tenant.quota.leases).toBe(true);
+    // ResolvedQuota carries it, so a quota read and written back keeps it.
+    const kept = await admin.setQuota(tenant.id, tenant.quota);
+    expect(kept.quota).toEqual(tenant.quota);
+    const off = await admin.setQuota(tenant.id, { ...tenant.quota, leases: false });
+    expect(off.quota).toEqual({ ...tenant.quota, leases: false });
+    expect((await admin.getTenant(tenant.id)).quota.leases).toBe(false);
+    const on = await admin.setQuota(tenant.id, { ...off.quota, leases: true });
+    expect((await admin.getTenant(tenant.id)).quota).toEqual(on.quota);
+    expect(on.quota.leases).toBe(true);
+
+    const invalid = (await admin
+      .setQuota(tenant.id, { leases: "on" as unknown as boolean })
+      .catch((e: unknown) => e)) as HTTPError;
+    expect(invalid).toBeInstanceOf(HTTPError);
+    expect(invalid.problem).toMatchObject({ status: 400, code: "invalid-request" });
+    expect((await admin.getTenant(tenant.id)).quota.leases).toBe(true);
   });
 
   it("reads OpenAI's tokens trio from the units bucket or daily quota with the least left", async () => {

@@ -19,7 +19,10 @@ const LIMIT_FIELDS = [
 type LimitField = (typeof LIMIT_FIELDS)[number];
 
 /** The form's fields as text, as they are shown in it. */
-export type QuotaFormValues = Record<LimitField | "timeZone" | "alerts" | "unitPrice", string> & { shadow: boolean };
+export type QuotaFormValues = Record<LimitField | "timeZone" | "alerts" | "unitPrice", string> & {
+  shadow: boolean;
+  leases: boolean;
+};
 
 /** The stored quota as the form shows it: a limit that is none is an empty field. */
 export function quotaFormValues(q: QuotaView): QuotaFormValues {
@@ -30,14 +33,15 @@ export function quotaFormValues(q: QuotaView): QuotaFormValues {
     alerts: q.alerts.thresholds.join(", "),
     unitPrice: q.unitPrice ?? "",
     shadow: q.shadow,
+    leases: q.leases,
   };
 }
 
 /**
  * What the form sent, as typed. A field it did not send keeps the stored value: a page opened
  * before the form had that field (or a script that knows only some) leaves it as it is, where
- * taking it for empty would remove that limit. The checkbox is the exception: a browser sends
- * nothing for an unticked box.
+ * taking it for empty would remove that limit. The checkboxes are the exception: a browser
+ * sends nothing for an unticked box, so one left out is off.
  */
 export function sentQuotaValues(form: ConsoleForm, q: QuotaView): QuotaFormValues {
   const stored = quotaFormValues(q);
@@ -49,6 +53,7 @@ export function sentQuotaValues(form: ConsoleForm, q: QuotaView): QuotaFormValue
     alerts: typed("alerts"),
     unitPrice: typed("unitPrice"),
     shadow: form.shadow === "1",
+    leases: form.leases === "1",
   };
 }
 
@@ -68,6 +73,7 @@ export function parseQuotaValues(
     ...limits,
     timeZone: values.timeZone.trim(),
     shadow: values.shadow,
+    leases: values.leases,
     routes: q.routes,
     unitPrice: values.unitPrice.trim() === "" ? null : values.unitPrice.trim(),
   });
@@ -116,6 +122,10 @@ export function QuotaForm(props: { tenantId: string; values: QuotaFormValues; cu
       </p>
       <label class="check">
         <input name="shadow" type="checkbox" value="1" checked={v.shadow} /> Shadow mode (report, never block)
+      </label>
+      <label class="check">
+        <input name="leases" type="checkbox" value="1" checked={v.leases} /> Lease mode (gateways admit calls from units
+        leased from the limiter; off: exact mode)
       </label>
       <button type="submit">Save quota</button>
     </form>

@@ -87,6 +87,10 @@ export const RouteOverrideSchema = z
     description: `Per-route buckets, cost and cap; unset fields use the tenant's. ${BUCKET_RULE}`,
   });
 
+// The mechanics are docs/architecture.md's "Token leases" (issue 18); the field is only the opt-in.
+const LEASES_DESCRIPTION =
+  "Lease mode: gateways may admit this tenant's calls from units leased from the limiter, without a round trip per call; changes reach every gateway within 1 s. Default false (exact mode).";
+
 export const QuotaSchema = z
   .strictObject({
     ...bucketFields,
@@ -104,6 +108,7 @@ export const QuotaSchema = z
       .optional()
       .openapi({ description: "Time zone whose midnight resets the daily quota.", example: "UTC" }),
     shadow: z.boolean().optional().openapi({ description: "Evaluate and report, but never block." }),
+    leases: z.boolean().optional().openapi({ description: LEASES_DESCRIPTION }),
     routes: z
       .record(routeKeySchema, RouteOverrideSchema)
       .refine((r) => Object.keys(r).length <= 100, "at most 100 route overrides")
@@ -135,6 +140,7 @@ export const ResolvedQuotaSchema = z
     dailyUnits: z.int().nullable(),
     timeZone: z.string(),
     shadow: z.boolean(),
+    leases: z.boolean().openapi({ description: LEASES_DESCRIPTION }),
     routes: z.record(z.string(), RouteOverrideSchema),
     unitPrice: z.string().nullable(),
   })

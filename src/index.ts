@@ -5,6 +5,7 @@ import { loadConfig } from "./config";
 import { analyticsMetrics } from "./core/analytics-metrics";
 import { sharedSettles } from "./core/coalesced-store";
 import { guardedStore } from "./core/guarded-store";
+import { leaseHolder } from "./core/lease-holder";
 import type { LimiterStore } from "./core/limiter-store";
 import { log } from "./core/log";
 import type { UsageMessage } from "./core/usage-event";
@@ -56,7 +57,10 @@ function store(env: Env): LimiterStore {
   const backend = config.RATE_LIMIT_REDIS_URL
     ? guardedStore(workerRedisStore(config), config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS)
     : defaultStore(env);
-  const made = coalesced(backend, config.SETTLE_WINDOW_MS, env);
+  const settling = coalesced(backend, config.SETTLE_WINDOW_MS, env);
+  // Tenants in lease mode are admitted from leases the isolate holds (docs/architecture.md,
+  // "Token leases"). Detached: the work a call starts goes to its own waitUntil.
+  const made = settling.reportLease ? leaseHolder(settling, { detached: true }) : settling;
   stores.set(env, made);
   return made;
 }

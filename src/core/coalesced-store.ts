@@ -48,6 +48,7 @@ export function withCoalescedSettles(store: LimiterStore, coalescer: SettleCoale
     apply: (s) => store.apply(s),
   };
   if (store.settleMany) coalesced.settleMany = store.settleMany.bind(store);
+  if (store.reportLease) coalesced.reportLease = store.reportLease.bind(store);
   if (store.load) coalesced.load = store.load.bind(store);
   return coalesced;
 }

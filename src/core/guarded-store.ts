@@ -2,7 +2,13 @@
 // so a slow or broken store is never mistaken for "limited".
 
 import { describeError } from "./errors";
-import { type LimiterStore, LimiterUnavailableError, type SettleItem, TenantLoadError } from "./limiter-store";
+import {
+  type LeaseReport,
+  type LimiterStore,
+  LimiterUnavailableError,
+  type SettleItem,
+  TenantLoadError,
+} from "./limiter-store";
 import { withTimeout } from "./timeout";
 
 function bounded<T>(call: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -28,6 +34,7 @@ export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeout
     bounded(() => store.check(t, { ...r, deadline: r.deadline ?? Date.now() + timeoutMs }), timeoutMs, "limiter check");
   const load = store.load?.bind(store);
   const settleMany = store.settleMany?.bind(store);
+  const reportLease = store.reportLease?.bind(store);
   return {
     check: async (t, r) => {
       if (!load || r.loadIfCold === false) return check(t, r);
@@ -54,6 +61,12 @@ export function guardedStore(store: LimiterStore, timeoutMs: number, loadTimeout
       ? {
           settleMany: (t: string, items: SettleItem[]) =>
             bounded(() => settleMany(t, items), timeoutMs, "limiter settle"),
+        }
+      : {}),
+    ...(reportLease
+      ? {
+          reportLease: (t: string, report: LeaseReport) =>
+            bounded(() => reportLease(t, report), timeoutMs, "limiter lease report"),
         }
       : {}),
     record: (t, r) => bounded(() => store.record(t, r), timeoutMs, "limiter record"),

@@ -45,13 +45,15 @@ function assertValid(request: CheckRequest): void {
 /**
  * Runs one check against the store. A denial is an outcome, never an exception; a
  * malformed route or cost (a bug in the caller) throws a 400 Problem before the store is
- * asked, so it can never pass for an unavailable limiter.
+ * asked, so it can never pass for an unavailable limiter. `background` takes the work a
+ * detached lease holder started, to let it finish after the response.
  */
 export async function enforce(
   store: LimiterStore,
   tenantId: string,
   request: CheckRequest,
   legacyHeaders = false,
+  background?: (work: Promise<void>) => void,
 ): Promise<Enforcement> {
   assertValid(request);
   let result: Awaited<ReturnType<LimiterStore["check"]>>;
@@ -74,6 +76,7 @@ export async function enforce(
   }
   if (result.status !== "ok") return { outcome: result.status, tenantId };
   const { decision, reservation } = result;
+  if (result.background) background?.(result.background);
   if (!decision.allowed)
     return { outcome: "limited", tenantId, decision, problem: quotaExceeded(decision, legacyHeaders) };
   return {

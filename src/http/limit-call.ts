@@ -11,7 +11,7 @@ import { DEFAULT_ROUTE } from "../core/limits";
 import { type Logger, log } from "../core/log";
 import type { RouteMatch } from "../core/route-table";
 import { type KeyPolicy, keyPolicyOf, presentedKey } from "./api-key";
-import { metricsOf } from "./context";
+import { afterResponse, metricsOf } from "./context";
 import { type Enforcement, enforce } from "./enforce";
 import { NOT_ENFORCED_HEADER } from "./gateway-headers";
 import { refusalProblem } from "./outcomes";
@@ -128,6 +128,7 @@ export async function checkCall<E extends AegisEnv>(
     tenantId,
     { keyHash, route: match.route, cost, defaultCost: match.cost, reserve: options.reserve },
     settings.legacyHeaders,
+    (work) => void afterResponse(c, work),
   );
   metrics.limiterDecision((performance.now() - started) / 1000);
   countOutcome(metrics, match.route, result);

@@ -17,6 +17,7 @@ import { type Config, loadConfig } from "../config";
 import { withCoalescedSettles } from "../core/coalesced-store";
 import { describeError } from "../core/errors";
 import { guardedStore } from "../core/guarded-store";
+import { leaseHolder } from "../core/lease-holder";
 import { log } from "../core/log";
 import { settleCoalescer } from "../core/settle-coalescer";
 import type { DatabaseHandle } from "../db/database";
@@ -134,7 +135,11 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
   // The process's settles of one tenant go to Redis together, within SETTLE_WINDOW_MS.
   const settles = settleCoalescer({ windowMs: config.SETTLE_WINDOW_MS });
   const guarded = guardedStore(limiter, config.LIMITER_TIMEOUT_MS, config.LIMITER_LOAD_TIMEOUT_MS);
-  const store = config.SETTLE_WINDOW_MS === 0 ? guarded : withCoalescedSettles(guarded, settles);
+  const coalescing = config.SETTLE_WINDOW_MS === 0 ? guarded : withCoalescedSettles(guarded, settles);
+  // Tenants in lease mode are admitted from leases the process holds (docs/architecture.md,
+  // "Token leases"); every other tenant's calls pass through to the limiter as they are.
+  const leases = coalescing.reportLease ? leaseHolder(coalescing) : undefined;
+  const store = leases ?? coalescing;
   // The client's address, per request, for the upstream's X-Forwarded-For.
   const peers = new WeakMap<Request, string>();
   const metricsOn = options.metrics !== false;
@@ -237,6 +242,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     nextBillingAt: () => billing?.nextRun() ?? null,
     runBilling: (at = Date.now()) => runBilling(at),
     async flushUsage() {
+      await leases?.closeAll();
       await settles.flushAll();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await usage.flush();
@@ -250,7 +256,9 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
-      // Settles still gathering for their window go now (each is bounded by LIMITER_TIMEOUT_MS).
+      // Leases go back with the calls they admitted, and settles still gathering for their
+      // window go now (each is bounded by LIMITER_TIMEOUT_MS).
+      await leases?.closeAll();
       await settles.flushAll();
       // Replies still being metered are usage: waited for (each is bounded by the meter's own
       // limits). A billing run is not: cut short, its transaction rolls back and the next

@@ -30,6 +30,9 @@ export const QUOTA_V2 = {
   maxConcurrent: 1_000_000 as number | null,
 };
 
+// QUOTA, in lease mode (issue 18): the gateway admits from leases of its limiter's units.
+export const QUOTA_LEASED = { ...QUOTA, leases: true };
+
 export interface BenchUpstream {
   url: string;
   close(): Promise<void>;
@@ -102,7 +105,7 @@ export async function seedTenants(
   databaseUrl: string,
   signingSecret: string,
   n: number,
-  quota: typeof QUOTA | typeof QUOTA_V2,
+  quota: typeof QUOTA | typeof QUOTA_V2 | typeof QUOTA_LEASED,
 ): Promise<string[]> {
   const handle = openNodeDatabase(databaseUrl, 4);
   const keys: string[] = [];

@@ -13,11 +13,11 @@ export const num = (v: RedisReply | undefined): number => Number(v);
 /** The numeric config version of a "version:hash" tag. */
 export const versionOf = (tag: RedisReply | undefined): number => Number.parseInt(String(tag), 10) || 0;
 
-/** A bucket stored as "ticks:at". */
+/** A bucket stored as "ticks:at"; null or "" (a packed reply's absent part) for none. */
 export function bucketOf(raw: string | null): BucketState | undefined {
-  if (raw === null) return undefined;
-  const [ticks, at] = raw.split(":");
-  return { ticks: Number(ticks), at: Number(at) };
+  if (raw === null || raw === "") return undefined;
+  const colon = raw.indexOf(":");
+  return { ticks: Number(raw.slice(0, colon)), at: Number(raw.slice(colon + 1)) };
 }
 
 /** The day's counter from its two reply slots (d.day, d.used). */
@@ -26,34 +26,39 @@ export function dailyOf(day: RedisReply | undefined, used: RedisReply | undefine
   return d === null ? undefined : { day: d, used: num(used) };
 }
 
-/**
- * The state keys of the four buckets a check answers, in its reply's order: the route's units
- * and requests, the key's units and requests (none without a key). They are src/core
- * bucketPolicies()'s; the script stores each as the field b:<state key>.
- */
-export function checkedStateKeys(route: string, keyHash: string | undefined): string[] {
-  const tenant = [route, `${route}/requests`];
-  return keyHash === undefined ? tenant : [...tenant, `key/${keyHash}/${route}`, `key/${keyHash}/${route}/requests`];
+/** What a check answered: the cost it resolved, whether the script admitted the call, and the state it found. */
+export interface CheckedState {
+  cost: number;
+  allowed: boolean;
+  state: LimiterState;
+  inFlight: InFlight;
 }
 
 /**
- * The state a check found, as decide() takes it: from reply slot 6, the four buckets as
- * stored (checkedStateKeys' order), the day (d.day, d.used), the tenant's and the route's
- * calls in flight.
+ * The state a check found, as decide() takes it, from reply slot 4: one tab-separated string
+ * (the script packs it, as fewer reply elements cost both sides less) of the cost, 1 if
+ * allowed, the four buckets as stored (the route's units and requests, the key's units and
+ * requests: src/core bucketPolicies()'s state keys, each the field b:<state key>; "" for
+ * none), the day (d.day, d.used; "" for none), and the tenant's and the route's calls in
+ * flight. Without a key, the key's two parts are "" and no state key is made for them.
  */
-export function checkedState(
-  reply: RedisReply[],
-  route: string,
-  keyHash: string | undefined,
-): { state: LimiterState; inFlight: InFlight } {
-  const at = 6;
-  const buckets: LimiterState["buckets"] = {};
-  checkedStateKeys(route, keyHash).forEach((key, i) => {
-    buckets[key] = bucketOf(str(reply[at + i]));
-  });
+export function checkedState(reply: RedisReply[], route: string, keyHash: string | undefined): CheckedState {
+  const p = String(reply[4]).split("\t");
+  if (p.length !== 10) throw new Error(`unexpected limiter check reply: ${p.length} parts`);
+  const buckets: LimiterState["buckets"] = {
+    [route]: bucketOf(p[2] as string),
+    [`${route}/requests`]: bucketOf(p[3] as string),
+  };
+  if (keyHash !== undefined) {
+    buckets[`key/${keyHash}/${route}`] = bucketOf(p[4] as string);
+    buckets[`key/${keyHash}/${route}/requests`] = bucketOf(p[5] as string);
+  }
+  const day = p[6] as string;
   return {
-    state: { buckets, daily: dailyOf(reply[at + 4], reply[at + 5]) },
-    inFlight: { tenant: num(reply[at + 6]), route: num(reply[at + 7]) },
+    cost: Number(p[0]),
+    allowed: p[1] === "1",
+    state: { buckets, daily: day === "" ? undefined : { day, used: Number(p[7]) } },
+    inFlight: { tenant: Number(p[8]), route: Number(p[9]) },
   };
 }
 

@@ -106,7 +106,7 @@ if op == 'settle' then
         if day == today or delta < 0 then
           setDaily(usedToday() - delta)
           -- The next settle counts from here, as it would reading what this one wrote.
-          dDay, dUsed, c[24] = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', c[24])
+          dDay, dUsed, c[21] = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', c[21])
         end
       end
       if live then

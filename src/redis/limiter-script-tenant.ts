@@ -5,14 +5,25 @@
 
 export const LUA_TENANT = `
 -- Everything below reads the tenant in one call: config, the key, the route's two buckets
--- (units and requests), the day, the calls in flight. A key's own buckets are read only for a
--- key that has limits (check), since every field read costs each call.
+-- (units and requests), the day, and for a reserving check the calls in flight (c[22] conc,
+-- c[23] n, c[24] n:<route>; absent otherwise: only a reservation takes or reports a slot). A
+-- key's own buckets are read only for a key that has limits (check), since every field read
+-- costs each call (about 0.1 µs of Redis's CPU, measured).
 local route = ''
 if op == 'check' then route = ARGV[8] end
+local reserving = op == 'check' and ARGV[11] == '1'
 local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
-local c = redis.call('HMGET', tenant, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
-  'r:' .. route, 'k:' .. keyHash, bUnits, 'd.day', 'd.used', 'x', 'rrate', 'rburst', 'conc',
-  bRequests, 'n', nRoute, 'al', 'd.al')
+-- Its names as arguments, not upvalues: a closure's upvalues cost every call their capture.
+local function readTenant(t, r, k, bu, br, ...)
+  return redis.call('HMGET', t, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
+    'r:' .. r, 'k:' .. k, bu, 'd.day', 'd.used', 'x', 'rrate', 'rburst', br, 'al', 'd.al', ...)
+end
+local c
+if reserving then
+  c = readTenant(tenant, route, keyHash, bUnits, bRequests, 'conc', 'n', nRoute)
+else
+  c = readTenant(tenant, route, keyHash, bUnits, bRequests)
+end
 -- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
 -- A stale check (the reload failed) takes an old config as it is, unless the override its
 -- limits include has ended ('ou'): those limits are no longer in force, and the quota's are
@@ -135,10 +146,10 @@ local function mark(bp, limit)
 end
 local function alerts(day, used)
   local fired = 0
-  if day == dDay and c[24] then fired = tonumber(c[24]) end
+  if day == dDay and c[21] then fired = tonumber(c[21]) end
   local highest = fired
-  if c[23] and c[23] ~= '' and dailyUnits > 0 and used > 0 then
-    for part in string.gmatch(c[23], '[^,]+') do
+  if c[20] and c[20] ~= '' and dailyUnits > 0 and used > 0 then
+    for part in string.gmatch(c[20], '[^,]+') do
       local bp = tonumber(part)
       if bp > highest then
         -- Ascending: the first threshold not reached ends the search.

@@ -126,10 +126,8 @@ export class RedisLimiterStore implements LimiterStore {
     if (r === null) return { status: "late" };
     if ("denied" in r) return r.denied;
     const { reply, limits, now } = r;
-    const cost = num(reply[4]);
-    const allowed = num(reply[5]) === 1;
     const { keyHash, route } = request;
-    const { state, inFlight } = checkedState(reply, route, keyHash);
+    const { cost, allowed, state, inFlight } = checkedState(reply, route, keyHash);
     const reserve = request.reserve === true;
     const { decision } = decide(state, limits, route, cost, now, { keyHash, reserve, inFlight });
     this.agree(decision, allowed, tenantId);

@@ -54,6 +54,28 @@ describe("TenantLimiter leases in storage", () => {
     expect(rows.left).toBeNull();
   });
 
+  it("refuses a bad ask or report itself with a RangeError, as it does a bad cost, changing nothing", async () => {
+    const tenantId = "tnleaserange0000001";
+    const stub = limiterStub(tenantId);
+    await stub.apply({ tenantId, version: 1, status: "active", limits: limitsOf({ leases: true }), keyHashes: [] });
+    // In the object, not through durableObjectStore, which refuses both before the round trip.
+    const failures = await runInDurableObject(stub, async (instance: TenantLimiter) => {
+      const failure = (p: Promise<unknown>) =>
+        p.then(
+          () => null,
+          (err: unknown) => err,
+        );
+      return [
+        await failure(instance.check({ route: "chat", cost: 1, lease: { units: 1, requests: -1 } })),
+        await failure(instance.reportLease({ leaseId: "ls_x", seq: 0, calls: [] })),
+      ];
+    });
+    for (const err of failures) expect(err).toBeInstanceOf(RangeError);
+    const r = await stub.check({ route: "chat", cost: 0 });
+    expect(r.status === "ok" && r.decision.policies.find((p) => p.name === "chat")?.remaining).toBe(100);
+    expect(await stub.reportLease({ leaseId: "ls_x", seq: 1, calls: [] })).toEqual({ status: "unknown" });
+  });
+
   it("sets the alarm for a lease's hold, and the alarm lets the lease go once the hold is past (its event: the conformance suite)", async () => {
     const tenantId = "tnleasealarm0000001";
     const stub = limiterStub(tenantId);

@@ -1,4 +1,5 @@
-// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision, per batch of one tenant's settles, or per lease report.
+// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision, per batch of
+// one tenant's settles, or per lease report.
 
 import { assertLeaseAsk, assertLeaseReport } from "../core/lease-grant";
 import type { LimiterStore } from "../core/limiter-store";

@@ -1,6 +1,7 @@
 // What the TenantLimiter's alarm does: records reservations that expired unsettled at their
-// estimate, and leases whose hold ran out unclosed at what they held, forgets old idempotency keys, sends the outbox to the usage queue (a failed send
-// is retried with backoff), and sets the alarm again for the next expiry or hold.
+// estimate, and leases whose hold ran out unclosed at what they still held, forgets old
+// idempotency keys, sends the outbox to the usage queue (a failed send is retried with
+// backoff), and sets the alarm again for the next expiry or hold.
 
 import { IDEMPOTENCY_TTL_MS } from "../core/limiter-rules";
 import type { UsageMessage } from "../core/usage-event";

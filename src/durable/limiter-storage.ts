@@ -185,7 +185,8 @@ export class LimiterStorage {
     if (!this.created) return null;
     return this.sql
       .exec<{ at: number | null }>(
-        "SELECT min(at) AS at FROM (SELECT min(expires_at) AS at FROM reservations UNION ALL SELECT min(hold_until) FROM leases)",
+        `SELECT min(at) AS at FROM
+           (SELECT min(expires_at) AS at FROM reservations UNION ALL SELECT min(hold_until) FROM leases)`,
       )
       .one().at;
   }

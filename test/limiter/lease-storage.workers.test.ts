@@ -21,7 +21,8 @@ describe("TenantLimiter leases in storage", () => {
       for (const migration of MIGRATIONS.slice(0, 4)) sql.exec(migration);
       sql.exec("INSERT INTO meta (k, v) VALUES ('schema', '4')");
       sql.exec(
-        "INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at) VALUES ('r1', 'chat', 5, 0, '2026-06-15', ?)",
+        `INSERT INTO reservations (id, route, units, bucket_ticks, day, expires_at)
+         VALUES ('r1', 'chat', 5, 0, '2026-06-15', ?)`,
         T0 + 50,
       );
       const storage = new LimiterStorage(sql);
@@ -76,7 +77,8 @@ describe("TenantLimiter leases in storage", () => {
     expect(await stub.reportLease({ leaseId: "ls_x", seq: 1, calls: [] })).toEqual({ status: "unknown" });
   });
 
-  it("sets the alarm for a lease's hold, and the alarm lets the lease go once the hold is past (its event: the conformance suite)", async () => {
+  // The event of a lease whose hold ran out is the conformance suite's.
+  it("sets the alarm for a lease's hold, and the alarm lets the lease go once the hold is past", async () => {
     const tenantId = "tnleasealarm0000001";
     const stub = limiterStub(tenantId);
     const limits = limitsOf({ burst: 100, leases: true });

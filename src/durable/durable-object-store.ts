@@ -1,5 +1,7 @@
-// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision, or per batch of one tenant's settles.
+// The LimiterStore backed by TenantLimiter Durable Objects: one RPC per decision, per batch of
+// one tenant's settles, or per lease report.
 
+import { assertLeaseAsk, assertLeaseReport } from "../core/lease-grant";
 import type { LimiterStore } from "../core/limiter-store";
 import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
@@ -14,6 +16,7 @@ export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimit
   return {
     check: async (tenantId, request) => {
       assertModel(request.model);
+      if (request.lease) assertLeaseAsk(request.lease);
       return stub(tenantId).check(request);
     },
     settle: async (tenantId, reservationId, units, metadata, usage) => {
@@ -23,6 +26,10 @@ export function durableObjectStore(namespace: DurableObjectNamespace<TenantLimit
     settleMany: async (tenantId, items) => {
       assertSettleBatch(items);
       return stub(tenantId).settleMany(items);
+    },
+    reportLease: async (tenantId, report) => {
+      assertLeaseReport(report);
+      return stub(tenantId).reportLease(report);
     },
     record: async (tenantId, request) => {
       const { model, inputTokens, outputTokens, cachedInputTokens } = request;

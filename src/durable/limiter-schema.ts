@@ -1,5 +1,6 @@
 // The TenantLimiter's SQLite schema (its migrations), and how its rows map to values.
 
+import type { HeldLease } from "../core/lease-grant";
 import type { HeldUnits } from "../core/limiter";
 import type { UsageMetadata } from "../core/usage-event";
 
@@ -39,6 +40,14 @@ export const MIGRATIONS = [
   `-- The key whose own units bucket a reservation took from, and how many ticks, for its settle.
    ALTER TABLE reservations ADD COLUMN key_hash TEXT;
    ALTER TABLE reservations ADD COLUMN key_ticks INTEGER NOT NULL DEFAULT 0;`,
+  `-- Token leases held by gateways (lease-grant.ts's HeldLease): what each still holds, until
+   -- its holder closes it or its hold runs out and the alarm records it at that.
+   CREATE TABLE leases (
+     id TEXT PRIMARY KEY, route TEXT NOT NULL, key_hash TEXT, units INTEGER NOT NULL,
+     requests INTEGER NOT NULL, day TEXT NOT NULL, granted_at INTEGER NOT NULL,
+     hold_until INTEGER NOT NULL, seq INTEGER NOT NULL
+   );
+   CREATE INDEX leases_hold ON leases (hold_until);`,
 ];
 
 export type ReservationRow = {
@@ -90,5 +99,31 @@ export function reservationOf(row: ReservationRow): Reservation {
     ...(row.metadata ? { metadata: JSON.parse(row.metadata) as UsageMetadata } : {}),
     ...(row.model ? { model: row.model } : {}),
     ...(row.key_hash ? { keyHash: row.key_hash, keyTicks: row.key_ticks } : {}),
+  };
+}
+
+export type LeaseRow = {
+  id: string;
+  route: string;
+  key_hash: string | null;
+  units: number;
+  requests: number;
+  day: string;
+  granted_at: number;
+  hold_until: number;
+  seq: number;
+};
+
+export function leaseOf(row: LeaseRow): HeldLease {
+  return {
+    id: row.id,
+    route: row.route,
+    ...(row.key_hash !== null ? { keyHash: row.key_hash } : {}),
+    units: row.units,
+    requests: row.requests,
+    day: row.day,
+    grantedAt: row.granted_at,
+    holdUntil: row.hold_until,
+    seq: row.seq,
   };
 }

@@ -1,11 +1,14 @@
 // The TenantLimiter's SQLite tables, and reads and writes of its state.
 
+import type { HeldLease } from "../core/lease-grant";
 import type { LimiterState } from "../core/limiter";
 import type { TenantSnapshot } from "../core/limiter-store";
 import type { QuotaAlert } from "../core/quota-alerts";
 import type { UsageEvent } from "../core/usage-event";
 import {
   chunksOf,
+  type LeaseRow,
+  leaseOf,
   MIGRATIONS,
   OUTBOX_CHUNK_CHARS,
   type Reservation,
@@ -177,11 +180,56 @@ export class LimiterStorage {
       .map(reservationOf);
   }
 
-  /** When the next reservation expires, or null if none is held. */
+  /** When the next reservation expires or lease's hold runs out, or null if none is held. */
   nextExpiry(): number | null {
     if (!this.created) return null;
-    const row = this.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM reservations").one();
-    return row.at;
+    return this.sql
+      .exec<{ at: number | null }>(
+        `SELECT min(at) AS at FROM
+           (SELECT min(expires_at) AS at FROM reservations UNION ALL SELECT min(hold_until) FROM leases)`,
+      )
+      .one().at;
+  }
+
+  insertLease(l: HeldLease): void {
+    this.ensureSchema();
+    this.sql.exec(
+      `INSERT INTO leases (id, route, key_hash, units, requests, day, granted_at, hold_until, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      l.id,
+      l.route,
+      l.keyHash ?? null,
+      l.units,
+      l.requests,
+      l.day,
+      l.grantedAt,
+      l.holdUntil,
+      l.seq,
+    );
+  }
+
+  lease(id: string): HeldLease | null {
+    if (!this.created) return null;
+    const row = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE id = ?", id).toArray()[0];
+    return row ? leaseOf(row) : null;
+  }
+
+  /** Keeps what a report left the lease holding, or forgets it (null: the report closed it). */
+  updateLease(id: string, after: HeldLease | null): void {
+    if (!after) return void this.sql.exec("DELETE FROM leases WHERE id = ?", id);
+    this.sql.exec(
+      "UPDATE leases SET units = ?, requests = ?, seq = ? WHERE id = ?",
+      after.units,
+      after.requests,
+      after.seq,
+      id,
+    );
+  }
+
+  /** Removes and returns the leases whose hold ran out by `now`. */
+  takeExpiredLeases(now: number): HeldLease[] {
+    if (!this.created) return [];
+    return this.sql.exec<LeaseRow>("DELETE FROM leases WHERE hold_until <= ? RETURNING *", now).toArray().map(leaseOf);
   }
 
   appendEvent(event: UsageEvent): void {

@@ -9,11 +9,15 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
 import { describeError } from "../core/errors";
+import { assertLeaseAsk } from "../core/lease-grant";
 import { decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
 import { assertUnits, MISSING_TENANT_TTL_MS, reservationExpiry, UNKNOWN_KEY_REFRESH_MS } from "../core/limiter-rules";
 import type {
   CheckAnswer,
   CheckRequest,
+  Lease,
+  LeaseReport,
+  LeaseReportResult,
   LimitsResult,
   LoadTenantSnapshot,
   RecordRequest,
@@ -28,9 +32,10 @@ import { stateWithAlerts } from "../core/quota-alerts";
 import { hashIn } from "../core/secrets";
 import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
-import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
+import { idempotentEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
 import { housekeep } from "./housekeeping";
+import { DurableLeases } from "./leases";
 import type { Authorized, LimiterEnv } from "./limiter-env";
 import { LimiterStorage } from "./limiter-storage";
 import { settleReservations } from "./settle-reservations";
@@ -59,6 +64,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   private loading: Promise<TenantSnapshot | null> | null = null;
   private readonly alarms: AlarmSchedule;
   private readonly outbox: UsageRecorder;
+  private readonly leases: DurableLeases;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
@@ -75,11 +81,16 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       () => this.tenantId(),
       () => this.clock(),
     );
+    const { storage, outbox, alarms } = this;
+    const keep = (state: LimiterState, limits: TenantLimits, now: number) => this.keep(state, limits, now);
+    const reservationTtlSeconds = this.config.RESERVATION_TTL_SECONDS;
+    this.leases = new DurableLeases({ storage, outbox, alarms, reservationTtlSeconds, keep });
     ctx.blockConcurrencyWhile(() => this.alarms.restore());
   }
 
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
   async check(request: CheckRequest): Promise<CheckAnswer> {
+    if (request.lease) assertLeaseAsk(request.lease);
     if (!this.snapshot && request.loadIfCold === false) {
       // Answer at once: the caller bounds the load apart from the check (see guardedStore).
       return this.clock() < this.missingUntil ? { status: "unauthenticated" } : { status: "cold" };
@@ -88,7 +99,6 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     if ("denied" in auth) return auth.denied;
     // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
     if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
-    const { tenantId } = auth.snapshot;
     const now = this.clock();
     const limits = limitsAt(auth.snapshot.limits, now);
     const cost = request.cost ?? routeCost(limits, request.route, request.defaultCost);
@@ -104,6 +114,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     // answer leaves the object.
     this.keep(state, limits, now);
     let reservation: { id: string; expiresAt: number } | undefined;
+    let lease: Lease | undefined;
     // A reserved call is metered even at cost 0: it is settled to the units it used.
     if (decision.allowed && (cost > 0 || request.reserve)) {
       const { route, metadata, model } = request;
@@ -116,13 +127,11 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
         this.storage.insertReservation({ ...reservation, ...held });
         this.alarms.schedule(expiresAt - now);
       } else {
-        this.outbox.event(
-          { eventId: newEventId(), tenantId, route, units: cost, occurredAt: now, metadata },
-          { model },
-        );
+        this.outbox.call(route, cost, now, metadata, { model });
       }
+      if (!decision.shadowed) lease = this.leases.grant(this.state, limits, request, now);
     }
-    return { status: "ok", decision, reservation };
+    return { status: "ok", decision, reservation, ...(lease ? { lease } : {}) };
   }
 
   /**
@@ -153,6 +162,17 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     );
     this.state = state;
     return results;
+  }
+
+  /** Applies a holder's report of one of the tenant's leases, in one transaction (durable/leases.ts). */
+  async reportLease(report: LeaseReport): Promise<LeaseReportResult> {
+    const now = this.clock();
+    // No load: the snapshot is kept in storage, so only a forgotten tenant has none here.
+    const limits = this.snapshot ? limitsAt(this.snapshot.limits, now) : null;
+    const tenant = { tenantId: this.tenantId(), now, state: this.state, limits };
+    const { result, state } = this.ctx.storage.transactionSync(() => this.leases.report(tenant, report));
+    this.state = state;
+    return result;
   }
 
   /** Records usage reported after the fact against the daily quota, once per idempotency key. */
@@ -205,7 +225,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
    * sends the outbox to the usage queue. A failed send is retried with backoff.
    */
   override async alarm(): Promise<void> {
-    const parts = { storage: this.storage, outbox: this.outbox, alarms: this.alarms, queue: this.env.USAGE_QUEUE };
+    const { storage, outbox, alarms, leases } = this;
+    const parts = { storage, outbox, alarms, leases, queue: this.env.USAGE_QUEUE };
     await housekeep({ ...parts, tenant: this.ctx.id.name }, this.clock());
   }
 

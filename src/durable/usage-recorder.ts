@@ -58,6 +58,22 @@ export class UsageRecorder {
     this.event({ ...base, metadata: merged }, usage, schedule);
   }
 
+  /**
+   * A call's event, under a new id: a call admitted without a reservation, one a lease's
+   * holder reported, or what a lease still held when its hold ran out unclosed.
+   */
+  call(
+    route: string,
+    units: number,
+    occurredAt: number,
+    metadata: UsageMetadata | undefined,
+    usage: UsageDimensions | undefined,
+    schedule = true,
+  ): void {
+    const base = { eventId: newEventId(), tenantId: this.tenantId(), route, units, occurredAt };
+    this.event({ ...base, metadata }, usage ?? {}, schedule);
+  }
+
   /** A quota alert, sent with the usage events to the queue, and from there to the webhook outbox. */
   alert(alert: QuotaAlert): void {
     this.append(JSON.stringify({ alert }));

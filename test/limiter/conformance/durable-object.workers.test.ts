@@ -143,4 +143,4 @@ const harness: ConformanceHarness = {
   },
 };
 
-limiterConformance("Durable Object (workerd)", () => harness, { settleMany: true });
+limiterConformance("Durable Object (workerd)", () => harness, { settleMany: true, leases: true });

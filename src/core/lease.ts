@@ -5,7 +5,7 @@
 // the bucket allowed (burst + rate x elapsed). A holder may under-admit while tokens sit in
 // another holder's lease; it never over-admits.
 //
-// Issue 18 (hot tenants). Not wired into a backend yet: see docs/architecture.md.
+// lease-grant.ts applies them to every policy of a call; docs/architecture.md, "Token leases".
 
 import { type BucketLimits, type BucketState, bucketLevel, TICKS_PER_TOKEN } from "./token-bucket";
 

@@ -50,6 +50,17 @@ export type LimiterOp =
       idempotencyTtlMs: number;
       dimensions: UsageDimensions;
     }
+  /** A lease, after a check admitted its call (limiter-script-lease.ts). */
+  | { op: "lease"; leaseId: string; route: string; units: number; requests: number; holdUntil: number }
+  /** A holder's report of the calls a lease admitted, and what it gives back. */
+  | {
+      op: "report";
+      leaseId: string;
+      seq: number;
+      close: boolean;
+      giveBack: { units: number; requests: number };
+      calls: ReportedCall[];
+    }
   | { op: "peek" }
   | { op: "sweep"; limit: number }
   /** Marks the tenant missing for `markerTtlMs`, unless Redis holds a version newer than `newerThan`. */
@@ -60,6 +71,15 @@ export type LimiterOp =
    * even as a stale config while Postgres is out of reach.
    */
   | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number; overrideUntil?: number };
+
+/** One call of a lease's report, with the id its usage event gets. */
+export interface ReportedCall {
+  eventId: string;
+  units: number;
+  occurredAt: number;
+  metadata?: UsageMetadata;
+  dimensions: UsageDimensions;
+}
 
 /** One settle of a `settle` call. */
 export interface SettleCall {
@@ -129,6 +149,23 @@ function opArgs(call: LimiterOp): (string | number)[] {
         metadataArg(call.metadata),
         call.idempotencyTtlMs,
         dimensionsArg(call.dimensions),
+      ];
+    case "lease":
+      return [call.leaseId, call.route, call.units, call.requests, call.holdUntil];
+    case "report":
+      return [
+        call.leaseId,
+        call.seq,
+        call.close ? "1" : "0",
+        call.giveBack.units,
+        call.giveBack.requests,
+        ...call.calls.flatMap((c) => [
+          c.eventId,
+          c.units,
+          c.occurredAt,
+          metadataArg(c.metadata),
+          dimensionsArg(c.dimensions),
+        ]),
       ];
     case "peek":
       return [];

@@ -40,6 +40,12 @@ local function estimate(r)
   return '{"estimated":true}'
 end
 
+-- A token lease held in the reservations hash (limiter-script-lease.ts): its third part starts
+-- "L:" where a reservation's holds its ticks. No other part can: every tab is a separator.
+local function isLease(raw)
+  return string.find(raw, '\t' .. 'L:', 1, true) ~= nil
+end
+
 local function split(s)
   local out = {}
   for part in string.gmatch(s .. '\\t', '([^\\t]*)\\t') do out[#out + 1] = part end
@@ -58,7 +64,10 @@ local function sweep(limit)
     for i, id in ipairs(due) do
       if raws[i] then
         local r = split(raws[i])
-        emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '', estimate(r))
+        -- A lease whose every unit was reported holds nothing to record.
+        if r[2] ~= '0' or not isLease(raws[i]) then
+          emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '', estimate(r))
+        end
         if r[10] then
           for _, f in ipairs({'n', 'n:' .. r[1]}) do
             if not freed[f] then freed[f] = 0; fields[#fields + 1] = f end

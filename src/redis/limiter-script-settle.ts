@@ -61,7 +61,8 @@ if op == 'settle' then
     local id = ARGV[at]
     local s = slotOf[id]
     local raw = raws[s]
-    if not raw then
+    -- A lease is no reservation: it is reported, never settled.
+    if not raw or isLease(raw) then
       out[#out + 1] = 'unknown'
     else
       -- Settled here: the same id later in the batch finds nothing.

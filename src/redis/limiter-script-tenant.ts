@@ -10,7 +10,7 @@ export const LUA_TENANT = `
 -- key's own buckets are read only for a key that has limits (check), since every field read
 -- costs each call (about 0.1 µs of Redis's CPU, measured).
 local route = ''
-if op == 'check' then route = ARGV[8] end
+if op == 'check' or op == 'lease' then route = ARGV[8] end
 local reserving = op == 'check' and ARGV[11] == '1'
 local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
 -- Its names as arguments, not upvalues: a closure's upvalues cost every call their capture.
@@ -44,7 +44,9 @@ if version ~= known then json = redis.call('HGET', tenant, 'json') end
 local shadow = c[7] == '1'
 local dailyUnits = tonumber(c[5])
 
-if op ~= 'settle' then
+-- A settle or a lease's report accounts for calls already admitted: it is taken whatever
+-- the key's or the tenant's status now.
+if op ~= 'settle' and op ~= 'report' then
   if keyHash ~= '' and not c[12] then return {'unauth', loadedAt} end
   if c[2] ~= 'active' then return {'suspended', loadedAt} end
 end

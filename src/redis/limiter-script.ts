@@ -36,26 +36,30 @@
 //   2 res     hash: reservation id -> route \t units \t ticks \t day \t reservedAt \t expiresAt \t metadata
 //             \t dimensions (of its estimate) \t key hash ("" for none) \t ticks taken from the
 //             key's units bucket. Entries held from before the dimensions have 7 parts, from
-//             before key limits 8; such an entry holds no calls-in-flight slot.
+//             before key limits 8; such an entry holds no calls-in-flight slot. A token lease
+//             is held here too, in 8 parts whose third is "L:<calls>:<seq>:<key hash>"
+//             (limiter-script-lease.ts), so that the sweep records it once its hold runs out.
 //   3 resx    sorted set: reservation id by expiry
 //   4 stream  the tenant's usage outbox (field e: an event; field a: a quota alert,
 //             day \t threshold bp \t used \t limit \t at) (one field e, see emit())
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
-// ARGV: 1 op (check, checkstale, settle, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
+// ARGV: 1 op (check, checkstale, settle, lease, report, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the
 // caller already knows, 6 the key hash ("" when the caller identified the tenant), 7.. op's
-// (settle: one reservation or a batch, four arguments each).
+// (settle: one reservation or a batch, four arguments each; lease and report: see
+// limiter-script-lease.ts).
 // limiter-call.ts is the one place that builds KEYS and ARGV; keep the two in step.
 
 import { LUA_BASE } from "./limiter-script-base";
 import { LUA_DECISIONS } from "./limiter-script-decisions";
 import { LUA_HOUSEKEEPING } from "./limiter-script-housekeeping";
+import { LUA_LEASE } from "./limiter-script-lease";
 import { LUA_SETTLE } from "./limiter-script-settle";
 import { LUA_TENANT } from "./limiter-script-tenant";
 import { LuaScript } from "./lua-script";
 
 /** The whole script. Its pieces run in this order; each op returns from the piece that holds it. */
-export const LIMITER_SCRIPT = LUA_BASE + LUA_HOUSEKEEPING + LUA_TENANT + LUA_SETTLE + LUA_DECISIONS;
+export const LIMITER_SCRIPT = LUA_BASE + LUA_HOUSEKEEPING + LUA_TENANT + LUA_SETTLE + LUA_LEASE + LUA_DECISIONS;
 
 /** The script as Redis runs it: by SHA-1, sent in full after NOSCRIPT. */
 export const limiterScript = new LuaScript(LIMITER_SCRIPT);

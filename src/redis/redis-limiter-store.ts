@@ -12,12 +12,14 @@
 // computed here from the injected clock, in the time zone this process last saw for the
 // tenant; the script checks the zone and asks again if it changed.
 
-import { dayOf } from "../core/calendar";
+import { assertLeaseAsk } from "../core/lease-grant";
 import { type Decision, decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
-import { assertUnits, IDEMPOTENCY_TTL_MS, reservationExpiry, UNKNOWN_KEY_REFRESH_MS } from "../core/limiter-rules";
+import { assertUnits, IDEMPOTENCY_TTL_MS, reservationExpiry } from "../core/limiter-rules";
 import type {
   CheckRequest,
   CheckResult,
+  LeaseReport,
+  LeaseReportResult,
   LimiterStore,
   LimitsResult,
   RecordRequest,
@@ -26,15 +28,15 @@ import type {
   SettleResult,
   TenantSnapshot,
 } from "../core/limiter-store";
-import type { TenantLimits } from "../core/limits";
 import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel, estimatedDimensions } from "../core/usage-dimensions";
 import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { DEFAULT_PREFIX, tenantKeys } from "./keys";
 import { type LimiterOp, runLimiterCall } from "./limiter-call";
-import { checkedState, dailyOf, num, peekedState, settledResults, str, versionOf } from "./limiter-reply";
+import { checkedState, dailyOf, peekedState, settledResults, str } from "./limiter-reply";
+import { ColdTenant, type Denied, type Ran, runOp } from "./limiter-runner";
 import type { RedisCommands } from "./lua-script";
-import type { RedisReply } from "./resp/index";
+import { grantRedisLease, reportRedisLease } from "./redis-leases";
 import { TenantConfigs } from "./tenant-config";
 
 export interface RedisLimiterOptions {
@@ -54,13 +56,6 @@ export interface RedisLimiterOptions {
    */
   backgroundRefresh?: boolean;
 }
-
-/** What one op of the script answered, with the limits it decided with. */
-type Ran = { reply: RedisReply[]; limits: TenantLimits; now: number };
-type Denied = { denied: { status: "unauthenticated" } | { status: "suspended" } };
-
-/** Raised inside run() when a check that must not load finds the tenant cold; check() answers "cold". */
-class ColdTenant extends Error {}
 
 /** Thrown when the script and src/core disagree about a call: a bug, never a limit. */
 export class LimiterInvariantError extends Error {
@@ -91,6 +86,7 @@ export class RedisLimiterStore implements LimiterStore {
     if (request.cost !== undefined) assertUnits(request.cost, "cost");
     if (request.defaultCost !== undefined) assertUnits(request.defaultCost, "defaultCost");
     assertModel(request.model);
+    if (request.lease) assertLeaseAsk(request.lease);
     // A reservation keeps the dimensions of its estimate, for when it is not settled in time.
     const dimensions = request.reserve ? estimatedDimensions(request.model) : { model: request.model };
     const id = request.reserve ? crypto.randomUUID() : newEventId();
@@ -132,7 +128,9 @@ export class RedisLimiterStore implements LimiterStore {
     const { decision } = decide(state, limits, route, cost, now, { keyHash, reserve, inFlight });
     this.agree(decision, allowed, tenantId);
     const reservation = request.reserve && allowed ? { id, expiresAt } : undefined;
-    return { status: "ok", decision, reservation };
+    const holdMs = this.options.reservationTtlSeconds * 1000;
+    const lease = await grantRedisLease(this.run.bind(this), tenantId, request, { decision, limits, now }, holdMs);
+    return { status: "ok", decision, reservation, ...(lease ? { lease } : {}) };
   }
 
   async settle(
@@ -162,6 +160,11 @@ export class RedisLimiterStore implements LimiterStore {
     if (!results)
       throw new LimiterInvariantError(`the Redis limiter script misanswered a batch of ${items.length} settles`);
     return results;
+  }
+
+  /** A holder's report of the calls a lease admitted (redis-leases.ts). */
+  reportLease(tenantId: string, report: LeaseReport): Promise<LeaseReportResult> {
+    return reportRedisLease(this.run.bind(this), tenantId, report);
   }
 
   async record(tenantId: string, request: RecordRequest): Promise<RecordResult> {
@@ -221,67 +224,22 @@ export class RedisLimiterStore implements LimiterStore {
     return Number(await runLimiterCall(this.redis, keys, { op: "sweep", now: this.clock(), limit }));
   }
 
-  /**
-   * Runs one op of the script, loading the config on a miss and following a changed zone.
-   * `opAt` may return null to call the op off (a deadline passed).
-   */
-  private async run(
+  /** runOp() with this store's Redis, configs and clock. */
+  private run(
     tenantId: string,
     keyHash: string | undefined,
     opAt: (now: number) => LimiterOp | null,
     coldIsAnswer = false,
   ): Promise<Ran | Denied | null> {
-    const keys = tenantKeys(this.prefix, tenantId);
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const memo = this.configs.memoOf(tenantId);
-      const zone = this.configs.zoneOf(tenantId, memo);
-      const now = this.clock();
-      const op = opAt(now);
-      if (op === null) return null;
-      const reply = await runLimiterCall(this.redis, keys, {
-        ...op,
-        now,
-        today: dayOf(now, zone),
-        zone,
-        knownVersion: memo?.version,
-        keyHash,
-      });
-      if (!Array.isArray(reply)) throw new Error(`unexpected limiter script reply: ${String(reply)}`);
-      const kind = str(reply[0]);
-      if (kind === "miss") {
-        // The caller bounds the load apart from the check (see guardedStore).
-        if (coldIsAnswer) throw new ColdTenant();
-        await this.configs.reload(tenantId, 0);
-        continue;
-      }
-      if (kind === "tz") {
-        this.configs.rememberZone(tenantId, String(reply[1]));
-        continue;
-      }
-      if (kind === "missing") return { denied: { status: "unauthenticated" } };
-      const loadedAt = num(reply[kind === "unauth" || kind === "suspended" ? 1 : 3]);
-      const seen = kind === "unauth" || kind === "suspended" ? undefined : versionOf(reply[1]);
-      if (kind === "unauth") {
-        // Nothing was consumed: where no background work may outlive the call, reload now
-        // (the key may be new, its push lost) and ask again, once.
-        const stale = this.clock() - loadedAt >= UNKNOWN_KEY_REFRESH_MS;
-        if (stale && this.options.backgroundRefresh === false && attempt < 2) {
-          // The caller bounds the reload apart from the check; after a failed one, this is the answer.
-          if (coldIsAnswer && op.op === "check") throw new ColdTenant();
-          if (!coldIsAnswer) {
-            await this.configs.reload(tenantId, undefined);
-            continue;
-          }
-        }
-        this.configs.refreshIfOlderThan(tenantId, loadedAt, UNKNOWN_KEY_REFRESH_MS, undefined);
-        return { denied: { status: "unauthenticated" } };
-      }
-      this.configs.refreshIfOlderThan(tenantId, loadedAt, this.options.configRefreshSeconds * 1000, seen);
-      if (kind === "suspended") return { denied: { status: "suspended" } };
-      const limits = this.configs.limitsOf(tenantId, memo, str(reply[1]) ?? "", str(reply[2]));
-      return { reply, limits, now };
-    }
-    throw new Error(`limiter config for tenant ${tenantId} kept changing; giving up after 4 attempts`);
+    const { redis, prefix, configs, clock } = this;
+    const { backgroundRefresh, configRefreshSeconds } = this.options;
+    return runOp(
+      { redis, prefix, configs, clock, backgroundRefresh, configRefreshSeconds },
+      tenantId,
+      keyHash,
+      opAt,
+      coldIsAnswer,
+    );
   }
 
   private agree(decision: Decision, allowed: boolean, tenantId: string): void {

@@ -46,6 +46,7 @@ export function workerRedisStore(config: Config, prefix?: string): LimiterStore 
     check: (t, r) => run((s) => s.check(t, r)),
     settle: (t, id, u, m, d) => run((s) => s.settle(t, id, u, m, d)),
     settleMany: (t, items) => run((s) => s.settleMany(t, items)),
+    reportLease: (t, report) => run((s) => s.reportLease(t, report)),
     record: (t, r) => run((s) => s.record(t, r)),
     limits: (t, r) => run((s) => s.limits(t, r)),
     apply: (snapshot) => run((s) => s.apply(snapshot)),

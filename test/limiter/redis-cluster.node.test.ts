@@ -40,7 +40,7 @@ limiterConformance(
     harness ??= redisHarness(client, prefix);
     return harness;
   },
-  { settleMany: true },
+  { settleMany: true, leases: true },
 );
 
 describe("Redis Cluster under a reshard", () => {

@@ -137,6 +137,15 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
       expect((await h.events(t, 3)).length).toBe(3);
     });
 
+    it("is no reservation: settling a lease's id answers unknown and leaves the lease as it was", async () => {
+      const { h, t, check, report, remaining } = await tenant({ burst: 100, leases: true });
+      const lease = leaseOf(await check({ cost: 1, lease: { units: 10, requests: 10 } }));
+      expect(await h.store.settle(t.tenantId, lease.id, 0)).toEqual({ status: "unknown" });
+      expect(await remaining("chat")).toBe(89);
+      expect(await report({ leaseId: lease.id, seq: 1, calls: [], close: true })).toEqual({ status: "reported" });
+      expect(await remaining("chat")).toBe(99);
+    });
+
     it("refuses an ask or a report no holder could make, changing nothing", async () => {
       const { check, report, remaining } = await tenant({ burst: 100, leases: true });
       await expect(check({ cost: 1, lease: { units: -1, requests: 1 } })).rejects.toThrow(RangeError);

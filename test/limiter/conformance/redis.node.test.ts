@@ -22,5 +22,5 @@ limiterConformance(
     harness ??= redisHarness(redis, prefix);
     return harness;
   },
-  { settleMany: true },
+  { settleMany: true, leases: true },
 );

@@ -36,5 +36,5 @@ limiterConformance(
     }
     return current.harness;
   },
-  { settleMany: true },
+  { settleMany: true, leases: true },
 );

@@ -45,6 +45,15 @@ export function leaseDemand() {
       d.calls += 1;
     },
 
+    /**
+     * Adds units a call used beyond what it was counted at (a reserved call settled above its
+     * estimate), so that the next lease is sized to what calls use, not to their estimates.
+     */
+    add(scope: string, units: number): void {
+      const d = scopes.get(scope);
+      if (d && units > 0) d.units += units;
+    },
+
     /** About one term of the scope's demand, to lease beyond the asking call; nothing for a quiet scope. */
     ask(scope: string): LeaseAsk | undefined {
       const d = scopes.get(scope);

@@ -46,6 +46,7 @@ export interface LeaseHolderOptions {
 
 interface LocalReservation {
   lease: HeldByHolder;
+  scope: string;
   estimate: number;
   occurredAt: number;
   metadata?: UsageMetadata;
@@ -89,6 +90,8 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
   const sending = new Map<HeldByHolder, { since: number; sent: Promise<boolean> }>();
   const queued = new Set<HeldByHolder>();
   let reserved = 0;
+  /** Set by closeAll: a report that fails from then on is not retried (its lease's hold covers it). */
+  let closed = false;
 
   /**
    * Sends what the lease owes; answers whether it all went. A send already on its way sends
@@ -129,7 +132,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     setTimer(
       () => {
         queued.delete(lease);
-        void flush(lease).then((sent) => sent || flushSoon(lease, work, tries + 1));
+        void flush(lease).then((sent) => sent || closed || flushSoon(lease, work, tries + 1));
       },
       Math.min(1_000, 25 * 2 ** tries),
     );
@@ -186,7 +189,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     }
     const id = `${lease.id}.${++reserved}`;
     lease.inFlight++;
-    reservations.set(id, { lease, estimate: cost, occurredAt: at, metadata });
+    reservations.set(id, { lease, scope, estimate: cost, occurredAt: at, metadata });
     return { status: "ok", decision, reservation: { id, expiresAt: lease.expiresAt } };
   }
 
@@ -267,6 +270,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       const { lease } = local;
       lease.inFlight--;
       lease.units += local.estimate - units;
+      demand.add(local.scope, units - local.estimate);
       const merged = local.metadata || metadata ? cleanMetadata({ ...local.metadata, ...metadata }) : undefined;
       // As an exact settle's event: the settle's breakdown, the model named by it or the metadata.
       lease.calls.push({ units, occurredAt: local.occurredAt, metadata: merged, usage: usage ?? {} });
@@ -287,6 +291,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       const work: Work = [];
       for (const [scope, lease] of current) retire(scope, lease, work);
       await Promise.all([...work, ...[...owing.values()].map((lease) => flush(lease))]);
+      closed = true;
     },
 
     held: () => owing.size,

@@ -242,9 +242,10 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     nextBillingAt: () => billing?.nextRun() ?? null,
     runBilling: (at = Date.now()) => runBilling(at),
     async flushUsage() {
+      // Replies being metered settle first (a leased call's settle adds to its lease's report).
+      while (pending.size > 0) await Promise.allSettled([...pending]);
       await leases?.closeAll();
       await settles.flushAll();
-      while (pending.size > 0) await Promise.allSettled([...pending]);
       await usage.flush();
     },
     async close() {
@@ -256,14 +257,14 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       const grace = setTimeout(() => (server as http.Server).closeAllConnections(), SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
-      // Leases go back with the calls they admitted, and settles still gathering for their
-      // window go now (each is bounded by LIMITER_TIMEOUT_MS).
+      // Replies still being metered are usage: waited for (each is bounded by the meter's own
+      // limits; a settle waits at most SETTLE_WINDOW_MS for its batch). A billing run is not:
+      // cut short, its transaction rolls back and the next tick, on any instance, runs it again.
+      await Promise.all([Promise.allSettled([...pending]), settledWithin([tick], SHUTDOWN_GRACE_MS)]);
+      // Then leases go back with every call they admitted, and settles still gathering for
+      // their window go now (each is bounded by LIMITER_TIMEOUT_MS).
       await leases?.closeAll();
       await settles.flushAll();
-      // Replies still being metered are usage: waited for (each is bounded by the meter's own
-      // limits). A billing run is not: cut short, its transaction rolls back and the next
-      // tick, on any instance, runs it again.
-      await Promise.all([Promise.allSettled([...pending]), settledWithin([tick], SHUTDOWN_GRACE_MS)]);
       // Whatever the last requests wrote to the streams is stored before leaving; a sweep
       // stuck on an unreachable Redis is not waited out in full.
       await Promise.all([usage.stop(), settledWithin([sweep], SHUTDOWN_POLL_WAIT_MS)]);

@@ -16,6 +16,12 @@
 //                 call (lib/rlf-equal-work.ts, which also says how the union behaves).
 //   EVALSHA       redis-benchmark -c 64 running EVALSHA of `return 1`: what the server
 //                 does for a script call that does nothing, so the physical limit.
+//   ours leased   the same store behind a lease holder (src/core/lease-holder.ts), on 10
+//                 other tenants in lease mode, hot ones (the mode is for tenants hotter than
+//                 one limiter serves; a tenant's first calls of a term are exact): most calls
+//                 are admitted from leases this process holds; each lease's calls are
+//                 reported (one event each) when it retires, and the run ends by closing
+//                 every lease inside the measurement, so the events are counted as for ours.
 // With BENCH_EXTRAS (on by default), two informational rows that are not the headline:
 // ours on 4 clients round-robin, and rlf with ioredis' enableAutoPipelining.
 //
@@ -34,7 +40,8 @@ import { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { newApiKey } from "../../src/core/api-keys";
 import { describeError } from "../../src/core/errors";
-import type { TenantSnapshot } from "../../src/core/limiter-store";
+import { leaseHolder } from "../../src/core/lease-holder";
+import type { LimiterStore, TenantSnapshot } from "../../src/core/limiter-store";
 import { newTenantId, sha256Hex } from "../../src/core/secrets";
 import { tenantKeys } from "../../src/redis/keys";
 import type { RedisCommands } from "../../src/redis/lua-script";
@@ -58,6 +65,7 @@ const EVALSHA_REQUESTS = positiveInt("BENCH_EVALSHA_REQUESTS", 100_000);
 const EXTRAS = process.env.BENCH_EXTRAS !== "0";
 const IN_FLIGHT = 64;
 const TENANTS = 1_000;
+const LEASED_TENANTS = 10;
 const WARMUP_CALLS = 4_000;
 const RUN_CAP_MS = 8_000;
 const REDIS_BENCHMARK_TIMEOUT_MS = 30_000;
@@ -113,8 +121,9 @@ async function makeTenants(): Promise<Tenant[]> {
   );
 }
 
-function snapshotOf(t: Tenant): TenantSnapshot {
-  return { tenantId: t.id, version: 1, status: "active", limits: LIMITS, keyHashes: [t.keyHash] };
+function snapshotOf(t: Tenant, leases = false): TenantSnapshot {
+  const limits = leases ? { ...LIMITS, leases } : LIMITS;
+  return { tenantId: t.id, version: 1, status: "active", limits, keyHashes: [t.keyHash] };
 }
 
 function checkRun(name: string, r: ClosedLoopResult): void {
@@ -164,8 +173,13 @@ try {
   );
 
   const tenants = await makeTenants();
+  const leasedTenants = (await makeTenants()).slice(0, LEASED_TENANTS);
   const streams = tenants.map((t) => tenantKeys(PREFIX, t.id).stream);
-  const snapshots = new Map(tenants.map((t) => [t.id, snapshotOf(t)]));
+  const leasedStreams = leasedTenants.map((t) => tenantKeys(PREFIX, t.id).stream);
+  const snapshots = new Map([
+    ...tenants.map((t) => [t.id, snapshotOf(t)] as const),
+    ...leasedTenants.map((t) => [t.id, snapshotOf(t, true)] as const),
+  ]);
   const storeOptions = {
     prefix: PREFIX,
     reservationTtlSeconds: 900,
@@ -174,8 +188,10 @@ try {
   };
   const ours = new RedisLimiterStore({ redis, ...storeOptions });
   const ours4 = new RedisLimiterStore({ redis: roundRobin(pool), ...storeOptions });
+  const leased = leaseHolder(ours);
   for (let i = 0; i < tenants.length; i += 100) {
     await Promise.all(tenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t))));
+    await Promise.all(leasedTenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t, true))));
   }
 
   const rlfOptions = { points: 1_000_000, duration: 60, keyPrefix: RLF_PREFIX };
@@ -189,12 +205,14 @@ try {
   const equalWorkStreams = tenants.map((t) => equalWork.streamOf(t.id));
 
   const tenantAt = (i: number) => tenants[i % tenants.length] as Tenant;
-  const checkWith = (store: RedisLimiterStore) => async (i: number) => {
-    const t = tenantAt(i);
-    const r = await store.check(t.id, { keyHash: t.keyHash, route: "chat", cost: 1 });
-    if (r.status !== "ok") throw new Error(`check of tenant ${t.id} answered ${r.status}`);
-    return r.decision.allowed;
-  };
+  const checkWith =
+    (store: LimiterStore, among = tenants) =>
+    async (i: number) => {
+      const t = among[i % among.length] as Tenant;
+      const r = await store.check(t.id, { keyHash: t.keyHash, route: "chat", cost: 1 });
+      if (r.status !== "ok") throw new Error(`check of tenant ${t.id} answered ${r.status}`);
+      return r.decision.allowed;
+    };
   const consumeWith = (limiter: RateLimiterRedis) => async (i: number) => {
     try {
       await limiter.consume(tenantAt(i).id, 1);
@@ -209,18 +227,27 @@ try {
   const loop = (call: (i: number) => Promise<boolean>, calls: number) =>
     closedLoop(call, { calls, inFlight: IN_FLIGHT, maxMs: RUN_CAP_MS, signal: interrupted.signal });
 
-  /** Ours and rlf equal work, checked: every admitted call must have left exactly one event in a stream. */
-  const meteredRun = (call: (i: number) => Promise<boolean>, eventStreams: string[], name: string) => async () => {
-    const { result: r, ...cpu } = await withCpu(
-      redis,
-      () => loop(call, CALLS),
-      (r) => r.completed,
-    );
-    checkRun(name, r);
-    const events = await drainStreams(redis, eventStreams);
-    if (events !== r.admitted) throw new Error(`${name}: ${r.admitted} calls admitted but ${events} usage events`);
-    return { ...r, ...cpu, note: `${r.capped ? "capped, " : ""}${fmtRate(events)} events` };
-  };
+  /**
+   * Ours and rlf equal work, checked: every admitted call must have left exactly one event in a
+   * stream. `settle` runs inside the measurement, after the calls: the lease holder's closing.
+   */
+  const meteredRun =
+    (call: (i: number) => Promise<boolean>, eventStreams: string[], name: string, settle?: () => Promise<void>) =>
+    async () => {
+      const { result: r, ...cpu } = await withCpu(
+        redis,
+        async () => {
+          const result = await loop(call, CALLS);
+          await settle?.();
+          return result;
+        },
+        (r) => r.completed,
+      );
+      checkRun(name, r);
+      const events = await drainStreams(redis, eventStreams);
+      if (events !== r.admitted) throw new Error(`${name}: ${r.admitted} calls admitted but ${events} usage events`);
+      return { ...r, ...cpu, note: `${r.capped ? "capped, " : ""}${fmtRate(events)} events` };
+    };
   const oursRun = (store: RedisLimiterStore, name: string) => meteredRun(checkWith(store), streams, name);
   const rlfRun = (limiter: RateLimiterRedis, name: string) => async (): Promise<Sample> => {
     const { result: r, ...cpu } = await withCpu(
@@ -254,6 +281,10 @@ try {
       run: meteredRun(consumeEqualWork, equalWorkStreams, "rlf equal work"),
     },
     { name: "redis-benchmark EVALSHA (limit)", run: evalshaRun },
+    {
+      name: "ours leased (1 client, lease mode)",
+      run: meteredRun(checkWith(leased, leasedTenants), leasedStreams, "ours leased", () => leased.closeAll()),
+    },
   ];
   if (EXTRAS) {
     contenders.push(
@@ -261,20 +292,30 @@ try {
       { name: "info: rlf, ioredis autopipelining", run: rlfRun(rlfAuto, "rlf auto") },
     );
   }
-  const [ours1, rlf1, equal1, evalsha1] = contenders.map((c) => c.name) as [string, string, string, string];
-  const headline: Headline = { ours: ours1, rlf: rlf1, equalWork: equal1, evalsha: evalsha1 };
+  const [ours1, rlf1, equal1, evalsha1, leased1] = contenders.map((c) => c.name) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const headline: Headline = { ours: ours1, rlf: rlf1, equalWork: equal1, evalsha: evalsha1, leased: leased1 };
 
   // Warm-up, not measured: the JIT, the connections, the script caches and our config memo.
   await loop(checkWith(ours), WARMUP_CALLS);
   await loop(checkWith(ours4), WARMUP_CALLS);
+  await loop(checkWith(leased, leasedTenants), WARMUP_CALLS);
+  await leased.closeAll();
   await loop(consumeWith(rlf), WARMUP_CALLS);
   if (EXTRAS) await loop(consumeWith(rlfAuto), WARMUP_CALLS);
   await loop(consumeEqualWork, WARMUP_CALLS);
-  await drainStreams(redis, [...streams, ...equalWorkStreams]);
+  await drainStreams(redis, [...streams, ...equalWorkStreams, ...leasedStreams]);
 
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
-  const ratios: Ratios = { vsRlf: [], vsEqualWork: [], vsEvalsha: [] };
-  console.log(`\n${ROUNDS} rounds, ${IN_FLIGHT} in flight, ${TENANTS} tenants, ${CALLS} calls per Node run`);
+  const ratios: Ratios = { vsRlf: [], vsEqualWork: [], vsEvalsha: [], leasedVsRlf: [] };
+  console.log(
+    `\n${ROUNDS} rounds, ${IN_FLIGHT} in flight, ${TENANTS} tenants (leased: ${LEASED_TENANTS}), ${CALLS} calls per Node run`,
+  );
   for (let round = 1; round <= ROUNDS; round++) {
     // Rotated, so no contender always runs first (or right after the CPU-hungry redis-benchmark).
     const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length] as Contender);

@@ -19,6 +19,8 @@ export interface Headline {
   rlf: string;
   equalWork: string;
   evalsha: string;
+  /** Ours in lease mode (issue 18). */
+  leased: string;
 }
 
 /** Ours over each other headline contender, one entry per round. */
@@ -26,12 +28,15 @@ export interface Ratios {
   vsRlf: number[];
   vsEqualWork: number[];
   vsEvalsha: number[];
+  /** Ours in lease mode over rlf. */
+  leasedVsRlf: number[];
 }
 
 // Issue 18's targets for ours.
 const TARGET_VS_RLF = 0.8;
 const TARGET_VS_EQUAL_WORK = 1.5;
 const TARGET_VS_EVALSHA = 0.5;
+const TARGET_LEASED_VS_RLF = 5;
 
 export const fmtRate = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number | null) => (n === null ? "-" : n.toFixed(2));
@@ -52,8 +57,9 @@ export function addRound(round: number, got: Map<string, Sample>, h: Headline, r
   ratios.vsRlf.push(o / rate(h.rlf));
   ratios.vsEqualWork.push(o / rate(h.equalWork));
   ratios.vsEvalsha.push(o / rate(h.evalsha));
+  ratios.leasedVsRlf.push(rate(h.leased) / rate(h.rlf));
   console.log(
-    `round ${round}  ours/rlf ${x2(ratios.vsRlf.at(-1) ?? 0)}, ours/rlf equal work ${x2(ratios.vsEqualWork.at(-1) ?? 0)}, ours/EVALSHA ${pct(ratios.vsEvalsha.at(-1) ?? 0)}`,
+    `round ${round}  ours/rlf ${x2(ratios.vsRlf.at(-1) ?? 0)}, ours/rlf equal work ${x2(ratios.vsEqualWork.at(-1) ?? 0)}, ours/EVALSHA ${pct(ratios.vsEvalsha.at(-1) ?? 0)}, leased/rlf ${x2(ratios.leasedVsRlf.at(-1) ?? 0)}`,
   );
 }
 
@@ -100,6 +106,10 @@ export function printSummary({ rounds, inFlight, names, samples, headline: h, ra
   );
   console.log(
     `${verdict(vsEvalsha >= TARGET_VS_EVALSHA)}  ours / EVALSHA limit        = ${pct(vsEvalsha)}   (target >= ${pct(TARGET_VS_EVALSHA)})`,
+  );
+  const leasedVsRlf = median(ratios.leasedVsRlf);
+  console.log(
+    `${verdict(leasedVsRlf >= TARGET_LEASED_VS_RLF)}  ours leased / rlf           = ${x2(leasedVsRlf)}   (target >= ${x2(TARGET_LEASED_VS_RLF)}; the same work, admitted from leases one process holds)`,
   );
   // Redis runs scripts on one thread: its CPU per call bounds a contender even with a free client.
   const redisUs = (name: string) => med(name, (s) => s.redisUs) ?? Number.NaN;

@@ -50,6 +50,9 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   clock: () => number = () => Date.now();
   /** Settle calls (one settle or a batch) and the settles they carried, since the object started. */
   readonly settleCalls = { calls: 0, items: 0 };
+  /** Check calls and the leases they granted; lease reports and the calls they carried (as settleCalls). */
+  readonly checkCalls = { calls: 0, leases: 0 };
+  readonly leaseReports = { calls: 0, items: 0 };
 
   private readonly storage: LimiterStorage;
   private readonly config: Config;
@@ -91,6 +94,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
   async check(request: CheckRequest): Promise<CheckAnswer> {
     if (request.lease) assertLeaseAsk(request.lease);
+    this.checkCalls.calls++;
     if (!this.tenant.snapshot && request.loadIfCold === false) {
       // Answer at once: the caller bounds the load apart from the check (see guardedStore).
       return this.tenant.knownMissing() ? { status: "unauthenticated" } : { status: "cold" };
@@ -131,6 +135,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       }
       if (!decision.shadowed) lease = this.leases.grant(this.state, limits, request, now);
     }
+    if (lease) this.checkCalls.leases++;
     return { status: "ok", decision, reservation, ...(lease ? { lease } : {}) };
   }
 
@@ -166,6 +171,8 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
 
   /** Applies a holder's report of one of the tenant's leases, in one transaction (durable/leases.ts). */
   async reportLease(report: LeaseReport): Promise<LeaseReportResult> {
+    this.leaseReports.calls++;
+    this.leaseReports.items += report.calls.length;
     const now = this.clock();
     // No load: the snapshot is kept in storage, so only a forgotten tenant has none here.
     const { snapshot } = this.tenant;

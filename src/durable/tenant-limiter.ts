@@ -8,10 +8,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, loadConfig } from "../config";
 import { dayOf } from "../core/calendar";
-import { describeError } from "../core/errors";
 import { assertLeaseAsk } from "../core/lease-grant";
 import { decide, decideReported, describeLimits, type LimiterState } from "../core/limiter";
-import { assertUnits, MISSING_TENANT_TTL_MS, reservationExpiry, UNKNOWN_KEY_REFRESH_MS } from "../core/limiter-rules";
+import { assertUnits, reservationExpiry } from "../core/limiter-rules";
 import type {
   CheckAnswer,
   CheckRequest,
@@ -27,18 +26,17 @@ import type {
   TenantSnapshot,
 } from "../core/limiter-store";
 import { hasConcurrency, limitsAt, routeCost, type TenantLimits } from "../core/limits";
-import { log } from "../core/log";
 import { stateWithAlerts } from "../core/quota-alerts";
-import { hashIn } from "../core/secrets";
 import { assertSettleBatch } from "../core/settle-batch";
 import { assertDimensions, assertModel } from "../core/usage-dimensions";
 import { idempotentEventId, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import { AlarmSchedule } from "./alarm-schedule";
 import { housekeep } from "./housekeeping";
 import { DurableLeases } from "./leases";
-import type { Authorized, LimiterEnv } from "./limiter-env";
+import type { LimiterEnv } from "./limiter-env";
 import { LimiterStorage } from "./limiter-storage";
 import { settleReservations } from "./settle-reservations";
+import { HeldSnapshot } from "./tenant-snapshot";
 import { UsageRecorder } from "./usage-recorder";
 
 export type { LimiterEnv } from "./limiter-env";
@@ -52,16 +50,15 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   clock: () => number = () => Date.now();
   /** Settle calls (one settle or a batch) and the settles they carried, since the object started. */
   readonly settleCalls = { calls: 0, items: 0 };
+  /** Check calls and the leases they granted; lease reports and the calls they carried (as settleCalls). */
+  readonly checkCalls = { calls: 0, leases: 0 };
+  readonly leaseReports = { calls: 0, items: 0 };
 
   private readonly storage: LimiterStorage;
   private readonly config: Config;
-  /** Null when no database is configured: a cold tenant cannot be loaded, and nothing refreshes. */
-  private readonly snapshots: LoadTenantSnapshot | null;
-  private snapshot: TenantSnapshot | null = null;
-  private loadedAt = 0;
+  /** The tenant's config and keys: held, loaded, refreshed and forgotten (tenant-snapshot.ts). */
+  private readonly tenant: HeldSnapshot;
   private state: LimiterState;
-  private missingUntil = 0;
-  private loading: Promise<TenantSnapshot | null> | null = null;
   private readonly alarms: AlarmSchedule;
   private readonly outbox: UsageRecorder;
   private readonly leases: DurableLeases;
@@ -69,10 +66,16 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
     this.config = loadConfig(env);
-    this.snapshots = this.snapshotSource(this.config);
     this.storage = new LimiterStorage(ctx.storage.sql);
-    const saved = this.storage.readSnapshot();
-    if (saved) ({ snapshot: this.snapshot, loadedAt: this.loadedAt } = saved);
+    this.tenant = new HeldSnapshot({
+      storage: this.storage,
+      source: this.snapshotSource(this.config),
+      name: ctx.id.name,
+      tenantId: () => this.tenantId(),
+      clock: () => this.clock(),
+      refreshMs: this.config.CONFIG_REFRESH_SECONDS * 1000,
+      onForget: () => this.forgetLimits(),
+    });
     this.state = this.storage.readState();
     this.alarms = new AlarmSchedule(ctx.storage);
     this.outbox = new UsageRecorder(
@@ -91,11 +94,12 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
   /** Authenticates (when a key hash is given) and checks every policy of one call, atomically. */
   async check(request: CheckRequest): Promise<CheckAnswer> {
     if (request.lease) assertLeaseAsk(request.lease);
-    if (!this.snapshot && request.loadIfCold === false) {
+    this.checkCalls.calls++;
+    if (!this.tenant.snapshot && request.loadIfCold === false) {
       // Answer at once: the caller bounds the load apart from the check (see guardedStore).
-      return this.clock() < this.missingUntil ? { status: "unauthenticated" } : { status: "cold" };
+      return this.tenant.knownMissing() ? { status: "unauthenticated" } : { status: "cold" };
     }
-    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    const auth = this.tenant.authorize(this.tenant.snapshot ?? (await this.tenant.load()), request.keyHash);
     if ("denied" in auth) return auth.denied;
     // A cold load can outlast the caller's patience; a call it gave up on must cost nothing.
     if (request.deadline !== undefined && Date.now() > request.deadline) return { status: "late" };
@@ -131,6 +135,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
       }
       if (!decision.shadowed) lease = this.leases.grant(this.state, limits, request, now);
     }
+    if (lease) this.checkCalls.leases++;
     return { status: "ok", decision, reservation, ...(lease ? { lease } : {}) };
   }
 
@@ -154,7 +159,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     assertSettleBatch(items);
     this.settleCalls.calls++;
     this.settleCalls.items += items.length;
-    const limits = (this.snapshot ?? (await this.loadSnapshot()))?.limits ?? null;
+    const limits = (this.tenant.snapshot ?? (await this.tenant.load()))?.limits ?? null;
     const tenant = { tenantId: this.tenantId(), now: this.clock(), state: this.state, limits };
     // One transaction: a batch failing part way leaves every reservation held, none charged.
     const { results, state } = this.ctx.storage.transactionSync(() =>
@@ -166,9 +171,12 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
 
   /** Applies a holder's report of one of the tenant's leases, in one transaction (durable/leases.ts). */
   async reportLease(report: LeaseReport): Promise<LeaseReportResult> {
+    this.leaseReports.calls++;
+    this.leaseReports.items += report.calls.length;
     const now = this.clock();
     // No load: the snapshot is kept in storage, so only a forgotten tenant has none here.
-    const limits = this.snapshot ? limitsAt(this.snapshot.limits, now) : null;
+    const { snapshot } = this.tenant;
+    const limits = snapshot ? limitsAt(snapshot.limits, now) : null;
     const tenant = { tenantId: this.tenantId(), now, state: this.state, limits };
     const { result, state } = this.ctx.storage.transactionSync(() => this.leases.report(tenant, report));
     this.state = state;
@@ -182,7 +190,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     const usage = { model, inputTokens, outputTokens, cachedInputTokens };
     assertDimensions(usage);
     const eventId = await idempotentEventId(this.tenantId(), request.idempotencyKey);
-    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    const auth = this.tenant.authorize(this.tenant.snapshot ?? (await this.tenant.load()), request.keyHash);
     if ("denied" in auth) return auth.denied;
     // From here to the return, nothing awaits: a duplicate check and its insert cannot interleave.
     if (this.storage.idempotentEvent(request.idempotencyKey)) return { status: "duplicate", eventId };
@@ -199,7 +207,7 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
 
   /** The figures of every policy for the given routes, without consuming anything. */
   async limits(request: { keyHash?: string; routes: string[] }): Promise<LimitsResult> {
-    const auth = this.authorize(this.snapshot ?? (await this.loadSnapshot()), request.keyHash);
+    const auth = this.tenant.authorize(this.tenant.snapshot ?? (await this.tenant.load()), request.keyHash);
     if ("denied" in auth) return auth.denied;
     const { tenantId } = auth.snapshot;
     const now = this.clock();
@@ -212,12 +220,12 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
 
   /** Loads the tenant from Postgres, unless it is here already or known not to exist. */
   async load(): Promise<void> {
-    if (!this.snapshot) await this.loadSnapshot();
+    if (!this.tenant.snapshot) await this.tenant.load();
   }
 
   /** Replaces the tenant's config and keys, unless this limiter already has a newer version. */
   async apply(snapshot: TenantSnapshot): Promise<void> {
-    this.adopt(snapshot);
+    this.tenant.adopt(snapshot);
   }
 
   /**
@@ -247,66 +255,14 @@ export abstract class TenantLimiterObject extends DurableObject<LimiterEnv> {
     return tenantId;
   }
 
-  private adopt(snapshot: TenantSnapshot): void {
-    if (this.snapshot && this.snapshot.version > snapshot.version) return;
-    this.snapshot = snapshot;
-    this.loadedAt = this.clock();
-    this.missingUntil = 0;
-    this.storage.writeSnapshot(snapshot, this.loadedAt);
-  }
-
-  private authorize(snapshot: TenantSnapshot | null, keyHash: string | undefined): Authorized {
-    if (!snapshot) return { denied: { status: "unauthenticated" } };
-    const known = keyHash === undefined || hashIn(keyHash, snapshot.keyHashes);
-    // Behind the pushes, a snapshot reloads when it is old; and sooner when it has just
-    // turned away a key it does not know, which may be a new key whose push was lost.
-    this.refreshIfOlderThan(known ? this.config.CONFIG_REFRESH_SECONDS * 1000 : UNKNOWN_KEY_REFRESH_MS);
-    if (!known) return { denied: { status: "unauthenticated" } };
-    if (snapshot.status !== "active") return { denied: { status: "suspended" } };
-    return { snapshot };
-  }
-
-  /** Loads the snapshot from Postgres once, however many calls are waiting for it. */
-  private loadSnapshot(): Promise<TenantSnapshot | null> {
-    if (this.clock() < this.missingUntil) return Promise.resolve(null);
-    this.loading ??= this.fetchSnapshot().finally(() => {
-      this.loading = null;
-    });
-    return this.loading;
-  }
-
   /** Where this limiter loads its tenant from; null when no database is configured. */
   protected abstract snapshotSource(config: Config): LoadTenantSnapshot | null;
 
-  private async fetchSnapshot(): Promise<TenantSnapshot | null> {
-    if (!this.snapshots) {
-      throw new Error("TenantLimiter: DATABASE_URL is not set, so the tenant's config cannot be loaded");
-    }
-    const tenantId = this.tenantId();
-    // The source bounds the load (LIMITER_LOAD_TIMEOUT_MS) and closes its connection.
-    const loaded = await this.snapshots(tenantId);
-    if (loaded) this.adopt(loaded);
-    else this.forget();
-    return this.snapshot;
-  }
-
-  /** The tenant is not in Postgres (never was, or was deleted): refuse it, keep no limits. */
-  private forget(): void {
-    this.missingUntil = this.clock() + MISSING_TENANT_TTL_MS;
-    if (!this.snapshot) return;
-    this.snapshot = null;
+  /** The tenant is gone (HeldSnapshot dropped it): keep no limits for it. */
+  private forgetLimits(): void {
     this.state = { buckets: {}, daily: undefined };
     // Calls in flight were served: record them at their estimate before letting go.
     for (const r of this.storage.takeExpiredReservations(Number.MAX_SAFE_INTEGER)) this.outbox.estimate(r);
     this.storage.deleteTenant();
-  }
-
-  /** A safety net behind the admin API's pushes: reload a snapshot older than `maxAgeMs`, in the background. */
-  private refreshIfOlderThan(maxAgeMs: number): void {
-    if (this.loading || this.clock() - this.loadedAt < maxAgeMs) return;
-    if (!this.snapshots) return;
-    this.loadSnapshot().catch((err: unknown) => {
-      log.error("tenant snapshot refresh failed", { tenant: this.ctx.id.name, error: describeError(err) });
-    });
   }
 }

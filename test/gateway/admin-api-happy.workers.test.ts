@@ -74,7 +74,7 @@ describe("operator API", () => {
     // The limits the tenant's Durable Object holds: a quota change is confirmed by it before the 200.
     const held = (id: string) =>
       runInDurableObject(limiterStub(id), (instance: TenantLimiter) => {
-        const { snapshot } = instance as unknown as { snapshot: { limits: TenantLimits } | null };
+        const { snapshot } = (instance as unknown as { tenant: { snapshot: { limits: TenantLimits } | null } }).tenant;
         if (!snapshot) throw new Error(`the limiter of ${id} holds no snapshot`);
         return snapshot.limits;
       });

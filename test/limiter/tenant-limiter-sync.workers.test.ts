@@ -22,7 +22,7 @@ async function advance(tenantId: string, ms: number): Promise<void> {
 /** Waits for the limiter's background reload of its tenant, if one is running. */
 async function reloaded(tenantId: string): Promise<void> {
   await runInDurableObject(limiterStub(tenantId), async (instance: TenantLimiter) => {
-    await (instance as unknown as { loading: Promise<unknown> | null }).loading;
+    await (instance as unknown as { tenant: { loading: Promise<unknown> | null } }).tenant.loading;
   });
 }
 

@@ -68,6 +68,9 @@ export interface LeaseHolder extends LimiterStore {
 /** Background work started by one call, for the caller to let finish (detached mode). */
 type Work = Promise<void>[];
 
+/** The breakdown of a leased call that names no model: its metadata's, as an exact check's event. */
+const NO_USAGE = Object.freeze({});
+
 export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {}): LeaseHolder {
   const report = store.reportLease?.bind(store);
   if (!report) throw new TypeError("leaseHolder: the limiter store has no reportLease");
@@ -171,8 +174,14 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     );
   }
 
-  function admit(lease: HeldByHolder, scope: string, request: CheckRequest, cost: number, work: Work): CheckResult {
-    const at = now();
+  function admit(
+    lease: HeldByHolder,
+    scope: string,
+    request: CheckRequest,
+    cost: number,
+    at: number,
+    work: Work,
+  ): CheckResult {
     lease.units -= cost;
     lease.requests -= 1;
     lease.admittedUnits += cost;
@@ -183,7 +192,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     const { model } = request;
     if (!request.reserve) {
       // As an exact check's event: the model given, else the one the metadata names.
-      lease.calls.push({ units: cost, occurredAt: at, metadata, usage: model === undefined ? {} : { model } });
+      lease.calls.push({ units: cost, occurredAt: at, metadata, usage: model === undefined ? NO_USAGE : { model } });
       reportIfDue(lease, work);
       return { status: "ok", decision };
     }
@@ -251,8 +260,9 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       const cost = request.cost ?? lease?.routeCost ?? request.defaultCost ?? 1;
       assertUnits(cost);
       if (lease) {
-        if (now() < lease.expiresAt && lease.units >= cost && lease.requests >= 1) {
-          return handing(admit(lease, scope, request, cost, work), work);
+        const at = now();
+        if (at < lease.expiresAt && lease.units >= cost && lease.requests >= 1) {
+          return handing(admit(lease, scope, request, cost, at, work), work);
         }
         retire(scope, lease, work);
       }

@@ -52,14 +52,20 @@ export type LimiterOp =
     }
   /** A lease, after a check admitted its call (limiter-script-lease.ts). */
   | { op: "lease"; leaseId: string; route: string; units: number; requests: number; holdUntil: number }
-  /** A holder's report of the calls a lease admitted, and what it gives back. */
+  /**
+   * A holder's report of the calls a lease admitted, and what it gives back: the calls as one
+   * stream entry's text (reportedCalls()), with their count and their units.
+   */
   | {
       op: "report";
       leaseId: string;
       seq: number;
       close: boolean;
       giveBack: { units: number; requests: number };
-      calls: ReportedCall[];
+      calls: number;
+      units: number;
+      /** The entry's text in pieces of under 16 KB, which the script joins. */
+      packed: string[];
     }
   | { op: "peek" }
   | { op: "sweep"; limit: number }
@@ -71,15 +77,6 @@ export type LimiterOp =
    * even as a stale config while Postgres is out of reach.
    */
   | { op: "load"; snapshot: TenantSnapshot; configTtlMs: number; overrideUntil?: number };
-
-/** One call of a lease's report, with the id its usage event gets. */
-export interface ReportedCall {
-  eventId: string;
-  units: number;
-  occurredAt: number;
-  metadata?: UsageMetadata;
-  dimensions: UsageDimensions;
-}
 
 /** One settle of a `settle` call. */
 export interface SettleCall {
@@ -97,7 +94,7 @@ export interface EncodedCall {
 }
 
 /** Metadata as the script stores it: cleaned JSON, or "" for none. */
-function metadataArg(metadata: UsageMetadata | undefined): string {
+export function metadataArg(metadata: UsageMetadata | undefined): string {
   const clean = cleanMetadata(metadata);
   return clean ? JSON.stringify(clean) : "";
 }
@@ -109,6 +106,8 @@ function metadataArg(metadata: UsageMetadata | undefined): string {
  */
 export function dimensionsArg(usage: UsageDimensions): string {
   const { model, inputTokens, outputTokens, cachedInputTokens, estimated } = usage;
+  // The common call of a lease's report carries none: no object to build.
+  if (!model && !inputTokens && !outputTokens && !cachedInputTokens && !estimated) return "";
   const compact = {
     ...(model ? { model } : {}),
     ...(inputTokens ? { inputTokens } : {}),
@@ -159,13 +158,9 @@ function opArgs(call: LimiterOp): (string | number)[] {
         call.close ? "1" : "0",
         call.giveBack.units,
         call.giveBack.requests,
-        ...call.calls.flatMap((c) => [
-          c.eventId,
-          c.units,
-          c.occurredAt,
-          metadataArg(c.metadata),
-          dimensionsArg(c.dimensions),
-        ]),
+        call.calls,
+        call.units,
+        ...call.packed,
       ];
     case "peek":
       return [];

@@ -52,8 +52,10 @@ if op == 'lease' then
 end
 
 if op == 'report' then
-  -- ARGV: 7 lease id, 8 seq, 9 close (1|0), 10 units given back, 11 calls given back, then five
-  -- per call reported, in order: event id, units, occurred at, metadata JSON, dimensions JSON.
+  -- ARGV: 7 lease id, 8 seq, 9 close (1|0), 10 units given back, 11 calls given back, 12 the
+  -- calls reported, 13 their units, 14 onwards the calls as one stream entry's text, in pieces
+  -- to join with newlines: one line each, event id \t units \t occurred at \t metadata JSON \t
+  -- dimensions JSON (usage-stream-entry.ts).
   local id = ARGV[7]
   local raw = redis.call('HGET', res, id)
   if not raw or not isLease(raw) then return {'unknown', version, json, loadedAt} end
@@ -62,9 +64,7 @@ if op == 'report' then
   calls, seq = tonumber(calls), tonumber(seq)
   if tonumber(ARGV[8]) <= seq then return {'duplicate', version, json, loadedAt} end
   local name, units = r[1], tonumber(r[2])
-  local n = (#ARGV - 11) / 5
-  local used = 0
-  for i = 0, n - 1 do used = used + tonumber(ARGV[13 + 5 * i]) end
+  local n, used = tonumber(ARGV[12]), tonumber(ARGV[13])
   local m = redis.call('HMGET', tenant, 'r:' .. name, 'b:' .. name, 'b:' .. name .. '/requests', 'k:' .. key,
     'b:key/' .. key .. '/' .. name, 'b:key/' .. key .. '/' .. name .. '/requests')
   local ur, ub, rr, rb = routeOf(m[1])
@@ -106,10 +106,8 @@ if op == 'report' then
     dayMoved = true
   end
   if dayMoved then setDaily(day) end
-  for i = 0, n - 1 do
-    local at = 12 + 5 * i
-    emit(ARGV[at], name, tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), ARGV[at + 3], '', ARGV[at + 4])
-  end
+  -- The report's calls in one stream entry: one XADD whatever their number.
+  if n > 0 then redis.call('XADD', stream, '*', 'r', name, 'E', table.concat(ARGV, '\\n', 14, #ARGV)) end
   if ARGV[9] == '1' then
     redis.call('HDEL', res, id)
     redis.call('ZREM', resx, id)

@@ -5,6 +5,10 @@
 // metadata JSON, settle metadata JSON, dimensions JSON. Entries written before the dimensions
 // have six parts: they stand for events without them (one request of no known model, no
 // tokens, which is how the ingest counts such events).
+//
+// A lease's report (limiter-script-lease.ts) writes its calls as one entry: field `r` the
+// route, field `E` a line per call, event id \t units \t occurred at \t metadata JSON \t
+// dimensions JSON. Its events are checked one by one downstream, as a queue message's are.
 
 import { DAILY_POLICY } from "../core/limits";
 import { BASIS } from "../core/quota-alerts";
@@ -12,11 +16,16 @@ import { eventDimensions } from "../core/usage-dimensions";
 import { cleanMetadata, type UsageDimensions, type UsageMetadata } from "../core/usage-event";
 import type { RedisReply } from "./resp/index";
 
+/** The field `field` of an entry, or null. */
+function fieldOf(raw: RedisReply[] | null, field: string): string | null {
+  if (!raw) return null;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === field) return String(raw[i + 1]);
+  return null;
+}
+
 /** An entry's parts: the field `field` (`e` for an event, `a` for an alert) split at its tabs. */
 function partsOf(raw: RedisReply[] | null, field = "e"): string[] | null {
-  if (!raw) return null;
-  for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]) === field) return String(raw[i + 1]).split("\t");
-  return null;
+  return fieldOf(raw, field)?.split("\t") ?? null;
 }
 
 /**
@@ -75,7 +84,22 @@ function parseDimensions(part: string): UsageDimensions | undefined {
 export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
   const alert = alertBodyOf(tenantId, raw);
   if (alert) return alert;
-  const parts = partsOf(raw) ?? [];
+  const calls = fieldOf(raw, "E");
+  if (calls !== null) {
+    const route = fieldOf(raw, "r") ?? "";
+    return {
+      v: 1,
+      events: calls.split("\n").map((line) => {
+        const [eventId, units, occurredAt, meta, dims] = line.split("\t");
+        return eventOf(tenantId, [eventId, route, units, occurredAt, meta, "", dims ?? ""]);
+      }),
+    };
+  }
+  return { v: 1, events: [eventOf(tenantId, partsOf(raw) ?? [])] };
+}
+
+/** One event from its parts: event id, route, units, occurred at, metadata, settle metadata, dimensions. */
+function eventOf(tenantId: string, parts: (string | undefined)[]): unknown {
   const [eventId, route, units, occurredAt, meta, meta2, dims] = parts;
   const metadata = parseMetadata(meta, meta2);
   const event = {
@@ -86,8 +110,8 @@ export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown
     occurredAt: Number(occurredAt),
     ...(metadata ? { metadata } : {}),
   };
-  if (dims === undefined) return { v: 1, events: [event] };
+  if (dims === undefined) return event;
   const usage = parseDimensions(dims);
   const dimensions = usage ? eventDimensions(usage, metadata) : { unreadableDimensions: dims };
-  return { v: 1, events: [{ ...event, ...dimensions }] };
+  return { ...event, ...dimensions };
 }

@@ -130,7 +130,8 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
   };
-  const limiter = new RedisLimiterStore({ ...limiterOptions, redis });
+  // Lease reports go on the background connection: large, and not for the hot path's.
+  const limiter = new RedisLimiterStore({ ...limiterOptions, redis, reportRedis: background });
   const sweeping = new RedisLimiterStore({ ...limiterOptions, redis: background });
   // The process's settles of one tenant go to Redis together, within SETTLE_WINDOW_MS.
   const settles = settleCoalescer({ windowMs: config.SETTLE_WINDOW_MS });

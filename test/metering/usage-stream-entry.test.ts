@@ -1,12 +1,14 @@
 // The Redis usage stream's entry format: the limiter script writes one field `e` of
 // tab-separated parts (id, route, units, occurred at, metadata, settle metadata, dimensions),
 // and the stream consumer reads it back into a queue message. Entries written before the
-// dimensions (six parts) must still read, as events without them.
+// dimensions (six parts) must still read, as events without them. A lease's report writes its
+// calls as one entry of many events (fields r and E).
 
 import { describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../src/core/usage-event";
 import { usageEventSchema } from "../../src/metering/messages";
 import { dimensionsArg } from "../../src/redis/limiter-call";
+import { packedCalls } from "../../src/redis/redis-leases";
 import { eventBodyOf } from "../../src/redis/usage-stream-entry";
 
 const TENANT = "tnaaaaaaaaaaaaaaaf";
@@ -80,5 +82,27 @@ describe("usage stream entry", () => {
     const arg = dimensionsArg(usage);
     expect(arg).toBe('{"model":"m","inputTokens":5,"outputTokens":1,"cachedInputTokens":2,"estimated":true}');
     expect(valid(eventOf(...base, "", "", arg))).toMatchObject({ ...usage, requests: 1 });
+  });
+
+  it("reads a lease report's entry, cut into pieces under 8,000 characters, as one event per call", () => {
+    const calls = Array.from({ length: 400 }, (_, i) => ({
+      units: i + 1,
+      occurredAt: AT + i,
+      metadata: { job: `j${i}`, note: "x".repeat(40) },
+      usage: i % 2 === 0 ? { model: "m-1", inputTokens: i, outputTokens: 1 } : {},
+    }));
+    const report = { leaseId: "ls_1", seq: 3, calls };
+    const { units, packed } = packedCalls(report);
+    expect(units).toBe((400 * 401) / 2);
+    expect(packed.length).toBeGreaterThan(1);
+    for (const piece of packed) expect(piece.length).toBeLessThan(8_000);
+    // The script joins the pieces with newlines into one entry of fields r and E.
+    const body = eventBodyOf(TENANT, ["r", "chat", "E", packed.join("\n")]) as { events: unknown[] };
+    const events = body.events.map(valid);
+    expect(events).toHaveLength(400);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(400);
+    expect(events[0]).toMatchObject({ eventId: "ev_ls_1.3.0", route: "chat", units: 1, occurredAt: AT, model: "m-1" });
+    expect(events[0]?.metadata).toEqual({ job: "j0", note: "x".repeat(40) });
+    expect(events[399]).toMatchObject({ units: 400, occurredAt: AT + 399, model: null, inputTokens: 0 });
   });
 });

@@ -3,6 +3,8 @@
 
 import { describeError } from "../../../src/core/errors";
 import type { RedisClient } from "../../../src/redis/resp/client";
+import type { RedisReply } from "../../../src/redis/resp/index";
+import { eventBodyOf } from "../../../src/redis/usage-stream-entry";
 
 /** Redis's version, after a PING that says plainly where no Redis answered. */
 export async function redisVersionAt(redis: RedisClient, where: string): Promise<string> {
@@ -64,6 +66,23 @@ export async function drainStreams(redis: RedisClient, streams: string[]): Promi
   // XTRIM, not UNLINK, keeps the consumer group the store created with the stream.
   await redis.pipeline(streams.map((s) => ["XTRIM", s, "MAXLEN", 0]));
   return lengths.reduce<number>((sum, n) => sum + Number(n), 0);
+}
+
+/**
+ * The usage events in the streams, counted as the stream's reader reads them (a lease's
+ * report is one entry of many events), then trimmed as drainStreams does.
+ */
+export async function drainEvents(redis: RedisClient, streams: string[]): Promise<number> {
+  let events = 0;
+  for (const stream of streams) {
+    const entries = (await redis.send(["XRANGE", stream, "-", "+"])) as [string, RedisReply[]][];
+    for (const [, fields] of entries) {
+      const body = eventBodyOf("tnbench", fields) as { events?: unknown[] };
+      events += body.events?.length ?? 0;
+    }
+  }
+  await redis.pipeline(streams.map((s) => ["XTRIM", s, "MAXLEN", 0]));
+  return events;
 }
 
 /** Unlinks every key matching `pattern`; returns how many. */

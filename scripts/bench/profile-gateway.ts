@@ -20,7 +20,8 @@
 // wrangler dev runs two workerd: its proxy in front, and the runtime holding the Worker.
 // The profiler itself costs (its v8:ProfEvntProc thread; the rate before it is printed).
 //
-// Routes: "limited" (GET /bench/limited, one tenant's key), "open" (GET /bench/open, the
+// Routes: "limited" (GET /bench/limited, one tenant's key), "leased" (the same route, a tenant
+// in lease mode: its calls admitted from the isolate's leases), "open" (GET /bench/open, the
 // limiter off) and "floor" (bench:gateway's floor Worker, /floor/do: one RPC to a no-op
 // Durable Object, the 0.90x target's base; a second wrangler dev, started only for it).
 // Settings: PROFILE_ROUTES (default "limited,open,floor"), PROFILE_SECONDS (8),
@@ -37,7 +38,15 @@ import autocannon from "autocannon";
 import { ROOT, type WranglerDev } from "../lib/wrangler-dev";
 import { CdpSession, listTargets } from "./lib/cdp";
 import { type CpuProfile, FrameLocator, type ParsedScript, summarize } from "./lib/cpu-profile";
-import { QUOTA, seedTenants, startBenchFloor, startBenchGateway, startBenchUpstream, warm } from "./lib/gateway-setup";
+import {
+  QUOTA,
+  QUOTA_LEASED,
+  seedTenants,
+  startBenchFloor,
+  startBenchGateway,
+  startBenchUpstream,
+  warm,
+} from "./lib/gateway-setup";
 import { perfRecord, perfSummary } from "./lib/perf-record";
 import { cpuDelta, groupCpuMs, groupProcesses } from "./lib/process-cpu";
 import { pct, report } from "./lib/profile-report";
@@ -52,7 +61,7 @@ const WARM_SECONDS = positiveInt("PROFILE_WARM_SECONDS", 3);
 const OUT = process.env.PROFILE_OUT ? path.resolve(process.env.PROFILE_OUT) : null;
 const ROUTES = (process.env.PROFILE_ROUTES ?? "limited,open,floor").split(",").map((r) => r.trim());
 for (const r of ROUTES)
-  if (!["limited", "open", "floor"].includes(r)) throw new Error(`PROFILE_ROUTES: unknown route ${r}`);
+  if (!["limited", "leased", "open", "floor"].includes(r)) throw new Error(`PROFILE_ROUTES: unknown route ${r}`);
 const verbose = Boolean(process.env.BENCH_VERBOSE);
 // Also profile workerd's other isolates (miniflare's plumbing), through workerd's inspector.
 const ALL_ISOLATES = process.env.PROFILE_ISOLATES === "all";
@@ -193,8 +202,9 @@ process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
 try {
   console.log(`gateway ${gateway.url}, inspector 127.0.0.1:${gateway.inspectorPort} (wrangler dev)`);
   const [key] = await seedTenants(gateway.database.url, gateway.keySigningSecret, 1, QUOTA);
-  if (!key) throw new Error("seeding made no key");
-  await warm(`${gateway.url}/bench/limited`, [key]);
+  const [leasedKey] = await seedTenants(gateway.database.url, gateway.keySigningSecret, 1, QUOTA_LEASED);
+  if (!key || !leasedKey) throw new Error("seeding made no key");
+  await warm(`${gateway.url}/bench/limited`, [key, leasedKey]);
   const gatewayAttached = await attach("gateway", gateway.inspectorPort, gateway.processGroup, sessions);
   let floorAttached: Attached | null = null;
   if (ROUTES.includes("floor")) {
@@ -205,8 +215,9 @@ try {
   if (OUT) mkdirSync(OUT, { recursive: true });
 
   for (const route of ROUTES) {
-    const url = route === "floor" ? `${floor?.url}/floor/do` : `${gateway.url}/bench/${route}`;
-    const routeKey = route === "open" ? null : key;
+    const routePath = route === "leased" ? "limited" : route;
+    const url = route === "floor" ? `${floor?.url}/floor/do` : `${gateway.url}/bench/${routePath}`;
+    const routeKey = route === "open" ? null : route === "leased" ? leasedKey : key;
     const attached = route === "floor" ? floorAttached : gatewayAttached;
     if (!attached) throw new Error(`${route}: no inspector attached`);
     // The JIT and the connections, unprofiled; its rate shows what the profiler costs.

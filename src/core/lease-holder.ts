@@ -18,8 +18,8 @@
 // leased call does its own report before it resolves.
 
 import { leaseDemand } from "./lease-demand";
-import { MAX_LEASE_REPORT_CALLS } from "./lease-grant";
-import { type HeldByHolder, sendReports } from "./lease-reports";
+import type { HeldByHolder } from "./lease-reports";
+import { LOST_AFTER_MS, leaseSender, type Work } from "./lease-sender";
 import type { Decision } from "./limiter";
 import { assertUnits } from "./limiter-rules";
 import type { CheckRequest, CheckResult, LimiterStore, SettleResult } from "./limiter-store";
@@ -28,10 +28,8 @@ import type { SetTimer } from "./settle-coalescer";
 import { assertDimensions, assertModel } from "./usage-dimensions";
 import { cleanMetadata, type UsageMetadata } from "./usage-event";
 
-/** A renewal or a report started this long ago and never finished is taken to be lost. */
-const LOST_AFTER_MS = 5_000;
-/** Most tries of one report within one detached call's background work. */
-const DETACHED_TRIES = 3;
+/** How often, at most, the holder forgets what the authority no longer holds. */
+const LEASE_SWEEP_MS = 1_000;
 
 export interface LeaseHolderOptions {
   /** Default: setTimeout, not holding a Node process open. */
@@ -65,9 +63,6 @@ export interface LeaseHolder extends LimiterStore {
   held(): number;
 }
 
-/** Background work started by one call, for the caller to let finish (detached mode). */
-type Work = Promise<void>[];
-
 /** The breakdown of a leased call that names no model: its metadata's, as an exact check's event. */
 const NO_USAGE = Object.freeze({});
 
@@ -89,66 +84,18 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
   const reservations = new Map<string, LocalReservation>();
   /** Every lease not yet done with, by id: current, or retired and still owing a report. */
   const owing = new Map<string, HeldByHolder>();
-  /** Leases with reports on their way: since when (a detached request may die mid-send), and the send. */
-  const sending = new Map<HeldByHolder, { since: number; sent: Promise<boolean> }>();
-  const queued = new Set<HeldByHolder>();
   let reserved = 0;
-  /** Set by closeAll: a report that fails from then on is not retried (its lease's hold covers it). */
-  let closed = false;
-
-  /**
-   * Sends what the lease owes; answers whether it all went. A send already on its way sends
-   * what was added meanwhile too (sendReports loops): it is waited for, except detached,
-   * where a request may not wait for another's I/O, and this one answers at once.
-   */
-  function flush(lease: HeldByHolder): Promise<boolean> {
-    const on = sending.get(lease);
-    if (on && now() - on.since < LOST_AFTER_MS) return detached ? Promise.resolve(true) : on.sent;
-    const entry = { since: now(), sent: Promise.resolve(true) };
-    entry.sent = (async () => {
-      try {
-        if (await sendReports(lease, report as NonNullable<typeof report>)) owing.delete(lease.id);
-        return true;
-      } catch (err) {
-        onFailure(lease.tenantId, err as Error);
-        return false;
-      } finally {
-        if (sending.get(lease) === entry) sending.delete(lease);
-      }
-    })();
-    sending.set(lease, entry);
-    return entry.sent;
-  }
-
-  /** Reports what the lease owes: on a timer, retried until sent; detached, now, a few tries. */
-  function flushSoon(lease: HeldByHolder, work: Work, tries = 0): void {
-    if (detached) {
-      work.push(
-        (async () => {
-          for (let i = 0; i < DETACHED_TRIES && !(await flush(lease)); i++) await sleep(100 * 4 ** i);
-        })(),
-      );
-      return;
-    }
-    if (queued.has(lease)) return;
-    queued.add(lease);
-    setTimer(
-      () => {
-        queued.delete(lease);
-        void flush(lease).then((sent) => sent || closed || flushSoon(lease, work, tries + 1));
-      },
-      Math.min(1_000, 25 * 2 ** tries),
-    );
-  }
-
-  /**
-   * A live lease's calls are reported when it retires (at most a term after it was granted),
-   * in one round trip, unless they fill a report first; a retired lease's at once. Waiting
-   * loses nothing: a lease never reported is billed what it held.
-   */
-  function reportIfDue(lease: HeldByHolder, work: Work): void {
-    if (lease.retired || lease.calls.length >= MAX_LEASE_REPORT_CALLS) flushSoon(lease, work);
-  }
+  let swept = 0;
+  const sender = leaseSender({
+    send: report as NonNullable<typeof report>,
+    now,
+    sleep,
+    setTimer,
+    detached,
+    onFailure,
+    done: (lease) => owing.delete(lease.id),
+  });
+  const { flush, flushSoon, reportIfDue } = sender;
 
   function retire(scope: string, lease: HeldByHolder, work: Work): void {
     if (current.get(scope) === lease) current.delete(scope);
@@ -202,8 +149,25 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     return { status: "ok", decision, reservation: { id, expiresAt: lease.expiresAt } };
   }
 
+  /**
+   * Forgets what the authority no longer holds, at most once a second: a lease past its hold
+   * (what it held was recorded there; a leased call settled after that is settled by the
+   * authority, which answers "unknown"), a renewal or a report left on its way by a request
+   * that died, and a current lease whose term ended with no call or timer to retire it.
+   */
+  function sweep(at: number): void {
+    if (at - swept < LEASE_SWEEP_MS) return;
+    swept = at;
+    for (const [scope, lease] of current) if (at >= lease.expiresAt) retire(scope, lease, []);
+    for (const [scope, since] of renewing) if (at - since >= LOST_AFTER_MS) renewing.delete(scope);
+    sender.forgetLost(at);
+    for (const [id, lease] of owing) if (at >= lease.heldUntil) owing.delete(id);
+    for (const [id, r] of reservations) if (!owing.has(r.lease.id)) reservations.delete(id);
+  }
+
   async function renew(tenantId: string, scope: string, request: CheckRequest, cost: number, work: Work) {
     const sentAt = now();
+    sweep(sentAt);
     demand.count(scope, cost, sentAt);
     const since = renewing.get(scope);
     const ask = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope);
@@ -225,6 +189,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       routeCost: granted.routeCost,
       // From when the check was sent: a late answer cannot stretch the term.
       expiresAt: sentAt + granted.termMs,
+      heldUntil: sentAt + granted.holdMs,
       retired: false,
       inFlight: 0,
       calls: [],
@@ -279,13 +244,16 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       reservations.delete(reservationId);
       const { lease } = local;
       lease.inFlight--;
+      // The authority no longer holds the lease: it recorded what the lease held, this call's
+      // estimate among it, as it records an exact reservation settled too late.
+      if (!owing.has(lease.id)) return { status: "expired" };
       lease.units += local.estimate - units;
       demand.add(local.scope, units - local.estimate);
       const merged = local.metadata || metadata ? cleanMetadata({ ...local.metadata, ...metadata }) : undefined;
       // As an exact settle's event: the settle's breakdown, the model named by it or the metadata.
       lease.calls.push({ units, occurredAt: local.occurredAt, metadata: merged, usage: usage ?? {} });
       const work: Work = [];
-      if (owing.has(lease.id)) reportIfDue(lease, work);
+      reportIfDue(lease, work);
       await Promise.all(work);
       return { status: "settled", units };
     },
@@ -301,7 +269,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       const work: Work = [];
       for (const [scope, lease] of current) retire(scope, lease, work);
       await Promise.all([...work, ...[...owing.values()].map((lease) => flush(lease))]);
-      closed = true;
+      sender.close();
     },
 
     held: () => owing.size,

@@ -20,6 +20,8 @@ export interface HeldByHolder {
   routeCost: number;
   /** On the holder's clock: the check was sent at `expiresAt - termMs`. */
   expiresAt: number;
+  /** When the authority stops holding it (sent at + holdMs): past it, the holder forgets it. */
+  heldUntil: number;
   /** No more calls are admitted from it: its term ended, or it ran short and was renewed. */
   retired: boolean;
   /** Reserved calls it admitted that are not settled yet. */

@@ -88,6 +88,12 @@ export interface Lease {
   routeCost: number;
   /** How long, from when it sent the check, the holder may admit from the lease (LEASE_TERM_MS). */
   termMs: number;
+  /**
+   * How long the authority holds the lease (the term, then the reservation TTL for the
+   * reserved calls it admitted to be settled): past it, the lease is recorded at what it
+   * still holds, and a report of it is answered "unknown".
+   */
+  holdMs: number;
 }
 
 /** One call a holder admitted from a lease, as its usage event will say. */

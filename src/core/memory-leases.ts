@@ -74,7 +74,7 @@ export function memoryLeases(parts: MemoryLeaseParts) {
         holdUntil: at + LEASE_TERM_MS + parts.ttlMs,
         seq: 0,
       });
-      return { id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS };
+      return { id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS, holdMs: LEASE_TERM_MS + parts.ttlMs };
     },
 
     /** Applies a report of one of the tenant's leases. `held` is the tenant, if the store holds it. */

@@ -67,7 +67,8 @@ export class DurableLeases {
     storage.insertLease(held);
     alarms.schedule(held.holdUntil - now);
     const cost = routeCost(limits, route, request.defaultCost);
-    return { id: held.id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS, routeCost: cost };
+    const holdMs = held.holdUntil - now;
+    return { id: held.id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS, holdMs, routeCost: cost };
   }
 
   /**

@@ -52,6 +52,7 @@ export async function grantRedisLease(
     requests: num(r.reply[5]),
     routeCost: routeCost(inForce, request.route, request.defaultCost),
     termMs: LEASE_TERM_MS,
+    holdMs: LEASE_TERM_MS + holdMs,
   };
 }
 

@@ -129,6 +129,25 @@ describe("lease holder", () => {
     expect(late.reduce((sum, e) => sum + e.units, 0)).toBeGreaterThanOrEqual(admittedLocally);
   });
 
+  it("forgets a lease the authority no longer holds: a call settled after its hold is unknown, billed once at its estimate", async () => {
+    const { check, holder, memory, clock, billed } = await setup({ burst: 1_000, leases: true });
+    for (let i = 0; i < 4; i++) await check({ cost: 10 });
+    const r = await check({ cost: 7, reserve: true });
+    const id = r.status === "ok" ? r.reservation?.id : undefined;
+    expect(id?.startsWith("ls_")).toBe(true);
+    // The reply never ends: its lease's hold runs out, and the authority records what the lease held.
+    clock.ms += LEASE_TERM_MS + TTL_MS + 1;
+    memory.sweep();
+    // The next call's renewal sweeps the holder: the lease is forgotten, with its local reservation.
+    for (let i = 0; i < 4; i++) await check();
+    expect(await holder.settle(TENANT, id as string, 3)).toEqual({ status: "unknown" });
+    await holder.closeAll();
+    const events = billed();
+    // The seven units reserved from the lease are in its estimated event, not billed again at 3.
+    expect(events.some((e) => e.units === 3)).toBe(false);
+    expect(events.filter((e) => e.estimated === true).reduce((sum, e) => sum + e.units, 0)).toBeGreaterThanOrEqual(7);
+  });
+
   it("closes every lease on closeAll, giving back what it held", async () => {
     const { check, holder, remaining, billed } = await setup({ burst: 1_000, leases: true });
     for (let i = 0; i < 12; i++) await check();

@@ -55,7 +55,7 @@ export function leaseDemand() {
     },
 
     /** About one term of the scope's demand, to lease beyond the asking call; nothing for a quiet scope. */
-    ask(scope: string): LeaseAsk | undefined {
+    ask(scope: string): Omit<LeaseAsk, "id"> | undefined {
       const d = scopes.get(scope);
       if (!d) return undefined;
       const calls = Math.max(d.calls, d.callsBefore);

@@ -6,9 +6,9 @@
 //
 // Issue 18; docs/architecture.md, "Token leases".
 
-import { dayOf } from "./calendar";
+import { dayOf, nextDayStart } from "./calendar";
 import { addDaily, usedToday } from "./daily-quota";
-import { grantTokens, returnTokens } from "./lease";
+import { grantTokens, LEASE_TERM_MS, returnTokens } from "./lease";
 import { dailyLimitsOf, type LimiterState } from "./limiter";
 import { assertUnits } from "./limiter-rules";
 import type { LeaseAsk, LeaseReport } from "./limiter-store";
@@ -52,12 +52,39 @@ export function leasable(limits: TenantLimits, route: string): boolean {
   return limits.leases === true && !limits.shadow && !hasConcurrency(limits, route);
 }
 
-/** Refuses an ask outside what a lease may hold, before any state moves. */
-export function assertLeaseAsk(ask: LeaseAsk): void {
-  assertUnits(ask.units, "lease units");
-  if (!Number.isSafeInteger(ask.requests) || ask.requests < 0 || ask.requests > MAX_LEASE_REQUESTS) {
-    throw new RangeError(`lease requests must be a whole number from 0 to ${MAX_LEASE_REQUESTS}, got ${ask.requests}`);
+/** A lease's shortest term: nearer the tenant's midnight than this, none is granted. */
+export const MIN_LEASE_TERM_MS = 100;
+
+/**
+ * The term of a lease granted at `now`: LEASE_TERM_MS, cut at the tenant's next midnight, so
+ * that every call a lease admits falls on the day its units were counted on; 0 (no lease)
+ * within MIN_LEASE_TERM_MS of midnight.
+ */
+export function leaseTermAt(now: number, timeZone: string): number {
+  const term = Math.min(LEASE_TERM_MS, nextDayStart(now, timeZone) - now);
+  return term < MIN_LEASE_TERM_MS ? 0 : term;
+}
+
+/** A lease's id: chosen by the holder, so that it can close a lease whose grant it never heard. */
+export const newLeaseId = () => `ls_${crypto.randomUUID()}`;
+const LEASE_ID = /^ls_[0-9a-f-]{36}$/;
+
+/** Refuses units and calls outside what a lease may hold, before any state moves. */
+function assertLeaseCounts(counts: { units: number; requests: number }): void {
+  assertUnits(counts.units, "lease units");
+  if (!Number.isSafeInteger(counts.requests) || counts.requests < 0 || counts.requests > MAX_LEASE_REQUESTS) {
+    throw new RangeError(
+      `lease requests must be a whole number from 0 to ${MAX_LEASE_REQUESTS}, got ${counts.requests}`,
+    );
   }
+}
+
+/** Refuses an ask outside what a lease may hold, or with an id newLeaseId() could not make. */
+export function assertLeaseAsk(ask: LeaseAsk): void {
+  if (typeof ask.id !== "string" || !LEASE_ID.test(ask.id)) {
+    throw new RangeError(`lease id must be ls_ and a UUID, got ${JSON.stringify(ask.id)}`);
+  }
+  assertLeaseCounts(ask);
 }
 
 /**
@@ -153,7 +180,7 @@ export function assertLeaseReport(report: LeaseReport): void {
     }
     assertDimensions(call.usage);
   }
-  if (report.giveBack) assertLeaseAsk(report.giveBack);
+  if (report.giveBack) assertLeaseCounts(report.giveBack);
 }
 
 export interface AppliedReport {

@@ -18,9 +18,9 @@
 // leased call does its own report before it resolves.
 
 import { leaseDemand } from "./lease-demand";
-import type { HeldByHolder } from "./lease-reports";
+import { newLeaseId } from "./lease-grant";
+import { type HeldByHolder, heldLease, localDecision, NO_DECISION, UNHEARD_HOLD_MS } from "./lease-reports";
 import { LOST_AFTER_MS, leaseSender, type Work } from "./lease-sender";
-import type { Decision } from "./limiter";
 import { assertUnits } from "./limiter-rules";
 import type { CheckRequest, CheckResult, LimiterStore, SettleResult } from "./limiter-store";
 import { log } from "./log";
@@ -57,8 +57,11 @@ const defaultTimer: SetTimer = (callback, ms) => {
 };
 
 export interface LeaseHolder extends LimiterStore {
-  /** Gives back every lease now and sends every report owed (shutdown). */
-  closeAll(): Promise<void>;
+  /**
+   * Gives back every lease now and sends every report owed. `final` (shutdown): a report that
+   * fails from then on is not retried, its lease's hold covering it.
+   */
+  closeAll(final?: boolean): Promise<void>;
   /** Leases not yet done with, for tests and metrics. */
   held(): number;
 }
@@ -155,57 +158,59 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
    * authority, which answers "unknown"), a renewal or a report left on its way by a request
    * that died, and a current lease whose term ended with no call or timer to retire it.
    */
-  function sweep(at: number): void {
+  function sweep(at: number, work: Work): void {
     if (at - swept < LEASE_SWEEP_MS) return;
     swept = at;
-    for (const [scope, lease] of current) if (at >= lease.expiresAt) retire(scope, lease, []);
+    sender.retryFailed(work);
+    for (const [scope, lease] of current) if (at >= lease.expiresAt) retire(scope, lease, work);
     for (const [scope, since] of renewing) if (at - since >= LOST_AFTER_MS) renewing.delete(scope);
-    sender.forgetLost(at);
+    sender.forgetLost(at, (lease) => owing.has(lease.id));
     for (const [id, lease] of owing) if (at >= lease.heldUntil) owing.delete(id);
     for (const [id, r] of reservations) if (!owing.has(r.lease.id)) reservations.delete(id);
   }
 
   async function renew(tenantId: string, scope: string, request: CheckRequest, cost: number, work: Work) {
     const sentAt = now();
-    sweep(sentAt);
+    sweep(sentAt, work);
     demand.count(scope, cost, sentAt);
     const since = renewing.get(scope);
-    const ask = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope);
-    if (!ask) return store.check(tenantId, request);
+    const counts = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope);
+    if (!counts) return store.check(tenantId, request);
+    const ask = { id: newLeaseId(), ...counts };
     renewing.set(scope, sentAt);
     let result: CheckResult;
     try {
       result = await store.check(tenantId, { ...request, lease: ask });
+    } catch (err) {
+      // The authority may have granted the lease and its answer been lost: close it, so that
+      // it gives back what it took rather than billing it as an estimate when its hold runs out.
+      closeUnheard(tenantId, ask.id, sentAt, work);
+      throw err;
     } finally {
       renewing.delete(scope);
     }
     if (result.status !== "ok" || !result.lease) return result;
     const { lease: granted, ...rest } = result;
-    const lease: HeldByHolder = {
-      id: granted.id,
-      tenantId,
-      units: granted.units,
-      requests: granted.requests,
-      routeCost: granted.routeCost,
-      // From when the check was sent: a late answer cannot stretch the term.
-      expiresAt: sentAt + granted.termMs,
-      heldUntil: sentAt + granted.holdMs,
-      retired: false,
-      inFlight: 0,
-      calls: [],
-      giveBack: null,
-      seq: 0,
-      sending: null,
-      decision: result.decision,
-      admittedUnits: 0,
-      admittedCalls: 0,
-    };
+    const lease = heldLease(tenantId, sentAt, granted, result.decision);
     const before = current.get(scope);
     if (before) retire(scope, before, work);
     current.set(scope, lease);
     owing.set(lease.id, lease);
     retireAtTermEnd(scope, lease, granted.termMs, work);
     return rest;
+  }
+
+  /**
+   * Closes a lease whose grant the holder never heard: a report of no calls that gives back
+   * all it holds, answered "unknown" if it was never granted. Sent as any report is, retried
+   * until the hold the holder would have had runs out.
+   */
+  function closeUnheard(tenantId: string, id: string, sentAt: number, work: Work): void {
+    const unheard = { id, units: 0, requests: 0, routeCost: 0, termMs: 0, holdMs: UNHEARD_HOLD_MS };
+    const lease = heldLease(tenantId, sentAt, unheard, NO_DECISION);
+    lease.retired = true;
+    owing.set(id, lease);
+    flushSoon(lease, work);
   }
 
   /** The result, with the background work the call started for a detached caller to let finish. */
@@ -265,25 +270,13 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     ...(store.settleMany ? { settleMany: store.settleMany.bind(store) } : {}),
     reportLease: report,
 
-    async closeAll() {
+    async closeAll(final = false) {
       const work: Work = [];
       for (const [scope, lease] of current) retire(scope, lease, work);
       await Promise.all([...work, ...[...owing.values()].map((lease) => flush(lease))]);
-      sender.close();
+      if (final) sender.close();
     },
 
     held: () => owing.size,
   };
-}
-
-/**
- * The decision of a call admitted from a lease: the granting check's, with what this holder
- * admitted from the lease since taken from each policy's remaining.
- */
-function localDecision(lease: HeldByHolder, route: string, cost: number): Decision {
-  const policies = lease.decision.policies.map((p) => {
-    const used = p.kind === "requests" ? lease.admittedCalls : p.kind === "concurrency" ? 0 : lease.admittedUnits;
-    return used === 0 ? p : { ...p, remaining: Math.max(0, p.remaining - used) };
-  });
-  return { allowed: true, shadowed: false, violated: [], policies, retryAfterSeconds: 0, route, cost };
 }

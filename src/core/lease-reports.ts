@@ -5,9 +5,11 @@
 // at what it held: the report is then dropped, as the authority answers "unknown".
 
 import { describeError } from "./errors";
+import { LEASE_TERM_MS } from "./lease";
 import { MAX_LEASE_REPORT_CALLS } from "./lease-grant";
 import type { Decision } from "./limiter";
-import type { LeasedCall, LeaseReport, LeaseReportResult } from "./limiter-store";
+import { DEFAULT_RESERVATION_TTL_SECONDS } from "./limiter-rules";
+import type { Lease, LeasedCall, LeaseReport, LeaseReportResult } from "./limiter-store";
 
 /** One lease as its holder keeps it. */
 export interface HeldByHolder {
@@ -32,6 +34,8 @@ export interface HeldByHolder {
   giveBack: { units: number; requests: number } | null;
   /** The last report the authority answered. */
   seq: number;
+  /** Closed, or unknown to the authority: it owes nothing more, and no report is built again. */
+  done?: boolean;
   /** The report sent and not yet answered, or to be sent again as it is. */
   sending: LeaseReport | null;
   /** The decision of the check that granted it, and what was admitted since: the headers' figures. */
@@ -65,6 +69,7 @@ export async function sendReports(
   send: (tenantId: string, report: LeaseReport) => Promise<LeaseReportResult>,
 ): Promise<boolean> {
   for (;;) {
+    if (lease.done) return true;
     const report = nextReport(lease);
     if (!report) return false;
     let result: LeaseReportResult;
@@ -73,8 +78,61 @@ export async function sendReports(
     } catch (err) {
       throw new Error(`lease ${lease.id} report ${report.seq}: ${describeError(err)}`, { cause: err });
     }
-    lease.sending = null;
-    lease.seq = report.seq;
-    if (report.close || result.status === "unknown") return true;
+    // A send taken for lost may still be answered, after the one that replaced it: the seq
+    // never goes back, and only the report on its way is cleared, so none is built twice.
+    if (lease.sending === report) lease.sending = null;
+    lease.seq = Math.max(lease.seq, report.seq);
+    if (report.close || result.status === "unknown") {
+      lease.done = true;
+      return true;
+    }
   }
+}
+
+/** A lease as the holder keeps it, from its grant to a check sent at `sentAt`. */
+export function heldLease(tenantId: string, sentAt: number, granted: Lease, decision: Decision): HeldByHolder {
+  return {
+    id: granted.id,
+    tenantId,
+    units: granted.units,
+    requests: granted.requests,
+    routeCost: granted.routeCost,
+    // From when the check was sent: a late answer cannot stretch the term.
+    expiresAt: sentAt + granted.termMs,
+    heldUntil: sentAt + granted.holdMs,
+    retired: false,
+    inFlight: 0,
+    calls: [],
+    giveBack: null,
+    seq: 0,
+    sending: null,
+    decision,
+    admittedUnits: 0,
+    admittedCalls: 0,
+  };
+}
+
+/** How long a holder keeps closing a lease whose grant it never heard: the longest hold it could have. */
+export const UNHEARD_HOLD_MS = LEASE_TERM_MS + DEFAULT_RESERVATION_TTL_SECONDS * 1000;
+/** The decision of a lease that admits nothing (one whose grant was never heard). */
+export const NO_DECISION: Decision = {
+  allowed: false,
+  shadowed: false,
+  violated: [],
+  policies: [],
+  retryAfterSeconds: null,
+  route: "",
+  cost: 0,
+};
+
+/**
+ * The decision of a call admitted from a lease: the granting check's, with what this holder
+ * admitted from the lease since taken from each policy's remaining.
+ */
+export function localDecision(lease: HeldByHolder, route: string, cost: number): Decision {
+  const policies = lease.decision.policies.map((p) => {
+    const used = p.kind === "requests" ? lease.admittedCalls : p.kind === "concurrency" ? 0 : lease.admittedUnits;
+    return used === 0 ? p : { ...p, remaining: Math.max(0, p.remaining - used) };
+  });
+  return { allowed: true, shadowed: false, violated: [], policies, retryAfterSeconds: 0, route, cost };
 }

@@ -11,6 +11,8 @@ import type { SetTimer } from "./settle-coalescer";
 export const LOST_AFTER_MS = 5_000;
 /** Most tries of one report within one detached call's background work. */
 const DETACHED_TRIES = 3;
+/** Failed leases one detached call sends again. */
+const RETRIES_PER_CALL = 2;
 
 /** Background work started by one call, for the caller to let finish (detached mode). */
 export type Work = Promise<void>[];
@@ -31,6 +33,8 @@ export function leaseSender(parts: LeaseSenderParts) {
   /** Leases with reports on their way: since when (a detached request may die mid-send), and the send. */
   const sending = new Map<HeldByHolder, { since: number; sent: Promise<boolean> }>();
   const queued = new Set<HeldByHolder>();
+  /** Detached: leases whose reports failed every try, for a later call's request to send. */
+  const failed = new Set<HeldByHolder>();
   /** Set by close(): a report that fails from then on is not retried (its lease's hold covers it). */
   let closed = false;
 
@@ -61,9 +65,14 @@ export function leaseSender(parts: LeaseSenderParts) {
   /** Reports what the lease owes: on a timer, retried until sent; detached, now, a few tries. */
   function flushSoon(lease: HeldByHolder, work: Work, tries = 0): void {
     if (detached) {
+      failed.delete(lease);
       work.push(
         (async () => {
-          for (let i = 0; i < DETACHED_TRIES && !(await flush(lease)); i++) await parts.sleep(100 * 4 ** i);
+          for (let i = 0; i < DETACHED_TRIES; i++) {
+            if (await flush(lease)) return;
+            if (i + 1 < DETACHED_TRIES) await parts.sleep(100 * 4 ** i);
+          }
+          if (!closed) failed.add(lease);
         })(),
       );
       return;
@@ -90,9 +99,21 @@ export function leaseSender(parts: LeaseSenderParts) {
     reportIfDue(lease: HeldByHolder, work: Work): void {
       if (lease.retired || lease.calls.length >= MAX_LEASE_REPORT_CALLS) flushSoon(lease, work);
     },
-    /** Forgets sends a request that died left on their way. */
-    forgetLost(at: number): void {
+    /**
+     * Detached: sends again, in this call's request, the reports of a few leases that failed
+     * every try in an earlier one (no timer outlives a request to do it).
+     */
+    retryFailed(work: Work): void {
+      let n = 0;
+      for (const lease of failed) {
+        if (n++ === RETRIES_PER_CALL) break;
+        flushSoon(lease, work);
+      }
+    },
+    /** Forgets sends a request that died left on their way, and failures of leases gone. */
+    forgetLost(at: number, owed: (lease: HeldByHolder) => boolean): void {
       for (const [lease, on] of sending) if (at - on.since >= LOST_AFTER_MS) sending.delete(lease);
+      for (const lease of failed) if (!owed(lease)) failed.delete(lease);
     },
     close(): void {
       closed = true;

@@ -71,6 +71,11 @@ export interface CheckRequest {
 
 /** A lease asked for with a check (docs/architecture.md, "Token leases"). */
 export interface LeaseAsk {
+  /**
+   * The lease's id, chosen by the holder (newLeaseId()): a holder whose check failed can close
+   * a lease granted to it whose grant it never heard. An id already held is granted nothing.
+   */
+  id: string;
   /** Units asked for, beyond the checked call's own; whole, 0 to MAX_CALL_UNITS. */
   units: number;
   /** Calls asked for, beyond the checked call; whole, 0 to MAX_LEASE_REQUESTS. */

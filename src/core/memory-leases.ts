@@ -3,7 +3,6 @@
 // reservation is recorded at its estimate. The arithmetic is lease-grant.ts's.
 
 import { dayOf } from "./calendar";
-import { LEASE_TERM_MS } from "./lease";
 import {
   applyLeaseReport,
   assertLeaseAsk,
@@ -11,6 +10,7 @@ import {
   grantLease,
   type HeldLease,
   leasable,
+  leaseTermAt,
 } from "./lease-grant";
 import type { LimiterState } from "./limiter";
 import type { LeaseAsk, LeaseReport, LeaseReportResult } from "./limiter-store";
@@ -57,10 +57,12 @@ export function memoryLeases(parts: MemoryLeaseParts) {
       at: number,
     ) {
       if (!call.ask || !leasable(limits, call.route)) return undefined;
+      const termMs = leaseTermAt(at, limits.timeZone);
+      const { id } = call.ask;
+      if (termMs === 0 || leases.has(keyOf(tenantId, id))) return undefined;
       const g = grantLease(tenant.state, limits, call.route, call.keyHash, call.ask, at);
       if (g.units === 0) return undefined;
       parts.keep(tenantId, g.state, limits, at);
-      const id = `ls_${crypto.randomUUID()}`;
       const { route, keyHash } = call;
       leases.set(keyOf(tenantId, id), {
         id,
@@ -71,10 +73,10 @@ export function memoryLeases(parts: MemoryLeaseParts) {
         requests: g.requests,
         day: dayOf(at, limits.timeZone),
         grantedAt: at,
-        holdUntil: at + LEASE_TERM_MS + parts.ttlMs,
+        holdUntil: at + termMs + parts.ttlMs,
         seq: 0,
       });
-      return { id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS, holdMs: LEASE_TERM_MS + parts.ttlMs };
+      return { id, units: g.units, requests: g.requests, termMs, holdMs: termMs + parts.ttlMs };
     },
 
     /** Applies a report of one of the tenant's leases. `held` is the tenant, if the store holds it. */

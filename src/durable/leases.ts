@@ -6,8 +6,14 @@
 // outlast an eviction like the reservations do.
 
 import { dayOf } from "../core/calendar";
-import { LEASE_TERM_MS } from "../core/lease";
-import { applyLeaseReport, assertLeaseReport, grantLease, type HeldLease, leasable } from "../core/lease-grant";
+import {
+  applyLeaseReport,
+  assertLeaseReport,
+  grantLease,
+  type HeldLease,
+  leasable,
+  leaseTermAt,
+} from "../core/lease-grant";
 import type { LimiterState } from "../core/limiter";
 import { reservationExpiry } from "../core/limiter-rules";
 import type { CheckRequest, Lease, LeaseReport, LeaseReportResult } from "../core/limiter-store";
@@ -48,12 +54,14 @@ export class DurableLeases {
   grant(state: LimiterState, limits: TenantLimits, request: CheckRequest, now: number): Lease | undefined {
     const { route, keyHash, lease: ask } = request;
     if (!ask || !leasable(limits, route)) return undefined;
+    const termMs = leaseTermAt(now, limits.timeZone);
+    if (termMs === 0 || this.parts.storage.lease(ask.id)) return undefined;
     const g = grantLease(state, limits, route, keyHash, ask, now);
     if (g.units === 0) return undefined;
     const { storage, alarms, reservationTtlSeconds } = this.parts;
     this.parts.keep(g.state, limits, now);
     const held: HeldLease = {
-      id: `ls_${crypto.randomUUID()}`,
+      id: ask.id,
       route,
       ...(keyHash !== undefined ? { keyHash } : {}),
       units: g.units,
@@ -61,14 +69,14 @@ export class DurableLeases {
       day: dayOf(now, limits.timeZone),
       grantedAt: now,
       // The term, then the reservation TTL for the reserved calls it admitted to be settled.
-      holdUntil: reservationExpiry(now + LEASE_TERM_MS, reservationTtlSeconds),
+      holdUntil: reservationExpiry(now + termMs, reservationTtlSeconds),
       seq: 0,
     };
     storage.insertLease(held);
     alarms.schedule(held.holdUntil - now);
     const cost = routeCost(limits, route, request.defaultCost);
     const holdMs = held.holdUntil - now;
-    return { id: held.id, units: g.units, requests: g.requests, termMs: LEASE_TERM_MS, holdMs, routeCost: cost };
+    return { id: held.id, units: g.units, requests: g.requests, termMs, holdMs, routeCost: cost };
   }
 
   /**

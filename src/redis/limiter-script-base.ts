@@ -8,6 +8,8 @@ local op, now, today, tz, known, keyHash = ARGV[1], tonumber(ARGV[2]), ARGV[3], 
 -- 'checkstale' is a check that takes a config past its time as it is: its reload failed.
 local stale = op == 'checkstale'
 if stale then op = 'check' end
+-- A lease's report accounts for calls already admitted: a config past its time will do.
+if op == 'report' then stale = true end
 local TICKS = 60000
 -- Expired reservations a call records on its way (a check, a peek); a reserved check sweeps
 -- more first, since an expired reservation's slot must be free for it.

@@ -11,7 +11,9 @@
 
 export const LUA_LEASE = `
 if op == 'lease' then
-  -- ARGV: 7 lease id, 8 route, 9 units asked, 10 calls asked, 11 hold until (ms).
+  -- ARGV: 7 lease id (the holder's), 8 route, 9 units asked, 10 calls asked, 11 hold until (ms).
+  -- An id already held (a check retried with the same ask) is granted nothing more.
+  if redis.call('HEXISTS', res, ARGV[7]) == 1 then return {'none', version, json, loadedAt} end
   local ur, ub, rr, rb = routeOf(c[11])
   local kur, kub, krr, krb = keyOf(c[12])
   local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route

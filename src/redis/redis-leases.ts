@@ -4,7 +4,7 @@
 // call the lease then admits costs none.
 
 import { LEASE_TERM_MS } from "../core/lease";
-import { assertLeaseReport, leasable } from "../core/lease-grant";
+import { assertLeaseReport, leasable, leaseTermAt } from "../core/lease-grant";
 import type { Decision } from "../core/limiter";
 import type { CheckRequest, Lease, LeaseReport, LeaseReportResult } from "../core/limiter-store";
 import { limitsAt, routeCost, type TenantLimits } from "../core/limits";
@@ -34,25 +34,42 @@ export async function grantRedisLease(
   const ask = request.lease;
   const counted = decision.cost > 0 || request.reserve === true;
   if (!ask || !decision.allowed || decision.shadowed || !counted) return undefined;
+  // A stale check (Postgres out of reach) is answered as it is; no lease rides on it.
+  if (request.allowStale) return undefined;
   const inForce = limitsAt(limits, now);
   if (!leasable(inForce, request.route)) return undefined;
-  const leaseId = `ls_${crypto.randomUUID()}`;
-  const r = await run(tenantId, request.keyHash, (at) => ({
-    op: "lease",
-    leaseId,
-    route: request.route,
-    units: ask.units,
-    requests: ask.requests,
-    holdUntil: at + LEASE_TERM_MS + holdMs,
-  }));
+  const termMs = leaseTermAt(now, inForce.timeZone);
+  if (termMs === 0) return undefined;
+  let r: Ran | Denied | null;
+  try {
+    r = await run(tenantId, request.keyHash, (at) =>
+      // Past the caller's deadline nothing is granted: its check was answered already.
+      request.deadline !== undefined && Date.now() > request.deadline
+        ? null
+        : {
+            op: "lease",
+            leaseId: ask.id,
+            route: request.route,
+            units: ask.units,
+            requests: ask.requests,
+            holdUntil: at + termMs + holdMs,
+          },
+    );
+  } catch {
+    // The call was admitted and billed by the check: a lease that failed is no lease. Had the
+    // script granted it before its answer was lost, this close gives it back (answered
+    // "unknown" if not), and failing that the lease's hold records it at what it held.
+    void reportRedisLease(run, tenantId, { leaseId: ask.id, seq: 1, calls: [], close: true }).catch(() => {});
+    return undefined;
+  }
   if (r === null || "denied" in r || str(r.reply[0]) !== "granted") return undefined;
   return {
-    id: leaseId,
+    id: ask.id,
     units: num(r.reply[4]),
     requests: num(r.reply[5]),
     routeCost: routeCost(inForce, request.route, request.defaultCost),
-    termMs: LEASE_TERM_MS,
-    holdMs: LEASE_TERM_MS + holdMs,
+    termMs,
+    holdMs: termMs + holdMs,
   };
 }
 

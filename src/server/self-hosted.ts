@@ -264,7 +264,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
       await Promise.all([Promise.allSettled([...pending]), settledWithin([tick], SHUTDOWN_GRACE_MS)]);
       // Then leases go back with every call they admitted, and settles still gathering for
       // their window go now (each is bounded by LIMITER_TIMEOUT_MS).
-      await leases?.closeAll();
+      await leases?.closeAll(true);
       await settles.flushAll();
       // Whatever the last requests wrote to the streams is stored before leaving; a sweep
       // stuck on an unreachable Redis is not waited out in full.

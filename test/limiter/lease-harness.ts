@@ -15,7 +15,15 @@ export const TTL_MS = 60_000;
 
 export async function setup(
   l: Partial<TenantLimits>,
-  options: { reportFails?: () => boolean; detached?: boolean } = {},
+  options: {
+    /** Whether a report, once applied, loses its answer (the holder sees an error). */
+    reportFails?: () => boolean;
+    /** Whether a report fails before it reaches the authority. */
+    reportUnreachable?: () => boolean;
+    /** Whether a check that asked for a lease, once applied, loses its answer. */
+    leaseCheckFails?: () => boolean;
+    detached?: boolean;
+  } = {},
 ) {
   const clock = { ms: T0 };
   const memory = memoryStore({ now: () => clock.ms, reservationTtlMs: TTL_MS });
@@ -23,9 +31,11 @@ export async function setup(
   await memory.apply({ tenantId: TENANT, version: 1, status: "active", limits, keyHashes: [KEY] });
   const calls = { check: 0, report: 0 };
   const authority: LimiterStore = {
-    check: (t, r) => {
+    check: async (t, r) => {
       calls.check++;
-      return memory.check(t, r);
+      const result = await memory.check(t, r);
+      if (r.lease && options.leaseCheckFails?.()) throw new Error("limiter check timed out");
+      return result;
     },
     settle: (t, id, u, m, d) => memory.settle(t, id, u, m, d),
     record: (t, r) => memory.record(t, r),
@@ -33,6 +43,7 @@ export async function setup(
     apply: (s) => memory.apply(s),
     reportLease: async (t, r) => {
       calls.report++;
+      if (options.reportUnreachable?.()) throw new Error("connection refused");
       const result = await memory.reportLease(t, r);
       // Applied, and then the answer lost: the holder must send it again, once applied.
       if (options.reportFails?.()) throw new Error("connection reset");

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { LEASE_TERM_MS } from "../../src/core/lease";
 import type { CheckResult } from "../../src/core/limiter-store";
-import { allowed, setup, TENANT } from "./lease-harness";
+import { allowed, setup, TENANT, TTL_MS } from "./lease-harness";
 
 const backgroundOf = (r: CheckResult) => (r.status === "ok" ? r.background : undefined);
 
@@ -67,4 +67,42 @@ describe("lease holder, detached", () => {
     expect(billed().some((e) => e.units === 3)).toBe(true);
     void running;
   });
+
+  it("sends a report that failed every try again from a later call's request", async () => {
+    let failing = true;
+    const { check, timers, billed, clock, memory } = await setup(
+      { burst: 1_000, leases: true },
+      { detached: true, reportUnreachable: () => failing },
+    );
+    const results: CheckResult[] = [];
+    for (let i = 0; i < 8; i++) results.push(await check());
+    const granted = results.map(backgroundOf).find((b) => b !== undefined);
+    expect(granted).toBeDefined();
+    // The term ends; the report fails every try, reaching nothing.
+    clock.ms += LEASE_TERM_MS;
+    await runToEnd(granted as Promise<void>, timers.fire);
+    failing = false;
+    // A second later, a call's renewal picks the failed lease up, in its own request's work.
+    clock.ms += LEASE_TERM_MS;
+    const later: CheckResult[] = [];
+    for (let i = 0; i < 8; i++) later.push(await check());
+    for (const b of later.map(backgroundOf)) if (b) await runToEnd(b, timers.fire);
+    // Every call billed once, at its own units; once the holds run out, none is recorded at
+    // its lease's estimate (the leases were all closed).
+    clock.ms += LEASE_TERM_MS + TTL_MS + 1;
+    memory.sweep();
+    const events = billed();
+    expect(events.filter((e) => e.estimated === true)).toEqual([]);
+    expect(events).toHaveLength(16);
+  });
 });
+
+/** Lets background work finish, firing the timers it waits on. */
+async function runToEnd(work: Promise<void>, fire: () => Promise<void>): Promise<void> {
+  let done = false;
+  const finished = work.then(() => {
+    done = true;
+  });
+  for (let i = 0; i < 50 && !done; i++) await fire();
+  await finished;
+}

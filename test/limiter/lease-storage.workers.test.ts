@@ -5,6 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LEASE_TERM_MS } from "../../src/core/lease";
+import { newLeaseId } from "../../src/core/lease-grant";
 import { MIGRATIONS } from "../../src/durable/limiter-schema";
 import { LimiterStorage } from "../../src/durable/limiter-storage";
 import type { TenantLimiter } from "../../src/tenant-limiter";
@@ -67,7 +68,7 @@ describe("TenantLimiter leases in storage", () => {
           (err: unknown) => err,
         );
       return [
-        await failure(instance.check({ route: "chat", cost: 1, lease: { units: 1, requests: -1 } })),
+        await failure(instance.check({ route: "chat", cost: 1, lease: { id: newLeaseId(), units: 1, requests: -1 } })),
         await failure(instance.reportLease({ leaseId: "ls_x", seq: 0, calls: [] })),
       ];
     });
@@ -86,7 +87,7 @@ describe("TenantLimiter leases in storage", () => {
     await runInDurableObject(stub, (instance: TenantLimiter) => {
       instance.clock = () => T0;
     });
-    const r = await stub.check({ route: "chat", cost: 1, lease: { units: 10, requests: 10 } });
+    const r = await stub.check({ route: "chat", cost: 1, lease: { id: newLeaseId(), units: 10, requests: 10 } });
     if (r.status !== "ok" || !r.lease) throw new Error(`expected a lease, got ${JSON.stringify(r)}`);
     // The alarm's work at T0 sends the call's event and leaves the lease: the next alarm is its hold.
     const next = await runInDurableObject(stub, async (instance: TenantLimiter, state) => {

@@ -5,10 +5,14 @@
 // means turning this on.
 
 import { describe, expect, it } from "vitest";
+import { newLeaseId } from "../../../src/core/lease-grant";
 import type { CheckRequest, CheckResult, LeaseReport } from "../../../src/core/limiter-store";
 import type { TenantLimits } from "../../../src/core/limits";
 import { decisionOf, policy } from "./check-results";
 import { type ConformanceHarness, limitsOf, T0 } from "./limiter-conformance";
+
+/** An ask, with a new lease id as a holder chooses one. */
+const ask = (units: number, requests: number) => ({ id: newLeaseId(), units, requests });
 
 function leaseOf(r: CheckResult) {
   if (r.status !== "ok" || !r.lease) throw new Error(`expected a lease, got ${JSON.stringify(r)}`);
@@ -38,7 +42,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("grants no lease to a tenant in exact mode, and the check is as it would be without the ask", async () => {
       const { check, remaining } = await tenant({ burst: 100 });
-      const r = await check({ cost: 10, lease: { units: 50, requests: 5 } });
+      const r = await check({ cost: 10, lease: ask(50, 5) });
       expect(decisionOf(r).allowed).toBe(true);
       expect(r.status === "ok" && r.lease).toBeFalsy();
       expect(await remaining("chat")).toBe(90);
@@ -53,7 +57,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("leases from the scarcest policy, after the call, and takes the lease from every policy", async () => {
       const { check, remaining } = await tenant({ burst: 100, requestBurst: 6, dailyUnits: 70, leases: true });
-      const r = await check({ cost: 10, lease: { units: 500, requests: 500 } });
+      const r = await check({ cost: 10, lease: ask(500, 500) });
       // The call took 10 units and 1 request; the day leaves 60 units, the request bucket 5.
       expect(decisionOf(r).allowed).toBe(true);
       const lease = leaseOf(r);
@@ -68,11 +72,11 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("grants no lease in shadow mode, on a route with a calls-in-flight cap, or to a refused call", async () => {
       const shadow = await tenant({ burst: 100, leases: true, shadow: true });
-      expect(leaseOrNone(await shadow.check({ cost: 1, lease: { units: 5, requests: 5 } }))).toBeUndefined();
+      expect(leaseOrNone(await shadow.check({ cost: 1, lease: ask(5, 5) }))).toBeUndefined();
       const capped = await tenant({ burst: 100, leases: true, maxConcurrent: 4 });
-      expect(leaseOrNone(await capped.check({ cost: 1, lease: { units: 5, requests: 5 } }))).toBeUndefined();
+      expect(leaseOrNone(await capped.check({ cost: 1, lease: ask(5, 5) }))).toBeUndefined();
       const refused = await tenant({ burst: 10, leases: true });
-      const r = await refused.check({ cost: 11, lease: { units: 5, requests: 5 } });
+      const r = await refused.check({ cost: 11, lease: ask(5, 5) });
       expect(decisionOf(r).allowed).toBe(false);
       expect(leaseOrNone(r)).toBeUndefined();
       expect(await refused.remaining("chat")).toBe(10);
@@ -80,7 +84,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("records each reported call once, a retried report being a duplicate", async () => {
       const { h, t, check, report } = await tenant({ burst: 100, leases: true });
-      const lease = leaseOf(await check({ cost: 1, lease: { units: 20, requests: 20 } }));
+      const lease = leaseOf(await check({ cost: 1, lease: ask(20, 20) }));
       const calls = [
         { units: 3, occurredAt: T0 + 5, metadata: { job: "a" } },
         { units: 4, occurredAt: T0 + 6, usage: { model: "m-1", inputTokens: 3, outputTokens: 1 } },
@@ -99,7 +103,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("gives back what is given back, and at its close what it still holds", async () => {
       const { h, t, check, report, remaining } = await tenant({ burst: 100, dailyUnits: 1_000, leases: true });
-      const lease = leaseOf(await check({ cost: 10, lease: { units: 50, requests: 50 } }));
+      const lease = leaseOf(await check({ cost: 10, lease: ask(50, 50) }));
       expect(await remaining("chat")).toBe(40);
       const calls = [{ units: 5, occurredAt: T0 }];
       await report({ leaseId: lease.id, seq: 1, calls, giveBack: { units: 20, requests: 0 } });
@@ -115,7 +119,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("charges calls that used more than the lease held, as a settle above its estimate is", async () => {
       const { check, report, remaining } = await tenant({ burst: 100, dailyUnits: 1_000, leases: true });
-      const lease = leaseOf(await check({ cost: 10, lease: { units: 20, requests: 5 } }));
+      const lease = leaseOf(await check({ cost: 10, lease: ask(20, 5) }));
       await report({ leaseId: lease.id, seq: 1, calls: [{ units: 50, occurredAt: T0 }], close: true });
       // 10 for the call, 50 for the leased call: 30 more than the lease held.
       expect(await remaining("daily")).toBe(1_000 - 60);
@@ -124,7 +128,7 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("records a lease never closed at what it still held once its hold runs out", async () => {
       const { h, t, check, report } = await tenant({ burst: 100, leases: true });
-      const lease = leaseOf(await check({ cost: 1, lease: { units: 30, requests: 30 } }));
+      const lease = leaseOf(await check({ cost: 1, lease: ask(30, 30) }));
       await report({ leaseId: lease.id, seq: 1, calls: [{ units: 4, occurredAt: T0 + 1 }] });
       await h.setNow(t, T0 + lease.termMs + h.reservationTtlMs + 1);
       await h.sweep(t);
@@ -137,9 +141,35 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
       expect((await h.events(t, 3)).length).toBe(3);
     });
 
+    it("ends a lease's term at the tenant's midnight, and grants none just before it", async () => {
+      const midnight = Date.UTC(2026, 5, 16);
+      const near = await tenant({ burst: 100, leases: true }, midnight - 400);
+      const lease = leaseOf(await near.check({ cost: 1, lease: ask(10, 10) }));
+      expect(lease.termMs).toBeLessThanOrEqual(400);
+      expect(lease.termMs).toBeGreaterThan(0);
+      const nearer = await tenant({ burst: 100, leases: true }, midnight - 50);
+      const r = await nearer.check({ cost: 1, lease: ask(10, 10) });
+      expect(decisionOf(r).allowed).toBe(true);
+      expect(leaseOrNone(r)).toBeUndefined();
+      expect(await nearer.remaining("chat")).toBe(99);
+    });
+
+    it("grants nothing more for an id already held, and takes leases from a key's own buckets too", async () => {
+      const { h, t, check, remaining } = await tenant({ burst: 100, leases: true });
+      await h.setKeyLimits(t, { burst: 30, ratePerMinute: 0 });
+      const again = ask(50, 50);
+      const lease = leaseOf(await check({ cost: 1, lease: again }));
+      // The key's own bucket (30, less the call's 1) is the scarcest.
+      expect(lease.units).toBe(29);
+      expect(await remaining("key/chat")).toBe(0);
+      expect(await remaining("chat")).toBe(100 - 1 - 29);
+      const r = await check({ cost: 0, reserve: true, lease: again });
+      expect(leaseOrNone(r)).toBeUndefined();
+    });
+
     it("is no reservation: settling a lease's id answers unknown and leaves the lease as it was", async () => {
       const { h, t, check, report, remaining } = await tenant({ burst: 100, leases: true });
-      const lease = leaseOf(await check({ cost: 1, lease: { units: 10, requests: 10 } }));
+      const lease = leaseOf(await check({ cost: 1, lease: ask(10, 10) }));
       expect(await h.store.settle(t.tenantId, lease.id, 0)).toEqual({ status: "unknown" });
       expect(await remaining("chat")).toBe(89);
       expect(await report({ leaseId: lease.id, seq: 1, calls: [], close: true })).toEqual({ status: "reported" });
@@ -148,8 +178,8 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
 
     it("refuses an ask or a report no holder could make, changing nothing", async () => {
       const { check, report, remaining } = await tenant({ burst: 100, leases: true });
-      await expect(check({ cost: 1, lease: { units: -1, requests: 1 } })).rejects.toThrow(RangeError);
-      const lease = leaseOf(await check({ cost: 1, lease: { units: 10, requests: 10 } }));
+      await expect(check({ cost: 1, lease: ask(-1, 1) })).rejects.toThrow(RangeError);
+      const lease = leaseOf(await check({ cost: 1, lease: ask(10, 10) }));
       await expect(report({ leaseId: lease.id, seq: 0, calls: [] })).rejects.toThrow(RangeError);
       await expect(report({ leaseId: lease.id, seq: 1, calls: [{ units: 1.5, occurredAt: T0 }] })).rejects.toThrow(
         RangeError,

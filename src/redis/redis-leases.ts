@@ -3,7 +3,6 @@
 // costs one round trip more than an exact check, once a term per holder and scope; every
 // call the lease then admits costs none.
 
-import { LEASE_TERM_MS } from "../core/lease";
 import { assertLeaseReport, leasable, leaseTermAt } from "../core/lease-grant";
 import type { Decision } from "../core/limiter";
 import type { CheckRequest, Lease, LeaseReport, LeaseReportResult } from "../core/limiter-store";

@@ -20,7 +20,32 @@ import { DEFAULT_PREFIX, deadLetterKey, INGEST_GROUP, registryKey, tenantKeys } 
 import type { RedisCommands } from "./lua-script";
 import type { RedisReply } from "./resp/index";
 import { RedisServerError } from "./resp/index";
-import { eventBodyOf } from "./usage-stream-entry";
+import { eventBodyOf, eventCountOf } from "./usage-stream-entry";
+
+/**
+ * Most events stored in one batch (one statement, one transaction). A lease's report is one
+ * entry of up to 1,000 events, so a page of entries is cut by the events it stands for.
+ */
+const MAX_BATCH_EVENTS = 10_000;
+
+/** The entries in runs of at most `max` events each (an entry larger than `max` alone). */
+function byEvents<E extends { fields: RedisReply[] | null }>(entries: E[], max: number): E[][] {
+  const out: E[][] = [];
+  let run: E[] = [];
+  let events = 0;
+  for (const e of entries) {
+    const n = e.fields === null ? 0 : eventCountOf(e.fields);
+    if (run.length > 0 && events + n > max) {
+      out.push(run);
+      run = [];
+      events = 0;
+    }
+    run.push(e);
+    events += n;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
 
 /** How long another consumer's entry sits unacknowledged before this one claims it. */
 export const DEFAULT_CLAIM_IDLE_MS = 30_000;
@@ -96,13 +121,15 @@ export class UsageStreamConsumer {
         const ms = Number.parseInt(id, 10);
         if (Number.isFinite(ms) && (total.oldestMs === null || ms < total.oldestMs)) total.oldestMs = ms;
       }
-      const r = await this.store(entries);
-      total.batches++;
-      total.read += entries.length;
-      total.stored += r.stored;
-      total.duplicates += r.duplicates;
-      total.deadLettered += r.deadLettered;
-      total.retried += r.retried;
+      for (const batch of byEvents(entries, MAX_BATCH_EVENTS)) {
+        const r = await this.store(batch);
+        total.batches++;
+        total.read += batch.length;
+        total.stored += r.stored;
+        total.duplicates += r.duplicates;
+        total.deadLettered += r.deadLettered;
+        total.retried += r.retried;
+      }
     }
     return total;
   }

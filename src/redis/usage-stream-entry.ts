@@ -23,6 +23,15 @@ function fieldOf(raw: RedisReply[] | null, field: string): string | null {
   return null;
 }
 
+/** The usage events an entry stands for: a lease report's one per line, else one. */
+export function eventCountOf(raw: RedisReply[] | null): number {
+  const calls = fieldOf(raw, "E");
+  if (calls === null) return 1;
+  let n = 1;
+  for (let i = calls.indexOf("\n"); i !== -1; i = calls.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 /** An entry's parts: the field `field` (`e` for an event, `a` for an alert) split at its tabs. */
 function partsOf(raw: RedisReply[] | null, field = "e"): string[] | null {
   return fieldOf(raw, field)?.split("\t") ?? null;

@@ -9,6 +9,7 @@ import type { TenantLimits } from "../../src/core/limits";
 import type { DatabaseHandle } from "../../src/db/database";
 import { openNodeDatabase } from "../../src/db/node";
 import { deadLetterKey, INGEST_GROUP, tenantKeys } from "../../src/redis/keys";
+import { packedCalls } from "../../src/redis/redis-leases";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { UsageStreamConsumer } from "../../src/redis/usage-stream-consumer";
@@ -195,6 +196,26 @@ describe("usage stream consumer", () => {
         metadata: { finish: "stop" },
       },
     ]);
+  });
+
+  it("stores leases' reports (an entry of many events each) in batches of at most 10,000 events, each event once", async () => {
+    h.now.ms = Date.now();
+    const t = await h.createTenant({ ...limits, leases: true });
+    // Twelve reports of 1,000 calls each, as the Redis store writes them.
+    for (let r = 0; r < 12; r++) {
+      const report = {
+        leaseId: `ls_${crypto.randomUUID()}`,
+        seq: 1,
+        calls: Array.from({ length: 1_000 }, () => ({ units: 1, occurredAt: h.now.ms })),
+      };
+      const stream = tenantKeys(prefix, t.tenantId).stream;
+      await redis.send(["XADD", stream, "*", "r", "chat", "E", packedCalls(report).packed.join("\n")]);
+    }
+    const polled = await consumerNamed("leases").poll();
+    expect(polled).toMatchObject({ read: 12, stored: 12_000, deadLettered: 0 });
+    expect(polled.batches).toBeGreaterThanOrEqual(2);
+    expect(await storedUnits(t.tenantId)).toMatchObject({ rows: 12_000, units: 12_000 });
+    expect(await xlen(t.tenantId)).toBe(0);
   });
 
   it("dead-letters a malformed entry, acknowledges it, and stores the rest", async () => {

@@ -64,7 +64,7 @@ export type LimiterOp =
       giveBack: { units: number; requests: number };
       calls: number;
       units: number;
-      /** The entry's text in pieces of under 16 KB, which the script joins. */
+      /** The entry's text in pieces of under 8,000 characters, which the script joins. */
       packed: string[];
     }
   | { op: "peek" }

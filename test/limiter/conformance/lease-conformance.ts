@@ -167,6 +167,28 @@ export function leaseConformance(backend: string, harness: () => ConformanceHarn
       expect(leaseOrNone(r)).toBeUndefined();
     });
 
+    it("gives back the calls a lease did not use, and refuses to go back a seq", async () => {
+      const { check, report, remaining } = await tenant({ burst: 100, requestBurst: 20, leases: true });
+      const lease = leaseOf(await check({ cost: 1, lease: ask(10, 10) }));
+      expect(await remaining("chat/requests")).toBe(20 - 1 - 10);
+      const calls = [{ units: 2, occurredAt: T0 }];
+      expect(await report({ leaseId: lease.id, seq: 2, calls })).toEqual({ status: "reported" });
+      expect(await report({ leaseId: lease.id, seq: 1, calls })).toEqual({ status: "duplicate" });
+      expect(await report({ leaseId: lease.id, seq: 3, calls: [], close: true })).toEqual({ status: "reported" });
+      // One call reported: nine of the ten calls leased go back, and eight of the ten units.
+      expect(await remaining("chat/requests")).toBe(20 - 1 - 1);
+      expect(await remaining("chat")).toBe(100 - 1 - 2);
+    });
+
+    it("takes a report of calls admitted before the tenant was suspended", async () => {
+      const { h, t, check, report } = await tenant({ burst: 100, leases: true });
+      const lease = leaseOf(await check({ cost: 1, lease: ask(10, 10) }));
+      await h.suspend(t);
+      const calls = [{ units: 2, occurredAt: T0 }];
+      expect(await report({ leaseId: lease.id, seq: 1, calls, close: true })).toEqual({ status: "reported" });
+      expect((await h.events(t, 2)).map((e) => e.units).sort((a, b) => a - b)).toEqual([1, 2]);
+    });
+
     it("is no reservation: settling a lease's id answers unknown and leaves the lease as it was", async () => {
       const { h, t, check, report, remaining } = await tenant({ burst: 100, leases: true });
       const lease = leaseOf(await check({ cost: 1, lease: ask(10, 10) }));

@@ -22,6 +22,8 @@ interface Arrival {
   dt: number;
   holder: number;
   cost: number;
+  /** A reserved call of `cost`, settled to this many units three calls later. */
+  actual?: number;
 }
 
 const TENANT = "tnaaaaaaaaaaaaaalp";
@@ -55,42 +57,84 @@ function clockTimers(clock: { ms: number }) {
  * mode with one units bucket. Runs the arrivals, checking the bound after every one; answers
  * the units admitted and the round trips to the authority (checks and reports).
  */
-async function simulate(limits: BucketLimits, holders: number, arrivals: Arrival[]) {
+async function simulate(
+  limits: BucketLimits,
+  holders: number,
+  arrivals: Arrival[],
+  /**
+   * Whether the n-th report, once applied, loses its answer the first time it is sent (the
+   * holder sends it again; the second answer arrives).
+   */
+  lost: (n: number) => boolean = () => false,
+) {
   const clock = { ms: T0 };
   const memory = memoryStore({ now: () => clock.ms });
   const tenantLimits = { ...baseLimits(), ...limits, dailyUnits: null, leases: true };
   await memory.apply({ tenantId: TENANT, version: 1, status: "active", limits: tenantLimits, keyHashes: [KEY] });
   let roundTrips = 0;
+  const sent = new Set<string>();
   const authority: LimiterStore = {
     ...memory,
     check: (t, r) => {
       roundTrips++;
       return memory.check(t, r);
     },
-    reportLease: (t, r) => {
-      roundTrips++;
-      return memory.reportLease(t, r);
+    reportLease: async (t, r) => {
+      const n = roundTrips++;
+      const result = await memory.reportLease(t, r);
+      const attempt = `${r.leaseId}/${r.seq}`;
+      if (!sent.has(attempt) && lost(n)) {
+        sent.add(attempt);
+        throw new Error("answer lost");
+      }
+      return result;
     },
   };
   const timers = clockTimers(clock);
   const pool = Array.from({ length: holders }, () =>
-    leaseHolder(authority, { now: () => clock.ms, setTimer: timers.setTimer }),
+    // A lost answer is expected here: the report is sent again, and must count once.
+    leaseHolder(authority, { now: () => clock.ms, setTimer: timers.setTimer, onReportFailure: () => {} }),
   );
   let admitted = 0;
-  for (const { dt, holder, cost } of arrivals) {
+  let used = 0;
+  // A reserved call settles three calls later: its lease has often retired meanwhile, so that
+  // the lease reports without closing, and closes on a later report.
+  const unsettled: (() => Promise<unknown>)[] = [];
+  const settlePrevious = async (keep = 3) => {
+    while (unsettled.length > keep) await unsettled.shift()?.();
+  };
+  for (const { dt, holder, cost, actual } of arrivals) {
     clock.ms += dt;
     await timers.runDue();
-    const r = await (pool[holder % holders] as LeaseHolder).check(TENANT, { keyHash: KEY, route: "chat", cost });
-    if (r.status === "ok" && r.decision.allowed) admitted += cost;
-    // Exact in integers: admitted x ms per minute <= burst x ms per minute + rate x ms.
-    expect(admitted * MS_PER_MINUTE).toBeLessThanOrEqual(
-      limits.burst * MS_PER_MINUTE + limits.ratePerMinute * (clock.ms - T0),
-    );
+    await settlePrevious();
+    const h = pool[holder % holders] as LeaseHolder;
+    const reserve = actual !== undefined;
+    const r = await h.check(TENANT, { keyHash: KEY, route: "chat", cost, reserve });
+    if (r.status !== "ok" || !r.decision.allowed) continue;
+    admitted += cost;
+    used += actual ?? cost;
+    if (reserve) unsettled.push(() => h.settle(TENANT, r.reservation?.id as string, actual));
+    // Exact in integers: admitted x ms per minute <= burst x ms per minute + rate x ms. A call
+    // settled above its estimate is charged past it, as in exact mode: the bound is on admissions.
+    if (!reserve) {
+      expect(admitted * MS_PER_MINUTE).toBeLessThanOrEqual(
+        limits.burst * MS_PER_MINUTE + limits.ratePerMinute * (clock.ms - T0),
+      );
+    }
+  }
+  await settlePrevious(0);
+  const elapsed = clock.ms - T0;
+  // Reports that lost their answer are sent again on their timers (backoff up to 1 s).
+  for (let i = 0; i < 10; i++) {
+    clock.ms += 1_000;
+    await timers.runDue();
   }
   await Promise.all(pool.map((h) => h.closeAll()));
-  // Every admitted unit is billed once, whichever way it was admitted.
-  expect(memory.drainUsage().reduce((sum, e) => sum + e.units, 0)).toBe(admitted);
-  return { admitted, elapsed: clock.ms - T0, roundTrips };
+  // Every unit used is billed once, whichever way its call was admitted, however it settled.
+  const events = memory.drainUsage();
+  expect(events.reduce((sum, e) => sum + e.units, 0)).toBe(used);
+  expect(events.filter((e) => e.estimated === true)).toEqual([]);
+  return { admitted, elapsed, roundTrips };
 }
 
 /** Units an exact-mode bucket admits for the same arrivals. */
@@ -186,6 +230,34 @@ describe("token leases", () => {
         expect(roundTrips).toBeLessThan(arrivals.length / 2);
       }),
       { numRuns: 50, endOnFailure: true },
+    );
+  });
+
+  it("bill every unit used once, with reserved calls settled above or below their estimates and report answers lost", async () => {
+    const reservedArb = fc.array(
+      fc.record({
+        // Busy enough that most calls are leased, sometimes across a term's end.
+        dt: fc.integer({ min: 0, max: 120 }),
+        holder: fc.nat({ max: 1 }),
+        cost: fc.integer({ min: 1, max: 20 }),
+        actual: fc.integer({ min: 0, max: 40 }),
+      }),
+      { maxLength: 200 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          ratePerMinute: fc.integer({ min: 1_000, max: 50_000 }),
+          burst: fc.integer({ min: 100, max: 2_000 }),
+        }),
+        fc.integer({ min: 1, max: 2 }),
+        reservedArb,
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        async (l, n, a, lost) => {
+          await simulate(l, n, a, (k) => lost[k % lost.length] === true);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

@@ -34,7 +34,7 @@ import { idempotentEventId, newEventId, type UsageDimensions, type UsageMetadata
 import { DEFAULT_PREFIX, tenantKeys } from "./keys";
 import { type LimiterOp, runLimiterCall } from "./limiter-call";
 import { checkedState, dailyOf, peekedState, settledResults, str } from "./limiter-reply";
-import { ColdTenant, type Denied, type Ran, runOp } from "./limiter-runner";
+import { ColdTenant, type Denied, type Ran, type RunnerDeps, runOp } from "./limiter-runner";
 import type { RedisCommands } from "./lua-script";
 import { grantRedisLease, reportRedisLease } from "./redis-leases";
 import { TenantConfigs } from "./tenant-config";
@@ -74,6 +74,8 @@ export class RedisLimiterStore implements LimiterStore {
   private readonly clock: () => number;
   private readonly prefix: string;
   private readonly configs: TenantConfigs;
+  /** What runOp() needs, built once: every call passes it. */
+  private readonly deps: RunnerDeps;
 
   constructor(private readonly options: RedisLimiterOptions) {
     this.redis = options.redis;
@@ -87,6 +89,9 @@ export class RedisLimiterStore implements LimiterStore {
       configRefreshSeconds: options.configRefreshSeconds,
       backgroundRefresh: options.backgroundRefresh !== false,
     });
+    const { backgroundRefresh, configRefreshSeconds } = options;
+    const { redis, prefix, configs, clock } = this;
+    this.deps = { redis, prefix, configs, clock, backgroundRefresh, configRefreshSeconds };
   }
 
   async check(tenantId: string, request: CheckRequest): Promise<CheckResult> {
@@ -135,9 +140,11 @@ export class RedisLimiterStore implements LimiterStore {
     const { decision } = decide(state, limits, route, cost, now, { keyHash, reserve, inFlight });
     this.agree(decision, allowed, tenantId);
     const reservation = request.reserve && allowed ? { id, expiresAt } : undefined;
+    // An exact check's answer is built here, without a further await: the hot path.
+    if (!request.lease) return { status: "ok", decision, reservation };
     const holdMs = this.options.reservationTtlSeconds * 1000;
     const lease = await grantRedisLease(this.run.bind(this), tenantId, request, { decision, limits, now }, holdMs);
-    return { status: "ok", decision, reservation, ...(lease ? { lease } : {}) };
+    return lease ? { status: "ok", decision, reservation, lease } : { status: "ok", decision, reservation };
   }
 
   async settle(
@@ -240,16 +247,8 @@ export class RedisLimiterStore implements LimiterStore {
     coldIsAnswer = false,
     on = this.redis,
   ): Promise<Ran | Denied | null> {
-    const { prefix, configs, clock } = this;
-    const redis = on;
-    const { backgroundRefresh, configRefreshSeconds } = this.options;
-    return runOp(
-      { redis, prefix, configs, clock, backgroundRefresh, configRefreshSeconds },
-      tenantId,
-      keyHash,
-      opAt,
-      coldIsAnswer,
-    );
+    const deps = on === this.redis ? this.deps : { ...this.deps, redis: on };
+    return runOp(deps, tenantId, keyHash, opAt, coldIsAnswer);
   }
 
   private agree(decision: Decision, allowed: boolean, tenantId: string): void {

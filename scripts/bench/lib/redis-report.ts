@@ -19,8 +19,8 @@ export interface Headline {
   rlf: string;
   equalWork: string;
   evalsha: string;
-  /** Ours in lease mode (issue 18). */
-  leased: string;
+  /** Ours in lease mode (issue 18), unless left out. */
+  leased?: string;
 }
 
 /** Ours over each other headline contender, one entry per round. */
@@ -57,9 +57,10 @@ export function addRound(round: number, got: Map<string, Sample>, h: Headline, r
   ratios.vsRlf.push(o / rate(h.rlf));
   ratios.vsEqualWork.push(o / rate(h.equalWork));
   ratios.vsEvalsha.push(o / rate(h.evalsha));
-  ratios.leasedVsRlf.push(rate(h.leased) / rate(h.rlf));
+  if (h.leased) ratios.leasedVsRlf.push(rate(h.leased) / rate(h.rlf));
+  const leased = h.leased ? `, leased/rlf ${x2(ratios.leasedVsRlf.at(-1) ?? 0)}` : "";
   console.log(
-    `round ${round}  ours/rlf ${x2(ratios.vsRlf.at(-1) ?? 0)}, ours/rlf equal work ${x2(ratios.vsEqualWork.at(-1) ?? 0)}, ours/EVALSHA ${pct(ratios.vsEvalsha.at(-1) ?? 0)}, leased/rlf ${x2(ratios.leasedVsRlf.at(-1) ?? 0)}`,
+    `round ${round}  ours/rlf ${x2(ratios.vsRlf.at(-1) ?? 0)}, ours/rlf equal work ${x2(ratios.vsEqualWork.at(-1) ?? 0)}, ours/EVALSHA ${pct(ratios.vsEvalsha.at(-1) ?? 0)}${leased}`,
   );
 }
 
@@ -107,10 +108,12 @@ export function printSummary({ rounds, inFlight, names, samples, headline: h, ra
   console.log(
     `${verdict(vsEvalsha >= TARGET_VS_EVALSHA)}  ours / EVALSHA limit        = ${pct(vsEvalsha)}   (target >= ${pct(TARGET_VS_EVALSHA)})`,
   );
-  const leasedVsRlf = median(ratios.leasedVsRlf);
-  console.log(
-    `${verdict(leasedVsRlf >= TARGET_LEASED_VS_RLF)}  ours leased / rlf           = ${x2(leasedVsRlf)}   (target >= ${x2(TARGET_LEASED_VS_RLF)}; the same work, admitted from leases one process holds)`,
-  );
+  if (ratios.leasedVsRlf.length > 0) {
+    const leasedVsRlf = median(ratios.leasedVsRlf);
+    console.log(
+      `${verdict(leasedVsRlf >= TARGET_LEASED_VS_RLF)}  ours leased / rlf           = ${x2(leasedVsRlf)}   (target >= ${x2(TARGET_LEASED_VS_RLF)}; the same work, admitted from leases one process holds)`,
+    );
+  }
   // Redis runs scripts on one thread: its CPU per call bounds a contender even with a free client.
   const redisUs = (name: string) => med(name, (s) => s.redisUs) ?? Number.NaN;
   console.log(

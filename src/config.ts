@@ -40,9 +40,22 @@ export const MAX_RATE = 1_000_000_000;
 /** Largest daily quota accepted. */
 export const MAX_UNITS = 1_000_000_000_000;
 
+const ROUTE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Whether `route` is a valid route key: routeKeySchema's rules, without building a parse
+ * result (the gateway checks every call's route; the schema says why one is refused).
+ */
+export const isRouteKey = (route: unknown): boolean =>
+  typeof route === "string" &&
+  ROUTE_KEY.test(route) &&
+  route !== DAILY_POLICY &&
+  route !== CONCURRENCY_POLICY &&
+  route !== "key";
+
 export const routeKeySchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a route key is 1-64 letters, digits, '.', '_' or '-'")
+  .regex(ROUTE_KEY, "a route key is 1-64 letters, digits, '.', '_' or '-'")
   .refine((r) => r !== DAILY_POLICY, `"${DAILY_POLICY}" names the daily quota and cannot be a route key`)
   .refine(
     (r) => r !== CONCURRENCY_POLICY,

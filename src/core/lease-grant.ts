@@ -11,8 +11,8 @@ import { addDaily, usedToday } from "./daily-quota";
 import { grantTokens, LEASE_TERM_MS, returnTokens } from "./lease";
 import { dailyLimitsOf, type LimiterState } from "./limiter";
 import { assertUnits } from "./limiter-rules";
-import type { LeaseAsk, LeaseReport } from "./limiter-store";
-import { bucketPolicies, hasConcurrency, own, type TenantLimits } from "./limits";
+import type { Lease, LeaseAsk, LeaseReport } from "./limiter-store";
+import { bucketPolicies, hasConcurrency, own, routeCost, type TenantLimits } from "./limits";
 import { adjustTicks, bucketLevel, TICKS_PER_TOKEN } from "./token-bucket";
 import { assertDimensions } from "./usage-dimensions";
 
@@ -118,6 +118,59 @@ export function grantLease(
     buckets[p.stateKey] = grantTokens(own(buckets, p.stateKey), p.limits, n, n, now).state;
   }
   return { state: { buckets, daily: addDaily(state.daily, daily, units, now) }, units, requests };
+}
+
+/** The call a check admitted outright, and the lease it asks for, as planLease() takes them. */
+export interface LeaseCall {
+  route: string;
+  keyHash?: string;
+  /** The route table's cost, for the lease's routeCost. */
+  defaultCost?: number;
+  ask?: LeaseAsk;
+}
+
+/**
+ * The lease a call admitted outright takes, on `state`, the tenant's state after the call:
+ * the state after the grant, the lease as its authority holds it, and the check's answer.
+ * Undefined when there is none: not asked, not leasable, too near midnight, an id `held`
+ * already, or nothing left. `limits` are those in force at `now`; `ttlMs`, the reservation
+ * TTL, is how long after the term the authority holds the lease for its reserved calls.
+ */
+export function planLease(
+  state: LimiterState,
+  limits: TenantLimits,
+  call: LeaseCall,
+  now: number,
+  ttlMs: number,
+  held: (id: string) => boolean,
+): { state: LimiterState; lease: HeldLease; reply: Lease } | undefined {
+  const { ask, route, keyHash } = call;
+  if (!ask || !leasable(limits, route)) return undefined;
+  const termMs = leaseTermAt(now, limits.timeZone);
+  if (termMs === 0 || held(ask.id)) return undefined;
+  const g = grantLease(state, limits, route, keyHash, ask, now);
+  if (g.units === 0) return undefined;
+  const holdMs = termMs + ttlMs;
+  const lease: HeldLease = {
+    id: ask.id,
+    route,
+    ...(keyHash !== undefined ? { keyHash } : {}),
+    units: g.units,
+    requests: g.requests,
+    day: dayOf(now, limits.timeZone),
+    grantedAt: now,
+    holdUntil: now + holdMs,
+    seq: 0,
+  };
+  const reply = {
+    id: ask.id,
+    units: g.units,
+    requests: g.requests,
+    termMs,
+    holdMs,
+    routeCost: routeCost(limits, route, call.defaultCost),
+  };
+  return { state: g.state, lease, reply };
 }
 
 /**

@@ -2,15 +2,13 @@
 // recorded at what they still hold once their hold runs out unclosed, as an unsettled
 // reservation is recorded at its estimate. The arithmetic is lease-grant.ts's.
 
-import { dayOf } from "./calendar";
 import {
   applyLeaseReport,
   assertLeaseAsk,
   assertLeaseReport,
-  grantLease,
   type HeldLease,
-  leasable,
-  leaseTermAt,
+  type LeaseCall,
+  planLease,
 } from "./lease-grant";
 import type { LimiterState } from "./limiter";
 import type { LeaseAsk, LeaseReport, LeaseReportResult } from "./limiter-store";
@@ -49,34 +47,13 @@ export function memoryLeases(parts: MemoryLeaseParts) {
      * The lease a check admitted outright may take, on its state after the call; undefined
      * when none (not asked, not leasable, nothing left). `limits` are those in force at `at`.
      */
-    grant(
-      tenantId: string,
-      tenant: { state: LimiterState },
-      limits: TenantLimits,
-      call: { route: string; keyHash?: string; ask?: LeaseAsk },
-      at: number,
-    ) {
-      if (!call.ask || !leasable(limits, call.route)) return undefined;
-      const termMs = leaseTermAt(at, limits.timeZone);
-      const { id } = call.ask;
-      if (termMs === 0 || leases.has(keyOf(tenantId, id))) return undefined;
-      const g = grantLease(tenant.state, limits, call.route, call.keyHash, call.ask, at);
-      if (g.units === 0) return undefined;
-      parts.keep(tenantId, g.state, limits, at);
-      const { route, keyHash } = call;
-      leases.set(keyOf(tenantId, id), {
-        id,
-        tenantId,
-        route,
-        ...(keyHash !== undefined ? { keyHash } : {}),
-        units: g.units,
-        requests: g.requests,
-        day: dayOf(at, limits.timeZone),
-        grantedAt: at,
-        holdUntil: at + termMs + parts.ttlMs,
-        seq: 0,
-      });
-      return { id, units: g.units, requests: g.requests, termMs, holdMs: termMs + parts.ttlMs };
+    grant(tenantId: string, tenant: { state: LimiterState }, limits: TenantLimits, call: LeaseCall, at: number) {
+      const held = (id: string) => leases.has(keyOf(tenantId, id));
+      const plan = planLease(tenant.state, limits, call, at, parts.ttlMs, held);
+      if (!plan) return undefined;
+      parts.keep(tenantId, plan.state, limits, at);
+      leases.set(keyOf(tenantId, plan.lease.id), { ...plan.lease, tenantId });
+      return plan.reply;
     },
 
     /** Applies a report of one of the tenant's leases. `held` is the tenant, if the store holds it. */

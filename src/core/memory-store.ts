@@ -203,14 +203,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           const { metadata, model } = request;
           emit({ eventId: newEventId(), tenantId, route, units: cost, occurredAt: at, metadata }, { model });
         }
-        if (!decision.shadowed)
-          lease = leases.grant(tenantId, auth.tenant, limits, { route, keyHash, ask: request.lease }, at);
+        if (!decision.shadowed) {
+          const call = { route, keyHash, defaultCost: request.defaultCost, ask: request.lease };
+          lease = leases.grant(tenantId, auth.tenant, limits, call, at);
+        }
       }
       return {
         status: "ok",
         decision,
         reservation,
-        ...(lease ? { lease: { ...lease, routeCost: routeCost(limits, route, request.defaultCost) } } : {}),
+        ...(lease ? { lease } : {}),
       };
     },
 

@@ -5,19 +5,10 @@
 // reservation is recorded at its estimate. The leases live in the `leases` table, so they
 // outlast an eviction like the reservations do.
 
-import { dayOf } from "../core/calendar";
-import {
-  applyLeaseReport,
-  assertLeaseReport,
-  grantLease,
-  type HeldLease,
-  leasable,
-  leaseTermAt,
-} from "../core/lease-grant";
+import { applyLeaseReport, assertLeaseReport, planLease } from "../core/lease-grant";
 import type { LimiterState } from "../core/limiter";
-import { reservationExpiry } from "../core/limiter-rules";
 import type { CheckRequest, Lease, LeaseReport, LeaseReportResult } from "../core/limiter-store";
-import { routeCost, type TenantLimits } from "../core/limits";
+import type { TenantLimits } from "../core/limits";
 import { stateWithAlerts } from "../core/quota-alerts";
 import { estimatedDimensions } from "../core/usage-dimensions";
 import type { AlarmSchedule } from "./alarm-schedule";
@@ -52,31 +43,14 @@ export class DurableLeases {
    * force at `now`. Synchronous: the grant, its row and the call commit together.
    */
   grant(state: LimiterState, limits: TenantLimits, request: CheckRequest, now: number): Lease | undefined {
-    const { route, keyHash, lease: ask } = request;
-    if (!ask || !leasable(limits, route)) return undefined;
-    const termMs = leaseTermAt(now, limits.timeZone);
-    if (termMs === 0 || this.parts.storage.lease(ask.id)) return undefined;
-    const g = grantLease(state, limits, route, keyHash, ask, now);
-    if (g.units === 0) return undefined;
     const { storage, alarms, reservationTtlSeconds } = this.parts;
-    this.parts.keep(g.state, limits, now);
-    const held: HeldLease = {
-      id: ask.id,
-      route,
-      ...(keyHash !== undefined ? { keyHash } : {}),
-      units: g.units,
-      requests: g.requests,
-      day: dayOf(now, limits.timeZone),
-      grantedAt: now,
-      // The term, then the reservation TTL for the reserved calls it admitted to be settled.
-      holdUntil: reservationExpiry(now + termMs, reservationTtlSeconds),
-      seq: 0,
-    };
-    storage.insertLease(held);
-    alarms.schedule(held.holdUntil - now);
-    const cost = routeCost(limits, route, request.defaultCost);
-    const holdMs = held.holdUntil - now;
-    return { id: held.id, units: g.units, requests: g.requests, termMs, holdMs, routeCost: cost };
+    const call = { ...request, ask: request.lease };
+    const plan = planLease(state, limits, call, now, reservationTtlSeconds * 1000, (id) => !!storage.lease(id));
+    if (!plan) return undefined;
+    this.parts.keep(plan.state, limits, now);
+    storage.insertLease(plan.lease);
+    alarms.schedule(plan.reply.holdMs);
+    return plan.reply;
   }
 
   /**

@@ -2,6 +2,11 @@
 // current and the previous term; a lease is asked for once the scope made LEASE_MIN_CALLS
 // calls in one of them, and sized to about a term of its demand, so that a quiet key stays
 // in exact mode and a hot one renews about once a term.
+//
+// The current term's demand is its rate so far, over at least DEMAND_SAMPLE_MS, times the
+// term: traffic that starts hot reaches a lease sized to it in a few renewals (each about
+// ten times the last), not in one per doubling, each of whose round trips sends the calls
+// made meanwhile to the authority one by one.
 
 import { LEASE_TERM_MS } from "./lease";
 import { MAX_LEASE_REQUESTS } from "./lease-grant";
@@ -10,6 +15,11 @@ import { MAX_CALL_UNITS } from "./limits";
 
 /** Calls a scope must make in one term before its checks ask for a lease. */
 export const LEASE_MIN_CALLS = 4;
+/**
+ * The shortest stretch of a term a rate is taken over. A scope's first LEASE_MIN_CALLS calls,
+ * however close together, ask for LEASE_TERM_MS / DEMAND_SAMPLE_MS times as many (40).
+ */
+const DEMAND_SAMPLE_MS = 100;
 /** Scopes counted at once; past it, the counts start over (a flood of keys cannot grow it). */
 const DEMAND_SCOPES = 10_000;
 
@@ -54,15 +64,18 @@ export function leaseDemand() {
       if (d && units > 0) d.units += units;
     },
 
-    /** About one term of the scope's demand, to lease beyond the asking call; nothing for a quiet scope. */
-    ask(scope: string): Omit<LeaseAsk, "id"> | undefined {
+    /**
+     * About one term of the scope's demand at `at`, to lease beyond the asking call: the
+     * previous term's, or the current term's rate so far, whichever is more. Nothing for a
+     * quiet scope.
+     */
+    ask(scope: string, at: number): Omit<LeaseAsk, "id"> | undefined {
       const d = scopes.get(scope);
-      if (!d) return undefined;
-      const calls = Math.max(d.calls, d.callsBefore);
-      if (calls < LEASE_MIN_CALLS) return undefined;
+      if (!d || Math.max(d.calls, d.callsBefore) < LEASE_MIN_CALLS) return undefined;
+      const toTerm = LEASE_TERM_MS / Math.max(DEMAND_SAMPLE_MS, at - d.termStart);
       return {
-        units: Math.min(MAX_CALL_UNITS, Math.max(d.units, d.unitsBefore)),
-        requests: Math.min(MAX_LEASE_REQUESTS, calls),
+        units: Math.min(MAX_CALL_UNITS, Math.max(Math.ceil(d.units * toTerm), d.unitsBefore)),
+        requests: Math.min(MAX_LEASE_REQUESTS, Math.max(Math.ceil(d.calls * toTerm), d.callsBefore)),
       };
     },
   };

@@ -174,7 +174,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     sweep(sentAt, work);
     demand.count(scope, cost, sentAt);
     const since = renewing.get(scope);
-    const counts = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope);
+    const counts = since !== undefined && sentAt - since < LOST_AFTER_MS ? undefined : demand.ask(scope, sentAt);
     if (!counts) return store.check(tenantId, request);
     const ask = { id: newLeaseId(), ...counts };
     renewing.set(scope, sentAt);

@@ -106,6 +106,19 @@ describe("lease holder", () => {
     expect(allowed(await check())).toBe(false);
   });
 
+  it("reaches a lease sized to traffic that starts hot within a few round trips", async () => {
+    // 10 calls a ms from the first: leases sized by the rate so far reach the traffic's in
+    // three renewals, where leases sized by the calls counted so far doubled up to it in
+    // eight (12 checks in all).
+    const { check, calls, clock } = await setup({ burst: 1_000_000, dailyUnits: 1_000_000, leases: true });
+    for (let i = 0; i < 2_000; i++) {
+      if (i % 10 === 0) clock.ms += 1;
+      expect(allowed(await check())).toBe(true);
+    }
+    // The first LEASE_MIN_CALLS calls are exact; then a lease of 40, 440 and 4,840 calls.
+    expect(calls.check).toBeLessThanOrEqual(4 + 3);
+  });
+
   it("sends a report whose answer was lost again, and it is applied once", async () => {
     let fail = true;
     const { check, timers, billed, failures, clock } = await setup(
@@ -113,6 +126,8 @@ describe("lease holder", () => {
       { reportFails: () => fail },
     );
     for (let i = 0; i < 10; i++) await check();
+    // The first fire ends the lease's term; the second sends its report, which fails.
+    await timers.fire();
     await timers.fire();
     expect(failures.length).toBeGreaterThan(0);
     fail = false;

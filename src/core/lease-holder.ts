@@ -124,14 +124,8 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     );
   }
 
-  function admit(
-    lease: HeldByHolder,
-    scope: string,
-    request: CheckRequest,
-    cost: number,
-    at: number,
-    work: Work,
-  ): CheckResult {
+  /** Admits the call from the lease. Its report is left for the caller to start (reportIfDue). */
+  function admit(lease: HeldByHolder, scope: string, request: CheckRequest, cost: number, at: number): CheckResult {
     lease.units -= cost;
     lease.requests -= 1;
     lease.admittedUnits += cost;
@@ -143,7 +137,6 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     if (!request.reserve) {
       // As an exact check's event: the model given, else the one the metadata names.
       lease.calls.push({ units: cost, occurredAt: at, metadata, usage: model === undefined ? NO_USAGE : { model } });
-      reportIfDue(lease, work);
       return { status: "ok", decision };
     }
     const id = `${lease.id}.${++reserved}`;
@@ -225,14 +218,16 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       assertModel(request.model);
       const scope = `${tenantId}\u0000${request.keyHash ?? ""}\u0000${request.route}`;
       const lease = current.get(scope);
-      const work: Work = [];
       // Before a lease names the tenant's route cost, the route table's stands in.
       const cost = request.cost ?? lease?.routeCost ?? request.defaultCost ?? 1;
       assertUnits(cost);
+      const work: Work = [];
       if (lease) {
         const at = now();
         if (at < lease.expiresAt && lease.units >= cost && lease.requests >= 1) {
-          return handing(admit(lease, scope, request, cost, at, work), work);
+          const result = admit(lease, scope, request, cost, at);
+          reportIfDue(lease, work);
+          return handing(result, work);
         }
         retire(scope, lease, work);
       }

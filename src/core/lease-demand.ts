@@ -25,6 +25,8 @@ const DEMAND_SCOPES = 10_000;
 
 interface Demand {
   termStart: number;
+  /** An admitted call's ask got no lease: none is asked for before this. */
+  declinedUntil: number;
   units: number;
   calls: number;
   unitsBefore: number;
@@ -39,7 +41,7 @@ export function leaseDemand() {
       let d = scopes.get(scope);
       if (!d) {
         if (scopes.size >= DEMAND_SCOPES) scopes.clear();
-        d = { termStart: at, units: 0, calls: 0, unitsBefore: 0, callsBefore: 0 };
+        d = { termStart: at, declinedUntil: 0, units: 0, calls: 0, unitsBefore: 0, callsBefore: 0 };
         scopes.set(scope, d);
       }
       if (at - d.termStart >= LEASE_TERM_MS) {
@@ -65,13 +67,24 @@ export function leaseDemand() {
     },
 
     /**
+     * An admitted call that asked for a lease got none: the tenant is in exact mode, or the
+     * route or the moment allows none (docs/architecture.md). Its calls ask again a term
+     * later, so that an exact tenant's busy key costs the authority one ask a term, not one
+     * a call, and one switched to lease mode is leased within a term.
+     */
+    decline(scope: string, at: number): void {
+      const d = scopes.get(scope);
+      if (d) d.declinedUntil = at + LEASE_TERM_MS;
+    },
+
+    /**
      * About one term of the scope's demand at `at`, to lease beyond the asking call: the
      * previous term's, or the current term's rate so far, whichever is more. Nothing for a
      * quiet scope.
      */
     ask(scope: string, at: number): Omit<LeaseAsk, "id"> | undefined {
       const d = scopes.get(scope);
-      if (!d || Math.max(d.calls, d.callsBefore) < LEASE_MIN_CALLS) return undefined;
+      if (!d || at < d.declinedUntil || Math.max(d.calls, d.callsBefore) < LEASE_MIN_CALLS) return undefined;
       const toTerm = LEASE_TERM_MS / Math.max(DEMAND_SAMPLE_MS, at - d.termStart);
       return {
         units: Math.min(MAX_CALL_UNITS, Math.max(Math.ceil(d.units * toTerm), d.unitsBefore)),

@@ -182,7 +182,10 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     } finally {
       renewing.delete(scope);
     }
-    if (result.status !== "ok" || !result.lease) return result;
+    if (result.status !== "ok" || !result.lease) {
+      if (result.status === "ok" && result.decision.allowed) demand.decline(scope, sentAt);
+      return result;
+    }
     const { lease: granted, ...rest } = result;
     const lease = heldLease(tenantId, sentAt, granted, result.decision);
     const before = current.get(scope);

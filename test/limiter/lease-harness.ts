@@ -29,10 +29,11 @@ export async function setup(
   const memory = memoryStore({ now: () => clock.ms, reservationTtlMs: TTL_MS });
   const limits = { ...baseLimits(), ...l };
   await memory.apply({ tenantId: TENANT, version: 1, status: "active", limits, keyHashes: [KEY] });
-  const calls = { check: 0, report: 0 };
+  const calls = { check: 0, ask: 0, report: 0 };
   const authority: LimiterStore = {
     check: async (t, r) => {
       calls.check++;
+      if (r.lease) calls.ask++;
       const result = await memory.check(t, r);
       if (r.lease && options.leaseCheckFails?.()) throw new Error("limiter check timed out");
       return result;

@@ -18,6 +18,28 @@ describe("lease holder", () => {
     expect(billed()).toHaveLength(20);
   });
 
+  it("asks for a lease for an exact tenant's busy key once a term, and leases it within a term of lease mode", async () => {
+    const { check, calls, clock, memory, limits } = await setup({ burst: 1_000 });
+    for (let i = 0; i < 20; i++) expect(allowed(await check())).toBe(true);
+    // The fourth call asks, gets none, and the key's calls ask no more within the term.
+    expect(calls.ask).toBe(1);
+    clock.ms += LEASE_TERM_MS;
+    for (let i = 0; i < 20; i++) await check();
+    expect(calls.ask).toBe(2);
+    expect(calls.check).toBe(40);
+    // Switched to lease mode: a term later, the key's calls are admitted from a lease.
+    await memory.apply({
+      tenantId: TENANT,
+      version: 2,
+      status: "active",
+      limits: { ...limits, leases: true },
+      keyHashes: [KEY],
+    });
+    clock.ms += LEASE_TERM_MS;
+    for (let i = 0; i < 20; i++) expect(allowed(await check())).toBe(true);
+    expect(calls.check).toBeLessThan(40 + 20);
+  });
+
   it("admits a hot tenant's calls from leases, billing each call once at its own units", async () => {
     const { check, calls, timers, billed, remaining, clock } = await setup({
       burst: 1_000,

@@ -107,7 +107,7 @@ if op == 'settle' then
         if day == today or delta < 0 then
           setDaily(usedToday() - delta)
           -- The next settle counts from here, as it would reading what this one wrote.
-          dDay, dUsed, c[21] = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', c[21])
+          dDay, dUsed, dAl = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', dAl)
         end
       end
       if live then

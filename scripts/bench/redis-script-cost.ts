@@ -9,7 +9,8 @@
 //
 // LUA=a.lua,b.lua runs those script texts instead of the built one (dumped from
 // LIMITER_SCRIPT, then edited), each once per run in turn, so that an A/B comparison shares
-// the machine's moments; the summary gives each one's median. Everything lives under a fresh
+// the machine's moments; the summary gives each one's median, and the median of its ratio
+// to the first script's time in the same run. Everything lives under a fresh
 // key prefix, removed at the end (SCAN + UNLINK).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -132,7 +133,10 @@ try {
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? Number.NaN;
   for (let v = 0; v < names.length; v++) {
     console.log(
-      `median ${med(out[v] ?? []).toFixed(2)} µs/evalsha, main ${med(cpu[v] ?? []).toFixed(2)} µs/call  ${names[v]}`,
+      `median ${med(out[v] ?? []).toFixed(2)} µs/evalsha, main ${med(cpu[v] ?? []).toFixed(2)} µs/call${
+        // Taken run by run (the scripts ran seconds apart), against the first script.
+        v > 0 ? `, ${med((out[v] ?? []).map((us, r) => us / (out[0]?.[r] ?? Number.NaN))).toFixed(3)}x the first` : ""
+      }  ${names[v]}`,
     );
   }
 } finally {

@@ -111,10 +111,10 @@ if op == 'settle' then
         end
       end
       if live then
-        emit('ev_' .. id, name, actual, reservedAt, r[7], ARGV[at + 2], ARGV[at + 3])
+        emit('ev_' .. id, name, fmt(actual), reservedAt, r[7], ARGV[at + 2], ARGV[at + 3])
         out[#out + 1] = 'settled'
       else
-        emit('ev_' .. id, name, units, reservedAt, r[7], ARGV[at + 2], estimate(r))
+        emit('ev_' .. id, name, fmt(units), reservedAt, r[7], ARGV[at + 2], estimate(r))
         out[#out + 1] = 'expired'
       end
     end

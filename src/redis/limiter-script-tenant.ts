@@ -13,7 +13,9 @@ export const LUA_TENANT = `
 local route = ''
 if op == 'check' or op == 'lease' then route = ARGV[8] end
 local reserving = op == 'check' and ARGV[11] == '1'
-local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
+local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', nil
+-- The route's count of calls in flight, which only a reserving check reads or writes.
+if reserving then nRoute = 'n:' .. route end
 -- Its names as arguments, not upvalues: a closure's upvalues cost every call their capture.
 local function readTenant(t, r, k, bu, br, ...)
   return redis.call('HMGET', t, 'at', 'cfg', 'r:' .. r, 'k:' .. k, bu, br, 'd.day', 'd.used', 'x', 'd.al', ...)

@@ -27,11 +27,12 @@ local nowText = fmt(now)
 
 -- One field, e = id TAB route TAB units TAB occurred at TAB metadata TAB settle metadata TAB
 -- dimensions: an XADD of one field costs Redis less than of seven. No part holds a tab (JSON
--- escapes them). Entries from before the dimensions have six parts.
-local function emit(id, route, units, at, meta, meta2, dims)
+-- escapes them). Entries from before the dimensions have six parts. The units come as fmt()'s
+-- text: a check formats its cost once, for the event and for its answer.
+local function emit(id, route, unitsText, at, meta, meta2, dims)
   local atText = nowText
   if at ~= now then atText = fmt(at) end
-  redis.call('XADD', stream, '*', 'e', id .. '\\t' .. route .. '\\t' .. fmt(units) .. '\\t' .. atText .. '\\t' ..
+  redis.call('XADD', stream, '*', 'e', id .. '\\t' .. route .. '\\t' .. unitsText .. '\\t' .. atText .. '\\t' ..
     (meta or '') .. '\\t' .. (meta2 or '') .. '\\t' .. (dims or ''))
 end
 
@@ -68,7 +69,7 @@ local function sweep(limit)
         local r = split(raws[i])
         -- A lease whose every unit was reported holds nothing to record.
         if r[2] ~= '0' or not isLease(raws[i]) then
-          emit('ev_' .. id, r[1], tonumber(r[2]), tonumber(r[5]), r[7], '', estimate(r))
+          emit('ev_' .. id, r[1], fmt(tonumber(r[2])), tonumber(r[5]), r[7], '', estimate(r))
         end
         if r[10] then
           for _, f in ipairs({'n', 'n:' .. r[1]}) do

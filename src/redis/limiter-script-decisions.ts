@@ -11,27 +11,31 @@ if op == 'check' then
   -- route's), 10 route table cost, 11 reserve, 12 reservation expiry, 13 metadata JSON,
   -- 14 dimensions JSON (the event's; when reserving, those of its estimate).
   local reserve = reserving
-  local ur, ub, rr, rb, rcost, rconc = routeOf(c[11])
+  local ur, ub, rr, rb, rcost, rconc = routeOf(routeSpec)
   local cost = tonumber(ARGV[9]) or rcost or tonumber(ARGV[10]) or 1
+  local costText = fmt(cost)
   -- A call is a request unless it only peeks (cost 0, nothing held): src/core decide().
   local counted = cost > 0 or reserve
-  local expiry = tonumber(c[16])
+  local expiry = tonumber(nextExpiry)
   if reserve and expiry and expiry <= now then
     -- A reservation past its expiry holds no slot, swept or not: free them before counting.
     sweep(SWEEP_FIRST)
     local m = redis.call('HMGET', tenant, 'n', nRoute, 'x')
-    c[23], c[24], expiry = m[1], m[2], tonumber(m[3])
+    c[11], c[12], expiry = m[1], m[2], tonumber(m[3])
   end
-  local busy, busyRoute = tonumber(c[23]) or 0, tonumber(c[24]) or 0
+  local busy, busyRoute = tonumber(c[11]) or 0, tonumber(c[12]) or 0
   -- The counters as kept (n, n:<route>: reservations that hold a slot, expired or not, until
   -- a settle or the sweep removes them); busy and busyRoute are what the call is judged by.
   local held, heldRoute = busy, busyRoute
-  local kur, kub, krr, krb = keyOf(c[12])
-  -- The key's own buckets' states, when it has limits.
-  local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
-  local bKeyRequests = bKeyUnits .. '/requests'
-  local kState = {}
-  if kub or krb then kState = redis.call('HMGET', tenant, bKeyUnits, bKeyRequests) end
+  local kur, kub, krr, krb = keyOf(keySpec)
+  -- The key's own buckets, their names and states, when it has limits (else nil: no bucket).
+  local bKeyUnits, bKeyRequests, kUnits, kRequests
+  if kub or krb then
+    bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
+    bKeyRequests = bKeyUnits .. '/requests'
+    local m = redis.call('HMGET', tenant, bKeyUnits, bKeyRequests)
+    kUnits, kRequests = m[1], m[2]
+  end
   -- One bucket's level (nil: the bucket is not there), the ticks the call needs from it (its
   -- cost from a units bucket, one from a request bucket, nothing for an uncounted call), and
   -- its state's time. Plain locals rather than a table per bucket, which would cost every
@@ -43,17 +47,16 @@ if op == 'check' then
   end
   local one = 0
   if counted then one = 1 end
-  local ul, un, ua = probe(c[13], ur, ub, cost)
-  local rl, rn, ra = probe(c[19], rr, rb, one)
-  local kl, kn, ka = probe(kState[1], kur, kub, cost)
-  local ql, qn, qa = probe(kState[2], krr, krb, one)
+  local ul, un, ua = probe(unitsState, ur, ub, cost)
+  local rl, rn, ra = probe(requestsState, rr, rb, one)
+  local kl, kn, ka = probe(kUnits, kur, kub, cost)
+  local ql, qn, qa = probe(kRequests, krr, krb, one)
   local used = usedToday()
   -- src/core takeTokens(): a take of nothing always fits, even a bucket in debt.
   local ok = (cost == 0 or dailyUnits < 0 or used + cost <= dailyUnits)
     and (not ul or un == 0 or ul >= un) and (not rl or rn == 0 or rl >= rn)
     and (not kl or kn == 0 or kl >= kn) and (not ql or qn == 0 or ql >= qn)
   if reserve then
-    local conc = tonumber(c[22])
     local function full() return (conc and busy >= conc) or (rconc and busyRoute >= rconc) end
     -- The counters are kept beside the reservations. Should they ever drift from them (an
     -- older script removed a reservation without its slot, a script stopped by an error, keys
@@ -122,7 +125,7 @@ if op == 'check' then
       put('n', fmt(held + 1))
       put(nRoute, fmt(heldRoute + 1))
     else
-      emit(ARGV[7], route, cost, now, ARGV[13], '', ARGV[14])
+      emit(ARGV[7], route, costText, now, ARGV[13], '', ARGV[14])
     end
   end
   flush()
@@ -131,8 +134,8 @@ if op == 'check' then
   -- elements costs Redis and the caller less than one of fourteen): the cost, 1 if allowed,
   -- each bucket's "ticks:at", the day, and the calls in flight (0 unless reserving); "" for a
   -- part that is absent. No part holds a tab.
-  return {'ok', version, json, loadedAt, fmt(cost) .. '\\t' .. (allowed and '1' or '0') .. '\\t' .. (c[13] or '') .. '\\t' ..
-    (c[19] or '') .. '\\t' .. (kState[1] or '') .. '\\t' .. (kState[2] or '') .. '\\t' .. (dDay or '') .. '\\t' ..
+  return {'ok', version, json, loadedAt, costText .. '\\t' .. (allowed and '1' or '0') .. '\\t' .. (unitsState or '') .. '\\t' ..
+    (requestsState or '') .. '\\t' .. (kUnits or '') .. '\\t' .. (kRequests or '') .. '\\t' .. (dDay or '') .. '\\t' ..
     (dUsed or '') .. '\\t' .. fmt(busy) .. '\\t' .. fmt(busyRoute)}
 end
 
@@ -147,13 +150,13 @@ if op == 'record' then
   if units > 0 then setDaily(used + units) end
   flush()
   redis.call('SET', idem, ARGV[7], 'PX', ARGV[12])
-  emit(ARGV[7], ARGV[8], units, tonumber(ARGV[10]), ARGV[11], '', ARGV[13])
+  emit(ARGV[7], ARGV[8], fmt(units), tonumber(ARGV[10]), ARGV[11], '', ARGV[13])
   return {'recorded', version, json, loadedAt, dDay or false, dUsed or false}
 end
 
 if op == 'peek' then
   -- A reservation past its expiry holds no slot: sweep before counting them.
-  local expiry = tonumber(c[16])
+  local expiry = tonumber(nextExpiry)
   if expiry and expiry <= now then sweep(SWEEP_FIRST) end
   -- The tenant's counters, as field/value pairs: a bucket per state key (of the caller's key
   -- only, among keys' buckets), the day, and the calls in flight (n, n:<route>).

@@ -14,8 +14,8 @@ if op == 'lease' then
   -- ARGV: 7 lease id (the holder's), 8 route, 9 units asked, 10 calls asked, 11 hold until (ms).
   -- An id already held (a check retried with the same ask) is granted nothing more.
   if redis.call('HEXISTS', res, ARGV[7]) == 1 then return {'none', version, json, loadedAt} end
-  local ur, ub, rr, rb = routeOf(c[11])
-  local kur, kub, krr, krb = keyOf(c[12])
+  local ur, ub, rr, rb = routeOf(routeSpec)
+  local kur, kub, krr, krb = keyOf(keySpec)
   local bKeyUnits = 'b:key/' .. keyHash .. '/' .. route
   local bKeyRequests = bKeyUnits .. '/requests'
   local kState = {}
@@ -31,8 +31,8 @@ if op == 'lease' then
     held[#held + 1] = {field, lvl, at, isUnits}
     if isUnits then units = math.min(units, whole) else calls = math.min(calls, whole) end
   end
-  consider(bUnits, c[13], ur, ub, true)
-  consider(bRequests, c[19], rr, rb, false)
+  consider(bUnits, unitsState, ur, ub, true)
+  consider(bRequests, requestsState, rr, rb, false)
   consider(bKeyUnits, kState[1], kur, kub, true)
   consider(bKeyRequests, kState[2], krr, krb, false)
   local used = usedToday()
@@ -47,7 +47,7 @@ if op == 'lease' then
   redis.call('HSET', res, ARGV[7], table.concat({route, fmt(units), 'L:' .. fmt(calls) .. ':0:' .. keyHash, today,
     nowText, ARGV[11], '{"lease":"' .. ARGV[7] .. '"}', '{"estimated":true}'}, '\\t'))
   redis.call('ZADD', resx, ARGV[11], ARGV[7])
-  local x = tonumber(c[16])
+  local x = tonumber(nextExpiry)
   if not x or tonumber(ARGV[11]) < x then put('x', ARGV[11]) end
   flush()
   return {'granted', version, json, loadedAt, units, calls}

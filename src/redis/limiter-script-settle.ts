@@ -107,14 +107,14 @@ if op == 'settle' then
         if day == today or delta < 0 then
           setDaily(usedToday() - delta)
           -- The next settle counts from here, as it would reading what this one wrote.
-          dDay, dUsed, c[21] = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', c[21])
+          dDay, dUsed, dAl = latest('d.day', dDay), latest('d.used', dUsed), latest('d.al', dAl)
         end
       end
       if live then
-        emit('ev_' .. id, name, actual, reservedAt, r[7], ARGV[at + 2], ARGV[at + 3])
+        emit('ev_' .. id, name, fmt(actual), reservedAt, r[7], ARGV[at + 2], ARGV[at + 3])
         out[#out + 1] = 'settled'
       else
-        emit('ev_' .. id, name, units, reservedAt, r[7], ARGV[at + 2], estimate(r))
+        emit('ev_' .. id, name, fmt(units), reservedAt, r[7], ARGV[at + 2], estimate(r))
         out[#out + 1] = 'expired'
       end
     end

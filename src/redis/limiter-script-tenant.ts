@@ -1,54 +1,74 @@
 // The limiter script's read of the tenant (config, key, buckets, day, calls in flight in one
-// HMGET), its answers for a miss, a changed zone, an unknown key or a suspension, and the
+// HMGET; a config from before the packed one takes a second), its answers for a miss, a changed zone, an unknown key or a suspension, and the
 // helpers the decisions share: the limits' resolution and the counters.
 // Part of LIMITER_SCRIPT (limiter-script.ts).
 
 export const LUA_TENANT = `
--- Everything below reads the tenant in one call: config, the key, the route's two buckets
--- (units and requests), the day, and for a reserving check the calls in flight (c[22] conc,
--- c[23] n, c[24] n:<route>; absent otherwise: only a reservation takes or reports a slot). A
--- key's own buckets are read only for a key that has limits (check), since every field read
--- costs each call (about 0.1 µs of Redis's CPU, measured).
+-- Everything below reads the tenant in one call: the config (packed in cfg, good while its
+-- time is the hash's 'at'), the route and the key, the route's two buckets (units and
+-- requests), the day, the earliest reservation expiry, and for a reserving check the calls in
+-- flight (c[11] n, c[12] n:<route>; absent otherwise: only a reservation takes or reports a
+-- slot). A key's own buckets are read only for a key that has limits (check), since every
+-- field read costs each call (about 0.1 µs of Redis's CPU, measured).
 local route = ''
 if op == 'check' or op == 'lease' then route = ARGV[8] end
 local reserving = op == 'check' and ARGV[11] == '1'
-local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', 'n:' .. route
+local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', nil
+-- The route's count of calls in flight, which only a reserving check reads or writes.
+if reserving then nRoute = 'n:' .. route end
 -- Its names as arguments, not upvalues: a closure's upvalues cost every call their capture.
 local function readTenant(t, r, k, bu, br, ...)
-  return redis.call('HMGET', t, 'v', 's', 'rate', 'burst', 'daily', 'tz', 'shadow', 'at', 'h', 'ttl',
-    'r:' .. r, 'k:' .. k, bu, 'd.day', 'd.used', 'x', 'rrate', 'rburst', br, 'al', 'd.al', ...)
+  return redis.call('HMGET', t, 'at', 'cfg', 'r:' .. r, 'k:' .. k, bu, br, 'd.day', 'd.used', 'x', 'd.al', ...)
 end
 local c
 if reserving then
-  c = readTenant(tenant, route, keyHash, bUnits, bRequests, 'conc', 'n', nRoute)
+  c = readTenant(tenant, route, keyHash, bUnits, bRequests, 'n', nRoute)
 else
   c = readTenant(tenant, route, keyHash, bUnits, bRequests)
 end
--- No config, or one past its time: the caller loads the tenant from Postgres and asks again.
--- A stale check (the reload failed) takes an old config as it is, unless the override its
--- limits include has ended ('ou'): those limits are no longer in force, and the quota's are
--- not here, so the caller answers as for a tenant it cannot load.
-if not c[1] then return {'miss'} end
-if now - tonumber(c[8]) > tonumber(c[10]) then
+local routeSpec, keySpec, unitsState, requestsState, dDay, dUsed, nextExpiry, dAl =
+  c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+-- The config: "version:hash", status, zone, ttl, the tenant's units rate and burst and
+-- request rate and burst, daily (-1: none), shadow, alert thresholds, calls in flight (nil for
+-- none), as load packed them (packConfig()), or as the fields hold them where cfg is not the
+-- config they hold: written before cfg was, or by a load that did not write it (every load
+-- writes 'at', and cfg carries the 'at' it was written with).
+local loadedAt = tonumber(c[1])
+local version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt
+if c[2] then
+  version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt =
+    cmsgpack.unpack(c[2])
+end
+if not loadedAt or packedAt ~= loadedAt then
+  local f = redis.call('HMGET', tenant, 'v', 'h', 's', 'tz', 'ttl', 'rate', 'burst', 'rrate', 'rburst', 'daily',
+    'shadow', 'al', 'conc')
+  -- No config: the caller loads the tenant from Postgres and asks again.
+  if not f[1] then return {'miss'} end
+  version, status, zone, ttl = f[1] .. ':' .. (f[2] or ''), f[3], f[4], tonumber(f[5])
+  tRate, tBurst, tRRate, tRBurst = tonumber(f[6]), tonumber(f[7]), tonumber(f[8]), tonumber(f[9])
+  dailyUnits, shadow, alerting, conc = tonumber(f[10]), f[11] == '1', f[12], tonumber(f[13])
+end
+-- A config past its time: the caller reloads it and asks again. A stale check (the reload
+-- failed) takes an old config as it is, unless the override its limits include has ended
+-- ('ou'): those limits are no longer in force, and the quota's are not here, so the caller
+-- answers as for a tenant it cannot load.
+if now - loadedAt > ttl then
   if not stale then return {'miss'} end
   local ou = tonumber(redis.call('HGET', tenant, 'ou'))
   if ou and now >= ou then return {'miss'} end
 end
-if c[2] == 'missing' then return {'missing'} end
-if c[6] ~= tz then return {'tz', c[6]} end
+if status == 'missing' then return {'missing'} end
+if zone ~= tz then return {'tz', zone} end
 -- The caller's cache is keyed by version and content: two processes may resolve one version
 -- to different limits (their defaults differ during a rolling deploy).
-local version, loadedAt = c[1] .. ':' .. (c[9] or ''), tonumber(c[8])
 local json = false
 if version ~= known then json = redis.call('HGET', tenant, 'json') end
-local shadow = c[7] == '1'
-local dailyUnits = tonumber(c[5])
 
 -- A settle or a lease's report accounts for calls already admitted: it is taken whatever
 -- the key's or the tenant's status now.
 if op ~= 'settle' and op ~= 'report' then
-  if keyHash ~= '' and not c[12] then return {'unauth', loadedAt} end
-  if c[2] ~= 'active' then return {'suspended', loadedAt} end
+  if keyHash ~= '' and not keySpec then return {'unauth', loadedAt} end
+  if status ~= 'active' then return {'suspended', loadedAt} end
 end
 
 -- src/core/limits.ts bucketOf(): a bucket given one of its two numbers uses it for both; a
@@ -62,7 +82,6 @@ end
 -- A route's limits from its spec ("rate,burst,cost,rrate,rburst,conc"; configs written before
 -- request buckets have the first three parts), each number the route's, else the tenant's:
 -- units rate and burst, requests rate and burst, cost (nil: the route table's), calls in flight.
-local tRate, tBurst, tRRate, tRBurst = tonumber(c[3]), tonumber(c[4]), tonumber(c[17]), tonumber(c[18])
 local function routeOf(spec)
   if not spec then
     local ur, ub = bucket(tRate, tBurst)
@@ -134,7 +153,6 @@ local function setBucket(field, ticks, at)
 end
 
 -- src/core/daily-quota.ts: a state from a later day (a clock stepped back) keeps counting.
-local dDay, dUsed = c[14], c[15]
 local function usedToday()
   if not dDay then return 0 end
   if dDay >= today then return tonumber(dUsed) end
@@ -148,10 +166,10 @@ local function mark(bp, limit)
 end
 local function alerts(day, used)
   local fired = 0
-  if day == dDay and c[21] then fired = tonumber(c[21]) end
+  if day == dDay and dAl then fired = tonumber(dAl) end
   local highest = fired
-  if c[20] and c[20] ~= '' and dailyUnits > 0 and used > 0 then
-    for part in string.gmatch(c[20], '[^,]+') do
+  if alerting and alerting ~= '' and dailyUnits > 0 and used > 0 then
+    for part in string.gmatch(alerting, '[^,]+') do
       local bp = tonumber(part)
       if bp > highest then
         -- Ascending: the first threshold not reached ends the search.

@@ -23,6 +23,13 @@
 //             (TenantLimits for the caller), h (SHA-1 of json), al (quota alert thresholds in
 //             basis points, ascending, comma-separated), ou (when the override the limits
 //             include ends, ms; absent without one: the config is never used past it),
+//             cfg: what a check reads of the above but at, packed by load (cmsgpack: a check
+//             reads one field instead of twelve, and no number from text): "v:h", s, tz, ttl,
+//             rate, burst, rrate, rburst, daily, shadow (a boolean), al, conc (numbers as
+//             numbers, a "" number as nil), and the `at` it was written with. It is read only
+//             while `at` still holds that time, else the fields are: a config written before
+//             cfg was, or rewritten by a load of such a script (which sets `at` and leaves
+//             cfg), is read as before (a load that only refreshes the time rewrites cfg too);
 //             r:<route> = "rate,burst,cost,rrate,rburst,conc" (an empty part: the tenant's
 //             number, or for cost the route table's, or for conc none; configs written before
 //             v2 have the first three parts);

@@ -1,8 +1,11 @@
-// The Redis store reading what the script before v2 policies wrote: a config whose route
+// The Redis store reading what earlier scripts wrote. Before v2 policies: a config whose route
 // specs have three parts ("rate,burst,cost"), keys stored as '1', no request or
-// calls-in-flight fields, and reservations of eight parts, which held no slot. A config is
-// rewritten at its next load; a reservation lives until it is settled or expires.
+// calls-in-flight fields, and reservations of eight parts, which held no slot. Before the
+// packed config (cfg): the config in its fields only, and loads that rewrite them and 'at'
+// but leave cfg as it was. A config is rewritten at its next load; a reservation lives until
+// it is settled or expires.
 
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { TenantLimits } from "../../src/core/limits";
 import { tenantKeys } from "../../src/redis/keys";
@@ -29,7 +32,7 @@ describe("Redis limiter after an upgrade", () => {
     const keys = tenantKeys(prefix, t.tenantId);
     // What the earlier script held: the same limits in its layout, and one live reservation
     // of 3 units (taken from the route's bucket and the day) and one expired.
-    await redis.send(["HDEL", keys.tenant, "rrate", "rburst", "conc"]);
+    await redis.send(["HDEL", keys.tenant, "rrate", "rburst", "conc", "cfg"]);
     await redis.send(["HSET", keys.tenant, "r:chat", "0,7,2", `k:${t.keyHash}`, "1", "x", String(T0 - 1)]);
     await redis.send(["HSET", keys.tenant, "b:chat", `${4 * TICKS}:${T0}`, "d.day", "2026-06-15", "d.used", "3"]);
     const entry = (units: number, expiresAt: number) =>
@@ -54,5 +57,35 @@ describe("Redis limiter after an upgrade", () => {
     if (report.status !== "ok") throw new Error("expected limits");
     expect(report.limits.buckets.map((b) => [b.name, b.remaining])).toEqual([["chat", 4]]);
     expect(report.limits.daily.used).toBe(3);
+  });
+
+  it("decides with a config's fields when an earlier script's load rewrote them and left cfg", async () => {
+    const h = redisHarness(redis, prefix, 60);
+    h.now.ms = T0;
+    const t = await h.createTenant({ ...limits, routes: {} });
+    const v2: TenantLimits = { ...limits, routes: {}, burst: 3 };
+    const keys = tenantKeys(prefix, t.tenantId);
+    expect(await redis.send(["HEXISTS", keys.tenant, "cfg"])).toBe(1);
+    // An earlier script's load, a second later: version 2 with a burst of 3, and a new 'at'.
+    h.now.ms = T0 + 1000;
+    const json = JSON.stringify(v2);
+    const sha1 = createHash("sha1").update(json).digest("hex");
+    await redis.send(["HSET", keys.tenant, "v", "2", "burst", "3", "json", json, "h", sha1, "at", String(T0 + 1000)]);
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1 });
+    expect(r).toMatchObject({ status: "ok", decision: { allowed: true } });
+    if (r.status !== "ok") throw new Error("expected a decision");
+    expect(r.decision.policies.map((p) => [p.name, p.remaining])).toEqual([
+      ["chat", 2],
+      ["daily", 99],
+    ]);
+    // A push of that version (the fields' content) packs it again, and the bucket goes on from 2.
+    await h.store.apply({ tenantId: t.tenantId, version: 2, status: "active", limits: v2, keyHashes: [t.keyHash] });
+    const again = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1 });
+    if (again.status !== "ok") throw new Error("expected a decision");
+    expect(await redis.send(["HEXISTS", keys.tenant, "cfg"])).toBe(1);
+    expect(again.decision.policies.map((p) => [p.name, p.remaining])).toEqual([
+      ["chat", 1],
+      ["daily", 98],
+    ]);
   });
 });

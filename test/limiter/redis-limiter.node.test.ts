@@ -89,8 +89,8 @@ describe("Redis limiter", () => {
       return r.status === "ok" ? r.decision.policies[0]?.quota : r.status;
     };
 
-    // Lost (a flushed Redis): the next call loads the tenant from "Postgres" again.
-    await redis.send(["HDEL", tenant, "v"]);
+    // Lost (a flushed Redis, an evicted key): the next call loads the tenant from "Postgres" again.
+    await redis.send(["DEL", tenant]);
     h.snapshots.set(t.tenantId, { ...snapshot, version: 7, limits: limits({ burst: 9 }) });
     expect(await quota()).toBe(9);
     expect(await redis.send(["HGET", tenant, "v"])).toBe("7");

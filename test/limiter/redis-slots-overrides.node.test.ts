@@ -109,5 +109,9 @@ describe("Redis limiter: an override's end", () => {
     await h.store.apply(v1);
     const [at, ttl] = (await redis.send(["HMGET", tenantKeys(prefix, t.tenantId).tenant, "at", "ttl"])) as string[];
     expect(Number(at) + Number(ttl)).toBe(until - 1);
+    // The packed config a check reads (cfg) carries the same time and TTL.
+    const unpack = "local p = {cmsgpack.unpack(redis.call('HGET', KEYS[1], 'cfg'))} return {p[4], p[13]}";
+    const packed = await redis.send(["EVAL", unpack, 1, tenantKeys(prefix, t.tenantId).tenant]);
+    expect(packed).toEqual([Number(ttl), Number(at)]);
   });
 });

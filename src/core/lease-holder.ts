@@ -17,7 +17,8 @@
 // back as the check result's `background`, for the caller's waitUntil, and a settle of a
 // leased call does its own report before it resolves.
 
-import { leaseDemand } from "./lease-demand";
+import { NO_USAGE } from "./lease-call-log";
+import { leaseDemand, scopeNames } from "./lease-demand";
 import { newLeaseId } from "./lease-grant";
 import { type HeldByHolder, heldLease, localDecision, NO_DECISION, UNHEARD_HOLD_MS } from "./lease-reports";
 import { LOST_AFTER_MS, leaseSender, type Work } from "./lease-sender";
@@ -66,9 +67,6 @@ export interface LeaseHolder extends LimiterStore {
   held(): number;
 }
 
-/** The breakdown of a leased call that names no model: its metadata's, as an exact check's event. */
-const NO_USAGE = Object.freeze({});
-
 export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {}): LeaseHolder {
   const report = store.reportLease?.bind(store);
   if (!report) throw new TypeError("leaseHolder: the limiter store has no reportLease");
@@ -84,6 +82,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
   /** Scopes with a renewal in flight, since when: one at a time asks for a lease. */
   const renewing = new Map<string, number>();
   const demand = leaseDemand();
+  const scopeOf = scopeNames();
   const reservations = new Map<string, LocalReservation>();
   /** Every lease not yet done with, by id: current, or retired and still owing a report. */
   const owing = new Map<string, HeldByHolder>();
@@ -136,7 +135,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     const { model } = request;
     if (!request.reserve) {
       // As an exact check's event: the model given, else the one the metadata names.
-      lease.calls.push({ units: cost, occurredAt: at, metadata, usage: model === undefined ? NO_USAGE : { model } });
+      lease.calls.add(cost, at, metadata, model === undefined ? NO_USAGE : { model });
       return { status: "ok", decision };
     }
     const id = `${lease.id}.${++reserved}`;
@@ -219,7 +218,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
     async check(tenantId, request) {
       if (request.cost === 0 && !request.reserve) return store.check(tenantId, request);
       assertModel(request.model);
-      const scope = `${tenantId}\u0000${request.keyHash ?? ""}\u0000${request.route}`;
+      const scope = scopeOf(tenantId, request.keyHash ?? "", request.route);
       const lease = current.get(scope);
       // Before a lease names the tenant's route cost, the route table's stands in.
       const cost = request.cost ?? lease?.routeCost ?? request.defaultCost ?? 1;
@@ -254,7 +253,7 @@ export function leaseHolder(store: LimiterStore, options: LeaseHolderOptions = {
       demand.add(local.scope, units - local.estimate);
       const merged = local.metadata || metadata ? cleanMetadata({ ...local.metadata, ...metadata }) : undefined;
       // As an exact settle's event: the settle's breakdown, the model named by it or the metadata.
-      lease.calls.push({ units, occurredAt: local.occurredAt, metadata: merged, usage: usage ?? {} });
+      lease.calls.add(units, local.occurredAt, merged, usage ?? {});
       const work: Work = [];
       reportIfDue(lease, work);
       await Promise.all(work);

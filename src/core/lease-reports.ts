@@ -6,10 +6,11 @@
 
 import { describeError } from "./errors";
 import { LEASE_TERM_MS } from "./lease";
+import { LeasedCallLog } from "./lease-call-log";
 import { MAX_LEASE_REPORT_CALLS } from "./lease-grant";
 import type { Decision } from "./limiter";
 import { DEFAULT_RESERVATION_TTL_SECONDS } from "./limiter-rules";
-import type { Lease, LeasedCall, LeaseReport, LeaseReportResult } from "./limiter-store";
+import type { Lease, LeaseReport, LeaseReportResult } from "./limiter-store";
 import type { PolicyReport } from "./policy-report";
 
 /** One lease as its holder keeps it. */
@@ -30,7 +31,7 @@ export interface HeldByHolder {
   /** Reserved calls it admitted that are not settled yet. */
   inFlight: number;
   /** Calls admitted (and settled) and not yet reported. */
-  calls: LeasedCall[];
+  calls: LeasedCallLog;
   /** What retiring it left to give back, until a report carries it. */
   giveBack: { units: number; requests: number } | null;
   /** The last report the authority answered. */
@@ -48,7 +49,7 @@ export interface HeldByHolder {
 /** The next report of a lease, or null when it owes nothing now. Takes what it carries out of the lease. */
 export function nextReport(lease: HeldByHolder): LeaseReport | null {
   if (lease.sending) return lease.sending;
-  const calls = lease.calls.splice(0, MAX_LEASE_REPORT_CALLS);
+  const calls = lease.calls.take(MAX_LEASE_REPORT_CALLS);
   const close = lease.retired && lease.inFlight === 0 && lease.calls.length === 0;
   const giveBack = lease.giveBack;
   if (calls.length === 0 && !close && !giveBack) return null;
@@ -103,7 +104,7 @@ export function heldLease(tenantId: string, sentAt: number, granted: Lease, deci
     heldUntil: sentAt + granted.holdMs,
     retired: false,
     inFlight: 0,
-    calls: [],
+    calls: new LeasedCallLog(),
     giveBack: null,
     seq: 0,
     sending: null,

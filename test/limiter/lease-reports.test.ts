@@ -27,7 +27,6 @@ describe("lease reports", () => {
     const r = await memory.check(TENANT, { keyHash: KEY, route: "chat", cost: 1, lease: ask });
     if (r.status !== "ok" || !r.lease) throw new Error("no lease");
     const lease = heldLease(TENANT, T0, r.lease, NO_DECISION);
-    const call = (units: number) => ({ units, occurredAt: T0 });
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -40,13 +39,13 @@ describe("lease reports", () => {
     };
     const fast = (t: string, report: LeaseReport) => memory.reportLease(t, report);
 
-    lease.calls.push(call(2));
+    lease.calls.add(2, T0);
     const first = sendReports(lease, slow);
     // Taken for lost: sent again (a duplicate), then the next call's report goes.
-    lease.calls.push(call(3));
+    lease.calls.add(3, T0);
     await sendReports(lease, fast);
     // The first answer arrives last, with a call still to report.
-    lease.calls.push(call(5));
+    lease.calls.add(5, T0);
     release();
     await first;
     await sendReports(lease, fast);

@@ -7,8 +7,11 @@
 // tokens, which is how the ingest counts such events).
 //
 // A lease's report (limiter-script-lease.ts) writes its calls as one entry: field `r` the
-// route, field `E` a line per call, event id \t units \t occurred at \t metadata JSON \t
-// dimensions JSON. Its events are checked one by one downstream, as a queue message's are.
+// route, `L` the lease's id and the report's seq ("<lease id>.<seq>"), `t` a time in ms, and
+// `C` a line per call: units \t occurred at, in ms after `t` \t metadata JSON \t dimensions
+// JSON. The event of line i (from 0) has the id ev_<L>.<i>. Reports written before `C` have
+// field `E` instead, a line per call: event id \t units \t occurred at \t metadata JSON \t
+// dimensions JSON. Their events are checked one by one downstream, as a queue message's are.
 
 import { DAILY_POLICY } from "../core/limits";
 import { BASIS } from "../core/quota-alerts";
@@ -25,7 +28,7 @@ function fieldOf(raw: RedisReply[] | null, field: string): string | null {
 
 /** The usage events an entry stands for: a lease report's one per line, else one. */
 export function eventCountOf(raw: RedisReply[] | null): number {
-  const calls = fieldOf(raw, "E");
+  const calls = fieldOf(raw, "C") ?? fieldOf(raw, "E");
   if (calls === null) return 1;
   let n = 1;
   for (let i = calls.indexOf("\n"); i !== -1; i = calls.indexOf("\n", i + 1)) n++;
@@ -93,9 +96,23 @@ function parseDimensions(part: string): UsageDimensions | undefined {
 export function eventBodyOf(tenantId: string, raw: RedisReply[] | null): unknown {
   const alert = alertBodyOf(tenantId, raw);
   if (alert) return alert;
+  const route = fieldOf(raw, "r") ?? "";
+  const compact = fieldOf(raw, "C");
+  if (compact !== null) {
+    const ids = `ev_${fieldOf(raw, "L") ?? ""}.`;
+    // A missing or unreadable time makes every event's time NaN, which the ingest refuses.
+    const base = Number(fieldOf(raw, "t") ?? Number.NaN);
+    return {
+      v: 1,
+      events: compact.split("\n").map((line, i) => {
+        const [units, after, meta, dims] = line.split("\t");
+        const occurredAt = after === undefined || after === "" ? Number.NaN : base + Number(after);
+        return eventOf(tenantId, [`${ids}${i}`, route, units, String(occurredAt), meta, "", dims ?? ""]);
+      }),
+    };
+  }
   const calls = fieldOf(raw, "E");
   if (calls !== null) {
-    const route = fieldOf(raw, "r") ?? "";
     return {
       v: 1,
       events: calls.split("\n").map((line) => {

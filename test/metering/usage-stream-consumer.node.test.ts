@@ -9,11 +9,11 @@ import type { TenantLimits } from "../../src/core/limits";
 import type { DatabaseHandle } from "../../src/db/database";
 import { openNodeDatabase } from "../../src/db/node";
 import { deadLetterKey, INGEST_GROUP, tenantKeys } from "../../src/redis/keys";
-import { packedCalls } from "../../src/redis/redis-leases";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { UsageStreamConsumer } from "../../src/redis/usage-stream-consumer";
 import { dropPrefix, type RedisHarness, redisHarness } from "../limiter/conformance/redis-harness";
+import { leaseReportEntry } from "../support/lease-report-entry";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const prefix = `aegis-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -209,7 +209,7 @@ describe("usage stream consumer", () => {
         calls: Array.from({ length: 1_000 }, () => ({ units: 1, occurredAt: h.now.ms })),
       };
       const stream = tenantKeys(prefix, t.tenantId).stream;
-      await redis.send(["XADD", stream, "*", "r", "chat", "E", packedCalls(report).packed.join("\n")]);
+      await redis.send(["XADD", stream, "*", ...leaseReportEntry("chat", report)]);
     }
     const polled = await consumerNamed("leases").poll();
     expect(polled).toMatchObject({ read: 12, stored: 12_000, deadLettered: 0 });

@@ -2,14 +2,16 @@
 // tab-separated parts (id, route, units, occurred at, metadata, settle metadata, dimensions),
 // and the stream consumer reads it back into a queue message. Entries written before the
 // dimensions (six parts) must still read, as events without them. A lease's report writes its
-// calls as one entry of many events (fields r and E).
+// calls as one entry of many events (fields r, L, t and C; before, r and E, which must still
+// read).
 
 import { describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../src/core/usage-event";
 import { usageEventSchema } from "../../src/metering/messages";
 import { dimensionsArg } from "../../src/redis/limiter-call";
 import { packedCalls } from "../../src/redis/redis-leases";
-import { eventBodyOf } from "../../src/redis/usage-stream-entry";
+import { eventBodyOf, eventCountOf } from "../../src/redis/usage-stream-entry";
+import { leaseReportEntry } from "../support/lease-report-entry";
 
 const TENANT = "tnaaaaaaaaaaaaaaaf";
 const AT = Date.UTC(2026, 5, 15, 10);
@@ -96,13 +98,49 @@ describe("usage stream entry", () => {
     expect(units).toBe((400 * 401) / 2);
     expect(packed.length).toBeGreaterThan(1);
     for (const piece of packed) expect(piece.length).toBeLessThan(8_000);
-    // The script joins the pieces with newlines into one entry of fields r and E.
-    const body = eventBodyOf(TENANT, ["r", "chat", "E", packed.join("\n")]) as { events: unknown[] };
+    // The script joins the pieces with newlines into one entry (fields r, L, t and C).
+    expect(packed.join("\n").split("\n")[1]).toMatch(/^2\t1\t\{/);
+    const body = eventBodyOf(TENANT, leaseReportEntry("chat", report)) as { events: unknown[] };
     const events = body.events.map(valid);
     expect(events).toHaveLength(400);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(400);
     expect(events[0]).toMatchObject({ eventId: "ev_ls_1.3.0", route: "chat", units: 1, occurredAt: AT, model: "m-1" });
     expect(events[0]?.metadata).toEqual({ job: "j0", note: "x".repeat(40) });
     expect(events[399]).toMatchObject({ units: 400, occurredAt: AT + 399, model: null, inputTokens: 0 });
+  });
+
+  it("reads a plain call's line, and a call settled before the report's first, at its own time", () => {
+    const calls = [
+      { units: 3, occurredAt: AT + 10 },
+      { units: 1, occurredAt: AT, usage: {} },
+    ];
+    expect(packedCalls({ leaseId: "ls_2", seq: 1, calls }).packed).toEqual(["3\t0\t\t\n1\t-10\t\t"]);
+    const body = eventBodyOf(TENANT, leaseReportEntry("embed", { leaseId: "ls_2", seq: 1, calls })) as {
+      events: unknown[];
+    };
+    expect(body.events.map(valid)).toMatchObject([
+      { eventId: "ev_ls_2.1.0", route: "embed", units: 3, occurredAt: AT + 10, requests: 1 },
+      { eventId: "ev_ls_2.1.1", route: "embed", units: 1, occurredAt: AT, requests: 1 },
+    ]);
+  });
+
+  it("refuses a report line with no time, rather than store it at another", () => {
+    const entry = ["r", "chat", "L", "ls_3.1", "t", String(AT), "C", "1\t0\t\t\n1\t\t\t"];
+    const [good, bad] = (eventBodyOf(TENANT, entry) as { events: unknown[] }).events;
+    expect(valid(good)).toMatchObject({ eventId: "ev_ls_3.1.0", occurredAt: AT });
+    expect(usageEventSchema.safeParse(bad).success).toBe(false);
+  });
+
+  it("reads a report entry written before compact lines (field E: an event id on every line)", () => {
+    const lines = [
+      `ev_ls_1.3.0\t2\t${AT}\t{"job":"a"}\t{"model":"m-1","inputTokens":4}`,
+      `ev_ls_1.3.1\t1\t${AT + 5}\t\t`,
+    ];
+    const body = eventBodyOf(TENANT, ["r", "chat", "E", lines.join("\n")]) as { events: unknown[] };
+    expect(eventCountOf(["r", "chat", "E", lines.join("\n")])).toBe(2);
+    expect(body.events.map(valid)).toMatchObject([
+      { eventId: "ev_ls_1.3.0", units: 2, occurredAt: AT, model: "m-1", inputTokens: 4, metadata: { job: "a" } },
+      { eventId: "ev_ls_1.3.1", units: 1, occurredAt: AT + 5 },
+    ]);
   });
 });

@@ -60,7 +60,9 @@ const defaultTimer: SetTimer = (callback, ms) => {
 export interface LeaseHolder extends LimiterStore {
   /**
    * Gives back every lease now and sends every report owed. `final` (shutdown): a report that
-   * fails from then on is not retried, its lease's hold covering it.
+   * fails from then on is not retried, its lease's hold covering it. Detached, a report another
+   * request has on its way is not waited for (a request may not wait for another's I/O): that
+   * request's waitUntil finishes it, and held() tells when none is left.
    */
   closeAll(final?: boolean): Promise<void>;
   /** Leases not yet done with, for tests and metrics. */

@@ -155,6 +155,12 @@ const envSchema = z.object({
   /** RATE_LIMIT_REDIS_URL is a Redis Cluster: one or more comma-separated seed nodes. */
   RATE_LIMIT_REDIS_CLUSTER: flag,
   /**
+   * Lease reports written as compact stream entries (a few bytes a call, not about 70):
+   * on only once no process older than the version that reads them consumes the streams,
+   * since an older one would dead-letter them (docs/self-hosting.md, "Upgrades").
+   */
+  RATE_LIMIT_REDIS_COMPACT_REPORTS: flag,
+  /**
    * The console's public origin (https://console.example.com). Set, the console answers on
    * that host only, and forms must come from it: keep it off the upstream's origin.
    */

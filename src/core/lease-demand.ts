@@ -3,10 +3,11 @@
 // calls in one of them, and sized to about a term of its demand, so that a quiet key stays
 // in exact mode and a hot one renews about once a term.
 //
-// The current term's demand is its rate so far, over at least DEMAND_SAMPLE_MS, times the
-// term: traffic that starts hot reaches a lease sized to it in a few renewals (each about
-// ten times the last), not in one per doubling, each of whose round trips sends the calls
-// made meanwhile to the authority one by one.
+// Once the current term has LEASE_MIN_CALLS calls, its demand is its rate so far, over at
+// least DEMAND_SAMPLE_MS, times the term: traffic that starts hot reaches a lease sized to it
+// in a few renewals (each up to four times the last), not in one per doubling, each of whose
+// round trips sends the calls made meanwhile to the authority one by one. The bound keeps a
+// short burst from taking much more than it used, which another holder would then miss.
 
 import { LEASE_TERM_MS } from "./lease";
 import { MAX_LEASE_REQUESTS } from "./lease-grant";
@@ -16,10 +17,11 @@ import { MAX_CALL_UNITS } from "./limits";
 /** Calls a scope must make in one term before its checks ask for a lease. */
 export const LEASE_MIN_CALLS = 4;
 /**
- * The shortest stretch of a term a rate is taken over. A scope's first LEASE_MIN_CALLS calls,
- * however close together, ask for LEASE_TERM_MS / DEMAND_SAMPLE_MS times as many (40).
+ * The shortest stretch of a term a rate is taken over. A scope's first LEASE_MIN_CALLS calls
+ * in a term, however close together, ask for LEASE_TERM_MS / DEMAND_SAMPLE_MS times as many
+ * (16).
  */
-const DEMAND_SAMPLE_MS = 100;
+const DEMAND_SAMPLE_MS = 250;
 /** Scopes counted at once; past it, the counts start over (a flood of keys cannot grow it). */
 const DEMAND_SCOPES = 10_000;
 
@@ -85,7 +87,8 @@ export function leaseDemand() {
     ask(scope: string, at: number): Omit<LeaseAsk, "id"> | undefined {
       const d = scopes.get(scope);
       if (!d || at < d.declinedUntil || Math.max(d.calls, d.callsBefore) < LEASE_MIN_CALLS) return undefined;
-      const toTerm = LEASE_TERM_MS / Math.max(DEMAND_SAMPLE_MS, at - d.termStart);
+      // A term's first few calls say little of its rate: the last term's demand stands.
+      const toTerm = d.calls < LEASE_MIN_CALLS ? 1 : LEASE_TERM_MS / Math.max(DEMAND_SAMPLE_MS, at - d.termStart);
       return {
         units: Math.min(MAX_CALL_UNITS, Math.max(Math.ceil(d.units * toTerm), d.unitsBefore)),
         requests: Math.min(MAX_LEASE_REQUESTS, Math.max(Math.ceil(d.calls * toTerm), d.callsBefore)),

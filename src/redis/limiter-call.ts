@@ -64,8 +64,8 @@ export type LimiterOp =
       giveBack: { units: number; requests: number };
       calls: number;
       units: number;
-      /** The time the calls' lines count from (packedCalls()). */
-      base: number;
+      /** Compact lines: the time they count from (packedCalls()). Null: lines with an event id each. */
+      base: number | null;
       /** The entry's text in pieces of under 8,000 characters, which the script joins. */
       packed: string[];
     }
@@ -162,7 +162,7 @@ function opArgs(call: LimiterOp): (string | number)[] {
         call.giveBack.requests,
         call.calls,
         call.units,
-        call.base,
+        call.base ?? "",
         ...call.packed,
       ];
     case "peek":

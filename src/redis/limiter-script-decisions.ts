@@ -21,9 +21,9 @@ if op == 'check' then
     -- A reservation past its expiry holds no slot, swept or not: free them before counting.
     sweep(SWEEP_FIRST)
     local m = redis.call('HMGET', tenant, 'n', nRoute, 'x')
-    c[11], c[12], expiry = m[1], m[2], tonumber(m[3])
+    c[12], c[13], expiry = m[1], m[2], tonumber(m[3])
   end
-  local busy, busyRoute = tonumber(c[11]) or 0, tonumber(c[12]) or 0
+  local busy, busyRoute = tonumber(c[12]) or 0, tonumber(c[13]) or 0
   -- The counters as kept (n, n:<route>: reservations that hold a slot, expired or not, until
   -- a settle or the sweep removes them); busy and busyRoute are what the call is judged by.
   local held, heldRoute = busy, busyRoute

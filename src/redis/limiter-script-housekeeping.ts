@@ -20,16 +20,16 @@ if op == 'load' then
     -- A push got here after this load read Postgres: what Redis holds is the newer, and as
     -- fresh as the load; without a new time it would be reloaded again and again. Its
     -- override, if it has one, still ends its time ('ou'): the TTL never reaches past it.
-    local held = redis.call('HMGET', tenant, 'ttl', 'ou', 'at', 'cfg')
+    local held = redis.call('HMGET', tenant, 'ttl', 'ou', 'at', 'cfg', 'h')
     local ttl, ou = tonumber(held[1]) or 0, tonumber(held[2])
     if ou then ttl = math.max(0, math.min(ttl, ou - now - 1)) end
     redis.call('HSET', tenant, 'at', ARGV[2], 'ttl', fmt(ttl))
     -- The packed config, if it is the one the fields hold, gets the same time; else it goes.
     local p = {}
     if held[4] then p = {cmsgpack.unpack(held[4])} end
-    if p[13] and p[13] == tonumber(held[3]) then
+    if p[13] and p[13] == tonumber(held[3]) and p[14] == held[5] then
       p[4], p[13] = ttl, now
-      redis.call('HSET', tenant, 'cfg', cmsgpack.pack(unpack(p, 1, 13)))
+      redis.call('HSET', tenant, 'cfg', cmsgpack.pack(unpack(p, 1, 14)))
     elseif held[4] then
       redis.call('HDEL', tenant, 'cfg')
     end
@@ -43,11 +43,12 @@ if op == 'load' then
   for j = 1, #old, 1000 do redis.call('HDEL', tenant, unpack(old, j, math.min(j + 999, #old))) end
   local h = redis.sha1hex(ARGV[17])
   -- What a check reads of the config, also packed in one field in the order the tenant piece
-  -- unpacks it, numbers as numbers ("" as nil), its last part this load's time, which the
-  -- field 'at' must still hold for it to be read (limiter-script-tenant.ts).
+  -- unpacks it, numbers as numbers ("" as nil), its last parts this load's time and the
+  -- limits' hash, which the fields 'at' and 'h' must still hold for it to be read
+  -- (limiter-script-tenant.ts).
   local cfg = cmsgpack.pack(ARGV[7] .. ':' .. h, ARGV[8], ARGV[15], tonumber(ARGV[18]), tonumber(ARGV[9]),
     tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[14]), ARGV[16] == '1', ARGV[19],
-    tonumber(ARGV[13]), now)
+    tonumber(ARGV[13]), now, h)
   local f = {'v', ARGV[7], 's', ARGV[8], 'rate', ARGV[9], 'burst', ARGV[10], 'rrate', ARGV[11],
     'rburst', ARGV[12], 'conc', ARGV[13], 'daily', ARGV[14], 'tz', ARGV[15], 'shadow', ARGV[16],
     'json', ARGV[17], 'h', h, 'at', ARGV[2], 'ttl', ARGV[18], 'al', ARGV[19], 'cfg', cfg}

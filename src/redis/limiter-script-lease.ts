@@ -55,10 +55,10 @@ end
 
 if op == 'report' then
   -- ARGV: 7 lease id, 8 seq, 9 close (1|0), 10 units given back, 11 calls given back, 12 the
-  -- calls reported, 13 their units, 14 the time the calls' lines count from, 15 onwards the
-  -- calls as one stream entry's text, in pieces to join with newlines: one line each, units \t
-  -- occurred at (ms after ARGV[14]) \t metadata JSON \t dimensions JSON (redis-leases.ts
-  -- packedCalls(), read back by usage-stream-entry.ts).
+  -- calls reported, 13 their units, 14 the time the calls' compact lines count from ('' for
+  -- lines with an event id each), 15 onwards the calls as one stream entry's text, in pieces
+  -- to join with newlines: one line each (redis-leases.ts packedCalls(), read back by
+  -- usage-stream-entry.ts).
   local id = ARGV[7]
   local raw = redis.call('HGET', res, id)
   if not raw or not isLease(raw) then return {'unknown', version, json, loadedAt} end
@@ -110,10 +110,12 @@ if op == 'report' then
   end
   if dayMoved then setDaily(day) end
   -- The report's calls in one stream entry: one XADD whatever their number.
-  -- Its events' ids are the lease's id, the seq and each call's line (usage-stream-entry.ts).
-  if n > 0 then
+  -- Compact, its events' ids are the lease's id, the seq and each call's line (field L).
+  if n > 0 and ARGV[14] ~= '' then
     redis.call('XADD', stream, '*', 'r', name, 'L', id .. '.' .. ARGV[8], 't', ARGV[14], 'C',
       table.concat(ARGV, '\\n', 15, #ARGV))
+  elseif n > 0 then
+    redis.call('XADD', stream, '*', 'r', name, 'E', table.concat(ARGV, '\\n', 15, #ARGV))
   end
   if ARGV[9] == '1' then
     redis.call('HDEL', res, id)

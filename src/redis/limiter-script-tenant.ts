@@ -1,13 +1,14 @@
 // The limiter script's read of the tenant (config, key, buckets, day, calls in flight in one
-// HMGET; a config from before the packed one takes a second), its answers for a miss, a changed zone, an unknown key or a suspension, and the
-// helpers the decisions share: the limits' resolution and the counters.
+// HMGET; a config from before the packed one takes a second), its answers for a miss, a
+// changed zone, an unknown key or a suspension, and the helpers the decisions share: the
+// limits' resolution and the counters.
 // Part of LIMITER_SCRIPT (limiter-script.ts).
 
 export const LUA_TENANT = `
 -- Everything below reads the tenant in one call: the config (packed in cfg, good while its
 -- time is the hash's 'at'), the route and the key, the route's two buckets (units and
 -- requests), the day, the earliest reservation expiry, and for a reserving check the calls in
--- flight (c[11] n, c[12] n:<route>; absent otherwise: only a reservation takes or reports a
+-- flight (c[12] n, c[13] n:<route>; absent otherwise: only a reservation takes or reports a
 -- slot). A key's own buckets are read only for a key that has limits (check), since every
 -- field read costs each call (about 0.1 µs of Redis's CPU, measured).
 local route = ''
@@ -18,7 +19,7 @@ local bUnits, bRequests, nRoute = 'b:' .. route, 'b:' .. route .. '/requests', n
 if reserving then nRoute = 'n:' .. route end
 -- Its names as arguments, not upvalues: a closure's upvalues cost every call their capture.
 local function readTenant(t, r, k, bu, br, ...)
-  return redis.call('HMGET', t, 'at', 'cfg', 'r:' .. r, 'k:' .. k, bu, br, 'd.day', 'd.used', 'x', 'd.al', ...)
+  return redis.call('HMGET', t, 'at', 'cfg', 'r:' .. r, 'k:' .. k, bu, br, 'd.day', 'd.used', 'x', 'd.al', 'h', ...)
 end
 local c
 if reserving then
@@ -34,12 +35,15 @@ local routeSpec, keySpec, unitsState, requestsState, dDay, dUsed, nextExpiry, dA
 -- config they hold: written before cfg was, or by a load that did not write it (every load
 -- writes 'at', and cfg carries the 'at' it was written with).
 local loadedAt = tonumber(c[1])
-local version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt
+local version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt,
+  packedHash
 if c[2] then
-  version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt =
-    cmsgpack.unpack(c[2])
+  version, status, zone, ttl, tRate, tBurst, tRRate, tRBurst, dailyUnits, shadow, alerting, conc, packedAt,
+    packedHash = cmsgpack.unpack(c[2])
 end
-if not loadedAt or packedAt ~= loadedAt then
+-- Its time and its limits' hash both: an older script's load within the same ms as the one
+-- that packed it changes the second.
+if not loadedAt or packedAt ~= loadedAt or packedHash ~= c[11] then
   local f = redis.call('HMGET', tenant, 'v', 'h', 's', 'tz', 'ttl', 'rate', 'burst', 'rrate', 'rburst', 'daily',
     'shadow', 'al', 'conc')
   -- No config: the caller loads the tenant from Postgres and asks again.

@@ -26,10 +26,11 @@
 //             cfg: what a check reads of the above but at, packed by load (cmsgpack: a check
 //             reads one field instead of twelve, and no number from text): "v:h", s, tz, ttl,
 //             rate, burst, rrate, rburst, daily, shadow (a boolean), al, conc (numbers as
-//             numbers, a "" number as nil), and the `at` it was written with. It is read only
-//             while `at` still holds that time, else the fields are: a config written before
-//             cfg was, or rewritten by a load of such a script (which sets `at` and leaves
-//             cfg), is read as before (a load that only refreshes the time rewrites cfg too);
+//             numbers, a "" number as nil), and the `at` and `h` it was written with. It is
+//             read only while `at` and `h` still hold them, else the fields are: a config
+//             written before cfg was, or rewritten by a load of such a script (which sets
+//             `at` and `h` and leaves cfg; `h` tells one within the same ms), is read as
+//             before (a load that only refreshes the time rewrites cfg too);
 //             r:<route> = "rate,burst,cost,rrate,rburst,conc" (an empty part: the tenant's
 //             number, or for cost the route table's, or for conc none; configs written before
 //             v2 have the first three parts);
@@ -48,7 +49,9 @@
 //             (limiter-script-lease.ts), so that the sweep records it once its hold runs out.
 //   3 resx    sorted set: reservation id by expiry
 //   4 stream  the tenant's usage outbox (field e: an event; field a: a quota alert,
-//             day \t threshold bp \t used \t limit \t at) (one field e, see emit())
+//             day \t threshold bp \t used \t limit \t at) (one field e, see emit()); a
+//             lease's report: fields r and E, or r, L, t and C (compact), one line per call
+//             (limiter-script-lease.ts; read back by usage-stream-entry.ts)
 //   5 idem    the idempotency key of a reported usage (record only; else any tenant key)
 //
 // ARGV: 1 op (check, checkstale, settle, lease, report, record, peek, load, forget, sweep), 2 now, 3 today (YYYY-MM-DD in ARGV[4]'s zone), 4 tz, 5 the "version:hash" the

@@ -26,6 +26,7 @@ function storeOn(redis: RedisConnection, config: Config, prefix?: string): Redis
     backgroundRefresh: false,
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
+    compactReports: config.RATE_LIMIT_REDIS_COMPACT_REPORTS,
     loadSnapshot:
       neonSnapshots(config) ??
       (() => Promise.reject(new Error("DATABASE_URL is not set, so the tenant's config cannot be loaded"))),

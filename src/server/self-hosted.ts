@@ -129,6 +129,7 @@ export async function startSelfHosted(options: SelfHostedOptions): Promise<SelfH
     loadSnapshot: pooledSnapshots(database.db, config),
     reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
     configRefreshSeconds: config.CONFIG_REFRESH_SECONDS,
+    compactReports: config.RATE_LIMIT_REDIS_COMPACT_REPORTS,
   };
   // Lease reports go on the background connection: large, and not for the hot path's.
   const limiter = new RedisLimiterStore({ ...limiterOptions, redis, reportRedis: background });

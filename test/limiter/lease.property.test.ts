@@ -191,7 +191,10 @@ describe("token leases", () => {
     // is over twice the rate, spread over 2 to 8 holders, for a minute or more. The burst holds
     // the largest call twice, so that the bound is reachable at all (a call larger than the
     // burst is refused by any limiter). Over a long run the units left in pools at its end
-    // (about a term's worth) weigh little.
+    // (about a term's worth) weigh little. Under such overload an ask mostly finds nothing
+    // beyond its own call, and a scope whose ask got nothing asks again only a term later
+    // (lease-demand.ts), so many calls here are exact: this bounds what the holders admit,
+    // leased or not, not how many of them were leased.
     const overloadArb = fc.record({
       limits: fc.record({
         ratePerMinute: fc.integer({ min: 600, max: 3_000 }),

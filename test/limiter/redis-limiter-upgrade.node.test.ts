@@ -88,4 +88,21 @@ describe("Redis limiter after an upgrade", () => {
       ["daily", 98],
     ]);
   });
+
+  it("decides with the fields when an earlier script's load rewrote them within the same ms as cfg", async () => {
+    const h = redisHarness(redis, prefix, 60);
+    h.now.ms = T0;
+    const t = await h.createTenant({ ...limits, routes: {} });
+    const keys = tenantKeys(prefix, t.tenantId);
+    // Its 'at' is cfg's own: only the limits' hash ('h') tells that cfg is not what they hold.
+    const json = JSON.stringify({ ...limits, routes: {}, burst: 3 });
+    const sha1 = createHash("sha1").update(json).digest("hex");
+    await redis.send(["HSET", keys.tenant, "v", "2", "burst", "3", "json", json, "h", sha1, "at", String(T0)]);
+    const r = await h.store.check(t.tenantId, { keyHash: t.keyHash, route: "chat", cost: 1 });
+    if (r.status !== "ok") throw new Error("expected a decision");
+    expect(r.decision.policies.map((p) => [p.name, p.remaining])).toEqual([
+      ["chat", 2],
+      ["daily", 99],
+    ]);
+  });
 });

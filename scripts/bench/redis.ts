@@ -22,6 +22,8 @@
 //                 are admitted from leases this process holds; each lease's calls are
 //                 reported (one event each) when it retires, and the run ends by closing
 //                 every lease inside the measurement, so the events are counted as for ours.
+//                 Its reports are compact stream entries (BENCH_COMPACT=0: the default ones,
+//                 with an event id on every line).
 // With BENCH_EXTRAS (on by default), two informational rows that are not the headline:
 // ours on 4 clients round-robin, and rlf with ioredis' enableAutoPipelining.
 //
@@ -65,6 +67,11 @@ const EVALSHA_REQUESTS = positiveInt("BENCH_EVALSHA_REQUESTS", 100_000);
 const EXTRAS = process.env.BENCH_EXTRAS !== "0";
 /** BENCH_LEASED=0 leaves the leased row out: its runs leave garbage the others' GC then pays for. */
 const LEASED = process.env.BENCH_LEASED !== "0";
+/**
+ * The leased row's reports as compact stream entries (RATE_LIMIT_REDIS_COMPACT_REPORTS), as a
+ * fleet that runs no version older than them may set. BENCH_COMPACT=0: the default entries.
+ */
+const COMPACT = process.env.BENCH_COMPACT !== "0";
 const IN_FLIGHT = 64;
 const TENANTS = 1_000;
 const LEASED_TENANTS = 10;
@@ -176,7 +183,7 @@ try {
       .join(" ")}; key prefix ${PREFIX}`,
   );
   console.log(
-    `command: npm run bench:redis  (tsx scripts/bench/redis.ts; BENCH_ROUNDS=${ROUNDS} BENCH_CALLS=${CALLS} BENCH_EVALSHA_REQUESTS=${EVALSHA_REQUESTS} BENCH_EXTRAS=${EXTRAS ? 1 : 0})`,
+    `command: npm run bench:redis  (tsx scripts/bench/redis.ts; BENCH_ROUNDS=${ROUNDS} BENCH_CALLS=${CALLS} BENCH_EVALSHA_REQUESTS=${EVALSHA_REQUESTS} BENCH_EXTRAS=${EXTRAS ? 1 : 0} BENCH_COMPACT=${COMPACT ? 1 : 0})`,
   );
 
   const tenants = await makeTenants();
@@ -196,7 +203,9 @@ try {
   const ours = new RedisLimiterStore({ redis, ...storeOptions });
   const ours4 = new RedisLimiterStore({ redis: roundRobin(pool), ...storeOptions });
   // As npm run serve has it: reports on a connection of their own (RedisLimiterOptions.reportRedis).
-  const leased = leaseHolder(new RedisLimiterStore({ redis, reportRedis: pool[0], ...storeOptions }));
+  const leased = leaseHolder(
+    new RedisLimiterStore({ redis, reportRedis: pool[0], compactReports: COMPACT, ...storeOptions }),
+  );
   for (let i = 0; i < tenants.length; i += 100) {
     await Promise.all(tenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t))));
     await Promise.all(leasedTenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t, true))));
@@ -300,7 +309,7 @@ try {
     },
     { name: "redis-benchmark EVALSHA (limit)", run: evalshaRun },
   ];
-  const leasedName = "ours leased (1 client, lease mode)";
+  const leasedName = `ours leased (1 client, lease mode${COMPACT ? ", compact reports" : ""})`;
   if (LEASED) {
     contenders.push({
       name: leasedName,

@@ -24,7 +24,7 @@ import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { closedLoop } from "./lib/closed-loop";
-import { drainStreams, scanDelete, scriptTime } from "./lib/redis-bench";
+import { BENCH_LIMITS, drainStreams, scanDelete, scriptTime } from "./lib/redis-bench";
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const CALLS = Number(process.env.CALLS ?? 30_000);
@@ -53,15 +53,7 @@ async function mainCpu(): Promise<number> {
   const f = (n: string) => Number(new RegExp(`^${n}:([\\d.]+)`, "m").exec(info)?.[1]);
   return f("used_cpu_user_main_thread") + f("used_cpu_sys_main_thread");
 }
-const LIMITS = {
-  ratePerMinute: 6_000_000,
-  burst: 1_000_000,
-  requestsPerMinute: 1_000_000,
-  dailyUnits: 1_000_000_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-};
+const LIMITS = BENCH_LIMITS;
 const redis = new RedisClient({ url: "redis://127.0.0.1:6379/0", connect: nodeSocket, commandTimeoutMs: 5000 });
 try {
   const tenants = await Promise.all(

@@ -25,7 +25,7 @@ import { LIMITER_SCRIPT } from "../../src/redis/limiter-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { scanDelete } from "./lib/redis-bench";
+import { BENCH_LIMITS, scanDelete } from "./lib/redis-bench";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const N = Number(process.env.N ?? 1000);
@@ -33,15 +33,7 @@ const PREFIX = `aegis-lean-${randomBytes(4).toString("hex")}`;
 const files = (process.env.LUA ?? "").split(",").filter((f) => f !== "");
 const texts = files.length > 0 ? files.map((f) => readFileSync(f, "utf8")) : [LIMITER_SCRIPT];
 const names = files.length > 0 ? files : ["the built script"];
-const LIMITS = {
-  ratePerMinute: 6_000_000,
-  burst: 1_000_000,
-  requestsPerMinute: 1_000_000,
-  dailyUnits: 1_000_000_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-};
+const LIMITS = BENCH_LIMITS;
 const redis = new RedisClient({ url: "redis://127.0.0.1:6379/0", connect: nodeSocket, commandTimeoutMs: 20000 });
 const wrap = (body: string) =>
   `local function __body()\n${body}\nend\nlocal t0 = redis.call('TIME')\nlocal r\nfor __i = 1, ${N} do r = __body() end\nlocal t1 = redis.call('TIME')\nreturn {(t1[1]-t0[1])*1000000 + (t1[2]-t0[2]), r}\n`;

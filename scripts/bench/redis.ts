@@ -51,7 +51,7 @@ import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type ClosedLoopResult, closedLoop } from "./lib/closed-loop";
-import { drainEvents, drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
+import { BENCH_LIMITS, drainEvents, drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
 import { redisBenchmark, redisBenchmarkVersion } from "./lib/redis-benchmark";
 import { addRound, fmtRate, type Headline, printRun, printSummary, type Ratios, type Sample } from "./lib/redis-report";
 import { rlfEqualWork } from "./lib/rlf-equal-work";
@@ -87,18 +87,7 @@ const PREFIX = `aegis-bench-${randomBytes(4).toString("hex")}`;
 const RLF_PREFIX = `${PREFIX}:rlflx`;
 const RLF_EQUAL_PREFIX = `${PREFIX}:rlfeq`;
 
-// Far above what the bench can reach, so every call of every limiter is admitted and does
-// its full "consume" work. The daily quota is finite so that it is really checked. The request
-// bucket is there so that ours enforces what the equal-work row's union does.
-const LIMITS = {
-  ratePerMinute: 6_000_000,
-  burst: 1_000_000,
-  requestsPerMinute: 1_000_000,
-  dailyUnits: 1_000_000_000,
-  timeZone: "UTC",
-  shadow: false,
-  routes: {},
-};
+const LIMITS = BENCH_LIMITS;
 
 const interrupted = new AbortController();
 process.once("SIGINT", () => {

@@ -90,11 +90,13 @@ describe("AegisAdmin, a tenant's own prices", () => {
     expect(euro.problem).toMatchObject({ status: 400, code: "currency-mismatch", currency: "USD" });
     expect((await admin.getTenantPrices(id)).prices).toEqual([]);
 
+    // One at a time: a second call started with the first would reject, unhandled, while the
+    // first is awaited.
     for (const call of [
-      admin.getTenantPrices("tnaaaaaaaaaaaaaaaa"),
-      admin.setTenantPrices("tnaaaaaaaaaaaaaaaa", { currency: "USD", prices: [] }),
+      () => admin.getTenantPrices("tnaaaaaaaaaaaaaaaa"),
+      () => admin.setTenantPrices("tnaaaaaaaaaaaaaaaa", { currency: "USD", prices: [] }),
     ]) {
-      expect((await refusal(call)).problem).toMatchObject({ status: 404, code: "tenant-not-found" });
+      expect((await refusal(call())).problem).toMatchObject({ status: 404, code: "tenant-not-found" });
     }
   });
 });

@@ -15,16 +15,13 @@
 // Everything lives under a fresh key prefix, removed at the end (SCAN + UNLINK).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { newApiKey } from "../../src/core/api-keys";
-import type { TenantSnapshot } from "../../src/core/limiter-store";
-import { newTenantId, sha256Hex } from "../../src/core/secrets";
 import { tenantKeys } from "../../src/redis/keys";
 import { limiterScript } from "../../src/redis/limiter-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { closedLoop } from "./lib/closed-loop";
-import { BENCH_LIMITS, drainStreams, scanDelete, scriptTime } from "./lib/redis-bench";
+import { benchSnapshot, benchTenants, drainStreams, scanDelete, scriptTime } from "./lib/redis-bench";
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const CALLS = Number(process.env.CALLS ?? 30_000);
@@ -53,23 +50,10 @@ async function mainCpu(): Promise<number> {
   const f = (n: string) => Number(new RegExp(`^${n}:([\\d.]+)`, "m").exec(info)?.[1]);
   return f("used_cpu_user_main_thread") + f("used_cpu_sys_main_thread");
 }
-const LIMITS = BENCH_LIMITS;
 const redis = new RedisClient({ url: "redis://127.0.0.1:6379/0", connect: nodeSocket, commandTimeoutMs: 5000 });
 try {
-  const tenants = await Promise.all(
-    Array.from({ length: 1000 }, async () => {
-      const id = newTenantId();
-      return { id, keyHash: await sha256Hex((await newApiKey(id, undefined)).key) };
-    }),
-  );
-  const snap = (t: { id: string; keyHash: string }): TenantSnapshot => ({
-    tenantId: t.id,
-    version: 1,
-    status: "active",
-    limits: LIMITS,
-    keyHashes: [t.keyHash],
-  });
-  const snapshots = new Map(tenants.map((t) => [t.id, snap(t)]));
+  const tenants = await benchTenants(1000);
+  const snapshots = new Map(tenants.map((t) => [t.id, benchSnapshot(t)]));
   const store = new RedisLimiterStore({
     redis,
     prefix: PREFIX,
@@ -78,7 +62,7 @@ try {
     loadSnapshot: async (id) => snapshots.get(id) ?? null,
   });
   for (let i = 0; i < tenants.length; i += 100)
-    await Promise.all(tenants.slice(i, i + 100).map((t) => store.apply(snap(t))));
+    await Promise.all(tenants.slice(i, i + 100).map((t) => store.apply(benchSnapshot(t))));
   const streams = tenants.map((t) => tenantKeys(PREFIX, t.id).stream);
   const call = async (i: number) => {
     const t = tenants[i % tenants.length] as { id: string; keyHash: string };

@@ -14,10 +14,7 @@
 // the end.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { newApiKey } from "../../src/core/api-keys";
 import { dayOf } from "../../src/core/calendar";
-import type { TenantSnapshot } from "../../src/core/limiter-store";
-import { newTenantId, sha256Hex } from "../../src/core/secrets";
 import { newEventId } from "../../src/core/usage-event";
 import { tenantKeys } from "../../src/redis/keys";
 import { encodeLimiterCall } from "../../src/redis/limiter-call";
@@ -25,7 +22,7 @@ import { LIMITER_SCRIPT } from "../../src/redis/limiter-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
-import { BENCH_LIMITS, scanDelete } from "./lib/redis-bench";
+import { benchSnapshot, benchTenants, scanDelete } from "./lib/redis-bench";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const N = Number(process.env.N ?? 1000);
@@ -33,24 +30,11 @@ const PREFIX = `aegis-lean-${randomBytes(4).toString("hex")}`;
 const files = (process.env.LUA ?? "").split(",").filter((f) => f !== "");
 const texts = files.length > 0 ? files.map((f) => readFileSync(f, "utf8")) : [LIMITER_SCRIPT];
 const names = files.length > 0 ? files : ["the built script"];
-const LIMITS = BENCH_LIMITS;
 const redis = new RedisClient({ url: "redis://127.0.0.1:6379/0", connect: nodeSocket, commandTimeoutMs: 20000 });
 const wrap = (body: string) =>
   `local function __body()\n${body}\nend\nlocal t0 = redis.call('TIME')\nlocal r\nfor __i = 1, ${N} do r = __body() end\nlocal t1 = redis.call('TIME')\nreturn {(t1[1]-t0[1])*1000000 + (t1[2]-t0[2]), r}\n`;
 try {
-  const tenants = await Promise.all(
-    Array.from({ length: 20 }, async () => {
-      const id = newTenantId();
-      return { id, keyHash: await sha256Hex((await newApiKey(id, undefined)).key), known: "" };
-    }),
-  );
-  const snap = (t: { id: string; keyHash: string }): TenantSnapshot => ({
-    tenantId: t.id,
-    version: 1,
-    status: "active",
-    limits: LIMITS,
-    keyHashes: [t.keyHash],
-  });
+  const tenants = (await benchTenants(20)).map((t) => ({ ...t, known: "" }));
   const store = new RedisLimiterStore({
     redis,
     prefix: PREFIX,
@@ -59,7 +43,7 @@ try {
     loadSnapshot: async () => null,
   });
   for (const t of tenants) {
-    await store.apply(snap(t));
+    await store.apply(benchSnapshot(t));
     const [v, h] = (await redis.send(["HMGET", tenantKeys(PREFIX, t.id).tenant, "v", "h"])) as string[];
     t.known = `${v}:${h}`;
   }

@@ -40,18 +40,26 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import { newApiKey } from "../../src/core/api-keys";
 import { describeError } from "../../src/core/errors";
 import { leaseHolder } from "../../src/core/lease-holder";
-import type { LimiterStore, TenantSnapshot } from "../../src/core/limiter-store";
-import { newTenantId, sha256Hex } from "../../src/core/secrets";
+import type { LimiterStore } from "../../src/core/limiter-store";
 import { tenantKeys } from "../../src/redis/keys";
 import type { RedisCommands } from "../../src/redis/lua-script";
 import { RedisLimiterStore } from "../../src/redis/redis-limiter-store";
 import { RedisClient } from "../../src/redis/resp/client";
 import { nodeSocket } from "../../src/redis/resp/node-socket";
 import { type ClosedLoopResult, closedLoop } from "./lib/closed-loop";
-import { BENCH_LIMITS, drainEvents, drainStreams, redisVersionAt, scanDelete, withCpu } from "./lib/redis-bench";
+import {
+  BENCH_LIMITS,
+  type BenchTenant,
+  benchSnapshot,
+  benchTenants,
+  drainEvents,
+  drainStreams,
+  redisVersionAt,
+  scanDelete,
+  withCpu,
+} from "./lib/redis-bench";
 import { redisBenchmark, redisBenchmarkVersion } from "./lib/redis-benchmark";
 import { addRound, fmtRate, type Headline, printRun, printSummary, type Ratios, type Sample } from "./lib/redis-report";
 import { rlfEqualWork } from "./lib/rlf-equal-work";
@@ -95,10 +103,7 @@ process.once("SIGINT", () => {
   interrupted.abort();
 });
 
-interface Tenant {
-  id: string;
-  keyHash: string;
-}
+type Tenant = BenchTenant;
 
 interface Contender {
   name: string;
@@ -113,20 +118,6 @@ function roundRobin(clients: RedisClient[]): RedisCommands {
   let turn = 0;
   const pick = () => clients[turn++ % clients.length] as RedisClient;
   return { send: (args) => pick().send(args), pipeline: (commands) => pick().pipeline(commands) };
-}
-
-async function makeTenants(): Promise<Tenant[]> {
-  return Promise.all(
-    Array.from({ length: TENANTS }, async () => {
-      const id = newTenantId();
-      return { id, keyHash: await sha256Hex((await newApiKey(id, undefined)).key) };
-    }),
-  );
-}
-
-function snapshotOf(t: Tenant, leases = false): TenantSnapshot {
-  const limits = leases ? { ...LIMITS, leases } : LIMITS;
-  return { tenantId: t.id, version: 1, status: "active", limits, keyHashes: [t.keyHash] };
 }
 
 function checkRun(name: string, r: ClosedLoopResult): void {
@@ -175,13 +166,13 @@ try {
     `command: npm run bench:redis  (tsx scripts/bench/redis.ts; BENCH_ROUNDS=${ROUNDS} BENCH_CALLS=${CALLS} BENCH_EVALSHA_REQUESTS=${EVALSHA_REQUESTS} BENCH_EXTRAS=${EXTRAS ? 1 : 0} BENCH_COMPACT=${COMPACT ? 1 : 0})`,
   );
 
-  const tenants = await makeTenants();
-  const leasedTenants = (await makeTenants()).slice(0, LEASED_TENANTS);
+  const tenants = await benchTenants(TENANTS);
+  const leasedTenants = await benchTenants(LEASED_TENANTS);
   const streams = tenants.map((t) => tenantKeys(PREFIX, t.id).stream);
   const leasedStreams = leasedTenants.map((t) => tenantKeys(PREFIX, t.id).stream);
   const snapshots = new Map([
-    ...tenants.map((t) => [t.id, snapshotOf(t)] as const),
-    ...leasedTenants.map((t) => [t.id, snapshotOf(t, true)] as const),
+    ...tenants.map((t) => [t.id, benchSnapshot(t)] as const),
+    ...leasedTenants.map((t) => [t.id, benchSnapshot(t, true)] as const),
   ]);
   const storeOptions = {
     prefix: PREFIX,
@@ -196,8 +187,8 @@ try {
     new RedisLimiterStore({ redis, reportRedis: pool[0], compactReports: COMPACT, ...storeOptions }),
   );
   for (let i = 0; i < tenants.length; i += 100) {
-    await Promise.all(tenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t))));
-    await Promise.all(leasedTenants.slice(i, i + 100).map((t) => ours.apply(snapshotOf(t, true))));
+    await Promise.all(tenants.slice(i, i + 100).map((t) => ours.apply(benchSnapshot(t))));
+    await Promise.all(leasedTenants.slice(i, i + 100).map((t) => ours.apply(benchSnapshot(t, true))));
   }
 
   const rlfOptions = { points: 1_000_000, duration: 60, keyPrefix: RLF_PREFIX };

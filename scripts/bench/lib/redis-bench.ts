@@ -1,7 +1,10 @@
-// What the Redis benchmarks share: Redis's CPU time around a run, emptying streams between
-// runs, and removing a run's keys at the end.
+// What the Redis benchmarks share: their tenants, Redis's CPU time around a run, emptying
+// streams between runs, and removing a run's keys at the end.
 
+import { newApiKey } from "../../../src/core/api-keys";
 import { describeError } from "../../../src/core/errors";
+import type { TenantSnapshot } from "../../../src/core/limiter-store";
+import { newTenantId, sha256Hex } from "../../../src/core/secrets";
 import type { RedisClient } from "../../../src/redis/resp/client";
 import type { RedisReply } from "../../../src/redis/resp/index";
 import { eventBodyOf } from "../../../src/redis/usage-stream-entry";
@@ -21,6 +24,28 @@ export const BENCH_LIMITS = {
   shadow: false,
   routes: {},
 };
+
+/** A bench tenant: its id and the hash of its one API key. */
+export interface BenchTenant {
+  id: string;
+  keyHash: string;
+}
+
+/** `n` new tenants, each with one key. */
+export function benchTenants(n: number): Promise<BenchTenant[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const id = newTenantId();
+      return { id, keyHash: await sha256Hex((await newApiKey(id, undefined)).key) };
+    }),
+  );
+}
+
+/** A bench tenant's snapshot, at version 1 with BENCH_LIMITS (in lease mode with `leases`). */
+export function benchSnapshot(t: BenchTenant, leases = false): TenantSnapshot {
+  const limits = leases ? { ...BENCH_LIMITS, leases } : BENCH_LIMITS;
+  return { tenantId: t.id, version: 1, status: "active", limits, keyHashes: [t.keyHash] };
+}
 
 /** Redis's version, after a PING that says plainly where no Redis answered. */
 export async function redisVersionAt(redis: RedisClient, where: string): Promise<string> {

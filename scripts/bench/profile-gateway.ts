@@ -23,7 +23,9 @@
 // Routes: "limited" (GET /bench/limited, one tenant's key), "leased" (the same route, a tenant
 // in lease mode: its calls admitted from the isolate's leases), "open" (GET /bench/open, the
 // limiter off) and "floor" (bench:gateway's floor Worker, /floor/do: one RPC to a no-op
-// Durable Object, the 0.90x target's base; a second wrangler dev, started only for it).
+// Durable Object, the 0.90x target's base; a second wrangler dev, started only for it), and
+// "limited-1000" and "floor-1000": the same with 1,000 tenants' keys rotated per request, so
+// each call goes to another tenant's object (bench:gateway's 1,000-tenant rows).
 // Settings: PROFILE_ROUTES (default "limited,open,floor"), PROFILE_SECONDS (8),
 // PROFILE_CONNECTIONS (16), PROFILE_INTERVAL_US (sampling interval, 200), PROFILE_TOP (25),
 // PROFILE_WARM_SECONDS (unprofiled warm-up per route, 3), PROFILE_PERF=1, PROFILE_ISOLATES=all
@@ -61,7 +63,8 @@ const WARM_SECONDS = positiveInt("PROFILE_WARM_SECONDS", 3);
 const OUT = process.env.PROFILE_OUT ? path.resolve(process.env.PROFILE_OUT) : null;
 const ROUTES = (process.env.PROFILE_ROUTES ?? "limited,open,floor").split(",").map((r) => r.trim());
 for (const r of ROUTES)
-  if (!["limited", "leased", "open", "floor"].includes(r)) throw new Error(`PROFILE_ROUTES: unknown route ${r}`);
+  if (!["limited", "leased", "open", "floor", "limited-1000", "floor-1000"].includes(r))
+    throw new Error(`PROFILE_ROUTES: unknown route ${r}`);
 const verbose = Boolean(process.env.BENCH_VERBOSE);
 // Also profile workerd's other isolates (miniflare's plumbing), through workerd's inspector.
 const ALL_ISOLATES = process.env.PROFILE_ISOLATES === "all";
@@ -79,12 +82,20 @@ interface Load {
   failed: number;
 }
 
-async function load(url: string, key: string | null, seconds: number): Promise<Load> {
+async function load(url: string, keys: string[] | null, seconds: number): Promise<Load> {
+  let i = 0;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: seconds,
-    headers: key ? { authorization: `Bearer ${key}` } : {},
+    requests: [
+      {
+        method: "GET",
+        // Keys rotated per request: with many, each call goes to another tenant's object.
+        setupRequest: (req) =>
+          keys ? { ...req, headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length]}` } } : req,
+      },
+    ],
   });
   return {
     rps: result.requests.average,
@@ -137,7 +148,7 @@ async function attach(name: string, inspectorPort: number, pgid: number, session
 }
 
 /** The same load again, workerd under perf: where its CPU goes outside JavaScript. */
-async function perfPass(route: string, url: string, key: string | null, pgid: number): Promise<void> {
+async function perfPass(route: string, url: string, keys: string[] | null, pgid: number): Promise<void> {
   const workerds = groupProcesses(pgid).filter((p) => p.name === "workerd");
   const file = path.join(dataDir, `${route}.perf.data`);
   const recording = await perfRecord(
@@ -150,7 +161,7 @@ async function perfPass(route: string, url: string, key: string | null, pgid: nu
     console.log("\n(perf is not installed: no native profile)");
     return;
   }
-  const result = await load(url, key, SECONDS);
+  const result = await load(url, keys, SECONDS);
   await recording.done();
   console.log(
     `\n#### ${route} under perf (no V8 profiler): ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms; self time by category and by symbol, per workerd`,
@@ -201,36 +212,37 @@ const watchdog = setTimeout(() => {
 process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
 try {
   console.log(`gateway ${gateway.url}, inspector 127.0.0.1:${gateway.inspectorPort} (wrangler dev)`);
-  const [key] = await seedTenants(gateway.database.url, gateway.keySigningSecret, 1, QUOTA);
-  const [leasedKey] = await seedTenants(gateway.database.url, gateway.keySigningSecret, 1, QUOTA_LEASED);
-  if (!key || !leasedKey) throw new Error("seeding made no key");
-  await warm(`${gateway.url}/bench/limited`, [key, leasedKey]);
+  const many = ROUTES.some((r) => r.endsWith("-1000"));
+  const keys = await seedTenants(gateway.database.url, gateway.keySigningSecret, many ? 1_000 : 1, QUOTA);
+  const leased = await seedTenants(gateway.database.url, gateway.keySigningSecret, 1, QUOTA_LEASED);
+  const one = keys.slice(0, 1);
+  await warm(`${gateway.url}/bench/limited`, [...keys, ...leased]);
   const gatewayAttached = await attach("gateway", gateway.inspectorPort, gateway.processGroup, sessions);
   let floorAttached: Attached | null = null;
-  if (ROUTES.includes("floor")) {
+  if (ROUTES.some((r) => r.startsWith("floor"))) {
     floor = await startBenchFloor(dataDir, upstream, verbose, log);
-    await warm(`${floor.url}/floor/do`, [key]);
+    await warm(`${floor.url}/floor/do`, keys);
     floorAttached = await attach("floor", floor.inspectorPort, floor.pid, sessions);
   }
   if (OUT) mkdirSync(OUT, { recursive: true });
 
   for (const route of ROUTES) {
-    const routePath = route === "leased" ? "limited" : route;
-    const url = route === "floor" ? `${floor?.url}/floor/do` : `${gateway.url}/bench/${routePath}`;
-    const routeKey = route === "open" ? null : route === "leased" ? leasedKey : key;
-    const attached = route === "floor" ? floorAttached : gatewayAttached;
+    const onFloor = route.startsWith("floor");
+    const url = onFloor ? `${floor?.url}/floor/do` : `${gateway.url}/bench/${route === "open" ? "open" : "limited"}`;
+    const routeKeys = route === "open" ? null : route === "leased" ? leased : route.endsWith("-1000") ? keys : one;
+    const attached = onFloor ? floorAttached : gatewayAttached;
     if (!attached) throw new Error(`${route}: no inspector attached`);
     // The JIT and the connections, unprofiled; its rate shows what the profiler costs.
-    const unprofiled = await load(url, routeKey, WARM_SECONDS);
+    const unprofiled = await load(url, routeKeys, WARM_SECONDS);
     for (const s of attached.sessions) {
       await s.send("Profiler.enable");
       await s.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
       await s.send("Profiler.start");
     }
-    const group = route === "floor" ? (floor?.pid ?? 0) : gateway.processGroup;
+    const group = onFloor ? (floor?.pid ?? 0) : gateway.processGroup;
     const cpuBefore = groupCpuMs(group);
     const ownBefore = process.cpuUsage();
-    const result = await load(url, routeKey, SECONDS);
+    const result = await load(url, routeKeys, SECONDS);
     const cpu = cpuDelta(cpuBefore, groupCpuMs(group));
     const own = process.cpuUsage(ownBefore);
     cpu.set("this process (autocannon, upstream, inspector client)", (own.user + own.system) / 1000);
@@ -261,7 +273,7 @@ try {
       if (i > 0 && busy < 20) console.log(`\n(isolate "${session.target.title}": ${busy} samples not idle)`);
       else report(route, session.target.title, summary, result.calls, TOP);
     });
-    if (PERF) await perfPass(route, url, routeKey, group);
+    if (PERF) await perfPass(route, url, routeKeys, group);
   }
   if (OUT) console.log(`\nprofiles written to ${OUT}`);
 } finally {

@@ -3,8 +3,8 @@
 //   npm run bench:profile                      (limited, open and floor, 8 s each)
 //   PROFILE_PERF=1 npm run bench:profile       (also workerd's native side, under perf)
 //
-// Starts the same local gateway as bench:gateway (wrangler dev, a tiny upstream), seeds one
-// tenant, attaches to the Worker's V8 isolate through wrangler's inspector proxy and runs
+// Starts the same local gateway as bench:gateway (wrangler dev, a tiny upstream), seeds a
+// tenant (1,000 for the -1000 routes) and a tenant in lease mode, attaches to the Worker's V8 isolate through wrangler's inspector proxy and runs
 // the CPU profiler (Chrome DevTools Protocol) while autocannon loads a route. Under wrangler
 // dev the Worker and its Durable Objects share one isolate, so one profile holds both; the
 // summary splits samples by the code on the stack (src/durable/ or not). Per route it prints

@@ -1,0 +1,101 @@
+// A/B of two versions of the gateway on one bench:gateway route, side by side in one run.
+//
+//   AB_A=/path/to/worktree-a AB_B=/path/to/worktree-b npx tsx scripts/bench/gateway-ab.ts
+//
+// Each version runs from its own checkout (a git worktree with node_modules): this script
+// imports that checkout's lib/gateway-setup.ts, so each gateway is built from its own
+// src/. Both take the same upstream, seed their own tenants (AB_TENANTS, 1,000) and are
+// warmed; then saturating loads (16 connections, AB_SECONDS each) alternate A, B, A, B ...
+// for AB_ROUNDS rounds (6), and the summary gives each one's median and B/A.
+//
+// The keys' rotation goes on across a version's loads (AB_COLD=1, the default): with 1,000
+// tenants its next load reaches tenants its last one did not, so every call finds its
+// object idle for longer than workerd's 10 s and builds it (as bench:gateway's 1,000-tenant
+// row does). AB_COLD=0 starts each load at the first key, as bench:gateway does. A line of
+// wrangler's output holding AB_COUNT (unset: nothing counted) is counted per load, for a
+// probe the versions print (a constructor's console.warn, say).
+// Bounded: AB_ROUNDS x 2 loads of AB_SECONDS, plus start-up and seeding.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import type * as GatewaySetup from "./lib/gateway-setup";
+import { median, positiveInt } from "./stats";
+
+const ROUNDS = positiveInt("AB_ROUNDS", 6);
+const SECONDS = positiveInt("AB_SECONDS", 5);
+const TENANTS = positiveInt("AB_TENANTS", 1_000);
+const ROUTE = process.env.AB_ROUTE ?? "/bench/limited";
+const COLD = process.env.AB_COLD !== "0";
+const COUNT = process.env.AB_COUNT;
+const checkouts = { A: process.env.AB_A, B: process.env.AB_B };
+
+interface Version {
+  url: string;
+  keys: string[];
+  next: number;
+  rps: number[];
+  stop(): Promise<void>;
+}
+
+let counted = 0;
+const log = COUNT
+  ? (line: string) => {
+      if (line.includes(COUNT)) counted++;
+    }
+  : undefined;
+const setupOf = (dir: string) =>
+  import(path.join(dir, "scripts/bench/lib/gateway-setup.ts")) as Promise<typeof GatewaySetup>;
+const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-ab-"));
+const versions: Record<string, Version> = {};
+const upstream = await (await setupOf(checkouts.A ?? ".")).startBenchUpstream();
+try {
+  for (const [name, dir] of Object.entries(checkouts)) {
+    if (!dir) throw new Error(`AB_${name}: the checkout to run as ${name} is required`);
+    const setup = await setupOf(path.resolve(dir));
+    const gateway = await setup.startBenchGateway(path.join(dataDir, name), upstream, Boolean(log), log);
+    const version: Version = { url: gateway.url, keys: [], next: 0, rps: [], stop: () => gateway.stop() };
+    versions[name] = version;
+    version.keys = await setup.seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS, setup.QUOTA);
+    await setup.warm(`${gateway.url}${ROUTE}`, version.keys);
+  }
+  console.log(
+    `A ${checkouts.A}, B ${checkouts.B}: ${ROUTE}, ${TENANTS} tenants, ${COLD ? "rotation carried across loads" : "each load from the first key"}`,
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, v] of Object.entries(versions)) {
+      let i = COLD ? v.next : 0;
+      const before = counted;
+      const result = await autocannon({
+        url: `${v.url}${ROUTE}`,
+        connections: 16,
+        duration: SECONDS,
+        requests: [
+          {
+            method: "GET",
+            setupRequest: (req) => ({
+              ...req,
+              headers: { ...req.headers, authorization: `Bearer ${v.keys[i++ % v.keys.length]}` },
+            }),
+          },
+        ],
+      });
+      v.next = i % v.keys.length;
+      v.rps.push(result.requests.average);
+      const probe = log ? `, ${counted - before} lines with ${COUNT}` : "";
+      console.log(
+        `round ${round} ${name}: ${result.requests.average.toFixed(1)} req/s, ${result.requests.total} requests${probe}, failed ${result.non2xx + result.errors}`,
+      );
+    }
+  }
+  const a = median(versions.A?.rps ?? []);
+  const b = median(versions.B?.rps ?? []);
+  console.log(
+    `\nmedians of ${ROUNDS} rounds: A ${a.toFixed(1)} req/s, B ${b.toFixed(1)} req/s, B/A ${(b / a).toFixed(2)}`,
+  );
+} finally {
+  for (const v of Object.values(versions)) await v.stop();
+  await upstream.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}

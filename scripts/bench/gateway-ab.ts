@@ -8,13 +8,16 @@
 // warmed; then saturating loads (16 connections, AB_SECONDS each) alternate A, B, A, B ...
 // for AB_ROUNDS rounds (6), and the summary gives each one's median and B/A.
 //
-// The keys' rotation goes on across a version's loads (AB_COLD=1, the default): with 1,000
-// tenants its next load reaches tenants its last one did not, so every call finds its
-// object idle for longer than workerd's 10 s and builds it (as bench:gateway's 1,000-tenant
-// row does). AB_COLD=0 starts each load at the first key, as bench:gateway does. A line of
-// wrangler's output holding AB_COUNT (unset: nothing counted) is counted per load, for a
-// probe the versions print (a constructor's console.warn, say).
-// Bounded: AB_ROUNDS x 2 loads of AB_SECONDS, plus start-up and seeding.
+// The keys' rotation goes on across a version's loads (AB_COLD=1, the default): its next
+// load reaches tenants its last one did not, so while a version serves under AB_TENANTS /
+// AB_SECONDS req/s (200 with the defaults: it comes back to a tenant after the other's load
+// and its own, over 10 s) every call finds its object idle past workerd's 10 s and builds
+// it, as bench:gateway's 1,000-tenant saturating loads do. AB_COLD=0 starts each load at the
+// first key, as bench:gateway does. A line of wrangler's output holding AB_COUNT (unset:
+// nothing counted) is counted per load, for a probe the versions print (a constructor's
+// console.warn, say); one count for both gateways, so a line that arrives late counts in the
+// next load. Each gateway has its own embedded PGlite: DATABASE_URL is ignored.
+// Bounded: AB_ROUNDS x 2 loads of AB_SECONDS, start-up and seeding; a watchdog stops it.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +32,14 @@ const TENANTS = positiveInt("AB_TENANTS", 1_000);
 const ROUTE = process.env.AB_ROUTE ?? "/bench/limited";
 const COLD = process.env.AB_COLD !== "0";
 const COUNT = process.env.AB_COUNT;
-const checkouts = { A: process.env.AB_A, B: process.env.AB_B };
+const checkouts: Record<string, string> = {};
+for (const name of ["A", "B"]) {
+  const dir = process.env[`AB_${name}`];
+  if (!dir) throw new Error(`AB_${name}: the checkout to run as ${name} is required`);
+  checkouts[name] = path.resolve(dir);
+}
+// Two gateways on one Postgres would migrate and seed it both: each takes an embedded one.
+delete process.env.DATABASE_URL;
 
 interface Version {
   url: string;
@@ -47,14 +57,29 @@ const log = COUNT
   : undefined;
 const setupOf = (dir: string) =>
   import(path.join(dir, "scripts/bench/lib/gateway-setup.ts")) as Promise<typeof GatewaySetup>;
+const setups = { A: await setupOf(checkouts.A as string), B: await setupOf(checkouts.B as string) };
 const dataDir = mkdtempSync(path.join(tmpdir(), "aegis-ab-"));
 const versions: Record<string, Version> = {};
-const upstream = await (await setupOf(checkouts.A ?? ".")).startBenchUpstream();
+const budgetMs = 300_000 + ROUNDS * 2 * (SECONDS + 5) * 1000;
+const upstream = await setups.A.startBenchUpstream();
+let cleaned: Promise<void> | null = null;
+const cleanup = () => {
+  cleaned ??= (async () => {
+    for (const v of Object.values(versions)) await v.stop();
+    await upstream.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  })();
+  return cleaned;
+};
+// A hung wrangler must not keep the machine busy.
+const watchdog = setTimeout(() => {
+  console.error(`gateway-ab: over its ${budgetMs / 1000} s budget, stopping`);
+  void cleanup().finally(() => process.exit(1));
+}, budgetMs);
 try {
-  for (const [name, dir] of Object.entries(checkouts)) {
-    if (!dir) throw new Error(`AB_${name}: the checkout to run as ${name} is required`);
-    const setup = await setupOf(path.resolve(dir));
-    const gateway = await setup.startBenchGateway(path.join(dataDir, name), upstream, Boolean(log), log);
+  for (const [name, setup] of Object.entries(setups)) {
+    // wrangler at warn level: at info it prints a line per request, which the loads would feel.
+    const gateway = await setup.startBenchGateway(path.join(dataDir, name), upstream, false, log);
     const version: Version = { url: gateway.url, keys: [], next: 0, rps: [], stop: () => gateway.stop() };
     versions[name] = version;
     version.keys = await setup.seedTenants(gateway.database.url, gateway.keySigningSecret, TENANTS, setup.QUOTA);
@@ -95,7 +120,6 @@ try {
     `\nmedians of ${ROUNDS} rounds: A ${a.toFixed(1)} req/s, B ${b.toFixed(1)} req/s, B/A ${(b / a).toFixed(2)}`,
   );
 } finally {
-  for (const v of Object.values(versions)) await v.stop();
-  await upstream.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  clearTimeout(watchdog);
+  await cleanup();
 }

@@ -7,13 +7,12 @@
 //   open         the gateway with the limiter off for the route (a `public` route entry)
 //   limited x1   the same gateway, limited, one tenant
 //   limited x1000  the same, 1,000 tenants (one Durable Object each), keys rotated from the
-//                 first key in each load, so a load calls each tenant it reaches once. In the
-//                 saturating load those objects have been idle since the last round, long
-//                 past workerd's 10 s, so every call builds its tenant's object (as on
-//                 Cloudflare for a tenant called less often than every 10 s); the
-//                 one-connection load after it finds them still built. The no-op floor over
-//                 1,000 objects is alike, and the write floor's load, which follows it, finds
-//                 the objects it called in its last 10 s still built.
+//                 first key in each load, so a load calls the tenants from the first on, each
+//                 once unless it makes over 1,000 calls. In the saturating load those objects
+//                 have been idle since the last round, long past workerd's 10 s, so each call
+//                 builds its tenant's object (as on Cloudflare for a tenant called less often
+//                 than every 10 s); the one-connection load after it finds the first ones
+//                 still built. The 1,000-object floors are alike.
 //   leased x1    limited, one tenant in lease mode (issue 18): the gateway admits its calls
 //                 from leases of its Durable Object's units, renewed about once a second
 //   v2 x1 / v2 x1000  the same on 1,000 other tenants whose quota also has a request bucket,

@@ -22,8 +22,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import type * as GatewaySetup from "./lib/gateway-setup";
+import { loadWithKeys } from "./lib/keyed-load";
 import { median, positiveInt } from "./stats";
 
 const ROUNDS = positiveInt("AB_ROUNDS", 6);
@@ -90,23 +90,13 @@ try {
   );
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, v] of Object.entries(versions)) {
-      let i = COLD ? v.next : 0;
       const before = counted;
-      const result = await autocannon({
-        url: `${v.url}${ROUTE}`,
+      const { result, next } = await loadWithKeys(`${v.url}${ROUTE}`, v.keys, {
         connections: 16,
-        duration: SECONDS,
-        requests: [
-          {
-            method: "GET",
-            setupRequest: (req) => ({
-              ...req,
-              headers: { ...req.headers, authorization: `Bearer ${v.keys[i++ % v.keys.length]}` },
-            }),
-          },
-        ],
+        seconds: SECONDS,
+        start: COLD ? v.next : 0,
       });
-      v.next = i % v.keys.length;
+      v.next = next;
       v.rps.push(result.requests.average);
       const probe = log ? `, ${counted - before} lines with ${COUNT}` : "";
       console.log(

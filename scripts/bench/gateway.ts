@@ -36,7 +36,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import {
   QUOTA,
   QUOTA_LEASED,
@@ -47,6 +46,7 @@ import {
   startBenchUpstream,
   warm,
 } from "./lib/gateway-setup";
+import { loadWithKeys } from "./lib/keyed-load";
 import { median } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -63,22 +63,7 @@ interface Sample {
 }
 
 async function load(url: string, keys: string[] | null, connections: number): Promise<Sample> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    connections,
-    duration: SECONDS,
-    requests: [
-      {
-        method: "GET",
-        setupRequest: (req) => {
-          if (!keys) return req;
-          const key = keys[i++ % keys.length];
-          return { ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } };
-        },
-      },
-    ],
-  });
+  const { result } = await loadWithKeys(url, keys, { connections, seconds: SECONDS });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,

@@ -36,7 +36,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import { ROOT, type WranglerDev } from "../lib/wrangler-dev";
 import { CdpSession, listTargets } from "./lib/cdp";
 import { type CpuProfile, FrameLocator, type ParsedScript, summarize } from "./lib/cpu-profile";
@@ -49,6 +48,7 @@ import {
   startBenchUpstream,
   warm,
 } from "./lib/gateway-setup";
+import { loadWithKeys } from "./lib/keyed-load";
 import { perfRecord, perfSummary } from "./lib/perf-record";
 import { cpuDelta, groupCpuMs, groupProcesses } from "./lib/process-cpu";
 import { pct, report } from "./lib/profile-report";
@@ -83,20 +83,7 @@ interface Load {
 }
 
 async function load(url: string, keys: string[] | null, seconds: number): Promise<Load> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: "GET",
-        // Keys rotated per request: with many, each call goes to another tenant's object.
-        setupRequest: (req) =>
-          keys ? { ...req, headers: { ...req.headers, authorization: `Bearer ${keys[i++ % keys.length]}` } } : req,
-      },
-    ],
-  });
+  const { result } = await loadWithKeys(url, keys, { connections: CONNECTIONS, seconds });
   return {
     rps: result.requests.average,
     calls: result.requests.total,

@@ -58,7 +58,7 @@ export async function grantRedisLease(
     // The call was admitted and billed by the check: a lease that failed is no lease. Had the
     // script granted it before its answer was lost, this close gives it back (answered
     // "unknown" if not), and failing that the lease's hold records it at what it held.
-    void reportRedisLease(run, tenantId, { leaseId: ask.id, seq: 1, calls: [], close: true }).catch(() => {});
+    void reportRedisLease(run, tenantId, { leaseId: ask.id, seq: 1, calls: [], close: true }, false).catch(() => {});
     return undefined;
   }
   if (r === null || "denied" in r || str(r.reply[0]) !== "granted") return undefined;
@@ -116,7 +116,7 @@ export async function reportRedisLease(
   run: Run,
   tenantId: string,
   report: LeaseReport,
-  compact = false,
+  compact: boolean,
 ): Promise<LeaseReportResult> {
   assertLeaseReport(report);
   const { units, base, packed } = packedCalls(report, compact);
